@@ -1,0 +1,786 @@
+//! The canonical event log, the default source: CSV or JSON Lines (optionally gzip-compressed),
+//! read in one streaming pass.
+//!
+//! Column names, a header-less column list, the timestamp format and event-name aliases are
+//! configurable, so exports such as REES46 (`event_type` view/cart/purchase) or Taobao
+//! (header-less, Unix seconds, pv/cart/fav/buy) load with configuration alone. Malformed rows are
+//! skipped and counted by reason with their first line numbers; `strict` stops at the first one.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use jiff::tz::TimeZone;
+use serde::Serialize;
+
+use super::timestamp::TimestampFormat;
+use super::SourceError;
+use crate::types::EventName;
+
+/// File layout of the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Delimited text with the given delimiter byte.
+    Csv {
+        /// Field delimiter, usually `,`.
+        delimiter: u8,
+    },
+    /// One JSON object per line.
+    JsonLines,
+}
+
+impl LogFormat {
+    /// Guesses the format from the file name (`.jsonl`, `.ndjson`, `.json`, `.tsv`, else CSV),
+    /// looking through a trailing `.gz`.
+    pub fn from_path(path: &Path) -> Self {
+        let name = path.to_string_lossy().to_ascii_lowercase();
+        let name = name.strip_suffix(".gz").unwrap_or(&name);
+        if name.ends_with(".jsonl") || name.ends_with(".ndjson") || name.ends_with(".json") {
+            LogFormat::JsonLines
+        } else if name.ends_with(".tsv") {
+            LogFormat::Csv { delimiter: b'\t' }
+        } else {
+            LogFormat::Csv { delimiter: b',' }
+        }
+    }
+}
+
+/// Which column (CSV header name, position name in a header-less list, or JSON key) holds each
+/// canonical field. Optional fields that are absent from the file are simply not used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldNames {
+    /// Event time.
+    pub timestamp: String,
+    /// Person (or device/cookie) id.
+    pub user_id: String,
+    /// Session id; when absent or empty, sessions are cut at an inactivity gap.
+    pub session_id: Option<String>,
+    /// Event name, mapped through the aliases.
+    pub event_name: String,
+    /// Device segment (mobile/desktop/tablet).
+    pub device: Option<String>,
+    /// Channel segment (paid_social, organic_search, ...).
+    pub channel: Option<String>,
+    /// Order value (read on purchases).
+    pub value: Option<String>,
+}
+
+impl Default for FieldNames {
+    fn default() -> Self {
+        FieldNames {
+            timestamp: "timestamp".into(),
+            user_id: "user_id".into(),
+            session_id: Some("session_id".into()),
+            event_name: "event_name".into(),
+            device: Some("device".into()),
+            channel: Some("channel".into()),
+            value: Some("value".into()),
+        }
+    }
+}
+
+/// Everything needed to read one log file.
+#[derive(Debug, Clone)]
+pub struct LogSpec {
+    /// The file (a `.gz` suffix means gzip).
+    pub path: PathBuf,
+    /// CSV or JSON Lines.
+    pub format: LogFormat,
+    /// For header-less CSV: the column names in order; `None` reads them from the first row.
+    pub columns: Option<Vec<String>>,
+    /// Where each canonical field lives.
+    pub fields: FieldNames,
+    /// How timestamps are written.
+    pub timestamp_format: TimestampFormat,
+    /// Raw event name → canonical name (`cart` → `add_to_cart`).
+    pub aliases: HashMap<String, EventName>,
+    /// Zone for timestamps written without one.
+    pub time_zone: TimeZone,
+    /// Stop at the first malformed row instead of skipping it.
+    pub strict: bool,
+}
+
+impl LogSpec {
+    /// A spec with the canonical column names and automatic format detection.
+    pub fn canonical(path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        LogSpec {
+            format: LogFormat::from_path(&path),
+            path,
+            columns: None,
+            fields: FieldNames::default(),
+            timestamp_format: TimestampFormat::Auto,
+            aliases: HashMap::new(),
+            time_zone: TimeZone::UTC,
+            strict: false,
+        }
+    }
+}
+
+/// One event as read from the log, borrowed from the reader's buffers.
+#[derive(Debug, Clone, Copy)]
+pub struct Event<'a> {
+    /// 1-based line in the file, for messages.
+    pub line: u64,
+    /// Position among accepted events; breaks timestamp ties in file order.
+    pub seq: u64,
+    /// Microseconds since the Unix epoch, UTC.
+    pub micros: i64,
+    /// User id (non-empty).
+    pub user: &'a str,
+    /// Session id, if the log has one for this row.
+    pub session: Option<&'a str>,
+    /// Canonical event name after aliasing.
+    pub name: &'a str,
+    /// Device segment, if any.
+    pub device: Option<&'a str>,
+    /// Channel segment, if any.
+    pub channel: Option<&'a str>,
+    /// Order value, if any.
+    pub value: Option<f64>,
+}
+
+/// Why a row was skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// Wrong number of fields, invalid UTF-8 or invalid JSON.
+    MalformedRow,
+    /// The timestamp is empty or does not fit the file's format.
+    BadTimestamp,
+    /// No user id.
+    MissingUserId,
+    /// No event name.
+    MissingEventName,
+    /// The value column holds something that is not a number.
+    BadValue,
+    /// An event older than its user's already-closed session (inferred sessions only).
+    OutOfOrder,
+}
+
+impl SkipReason {
+    /// A short human description.
+    pub fn describe(self) -> &'static str {
+        match self {
+            SkipReason::MalformedRow => "malformed row",
+            SkipReason::BadTimestamp => "unreadable timestamp",
+            SkipReason::MissingUserId => "missing user id",
+            SkipReason::MissingEventName => "missing event name",
+            SkipReason::BadValue => "value is not a number",
+            SkipReason::OutOfOrder => "event older than its user's closed session",
+        }
+    }
+}
+
+/// Count of skipped rows for one reason, with the first few line numbers to look at.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SkipTally {
+    /// Rows skipped for this reason.
+    pub count: u64,
+    /// Up to five line numbers, in file order.
+    pub first_lines: Vec<u64>,
+}
+
+/// What reading the file did: rows read, rows skipped by reason, formats in force.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReadSummary {
+    /// Data rows seen (excluding a header).
+    pub rows_read: u64,
+    /// Rows accepted and passed on.
+    pub rows_accepted: u64,
+    /// Skipped rows by reason.
+    pub rows_skipped: BTreeMap<SkipReason, SkipTally>,
+    /// The timestamp format used (detected or configured).
+    pub timestamp_format: String,
+    /// Optional canonical fields the file does not have.
+    pub absent_fields: Vec<String>,
+}
+
+impl ReadSummary {
+    /// Records a skipped row.
+    pub fn skip(&mut self, reason: SkipReason, line: u64) {
+        let t = self.rows_skipped.entry(reason).or_default();
+        t.count += 1;
+        if t.first_lines.len() < 5 {
+            t.first_lines.push(line);
+        }
+    }
+
+    /// Total rows skipped over all reasons.
+    pub fn skipped_total(&self) -> u64 {
+        self.rows_skipped.values().map(|t| t.count).sum()
+    }
+}
+
+/// Positions of the canonical fields in a CSV record.
+struct Slots {
+    timestamp: usize,
+    user: usize,
+    session: Option<usize>,
+    event: usize,
+    device: Option<usize>,
+    channel: Option<usize>,
+    value: Option<usize>,
+    width: usize,
+}
+
+fn open(path: &Path) -> Result<Box<dyn Read>, SourceError> {
+    let file = File::open(path).map_err(|source| SourceError::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let meta_len = file.metadata().map(|m| m.len()).unwrap_or(1);
+    if meta_len == 0 {
+        return Err(SourceError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
+    {
+        Ok(Box::new(flate2::read::MultiGzDecoder::new(
+            BufReader::with_capacity(1 << 16, file),
+        )))
+    } else {
+        Ok(Box::new(file))
+    }
+}
+
+/// Reads the log, calling `sink` for every accepted event, and returns what was read and skipped.
+///
+/// Errors (not skips): missing or empty file, a required column that is not there, a timestamp
+/// format that cannot be detected, and, with `strict`, the first malformed row.
+pub fn read_log(
+    spec: &LogSpec,
+    mut sink: impl FnMut(&Event<'_>) -> Result<(), SkipReason>,
+) -> Result<ReadSummary, SourceError> {
+    let reader = open(&spec.path)?;
+    let mut state = RowState::new(spec);
+    match spec.format {
+        LogFormat::Csv { delimiter } => read_csv(spec, reader, delimiter, &mut state, &mut sink)?,
+        LogFormat::JsonLines => read_jsonl(spec, reader, &mut state, &mut sink)?,
+    }
+    if state.summary.rows_read == 0 {
+        return Err(SourceError::Empty {
+            path: spec.path.clone(),
+        });
+    }
+    state.summary.timestamp_format = state.format.to_string();
+    Ok(state.summary)
+}
+
+/// Per-file reading state shared by the CSV and JSON paths.
+struct RowState<'s> {
+    spec: &'s LogSpec,
+    format: TimestampFormat,
+    summary: ReadSummary,
+    seq: u64,
+}
+
+/// The raw text of one row's canonical fields.
+struct RawRow<'a> {
+    line: u64,
+    timestamp: &'a str,
+    user: &'a str,
+    session: &'a str,
+    event: &'a str,
+    device: &'a str,
+    channel: &'a str,
+    value: &'a str,
+}
+
+impl<'s> RowState<'s> {
+    fn new(spec: &'s LogSpec) -> Self {
+        RowState {
+            spec,
+            format: spec.timestamp_format.clone(),
+            summary: ReadSummary::default(),
+            seq: 0,
+        }
+    }
+
+    fn reject(&mut self, reason: SkipReason, line: u64, detail: String) -> Result<(), SourceError> {
+        if self.spec.strict {
+            return Err(SourceError::Strict {
+                path: self.spec.path.clone(),
+                line,
+                reason: reason.describe(),
+                detail,
+            });
+        }
+        self.summary.skip(reason, line);
+        Ok(())
+    }
+
+    /// Validates one row and hands it to the sink.
+    fn row(
+        &mut self,
+        r: RawRow<'_>,
+        sink: &mut impl FnMut(&Event<'_>) -> Result<(), SkipReason>,
+    ) -> Result<(), SourceError> {
+        self.summary.rows_read += 1;
+        let tz = &self.spec.time_zone;
+        if self.format == TimestampFormat::Auto && !r.timestamp.trim().is_empty() {
+            match TimestampFormat::detect(r.timestamp, tz) {
+                Some(f) => self.format = f,
+                None => {
+                    return Err(SourceError::UnknownTimestamp {
+                        path: self.spec.path.clone(),
+                        line: r.line,
+                        value: r.timestamp.to_string(),
+                    })
+                }
+            }
+        }
+        let Some(micros) = self.format.parse_micros(r.timestamp, tz) else {
+            let d = format!("timestamp {:?} is not {}", r.timestamp, self.format);
+            return self.reject(SkipReason::BadTimestamp, r.line, d);
+        };
+        let user = r.user.trim();
+        if user.is_empty() {
+            return self.reject(SkipReason::MissingUserId, r.line, "empty user id".into());
+        }
+        let raw_name = r.event.trim();
+        if raw_name.is_empty() {
+            return self.reject(
+                SkipReason::MissingEventName,
+                r.line,
+                "empty event name".into(),
+            );
+        }
+        let name = self
+            .spec
+            .aliases
+            .get(raw_name)
+            .map(EventName::as_str)
+            .unwrap_or(raw_name);
+        let value = match r.value.trim() {
+            "" => None,
+            v => match v.parse::<f64>() {
+                Ok(x) if x.is_finite() => Some(x),
+                _ => {
+                    let d = format!("value {v:?} is not a number");
+                    return self.reject(SkipReason::BadValue, r.line, d);
+                }
+            },
+        };
+        let ev = Event {
+            line: r.line,
+            seq: self.seq,
+            micros,
+            user,
+            session: non_empty(r.session),
+            name,
+            device: non_empty(r.device),
+            channel: non_empty(r.channel),
+            value,
+        };
+        match sink(&ev) {
+            Ok(()) => {
+                self.seq += 1;
+                self.summary.rows_accepted += 1;
+                Ok(())
+            }
+            Err(reason) => {
+                let d = format!("event at {}", ev.micros);
+                self.reject(reason, r.line, d)
+            }
+        }
+    }
+}
+
+/// The trimmed text, or `None` when nothing is left.
+fn non_empty(s: &str) -> Option<&str> {
+    let t = s.trim();
+    (!t.is_empty()).then_some(t)
+}
+
+fn read_csv(
+    spec: &LogSpec,
+    reader: Box<dyn Read>,
+    delimiter: u8,
+    state: &mut RowState<'_>,
+    sink: &mut impl FnMut(&Event<'_>) -> Result<(), SkipReason>,
+) -> Result<(), SourceError> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .buffer_capacity(1 << 16)
+        .from_reader(reader);
+    let mut rec = csv::ByteRecord::new();
+    let csv_err = |e: csv::Error| SourceError::Csv {
+        path: spec.path.clone(),
+        message: e.to_string(),
+    };
+    let header: Vec<String> = match &spec.columns {
+        Some(cols) => cols.clone(),
+        None => {
+            if !rdr.read_byte_record(&mut rec).map_err(csv_err)? {
+                return Err(SourceError::Empty {
+                    path: spec.path.clone(),
+                });
+            }
+            rec.iter()
+                .map(|f| {
+                    String::from_utf8_lossy(f)
+                        .trim()
+                        .trim_start_matches('\u{feff}')
+                        .to_string()
+                })
+                .collect()
+        }
+    };
+    let slots = resolve_slots(spec, &header, &mut state.summary)?;
+    let mut line = 0u64;
+    loop {
+        match rdr.read_byte_record(&mut rec) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                // An I/O error is fatal; a parse error (e.g. bad quoting) skips the row.
+                if let csv::ErrorKind::Io(_) = e.kind() {
+                    return Err(csv_err(e));
+                }
+                line = e.position().map(|p| p.line()).unwrap_or(line + 1);
+                state.summary.rows_read += 1;
+                state.reject(SkipReason::MalformedRow, line, e.to_string())?;
+                continue;
+            }
+        }
+        line = rec.position().map(|p| p.line()).unwrap_or(line + 1);
+        if rec.len() != slots.width {
+            if rec.len() == 1 && rec.get(0).is_some_and(|f| f.is_empty()) {
+                continue; // a blank line
+            }
+            state.summary.rows_read += 1;
+            let d = format!("{} fields, expected {}", rec.len(), slots.width);
+            state.reject(SkipReason::MalformedRow, line, d)?;
+            continue;
+        }
+        let field = |i: Option<usize>| -> Result<&str, ()> {
+            match i {
+                None => Ok(""),
+                Some(i) => std::str::from_utf8(rec.get(i).unwrap_or(b"")).map_err(|_| ()),
+            }
+        };
+        let parts = (
+            field(Some(slots.timestamp)),
+            field(Some(slots.user)),
+            field(slots.session),
+            field(Some(slots.event)),
+            field(slots.device),
+            field(slots.channel),
+            field(slots.value),
+        );
+        let (Ok(timestamp), Ok(user), Ok(session), Ok(event), Ok(device), Ok(channel), Ok(value)) =
+            parts
+        else {
+            state.summary.rows_read += 1;
+            state.reject(SkipReason::MalformedRow, line, "invalid UTF-8".into())?;
+            continue;
+        };
+        let raw = RawRow {
+            line,
+            timestamp,
+            user,
+            session,
+            event,
+            device,
+            channel,
+            value,
+        };
+        state.row(raw, sink)?;
+    }
+    Ok(())
+}
+
+fn resolve_slots(
+    spec: &LogSpec,
+    header: &[String],
+    summary: &mut ReadSummary,
+) -> Result<Slots, SourceError> {
+    let find = |name: &str| header.iter().position(|h| h == name);
+    let required = |field: &'static str, name: &str| {
+        find(name).ok_or_else(|| SourceError::MissingColumn {
+            path: spec.path.clone(),
+            field,
+            column: name.to_string(),
+            available: header.join(", "),
+        })
+    };
+    let mut optional = |field: &str, name: &Option<String>| match name {
+        None => None,
+        Some(n) => {
+            let pos = find(n);
+            if pos.is_none() {
+                summary.absent_fields.push(field.to_string());
+            }
+            pos
+        }
+    };
+    let f = &spec.fields;
+    Ok(Slots {
+        timestamp: required("timestamp", &f.timestamp)?,
+        user: required("user_id", &f.user_id)?,
+        event: required("event_name", &f.event_name)?,
+        session: optional("session_id", &f.session_id),
+        device: optional("device", &f.device),
+        channel: optional("channel", &f.channel),
+        value: optional("value", &f.value),
+        width: header.len(),
+    })
+}
+
+fn read_jsonl(
+    spec: &LogSpec,
+    reader: Box<dyn Read>,
+    state: &mut RowState<'_>,
+    sink: &mut impl FnMut(&Event<'_>) -> Result<(), SkipReason>,
+) -> Result<(), SourceError> {
+    let mut buf = BufReader::with_capacity(1 << 16, reader);
+    let mut text = String::new();
+    let mut line = 0u64;
+    let f = &spec.fields;
+    let mut seen_optional = [false; 4];
+    let optional = [&f.session_id, &f.device, &f.channel, &f.value];
+    loop {
+        text.clear();
+        let n = buf.read_line(&mut text).map_err(|source| SourceError::Io {
+            path: spec.path.clone(),
+            source,
+        });
+        match n {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                // Invalid UTF-8 surfaces as InvalidData: skip the line, keep reading.
+                if let SourceError::Io { source, .. } = &e {
+                    if source.kind() == std::io::ErrorKind::InvalidData {
+                        line += 1;
+                        state.summary.rows_read += 1;
+                        state.reject(SkipReason::MalformedRow, line, "invalid UTF-8".into())?;
+                        let mut sink_bytes = Vec::new();
+                        let _ = buf.read_until(b'\n', &mut sink_bytes);
+                        continue;
+                    }
+                }
+                return Err(e);
+            }
+        }
+        line += 1;
+        if text.trim().is_empty() {
+            continue;
+        }
+        let obj: serde_json::Map<String, serde_json::Value> = match serde_json::from_str(&text) {
+            Ok(o) => o,
+            Err(e) => {
+                state.summary.rows_read += 1;
+                state.reject(SkipReason::MalformedRow, line, e.to_string())?;
+                continue;
+            }
+        };
+        if line == 1 || state.summary.rows_read == 0 {
+            for (name, req) in [
+                ("timestamp", &f.timestamp),
+                ("user_id", &f.user_id),
+                ("event_name", &f.event_name),
+            ] {
+                if !obj.contains_key(req.as_str()) {
+                    return Err(SourceError::MissingColumn {
+                        path: spec.path.clone(),
+                        field: name,
+                        column: req.clone(),
+                        available: obj.keys().cloned().collect::<Vec<_>>().join(", "),
+                    });
+                }
+            }
+        }
+        for (i, o) in optional.iter().enumerate() {
+            if let Some(k) = o {
+                seen_optional[i] |= obj.contains_key(k.as_str());
+            }
+        }
+        let text_of = |key: Option<&String>| -> String {
+            match key.and_then(|k| obj.get(k.as_str())) {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(serde_json::Value::Number(n)) => n.to_string(),
+                Some(serde_json::Value::Bool(b)) => b.to_string(),
+                _ => String::new(),
+            }
+        };
+        let (ts, user, session, event, device, channel, value) = (
+            text_of(Some(&f.timestamp)),
+            text_of(Some(&f.user_id)),
+            text_of(f.session_id.as_ref()),
+            text_of(Some(&f.event_name)),
+            text_of(f.device.as_ref()),
+            text_of(f.channel.as_ref()),
+            text_of(f.value.as_ref()),
+        );
+        let raw = RawRow {
+            line,
+            timestamp: &ts,
+            user: &user,
+            session: &session,
+            event: &event,
+            device: &device,
+            channel: &channel,
+            value: &value,
+        };
+        state.row(raw, sink)?;
+    }
+    for (i, name) in ["session_id", "device", "channel", "value"]
+        .iter()
+        .enumerate()
+    {
+        if optional[i].is_some() && !seen_optional[i] {
+            state.summary.absent_fields.push(name.to_string());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn write(name: &str, body: &[u8]) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(name);
+        std::fs::File::create(&p).unwrap().write_all(body).unwrap();
+        (dir, p)
+    }
+
+    fn collect(spec: &LogSpec) -> Result<(Vec<(i64, String, String)>, ReadSummary), SourceError> {
+        let mut out = Vec::new();
+        let s = read_log(spec, |e| {
+            out.push((e.micros, e.user.to_string(), e.name.to_string()));
+            Ok(())
+        })?;
+        Ok((out, s))
+    }
+
+    #[test]
+    fn reads_canonical_csv_and_counts_bad_rows() {
+        let body = b"timestamp,user_id,session_id,event_name,device,channel,value\n\
+2026-09-07T08:00:00Z,u1,s1,view_item,mobile,email,\n\
+not-a-time,u1,s1,add_to_cart,mobile,email,\n\
+2026-09-07T08:01:00Z,,s1,add_to_cart,mobile,email,\n\
+2026-09-07T08:02:00Z,u1,s1,purchase,mobile,email,abc\n\
+2026-09-07T08:03:00Z,u1,s1\n\
+2026-09-07T08:04:00Z,u1,s1,purchase,mobile,email,12.50\n";
+        let (_d, p) = write("log.csv", body);
+        let (events, s) = collect(&LogSpec::canonical(&p)).unwrap();
+        assert_eq!(events.len(), 2);
+        assert_eq!(s.rows_read, 6);
+        assert_eq!(s.skipped_total(), 4);
+        assert_eq!(
+            s.rows_skipped[&SkipReason::BadTimestamp].first_lines,
+            vec![3]
+        );
+        assert_eq!(
+            s.rows_skipped[&SkipReason::MissingUserId].first_lines,
+            vec![4]
+        );
+        assert_eq!(s.rows_skipped[&SkipReason::BadValue].first_lines, vec![5]);
+        assert_eq!(
+            s.rows_skipped[&SkipReason::MalformedRow].first_lines,
+            vec![6]
+        );
+    }
+
+    #[test]
+    fn strict_stops_at_the_first_bad_row_with_its_line() {
+        let body = b"timestamp,user_id,event_name\n1511658000,u,pv\nxx,u,pv\n";
+        let (_d, p) = write("log.csv", body);
+        let mut spec = LogSpec::canonical(&p);
+        spec.strict = true;
+        let err = collect(&spec).unwrap_err().to_string();
+        assert!(err.contains(":3:"), "{err}");
+    }
+
+    #[test]
+    fn header_less_with_aliases_like_taobao() {
+        let body = b"1,2268318,2520377,pv,1511544070\n1,2333346,2520771,buy,1511561733\n";
+        let (_d, p) = write("taobao.csv", body);
+        let mut spec = LogSpec::canonical(&p);
+        spec.columns = Some(
+            ["user_id", "item_id", "category_id", "behavior", "ts"]
+                .map(String::from)
+                .to_vec(),
+        );
+        spec.fields.timestamp = "ts".into();
+        spec.fields.event_name = "behavior".into();
+        spec.aliases
+            .insert("pv".into(), EventName::new("view_item").unwrap());
+        spec.aliases
+            .insert("buy".into(), EventName::new("purchase").unwrap());
+        let (events, s) = collect(&spec).unwrap();
+        assert_eq!(
+            events[0],
+            (1_511_544_070_000_000, "1".into(), "view_item".into())
+        );
+        assert_eq!(events[1].2, "purchase");
+        assert_eq!(s.timestamp_format, "unix_s");
+        assert!(s.absent_fields.contains(&"session_id".to_string()));
+    }
+
+    #[test]
+    fn clear_errors_for_missing_file_empty_file_missing_column_unknown_format() {
+        let e = collect(&LogSpec::canonical("/nonexistent/x.csv")).unwrap_err();
+        assert!(e.to_string().contains("/nonexistent/x.csv"), "{e}");
+        let (_d, p) = write("empty.csv", b"");
+        assert!(matches!(
+            collect(&LogSpec::canonical(&p)),
+            Err(SourceError::Empty { .. })
+        ));
+        let (_d2, p2) = write("h.csv", b"timestamp,user_id,event_name\n");
+        assert!(matches!(
+            collect(&LogSpec::canonical(&p2)),
+            Err(SourceError::Empty { .. })
+        ));
+        let (_d3, p3) = write("c.csv", b"time,user_id,event_name\n1,u,pv\n");
+        let e = collect(&LogSpec::canonical(&p3)).unwrap_err().to_string();
+        assert!(
+            e.contains("\"timestamp\"") && e.contains("time, user_id, event_name"),
+            "{e}"
+        );
+        let (_d4, p4) = write(
+            "f.csv",
+            b"timestamp,user_id,event_name\nlast tuesday,u,pv\n",
+        );
+        let e = collect(&LogSpec::canonical(&p4)).unwrap_err().to_string();
+        assert!(e.contains("last tuesday") && e.contains(":2"), "{e}");
+    }
+
+    #[test]
+    fn reads_json_lines_and_gzip() {
+        let body = b"{\"timestamp\": 1511544070000, \"user_id\": 7, \"event_name\": \"add_to_cart\"}\n\
+{not json}\n\
+{\"timestamp\": \"2017-11-24T17:21:10Z\", \"user_id\": \"7\", \"event_name\": \"purchase\", \"value\": 9.5}\n";
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("log.jsonl.gz");
+        let mut gz = flate2::write::GzEncoder::new(
+            std::fs::File::create(&p).unwrap(),
+            flate2::Compression::default(),
+        );
+        gz.write_all(body).unwrap();
+        gz.finish().unwrap();
+        let mut spec = LogSpec::canonical(&p);
+        assert_eq!(spec.format, LogFormat::JsonLines);
+        // The two rows use different formats: fix the format so the second is read too.
+        spec.timestamp_format = TimestampFormat::UnixMillis;
+        let (events, s) = collect(&spec).unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].1, "7");
+        assert_eq!(
+            s.rows_skipped[&SkipReason::MalformedRow].first_lines,
+            vec![2]
+        );
+        assert_eq!(s.rows_skipped[&SkipReason::BadTimestamp].count, 1);
+    }
+}

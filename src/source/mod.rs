@@ -1,0 +1,77 @@
+//! Data sources: where events come from. Today the canonical event log (CSV / JSON Lines,
+//! optionally gzip); every source feeds the same [`log::Event`] stream into the observation
+//! builder.
+
+pub mod log;
+pub mod timestamp;
+
+use std::path::PathBuf;
+
+/// Why a source could not be read. Each variant names the file (and line or column) at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The file could not be opened.
+    #[error("cannot open event log {path}: {source}")]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// Reading failed part-way (disk error, corrupt gzip).
+    #[error("cannot read event log {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// The CSV reader failed in a way that is not one bad row.
+    #[error("cannot read event log {path}: {message}")]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// The CSV reader's message.
+        message: String,
+    },
+    /// The file holds no events.
+    #[error("{path}: the event log is empty (no data rows)")]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A required column is not in the header (or the configured column list).
+    #[error("{path}: no column {column:?} for the {field} field; the file has: {available} (set the column name under [source.fields])")]
+    MissingColumn {
+        /// The file.
+        path: PathBuf,
+        /// The canonical field that needs the column.
+        field: &'static str,
+        /// The column name looked for.
+        column: String,
+        /// The columns that are there.
+        available: String,
+    },
+    /// The first timestamp fits no known format.
+    #[error("{path}:{line}: cannot tell the timestamp format of {value:?}; supported: RFC 3339, Unix seconds/ms/µs, or set source.timestamp_format to a strftime pattern")]
+    UnknownTimestamp {
+        /// The file.
+        path: PathBuf,
+        /// The line of the value.
+        line: u64,
+        /// The value.
+        value: String,
+    },
+    /// In strict mode, the first malformed row.
+    #[error("{path}:{line}: {reason}: {detail} (strict mode stops at the first bad row)")]
+    Strict {
+        /// The file.
+        path: PathBuf,
+        /// The line.
+        line: u64,
+        /// Why the row is bad.
+        reason: &'static str,
+        /// The offending value.
+        detail: String,
+    },
+}
