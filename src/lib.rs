@@ -3,6 +3,8 @@
 //! The library reads an event log, measures how well each candidate micro-conversion predicts
 //! purchase, checks each platform's learning-phase floor, and recommends an event per platform.
 
+pub mod config;
 pub mod observe;
+pub mod platform;
 pub mod source;
 pub mod types;

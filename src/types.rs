@@ -26,6 +26,24 @@ impl EventName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Position in the standard e-commerce funnel, deeper = closer to purchase: 0 for events off
+    /// the purchase path (search, unknown names), 1 for interest signals (view, wishlist,
+    /// newsletter), 2 cart, 3 checkout, 4 shipping, 5 payment, 6 order, 7 purchase. Used to
+    /// break ties between equally strong proxies and to find "the next deeper event".
+    pub fn funnel_depth(&self) -> u8 {
+        match self.0.as_str() {
+            "view_item" | "view_item_list" | "select_item" | "add_to_wishlist" | "sign_up"
+            | "generate_lead" | "subscribe" => 1,
+            "add_to_cart" | "view_cart" => 2,
+            "begin_checkout" => 3,
+            "add_shipping_info" => 4,
+            "add_payment_info" => 5,
+            "place_order" => 6,
+            "purchase" => 7,
+            _ => 0,
+        }
+    }
 }
 
 impl TryFrom<String> for EventName {

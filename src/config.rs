@@ -1,0 +1,589 @@
+//! Configuration in two stages: [`RawConfig`] is exactly what the user wrote (TOML file, then
+//! `OPTSIGNAL_*` environment variables, then command-line flags), and [`Settings`] is the
+//! validated form the pipeline trusts. Validation errors name the file and the key.
+//!
+//! Environment overrides use the prefix `OPTSIGNAL_` and `__` between levels, for example
+//! `OPTSIGNAL_ANALYSIS__LABEL_WINDOW_DAYS=14`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use jiff::tz::TimeZone;
+use serde::{Deserialize, Serialize};
+
+use crate::observe::{ObserveSpec, UnitKind, MAX_CANDIDATES};
+use crate::platform::{FloorBasis, PlatformId, PlatformProfile};
+use crate::source::log::{FieldNames, LogFormat, LogSpec};
+use crate::source::timestamp::TimestampFormat;
+use crate::types::EventName;
+
+/// Candidate proxies used when the config names none: GA4's recommended e-commerce and lead
+/// events that sit before purchase.
+pub const DEFAULT_CANDIDATES: [&str; 8] = [
+    "view_item",
+    "add_to_wishlist",
+    "add_to_cart",
+    "begin_checkout",
+    "add_shipping_info",
+    "add_payment_info",
+    "sign_up",
+    "generate_lead",
+];
+
+/// A configuration problem, naming where it is.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read or parsed.
+    #[error("{path}: {message}")]
+    Load {
+        /// The config file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// A value is out of range or inconsistent.
+    #[error("{origin}: {key}: {message}")]
+    Invalid {
+        /// The config file, or "command line".
+        origin: String,
+        /// The key at fault, dotted (`platforms[0].ad_sets`).
+        key: String,
+        /// What is wrong and what would be right.
+        message: String,
+    },
+}
+
+/// `[source]`: where the events are and how they are written.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSource {
+    /// Event log path, relative to the config file.
+    pub path: Option<PathBuf>,
+    /// `csv` or `jsonl`; default from the file name.
+    pub format: Option<String>,
+    /// CSV delimiter, one character.
+    pub delimiter: Option<String>,
+    /// Column names for a header-less file, in order.
+    pub columns: Option<Vec<String>>,
+    /// `auto`, `rfc3339`, `unix_s`, `unix_ms`, `unix_us` or a strftime pattern.
+    pub timestamp_format: Option<String>,
+    /// Column names of the canonical fields.
+    #[serde(default)]
+    pub fields: RawFields,
+    /// Canonical name → raw names that mean it (`add_to_cart = ["cart"]`).
+    #[serde(default)]
+    pub aliases: BTreeMap<String, Vec<String>>,
+}
+
+/// `[source.fields]`: column names; an empty string marks an optional field as absent.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFields {
+    /// Timestamp column.
+    pub timestamp: Option<String>,
+    /// User id column.
+    pub user_id: Option<String>,
+    /// Session id column.
+    pub session_id: Option<String>,
+    /// Event name column.
+    pub event_name: Option<String>,
+    /// Device column.
+    pub device: Option<String>,
+    /// Channel column.
+    pub channel: Option<String>,
+    /// Order value column.
+    pub value: Option<String>,
+}
+
+/// `[analysis]`: definitions and thresholds.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAnalysis {
+    /// `session` or `user`.
+    pub unit: Option<UnitKind>,
+    /// Candidate proxy events.
+    pub candidates: Option<Vec<String>>,
+    /// The macro-conversion.
+    pub purchase_event: Option<String>,
+    /// Label window in days (default 7).
+    pub label_window_days: Option<u32>,
+    /// Inactivity gap for inferred sessions, minutes (default 30).
+    pub session_gap_minutes: Option<u32>,
+    /// IANA time zone for ISO weeks (default UTC).
+    pub time_zone: Option<String>,
+    /// Weeks held out for out-of-time validation (default 1).
+    pub holdout_weeks: Option<u32>,
+    /// Confidence level of intervals (default 0.95).
+    pub confidence: Option<f64>,
+    /// Clearance probability an event needs (default 0.8).
+    pub clearance_threshold: Option<f64>,
+    /// Recent complete weeks used for volumes (default 4).
+    pub volume_weeks: Option<u32>,
+    /// Recent weeks compared with the baseline in drift flags (default 2).
+    pub surge_weeks: Option<u32>,
+    /// Significance level of flag tests (default 0.05).
+    pub alpha: Option<f64>,
+    /// Fewest units with the proxy for a verdict (default 30).
+    pub min_units: Option<u64>,
+}
+
+/// `[[platforms]]`: one platform the account advertises on.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPlatform {
+    /// Platform id (`meta`, `tiktok`, `google_ads`, ...).
+    pub id: String,
+    /// Bidding units (ad sets / ad groups / campaigns) sharing the events (default 1).
+    pub ad_sets: Option<u32>,
+    /// Share of site events the platform sees, in (0, 1] (default 1).
+    pub attributed_share: Option<f64>,
+    /// The event the platform optimizes on today.
+    pub optimizing_on: Option<String>,
+    /// Override of the floor's event count.
+    pub floor_events: Option<f64>,
+    /// Override of the floor's window in days.
+    pub floor_days: Option<u32>,
+    /// Override of the events the platform can optimize on.
+    pub optimizable: Option<Vec<String>>,
+}
+
+/// The whole configuration file as written.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Account name shown in reports.
+    pub account: Option<String>,
+    /// `[source]`.
+    #[serde(default)]
+    pub source: RawSource,
+    /// `[analysis]`.
+    #[serde(default)]
+    pub analysis: RawAnalysis,
+    /// `[[platforms]]`.
+    #[serde(default)]
+    pub platforms: Vec<RawPlatform>,
+}
+
+impl RawConfig {
+    /// Reads a TOML file, then applies `OPTSIGNAL_*` environment overrides.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let load_err = |message: String| ConfigError::Load {
+            path: path.to_path_buf(),
+            message,
+        };
+        if !path.is_file() {
+            return Err(load_err("config file not found".into()));
+        }
+        let built = config::Config::builder()
+            .add_source(config::File::from(path).format(config::FileFormat::Toml))
+            .add_source(
+                config::Environment::with_prefix("OPTSIGNAL")
+                    .prefix_separator("_")
+                    .separator("__")
+                    .try_parsing(true),
+            )
+            .build()
+            .map_err(|e| load_err(e.to_string()))?;
+        built.try_deserialize().map_err(|e| load_err(e.to_string()))
+    }
+}
+
+/// A platform as the recommendation uses it.
+#[derive(Debug, Clone)]
+pub struct PlatformSettings {
+    /// Floor and eligible events (built-in, with config overrides).
+    pub profile: PlatformProfile,
+    /// Bidding units sharing the events.
+    pub ad_sets: u32,
+    /// Share of site events the platform sees.
+    pub attributed_share: f64,
+    /// The event optimized on today, if known.
+    pub optimizing_on: Option<EventName>,
+}
+
+/// Thresholds of the statistics and flags.
+#[derive(Debug, Clone, Serialize)]
+pub struct AnalysisSettings {
+    /// Weeks held out for out-of-time validation.
+    pub holdout_weeks: u32,
+    /// Confidence level of intervals.
+    pub confidence: f64,
+    /// Clearance probability an event needs.
+    pub clearance_threshold: f64,
+    /// Recent complete weeks used for volumes.
+    pub volume_weeks: u32,
+    /// Recent weeks compared with the baseline in drift flags.
+    pub surge_weeks: u32,
+    /// Significance level of the flag tests.
+    pub alpha: f64,
+    /// Fewest units with the proxy for a verdict.
+    pub min_units: u64,
+}
+
+/// Validated settings of one run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Account name.
+    pub account: String,
+    /// How to read the log.
+    pub source: LogSpec,
+    /// How to form observations.
+    pub observe: ObserveSpec,
+    /// Thresholds.
+    pub analysis: AnalysisSettings,
+    /// Platforms to recommend for.
+    pub platforms: Vec<PlatformSettings>,
+}
+
+fn invalid(origin: &str, key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        origin: origin.to_string(),
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+fn event(origin: &str, key: &str, name: &str) -> Result<EventName, ConfigError> {
+    EventName::new(name).ok_or_else(|| invalid(origin, key, "an event name must not be empty"))
+}
+
+impl Settings {
+    /// Validates a raw config. `origin` names it in errors (the file path, or "command line");
+    /// `base_dir` resolves relative paths.
+    pub fn from_raw(raw: &RawConfig, origin: &str, base_dir: &Path) -> Result<Self, ConfigError> {
+        let a = &raw.analysis;
+        let s = &raw.source;
+        let path = s.path.as_ref().ok_or_else(|| {
+            invalid(
+                origin,
+                "source.path",
+                "no event log given (set source.path or pass --events FILE)",
+            )
+        })?;
+        let path = if path.is_absolute() {
+            path.clone()
+        } else {
+            base_dir.join(path)
+        };
+        let tz_name = a.time_zone.clone().unwrap_or_else(|| "UTC".into());
+        let time_zone = TimeZone::get(&tz_name).map_err(|e| {
+            invalid(
+                origin,
+                "analysis.time_zone",
+                format!("{tz_name:?} is not an IANA time zone ({e})"),
+            )
+        })?;
+        let format = match s.format.as_deref() {
+            None => LogFormat::from_path(&path),
+            Some("csv") => {
+                let d = s.delimiter.as_deref().unwrap_or(",");
+                let bytes = d.as_bytes();
+                if bytes.len() != 1 {
+                    return Err(invalid(
+                        origin,
+                        "source.delimiter",
+                        format!("{d:?} must be one ASCII character"),
+                    ));
+                }
+                LogFormat::Csv {
+                    delimiter: bytes[0],
+                }
+            }
+            Some("jsonl") | Some("ndjson") => LogFormat::JsonLines,
+            Some(other) => {
+                return Err(invalid(
+                    origin,
+                    "source.format",
+                    format!("{other:?}: use \"csv\" or \"jsonl\""),
+                ))
+            }
+        };
+        let timestamp_format = match s.timestamp_format.as_deref() {
+            None => TimestampFormat::Auto,
+            Some(f) => TimestampFormat::parse(f).ok_or_else(|| {
+                invalid(origin, "source.timestamp_format", format!("{f:?}: use auto, rfc3339, unix_s, unix_ms, unix_us or a strftime pattern with %"))
+            })?,
+        };
+        let d = FieldNames::default();
+        let f = &s.fields;
+        let opt = |v: &Option<String>, dflt: Option<String>| match v.as_deref() {
+            Some("") => None,
+            Some(x) => Some(x.to_string()),
+            None => dflt,
+        };
+        let fields = FieldNames {
+            timestamp: f.timestamp.clone().unwrap_or(d.timestamp),
+            user_id: f.user_id.clone().unwrap_or(d.user_id),
+            session_id: opt(&f.session_id, d.session_id),
+            event_name: f.event_name.clone().unwrap_or(d.event_name),
+            device: opt(&f.device, d.device),
+            channel: opt(&f.channel, d.channel),
+            value: opt(&f.value, d.value),
+        };
+        let mut aliases = HashMap::new();
+        for (canonical, raws) in &s.aliases {
+            let c = event(origin, &format!("source.aliases.{canonical}"), canonical)?;
+            for r in raws {
+                if let Some(prev) = aliases.insert(r.clone(), c.clone()) {
+                    if prev != c {
+                        return Err(invalid(
+                            origin,
+                            format!("source.aliases.{canonical}"),
+                            format!("{r:?} is already an alias of {prev}"),
+                        ));
+                    }
+                }
+            }
+        }
+        let purchase = event(
+            origin,
+            "analysis.purchase_event",
+            a.purchase_event.as_deref().unwrap_or("purchase"),
+        )?;
+        let names: Vec<String> = match &a.candidates {
+            Some(c) => c.clone(),
+            None => DEFAULT_CANDIDATES.iter().map(|s| s.to_string()).collect(),
+        };
+        let mut candidates: Vec<EventName> = Vec::new();
+        for (i, n) in names.iter().enumerate() {
+            let e = event(origin, &format!("analysis.candidates[{i}]"), n)?;
+            if e == purchase {
+                return Err(invalid(
+                    origin,
+                    format!("analysis.candidates[{i}]"),
+                    "the purchase event cannot be its own proxy",
+                ));
+            }
+            if !candidates.contains(&e) {
+                candidates.push(e);
+            }
+        }
+        if candidates.is_empty() || candidates.len() > MAX_CANDIDATES {
+            return Err(invalid(
+                origin,
+                "analysis.candidates",
+                format!("give 1 to {MAX_CANDIDATES} candidate events"),
+            ));
+        }
+        let confidence = a.confidence.unwrap_or(0.95);
+        let clearance_threshold = a.clearance_threshold.unwrap_or(0.8);
+        let alpha = a.alpha.unwrap_or(0.05);
+        for (key, v) in [
+            ("analysis.confidence", confidence),
+            ("analysis.clearance_threshold", clearance_threshold),
+            ("analysis.alpha", alpha),
+        ] {
+            if !(v > 0.0 && v < 1.0) {
+                return Err(invalid(
+                    origin,
+                    key,
+                    format!("{v} must be strictly between 0 and 1"),
+                ));
+            }
+        }
+        let label_window_days = a.label_window_days.unwrap_or(7);
+        if label_window_days == 0 {
+            return Err(invalid(
+                origin,
+                "analysis.label_window_days",
+                "must be at least 1 day",
+            ));
+        }
+        let session_gap_minutes = a.session_gap_minutes.unwrap_or(30);
+        if session_gap_minutes == 0 {
+            return Err(invalid(
+                origin,
+                "analysis.session_gap_minutes",
+                "must be at least 1 minute",
+            ));
+        }
+        let mut platforms = Vec::new();
+        for (i, p) in raw.platforms.iter().enumerate() {
+            let key = |k: &str| format!("platforms[{i}].{k}");
+            let id: PlatformId =
+                p.id.parse()
+                    .map_err(|e: String| invalid(origin, key("id"), e))?;
+            let mut profile = id.profile();
+            if let Some(ev) = p.floor_events {
+                if !(ev.is_finite() && ev > 0.0) {
+                    return Err(invalid(
+                        origin,
+                        key("floor_events"),
+                        format!("{ev} must be a positive number of events"),
+                    ));
+                }
+                profile.floor.events = ev;
+                profile.floor.basis = FloorBasis::Configured;
+            }
+            if let Some(days) = p.floor_days {
+                if days == 0 {
+                    return Err(invalid(origin, key("floor_days"), "must be at least 1 day"));
+                }
+                profile.floor.days = days;
+                profile.floor.basis = FloorBasis::Configured;
+            }
+            if let Some(list) = &p.optimizable {
+                let mut v = Vec::new();
+                for (j, n) in list.iter().enumerate() {
+                    v.push(event(origin, &key(&format!("optimizable[{j}]")), n)?);
+                }
+                profile.optimizable = Some(v);
+            }
+            let ad_sets = p.ad_sets.unwrap_or(1);
+            if ad_sets == 0 {
+                return Err(invalid(
+                    origin,
+                    key("ad_sets"),
+                    "must be at least 1 (bidding units sharing the events)",
+                ));
+            }
+            let share = p.attributed_share.unwrap_or(1.0);
+            if !(share > 0.0 && share <= 1.0) {
+                return Err(invalid(
+                    origin,
+                    key("attributed_share"),
+                    format!(
+                        "{share} must be in (0, 1]: the share of site events the platform sees"
+                    ),
+                ));
+            }
+            let optimizing_on = match &p.optimizing_on {
+                Some(n) => Some(event(origin, &key("optimizing_on"), n)?),
+                None => None,
+            };
+            if platforms
+                .iter()
+                .any(|q: &PlatformSettings| q.profile.id == id)
+            {
+                return Err(invalid(origin, key("id"), format!("{id} is listed twice")));
+            }
+            platforms.push(PlatformSettings {
+                profile,
+                ad_sets,
+                attributed_share: share,
+                optimizing_on,
+            });
+        }
+        if platforms.is_empty() {
+            return Err(invalid(
+                origin,
+                "platforms",
+                "name at least one platform ([[platforms]] id = \"meta\", or --platform meta)",
+            ));
+        }
+        let holdout_weeks = a.holdout_weeks.unwrap_or(1);
+        let volume_weeks = a.volume_weeks.unwrap_or(4);
+        let surge_weeks = a.surge_weeks.unwrap_or(2);
+        if volume_weeks == 0 || surge_weeks == 0 {
+            return Err(invalid(
+                origin,
+                "analysis.volume_weeks / surge_weeks",
+                "must be at least 1 week",
+            ));
+        }
+        Ok(Settings {
+            account: raw.account.clone().unwrap_or_else(|| "account".into()),
+            source: LogSpec {
+                path,
+                format,
+                columns: s.columns.clone(),
+                fields,
+                timestamp_format,
+                aliases,
+                time_zone: time_zone.clone(),
+                strict: false,
+            },
+            observe: ObserveSpec {
+                unit: a.unit.unwrap_or(UnitKind::Session),
+                candidates,
+                purchase,
+                label_window_days,
+                session_gap_minutes,
+                time_zone,
+            },
+            analysis: AnalysisSettings {
+                holdout_weeks,
+                confidence,
+                clearance_threshold,
+                volume_weeks,
+                surge_weeks,
+                alpha,
+                min_units: a.min_units.unwrap_or(30),
+            },
+            platforms,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw() -> RawConfig {
+        RawConfig {
+            source: RawSource {
+                path: Some("events.csv".into()),
+                ..Default::default()
+            },
+            platforms: vec![RawPlatform {
+                id: "meta".into(),
+                ad_sets: Some(2),
+                attributed_share: Some(0.5),
+                optimizing_on: None,
+                floor_events: None,
+                floor_days: None,
+                optimizable: None,
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn defaults_fill_in_and_paths_resolve_against_the_config_dir() {
+        let s = Settings::from_raw(&raw(), "x.toml", Path::new("/cfg")).unwrap();
+        assert_eq!(s.source.path, PathBuf::from("/cfg/events.csv"));
+        assert_eq!(s.observe.label_window_days, 7);
+        assert_eq!(s.observe.candidates.len(), DEFAULT_CANDIDATES.len());
+        assert_eq!(s.platforms[0].ad_sets, 2);
+    }
+
+    #[test]
+    fn impossible_values_name_the_key() {
+        let mut r = raw();
+        r.platforms[0].attributed_share = Some(1.5);
+        let e = Settings::from_raw(&r, "x.toml", Path::new("/"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("x.toml: platforms[0].attributed_share"), "{e}");
+        let mut r = raw();
+        r.platforms[0].ad_sets = Some(0);
+        let e = Settings::from_raw(&r, "x.toml", Path::new("/"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("platforms[0].ad_sets"), "{e}");
+        let mut r = raw();
+        r.analysis.time_zone = Some("Mars/Olympus".into());
+        let e = Settings::from_raw(&r, "x.toml", Path::new("/"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("analysis.time_zone"), "{e}");
+        let mut r = raw();
+        r.platforms[0].id = "myspace".into();
+        let e = Settings::from_raw(&r, "x.toml", Path::new("/"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("platforms[0].id") && e.contains("google_ads"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_their_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, "[analysis]\nlabel_windw_days = 3\n").unwrap();
+        let e = RawConfig::load(&p).unwrap_err().to_string();
+        assert!(e.contains("label_windw_days"), "{e}");
+    }
+}
