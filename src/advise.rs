@@ -1,0 +1,299 @@
+//! The recommendation: which event each platform should optimize on, and why.
+//!
+//! Rule (documented in `docs/definitions.md`):
+//! 1. For every event, the expected weekly volume per bidding unit is
+//!    `site weekly events × attributed_share / ad_sets`, over the last `volume_weeks` complete
+//!    weeks; its clearance is the probability that one floor window (7 or 30 days) reaches the
+//!    floor, from a negative binomial fitted to the weekly counts (Poisson when not overdispersed).
+//!    An event clears at `clearance ≥ clearance_threshold` (default 0.8).
+//! 2. If purchase clears, recommend purchase.
+//! 3. Otherwise, among candidates the platform can optimize on, that carry no flag, and that
+//!    clear: the one with the highest lower bound of precision (Wilson), ties broken by funnel
+//!    depth. The next one by the same order is the runner-up.
+//! 4. "Unlock": for the next deeper eligible event (or purchase) that does not clear, the most
+//!    bidding units it would clear with, and the volume multiple it would need at today's count.
+//! 5. When nothing clears, say so and what consolidation would let the best proxy clear.
+
+use serde::Serialize;
+
+use crate::config::{AnalysisSettings, PlatformSettings};
+use crate::evidence::ProxyEvidence;
+use crate::observe::Observations;
+use crate::platform::{Floor, PlatformId};
+use crate::stats::clearance::{clearance, max_units_that_clear, volume_multiple_needed};
+use crate::types::EventName;
+
+/// The floor check of one event on one platform.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventCheck {
+    /// The event.
+    pub event: EventName,
+    /// Expected events per bidding unit per week.
+    pub per_unit_weekly: f64,
+    /// Expected events per bidding unit in the floor's window.
+    pub per_unit_window: f64,
+    /// Probability that a window clears the floor.
+    pub clearance: f64,
+    /// Whether it clears at the threshold.
+    pub clears: bool,
+    /// Why it cannot be recommended, if it cannot (flags, platform support, no data).
+    pub excluded: Option<String>,
+}
+
+/// What would let a deeper event clear.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unlock {
+    /// The deeper event.
+    pub event: EventName,
+    /// The most bidding units it would clear with (`None`: not even one).
+    pub max_ad_sets: Option<u32>,
+    /// The factor on today's volume it would need with today's bidding units.
+    pub volume_multiple: Option<f64>,
+}
+
+/// The recommendation for one platform.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recommendation {
+    /// Platform id.
+    pub platform: PlatformId,
+    /// Recommended event; `None` when nothing clears.
+    pub event: Option<EventName>,
+    /// The next best event by the same rule.
+    pub runner_up: Option<EventName>,
+    /// Expected events per bidding unit per week of the recommended event.
+    pub per_unit_weekly: Option<f64>,
+    /// The floor checked against.
+    pub floor: Floor,
+    /// Clearance probability of the recommended event.
+    pub clearance: Option<f64>,
+    /// Why, in one or two sentences with numbers.
+    pub reason: String,
+    /// Bidding units sharing the events.
+    pub ad_sets: u32,
+    /// Share of site events the platform sees.
+    pub attributed_share: f64,
+    /// The event optimized on today, when configured.
+    pub optimizing_on: Option<EventName>,
+    /// Whether the recommendation differs from today's event (when known).
+    pub change_needed: Option<bool>,
+    /// What would unlock the next deeper event.
+    pub unlock: Option<Unlock>,
+    /// The floor check of every event considered.
+    pub checks: Vec<EventCheck>,
+}
+
+/// Weekly site counts (events) of an event over the last `volume_weeks` complete weeks (all weeks
+/// when none is complete).
+pub fn recent_weekly_counts(obs: &Observations, j: Option<usize>, volume_weeks: u32) -> Vec<f64> {
+    let complete: Vec<usize> = (0..obs.weeks.len()).filter(|&i| obs.weeks[i].complete).collect();
+    let pool: Vec<usize> = if complete.is_empty() { (0..obs.weeks.len()).collect() } else { complete };
+    let take = (volume_weeks as usize).min(pool.len());
+    pool[pool.len() - take..]
+        .iter()
+        .map(|&i| {
+            let w = &obs.weeks[i];
+            match j {
+                Some(j) => w.candidates[j].events as f64,
+                None => w.purchase.events as f64,
+            }
+        })
+        .collect()
+}
+
+fn fmt_n(x: f64) -> String {
+    if x >= 100.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.1}")
+    }
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.0}%", x * 100.0)
+}
+
+/// Recommends for every configured platform.
+pub fn recommend(
+    obs: &Observations,
+    evidence: &[ProxyEvidence],
+    platforms: &[PlatformSettings],
+    a: &AnalysisSettings,
+) -> Vec<Recommendation> {
+    platforms.iter().map(|p| recommend_one(obs, evidence, p, a)).collect()
+}
+
+fn recommend_one(obs: &Observations, evidence: &[ProxyEvidence], p: &PlatformSettings, a: &AnalysisSettings) -> Recommendation {
+    let floor = p.profile.floor.clone();
+    let thinning = p.attributed_share / f64::from(p.ad_sets);
+    let window = f64::from(floor.days);
+    let unit_noun = floor.unit.noun(1.0);
+    let units_noun = floor.unit.noun(f64::from(p.ad_sets));
+    let check = |event: &EventName, counts: &[f64], excluded: Option<String>| {
+        let c = clearance(counts, thinning, window, floor.events);
+        let (wk, win, prob) = c.map_or((0.0, 0.0, 0.0), |c| (c.per_unit_mean_week, c.per_unit_mean_window, c.probability.get()));
+        EventCheck {
+            event: event.clone(),
+            per_unit_weekly: wk,
+            per_unit_window: win,
+            clearance: prob,
+            clears: prob >= a.clearance_threshold,
+            excluded,
+        }
+    };
+    let purchase_counts = recent_weekly_counts(obs, None, a.volume_weeks);
+    let purchase_check = check(&obs.purchase, &purchase_counts, None);
+    let mut checks = vec![purchase_check.clone()];
+    let mut eligible: Vec<(usize, EventCheck)> = Vec::new();
+    for (j, e) in evidence.iter().enumerate() {
+        let counts = recent_weekly_counts(obs, Some(j), a.volume_weeks);
+        let excluded = if !p.profile.can_optimize(&e.event) {
+            Some(format!("{} cannot optimize on {}", p.profile.id.display_name(), e.event))
+        } else if e.is_disqualified() {
+            let names: Vec<&str> = e.flags.iter().map(|f| f.kind.name()).collect();
+            Some(format!("flagged {}", names.join(", ")))
+        } else {
+            None
+        };
+        let c = check(&e.event, &counts, excluded);
+        if c.excluded.is_none() {
+            eligible.push((j, c.clone()));
+        }
+        checks.push(c);
+    }
+    // Strongest signal first: precision lower bound, then funnel depth.
+    let strength = |j: usize| evidence[j].precision_ci.map_or(0.0, |c| c.lo);
+    eligible.sort_by(|(x, _), (y, _)| {
+        strength(*y)
+            .total_cmp(&strength(*x))
+            .then(evidence[*y].funnel_depth.cmp(&evidence[*x].funnel_depth))
+    });
+    let floor_txt = format!("{} per {} per {} days", fmt_n(floor.events), unit_noun, floor.days);
+    let vol_txt = |c: &EventCheck| {
+        let window_txt = if floor.days == 7 { String::new() } else { format!(" ({} per {} days)", fmt_n(c.per_unit_window), floor.days) };
+        format!("{} per {} per week{}", fmt_n(c.per_unit_weekly), unit_noun, window_txt)
+    };
+    let quality = |j: usize| {
+        let e = &evidence[j];
+        match (e.precision, e.precision_ci, e.lift) {
+            (Some(pr), Some(ci), Some(l)) => format!("{} of these {} go on to buy ({}–{}), {:.1}× the base rate", pct(pr), obs.unit.plural(), pct(ci.lo), pct(ci.hi), l),
+            _ => "no precision estimate".into(),
+        }
+    };
+    let clearing: Vec<&(usize, EventCheck)> = eligible.iter().filter(|(_, c)| c.clears).collect();
+    let mut rec = Recommendation {
+        platform: p.profile.id,
+        event: None,
+        runner_up: None,
+        per_unit_weekly: None,
+        floor: floor.clone(),
+        clearance: None,
+        reason: String::new(),
+        ad_sets: p.ad_sets,
+        attributed_share: p.attributed_share,
+        optimizing_on: p.optimizing_on.clone(),
+        change_needed: None,
+        unlock: None,
+        checks: Vec::new(),
+    };
+    let unlock_for = |depth: u8| -> Option<Unlock> {
+        // The next deeper event: the shallowest eligible candidate deeper than `depth`, else purchase.
+        let mut deeper: Vec<&(usize, EventCheck)> = eligible.iter().filter(|(j, c)| evidence[*j].funnel_depth > depth && !c.clears).collect();
+        deeper.sort_by_key(|(j, _)| evidence[*j].funnel_depth);
+        let (event, counts) = match deeper.first() {
+            Some((j, _)) => (evidence[*j].event.clone(), recent_weekly_counts(obs, Some(*j), a.volume_weeks)),
+            None if !purchase_check.clears => (obs.purchase.clone(), purchase_counts.clone()),
+            None => return None,
+        };
+        Some(Unlock {
+            max_ad_sets: max_units_that_clear(&counts, p.attributed_share, window, floor.events, a.clearance_threshold, p.ad_sets),
+            volume_multiple: volume_multiple_needed(&counts, thinning, window, floor.events, a.clearance_threshold),
+            event,
+        })
+    };
+    let unlock_txt = |u: &Unlock| {
+        let mut parts = Vec::new();
+        if let Some(k) = u.max_ad_sets {
+            if k < p.ad_sets {
+                parts.push(format!("with at most {k} {}", floor.unit.noun(f64::from(k))));
+            }
+        }
+        if let Some(m) = u.volume_multiple {
+            parts.push(format!("with {m:.1}× today's volume"));
+        }
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!(" {} would clear {}.", u.event, parts.join(", or "))
+        }
+    };
+    if purchase_check.clears {
+        rec.event = Some(obs.purchase.clone());
+        rec.per_unit_weekly = Some(purchase_check.per_unit_weekly);
+        rec.clearance = Some(purchase_check.clearance);
+        rec.runner_up = clearing.first().map(|(j, _)| evidence[*j].event.clone());
+        rec.reason = format!(
+            "{} itself clears the floor: {} against {} (clears {} of windows); optimize on the real outcome.",
+            obs.purchase,
+            vol_txt(&purchase_check),
+            floor_txt,
+            pct(purchase_check.clearance)
+        );
+    } else if let Some((j, c)) = clearing.first() {
+        rec.event = Some(evidence[*j].event.clone());
+        rec.per_unit_weekly = Some(c.per_unit_weekly);
+        rec.clearance = Some(c.clearance);
+        rec.runner_up = clearing.get(1).map(|(k, _)| evidence[*k].event.clone());
+        rec.reason = format!(
+            "{} is too rare: {} against {} (clears {} of windows). {} clears it: {} (clears {}), and {}.",
+            obs.purchase,
+            vol_txt(&purchase_check),
+            floor_txt,
+            pct(purchase_check.clearance),
+            evidence[*j].event,
+            vol_txt(c),
+            pct(c.clearance),
+            quality(*j)
+        );
+        rec.unlock = unlock_for(evidence[*j].funnel_depth);
+        if let Some(u) = &rec.unlock {
+            rec.reason.push_str(&unlock_txt(u));
+        }
+    } else {
+        // Nothing clears: what consolidation would let the strongest eligible proxy clear?
+        let best = eligible.first();
+        rec.reason = format!(
+            "No eligible event clears {} with {} {}: {} has {}.",
+            floor_txt,
+            p.ad_sets,
+            units_noun,
+            obs.purchase,
+            vol_txt(&purchase_check)
+        );
+        if let Some((j, _)) = best {
+            let counts = recent_weekly_counts(obs, Some(*j), a.volume_weeks);
+            let k = max_units_that_clear(&counts, p.attributed_share, window, floor.events, a.clearance_threshold, p.ad_sets);
+            let m = volume_multiple_needed(&counts, thinning, window, floor.events, a.clearance_threshold);
+            rec.unlock = Some(Unlock { event: evidence[*j].event.clone(), max_ad_sets: k, volume_multiple: m });
+            match k {
+                Some(k) => rec.reason.push_str(&format!(
+                    " Consolidate into {k} {} and optimize on {} ({}).",
+                    floor.unit.noun(f64::from(k)),
+                    evidence[*j].event,
+                    quality(*j)
+                )),
+                None => rec.reason.push_str(&format!(
+                    " Even one {unit_noun} would not clear on {}; it needs {} its volume.",
+                    evidence[*j].event,
+                    m.map_or("far more than 10×".to_string(), |m| format!("{m:.1}×"))
+                )),
+            }
+        }
+    }
+    rec.change_needed = match (&rec.optimizing_on, &rec.event) {
+        (Some(today), Some(rec_ev)) => Some(today != rec_ev),
+        (Some(_), None) => Some(true),
+        _ => None,
+    };
+    rec.checks = checks;
+    rec
+}

@@ -1,0 +1,280 @@
+//! Proxy flags: the ways a micro-conversion stops being a good optimization signal, each with the
+//! numbers that triggered it.
+//!
+//! - `not_predictive`: the odds-ratio interval (segment-adjusted when estimable, raw otherwise) or
+//!   the lift interval reaches down to 1 or below.
+//! - `broken_surge` (the sweepstakes pattern): over the last `surge_weeks` complete weeks the
+//!   proxy's unit volume rose significantly against the earlier complete weeks (quasi-Poisson
+//!   rate-ratio z-test, one-sided) **and** its precision fell significantly (pooled
+//!   two-proportion z-test, one-sided), both at `alpha`.
+//! - `leaky`: the proxy fires mostly after purchase (more than half of the purchasing units that
+//!   have it fire it only after buying), or precision and recall are both ≥ 0.95 — too good to be
+//!   a cause, probably a consequence.
+//! - `tracking_break`: the proxy's volume relative to purchases collapsed: its share of
+//!   proxy-units among proxy-units + purchasing units fell significantly (two-proportion z-test)
+//!   to less than half of the baseline ratio.
+//! - `insufficient_data`: fewer than `min_units` units with the proxy, or fewer than 10
+//!   purchasing units in all, or its effect is not estimable.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::config::AnalysisSettings;
+use crate::evidence::{Estimability, ProxyEvidence};
+use crate::observe::Observations;
+use crate::stats::drift::rate_ratio_test;
+use crate::stats::interval::two_proportion_z;
+
+/// The kinds of flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlagKind {
+    /// No evidence that the proxy predicts purchase.
+    NotPredictive,
+    /// Volume surged while precision fell (sweepstakes, tracking on page load).
+    BrokenSurge,
+    /// Fires after purchase, or too good to be true.
+    Leaky,
+    /// Volume collapsed relative to purchases.
+    TrackingBreak,
+    /// Too little data for a verdict.
+    InsufficientData,
+}
+
+impl FlagKind {
+    /// The snake_case name used in JSON and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            FlagKind::NotPredictive => "not_predictive",
+            FlagKind::BrokenSurge => "broken_surge",
+            FlagKind::Leaky => "leaky",
+            FlagKind::TrackingBreak => "tracking_break",
+            FlagKind::InsufficientData => "insufficient_data",
+        }
+    }
+}
+
+/// A raised flag with its explanation and the numbers behind it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Flag {
+    /// What kind.
+    pub kind: FlagKind,
+    /// One sentence for people, with the key numbers.
+    pub message: String,
+    /// The numbers and test names that triggered the flag.
+    pub evidence: BTreeMap<String, Value>,
+}
+
+fn flag(kind: FlagKind, message: String, evidence: Value) -> Flag {
+    let evidence = match evidence {
+        Value::Object(m) => m.into_iter().collect(),
+        _ => BTreeMap::new(),
+    };
+    Flag {
+        kind,
+        message,
+        evidence,
+    }
+}
+
+fn r3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// Splits complete weeks into (baseline, recent) week indices; `None` when there are fewer than
+/// two baseline weeks.
+pub fn drift_windows(obs: &Observations, surge_weeks: u32) -> Option<(Vec<usize>, Vec<usize>)> {
+    let complete: Vec<usize> = (0..obs.weeks.len()).filter(|&i| obs.weeks[i].complete).collect();
+    let r = surge_weeks as usize;
+    if complete.len() < r + 2 {
+        return None;
+    }
+    let (base, recent) = complete.split_at(complete.len() - r);
+    Some((base.to_vec(), recent.to_vec()))
+}
+
+/// Adds flags to every proxy's evidence.
+pub fn assess(obs: &Observations, evidence: &mut [ProxyEvidence], a: &AnalysisSettings) {
+    let total_purchasers: u64 = evidence.first().map_or(0, |e| e.a + e.c);
+    let windows = drift_windows(obs, a.surge_weeks);
+    for (j, e) in evidence.iter_mut().enumerate() {
+        let mut flags = Vec::new();
+        if let Some(f) = insufficient(e, a, total_purchasers) {
+            flags.push(f);
+        }
+        if let Some(f) = not_predictive(e, a) {
+            flags.push(f);
+        }
+        if let Some(f) = leaky(e) {
+            flags.push(f);
+        }
+        if let Some((base, recent)) = &windows {
+            if let Some(f) = broken_surge(obs, j, e, base, recent, a) {
+                flags.push(f);
+            }
+            if let Some(f) = tracking_break(obs, j, base, recent, a) {
+                flags.push(f);
+            }
+        }
+        e.flags = flags;
+    }
+}
+
+fn insufficient(e: &ProxyEvidence, a: &AnalysisSettings, purchasers: u64) -> Option<Flag> {
+    let with = e.units_with();
+    if with < a.min_units {
+        return Some(flag(
+            FlagKind::InsufficientData,
+            format!("only {with} units with {} (need {} for a verdict)", e.event, a.min_units),
+            json!({"units_with_proxy": with, "min_units": a.min_units}),
+        ));
+    }
+    if purchasers < 10 {
+        return Some(flag(
+            FlagKind::InsufficientData,
+            format!("only {purchasers} purchasing units in the data (need 10)"),
+            json!({"purchasing_units": purchasers}),
+        ));
+    }
+    if let Estimability::NotEstimable { reason } = &e.estimability {
+        return Some(flag(
+            FlagKind::InsufficientData,
+            format!("not estimable: {reason}"),
+            json!({"units_with_proxy": with, "units_without_proxy": e.c + e.d}),
+        ));
+    }
+    None
+}
+
+fn not_predictive(e: &ProxyEvidence, a: &AnalysisSettings) -> Option<Flag> {
+    let (or, ci, which) = match &e.adjusted {
+        Some(m) => (m.odds_ratio, m.odds_ratio_ci, "segment-adjusted odds ratio"),
+        None => (e.odds_ratio?, e.odds_ratio_ci?, "odds ratio"),
+    };
+    let or_weak = ci.lo <= 1.0;
+    let lift_weak = e.lift_ci.is_some_and(|l| l.lo <= 1.0);
+    if !(or_weak || lift_weak) {
+        return None;
+    }
+    let pct = (a.confidence * 100.0).round();
+    let lift_txt = match (e.lift, e.lift_ci) {
+        (Some(l), Some(c)) => format!(", lift {:.2} [{:.2}, {:.2}]", l, c.lo, c.hi),
+        _ => String::new(),
+    };
+    Some(flag(
+        FlagKind::NotPredictive,
+        format!(
+            "{which} {:.2} with {pct}% interval [{:.2}, {:.2}]{lift_txt}: no evidence it predicts purchase",
+            or, ci.lo, ci.hi
+        ),
+        json!({
+            "odds_ratio": r3(or), "odds_ratio_ci": [r3(ci.lo), r3(ci.hi)], "odds_ratio_kind": which,
+            "lift": e.lift.map(r3), "lift_ci": e.lift_ci.map(|c| [r3(c.lo), r3(c.hi)]),
+        }),
+    ))
+}
+
+fn leaky(e: &ProxyEvidence) -> Option<Flag> {
+    let o = e.ordering;
+    let both = o.before_purchase + o.after_purchase_only;
+    if o.after_purchase_only >= 5 && o.after_purchase_only * 2 > both {
+        let share = o.after_purchase_only as f64 / both as f64;
+        return Some(flag(
+            FlagKind::Leaky,
+            format!(
+                "fires only after the purchase in {} of {} purchasing units that have it ({:.0}%): a consequence of buying, not a signal before it",
+                o.after_purchase_only, both, share * 100.0
+            ),
+            json!({"after_purchase_only": o.after_purchase_only, "before_purchase": o.before_purchase, "share_after": r3(share)}),
+        ));
+    }
+    match (e.precision, e.recall) {
+        (Some(p), Some(r)) if p >= 0.95 && r >= 0.95 && e.a >= 10 => Some(flag(
+            FlagKind::Leaky,
+            format!("precision {:.2} and recall {:.2}: too good to be true, check that it does not fire with or after purchase", p, r),
+            json!({"precision": r3(p), "recall": r3(r)}),
+        )),
+        _ => None,
+    }
+}
+
+/// Sums (purchasers, units) with the proxy over the given weeks.
+fn precision_counts(obs: &Observations, j: usize, weeks: &[usize]) -> (u64, u64) {
+    let bit = 1u32 << j;
+    obs.patterns
+        .iter()
+        .filter(|p| p.mask & bit != 0 && weeks.contains(&(p.week as usize)))
+        .fold((0, 0), |(y, n), p| (y + p.purchasers, n + p.units))
+}
+
+fn broken_surge(
+    obs: &Observations,
+    j: usize,
+    e: &ProxyEvidence,
+    base: &[usize],
+    recent: &[usize],
+    a: &AnalysisSettings,
+) -> Option<Flag> {
+    let vol = |w: &[usize]| -> Vec<f64> { w.iter().map(|&i| obs.weeks[i].candidates[j].units as f64).collect() };
+    let rate = rate_ratio_test(&vol(recent), &vol(base))?;
+    let (yb, nb) = precision_counts(obs, j, base);
+    let (yr, nr) = precision_counts(obs, j, recent);
+    let z = two_proportion_z(yb, nb, yr, nr)?;
+    if !(rate.p_increase < a.alpha && z.p_greater < a.alpha) {
+        return None;
+    }
+    let (pb, pr) = (yb as f64 / nb as f64, yr as f64 / nr as f64);
+    let first_recent = obs.weeks[recent[0]].week;
+    Some(flag(
+        FlagKind::BrokenSurge,
+        format!(
+            "since {first_recent}, {} volume is {:.1}x its earlier weekly level (quasi-Poisson rate-ratio test p = {:.2e}) while its precision fell from {:.1}% to {:.1}% (two-proportion z-test p = {:.2e}): the extra events are not buyers",
+            e.event, rate.ratio, rate.p_increase, pb * 100.0, pr * 100.0, z.p_greater
+        ),
+        json!({
+            "since_week": first_recent.to_string(),
+            "volume_ratio": r3(rate.ratio), "volume_test": "quasi-Poisson rate-ratio z-test (one-sided, increase)",
+            "volume_p": rate.p_increase, "dispersion": r3(rate.dispersion),
+            "precision_before": r3(pb), "precision_after": r3(pr),
+            "precision_test": "two-proportion z-test (one-sided, decrease)", "precision_p": z.p_greater,
+        }),
+    ))
+}
+
+fn tracking_break(obs: &Observations, j: usize, base: &[usize], recent: &[usize], a: &AnalysisSettings) -> Option<Flag> {
+    let sums = |w: &[usize]| {
+        w.iter().fold((0u64, 0u64), |(x, p), &i| (x + obs.weeks[i].candidates[j].units, p + obs.weeks[i].purchase.units))
+    };
+    let (xb, pb) = sums(base);
+    let (xr, pr) = sums(recent);
+    if pb == 0 || pr == 0 || xb == 0 {
+        return None;
+    }
+    let (rb, rr) = (xb as f64 / pb as f64, xr as f64 / pr as f64);
+    let z = two_proportion_z(xb, xb + pb, xr, xr + pr)?;
+    if !(rr < 0.5 * rb && z.p_greater < a.alpha) {
+        return None;
+    }
+    Some(flag(
+        FlagKind::TrackingBreak,
+        format!(
+            "{} per purchasing unit fell from {:.2} to {:.2} in the last {} weeks (two-proportion z-test p = {:.2e}): check the tracking",
+            obs.candidates[j], rb, rr, recent.len(), z.p_greater
+        ),
+        json!({"per_purchase_before": r3(rb), "per_purchase_after": r3(rr), "test": "two-proportion z-test (one-sided, decrease)", "p": z.p_greater}),
+    ))
+}
+
+impl ProxyEvidence {
+    /// Whether any flag disqualifies the proxy as an optimization event.
+    pub fn is_disqualified(&self) -> bool {
+        !self.flags.is_empty()
+    }
+
+    /// Whether the proxy carries the given flag.
+    pub fn has(&self, kind: FlagKind) -> bool {
+        self.flags.iter().any(|f| f.kind == kind)
+    }
+}

@@ -1,0 +1,95 @@
+//! The main job, end to end: read the log, observe, measure, flag, recommend, assemble the report.
+
+use crate::advise::recommend;
+use crate::config::Settings;
+use crate::evidence::measure;
+use crate::flags::assess;
+use crate::observe::ObservationBuilder;
+use crate::report::{InputSummary, Report, Tool, WeekTotals, SCHEMA_VERSION};
+use crate::source::log::read_log;
+use crate::source::SourceError;
+
+/// Runs the whole analysis for one account.
+pub fn analyze(settings: &Settings) -> Result<Report, SourceError> {
+    let mut builder = ObservationBuilder::new(settings.observe.clone());
+    let read = read_log(&settings.source, |e| builder.push(e))?;
+    let obs = builder.finish();
+    let mut proxies = measure(&obs, &settings.analysis);
+    assess(&obs, &mut proxies, &settings.analysis);
+    let recommendations = recommend(&obs, &proxies, &settings.platforms, &settings.analysis);
+    let purchasing_units = obs.patterns.iter().map(|p| p.purchasers).sum();
+    let mut notes = Vec::new();
+    if read.skipped_total() > 0 {
+        let parts: Vec<String> = read
+            .rows_skipped
+            .iter()
+            .map(|(r, t)| format!("{} {} (first at line {})", t.count, r.describe(), t.first_lines.first().copied().unwrap_or(0)))
+            .collect();
+        notes.push(format!("{} of {} rows skipped: {}", read.skipped_total(), read.rows_read, parts.join("; ")));
+    }
+    if obs.censored_units > 0 {
+        notes.push(format!(
+            "{} of {} {} started less than {} days before the end of the data; a purchase after the data ends is not seen, so their labels may be understated",
+            obs.censored_units,
+            obs.units,
+            obs.unit.plural(),
+            settings.observe.label_window_days
+        ));
+    }
+    let partial: Vec<String> = obs.weeks.iter().filter(|w| !w.complete).map(|w| w.week.to_string()).collect();
+    if !partial.is_empty() {
+        notes.push(format!("partial weeks (kept out of floor checks and drift tests): {}", partial.join(", ")));
+    }
+    if obs.sessions_inferred {
+        notes.push(format!("no session ids: sessions were cut at {} minutes of inactivity", settings.observe.session_gap_minutes));
+    }
+    let absent_candidates: Vec<String> = proxies
+        .iter()
+        .filter(|p| p.weekly.iter().all(|w| w.events == 0))
+        .map(|p| p.event.to_string())
+        .collect();
+    if !absent_candidates.is_empty() {
+        notes.push(format!("candidates never seen in the log: {}", absent_candidates.join(", ")));
+    }
+    let input = InputSummary {
+        file: settings.source.path.display().to_string(),
+        rows_read: read.rows_read,
+        rows_accepted: read.rows_accepted,
+        rows_skipped: read.rows_skipped.iter().map(|(r, t)| (serde_json::to_value(r).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(), t.clone())).collect(),
+        timestamp_format: read.timestamp_format.clone(),
+        absent_fields: read.absent_fields.clone(),
+        unit: obs.unit,
+        units: obs.units,
+        users: obs.users,
+        purchasing_units,
+        censored_units: obs.censored_units,
+        sessions_inferred: obs.sessions_inferred,
+        weeks: obs.weeks.iter().map(|w| w.week).collect(),
+        complete_weeks: obs.weeks.iter().filter(|w| w.complete).map(|w| w.week).collect(),
+        other_events: obs.other_events.clone(),
+        absent_candidates,
+    };
+    Ok(Report {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool { name: "optsignal", version: env!("CARGO_PKG_VERSION") },
+        account: settings.account.clone(),
+        recommendations,
+        proxies,
+        weekly: obs
+            .weeks
+            .iter()
+            .map(|w| WeekTotals {
+                week: w.week,
+                complete: w.complete,
+                units: w.units,
+                users: w.users,
+                purchase: w.purchase,
+                revenue: (w.revenue * 100.0).round() / 100.0,
+            })
+            .collect(),
+        input,
+        settings: settings.analysis.clone(),
+        label_window_days: settings.observe.label_window_days,
+        notes,
+    })
+}
