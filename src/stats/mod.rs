@@ -1,6 +1,6 @@
 //! Statistics core: how well does a proxy event predict purchase, and can a bidding unit learn on it?
 //!
-//! - `logistic`: grouped (binomial) logistic regression by Newton–Raphson, with Firth's
+//! - [`logistic`]: grouped (binomial) logistic regression by Newton–Raphson, with Firth's
 //!   penalized likelihood as the fallback when the data are separated (a zero cell).
 //! - [`interval`]: normal quantiles, Wilson intervals, odds ratios (Woolf), lift (delta method) and
 //!   the pooled two-proportion z-test.
@@ -18,7 +18,7 @@ pub mod clearance;
 pub mod drift;
 pub mod fdr;
 pub mod interval;
-// LOGISTIC_PENDING
+pub mod logistic;
 
 use thiserror::Error;
 
