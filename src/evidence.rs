@@ -18,7 +18,7 @@ use crate::observe::{Observations, Ordering};
 use crate::stats::auc::{brier, grouped_auc};
 use crate::stats::fdr::benjamini_hochberg;
 use crate::stats::interval::{lift, odds_ratio, wilson, z_quantile};
-use crate::stats::logistic::{FitMethod, GroupedLogistic};
+use crate::stats::logistic::{GroupedLogistic, Method};
 use crate::types::{EventName, Interval, IsoWeek};
 
 /// Fewest units on each side (with and without the proxy) for its effect to be estimable: below
@@ -248,7 +248,7 @@ fn measure_one(obs: &Observations, j: usize, a: &AnalysisSettings, z: f64, holdo
     } else {
         let (d, devs, chs) = design(obs, j, &|_| true, None);
         match fit(&d) {
-            Some(m) if !m.not_estimable.contains(&0) => {
+            Some(m) if !m.not_estimable().contains(&0) => {
                 if let Some(c) = m.coefficient(0) {
                     let mut adjusted_for = Vec::new();
                     if devs.len() > 1 {
@@ -262,11 +262,11 @@ fn measure_one(obs: &Observations, j: usize, a: &AnalysisSettings, z: f64, holdo
                         odds_ratio_ci: Interval::new((c.estimate - z * c.std_error).exp(), (c.estimate + z * c.std_error).exp()),
                         p_value: c.p_value,
                         adjusted_for,
-                        method: match m.method {
-                            FitMethod::Firth => "firth".into(),
-                            FitMethod::MaximumLikelihood => "maximum_likelihood".into(),
+                        method: match m.method() {
+                            Method::Firth => "firth".into(),
+                            Method::MaximumLikelihood => "maximum_likelihood".into(),
                         },
-                        separation: m.separation,
+                        separation: m.separation(),
                     });
                 }
             }
@@ -321,7 +321,7 @@ fn out_of_time(obs: &Observations, j: usize, holdout: &[u16]) -> (Option<f64>, O
     let is_test = |w: u16| holdout.contains(&w);
     let (train, devs, chs) = design(obs, j, &|w| !is_test(w), None);
     let Some(model) = fit(&train) else { return (None, None) };
-    if model.not_estimable.contains(&0) {
+    if model.not_estimable().contains(&0) {
         return (None, None);
     }
     let (test, _, _) = design(obs, j, &is_test, Some((&devs, &chs)));
