@@ -515,6 +515,98 @@ impl Settings {
     }
 }
 
+/// Command-line values that override (or, without a config file, replace) the config.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--events FILE`: the event log.
+    pub events: Option<PathBuf>,
+    /// `--platform ID`, repeatable; replaces the config's platforms when given.
+    pub platforms: Vec<String>,
+    /// `--ad-sets N`: one value for all platforms, or one per `--platform` in order.
+    pub ad_sets: Vec<u32>,
+    /// `--share F`: one value for all platforms, or one per `--platform` in order.
+    pub shares: Vec<f64>,
+    /// `--unit session|user`.
+    pub unit: Option<UnitKind>,
+    /// `--candidates a,b,c`.
+    pub candidates: Option<Vec<String>>,
+    /// `--account NAME`.
+    pub account: Option<String>,
+    /// `--strict`: stop at the first malformed row.
+    pub strict: bool,
+}
+
+/// Picks the i-th of per-platform values: one value applies to all, else one per platform.
+fn per_platform<T: Copy>(values: &[T], i: usize, n: usize, flag: &str) -> Result<Option<T>, ConfigError> {
+    match values.len() {
+        0 => Ok(None),
+        1 => Ok(Some(values[0])),
+        k if k == n => Ok(Some(values[i])),
+        k => Err(invalid("command line", flag, format!("{k} values for {n} platforms: give one for all, or one per --platform"))),
+    }
+}
+
+/// Loads settings from an optional config file plus command-line overrides.
+pub fn load_settings(config: Option<&Path>, o: &Overrides) -> Result<Settings, ConfigError> {
+    let (mut raw, origin, base) = match config {
+        Some(p) => {
+            let base = p.parent().map(Path::to_path_buf).unwrap_or_default();
+            (RawConfig::load(p)?, p.display().to_string(), base)
+        }
+        None => (RawConfig::default(), "command line".to_string(), PathBuf::new()),
+    };
+    if let Some(e) = &o.events {
+        // A path given on the command line is relative to the working directory, not the config.
+        raw.source.path = Some(std::path::absolute(e).unwrap_or_else(|_| e.clone()));
+    }
+    if !o.platforms.is_empty() {
+        let n = o.platforms.len();
+        let mut list = Vec::new();
+        for (i, id) in o.platforms.iter().enumerate() {
+            let existing = raw.platforms.iter().find(|p| p.id == *id).cloned();
+            let mut p = existing.unwrap_or(RawPlatform {
+                id: id.clone(),
+                ad_sets: None,
+                attributed_share: None,
+                optimizing_on: None,
+                floor_events: None,
+                floor_days: None,
+                optimizable: None,
+            });
+            if let Some(k) = per_platform(&o.ad_sets, i, n, "--ad-sets")? {
+                p.ad_sets = Some(k);
+            }
+            if let Some(s) = per_platform(&o.shares, i, n, "--share")? {
+                p.attributed_share = Some(s);
+            }
+            list.push(p);
+        }
+        raw.platforms = list;
+    } else {
+        let n = raw.platforms.len();
+        for (i, p) in raw.platforms.iter_mut().enumerate() {
+            if let Some(k) = per_platform(&o.ad_sets, i, n, "--ad-sets")? {
+                p.ad_sets = Some(k);
+            }
+            if let Some(s) = per_platform(&o.shares, i, n, "--share")? {
+                p.attributed_share = Some(s);
+            }
+        }
+    }
+    if let Some(u) = o.unit {
+        raw.analysis.unit = Some(u);
+    }
+    if let Some(c) = &o.candidates {
+        raw.analysis.candidates = Some(c.clone());
+    }
+    if let Some(a) = &o.account {
+        raw.account = Some(a.clone());
+    }
+    let mut s = Settings::from_raw(&raw, &origin, &base)?;
+    s.source.strict = o.strict;
+    Ok(s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -149,20 +149,32 @@ fn insufficient(e: &ProxyEvidence, a: &AnalysisSettings, purchasers: u64) -> Opt
 }
 
 fn not_predictive(e: &ProxyEvidence, a: &AnalysisSettings) -> Option<Flag> {
-    let (or, ci, which) = match &e.adjusted {
-        Some(m) => (m.odds_ratio, m.odds_ratio_ci, "segment-adjusted odds ratio"),
-        None => (e.odds_ratio?, e.odds_ratio_ci?, "odds ratio"),
-    };
-    let or_weak = ci.lo <= 1.0;
-    let lift_weak = e.lift_ci.is_some_and(|l| l.lo <= 1.0);
-    if !(or_weak || lift_weak) {
-        return None;
-    }
     let pct = (a.confidence * 100.0).round();
+    let lift_weak = e.lift_ci.is_some_and(|l| l.lo <= 1.0);
     let lift_txt = match (e.lift, e.lift_ci) {
-        (Some(l), Some(c)) => format!(", lift {:.2} [{:.2}, {:.2}]", l, c.lo, c.hi),
+        (Some(l), Some(c)) => format!("lift {:.2} [{:.2}, {:.2}]", l, c.lo, c.hi),
         _ => String::new(),
     };
+    // A (nearly) constant proxy has no meaningful odds ratio: judge it by its lift alone.
+    if let Estimability::NotEstimable { .. } = e.estimability {
+        if !lift_weak {
+            return None;
+        }
+        return Some(flag(
+            FlagKind::NotPredictive,
+            format!("{lift_txt} ({pct}% interval): buyers are no more common among units with it"),
+            json!({"lift": e.lift.map(r3), "lift_ci": e.lift_ci.map(|c| [r3(c.lo), r3(c.hi)])}),
+        ));
+    }
+    let (or, ci, which) = match &e.adjusted {
+        Some(m) if !m.adjusted_for.is_empty() => (m.odds_ratio, m.odds_ratio_ci, "segment-adjusted odds ratio"),
+        Some(m) => (m.odds_ratio, m.odds_ratio_ci, "odds ratio"),
+        None => (e.odds_ratio?, e.odds_ratio_ci?, "odds ratio"),
+    };
+    if !(ci.lo <= 1.0 || lift_weak) {
+        return None;
+    }
+    let lift_txt = if lift_txt.is_empty() { lift_txt } else { format!(", {lift_txt}") };
     Some(flag(
         FlagKind::NotPredictive,
         format!(

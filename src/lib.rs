@@ -8,6 +8,7 @@
 
 pub mod advise;
 pub mod config;
+pub mod error;
 pub mod evidence;
 pub mod flags;
 pub mod observe;

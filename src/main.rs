@@ -1,1 +1,140 @@
-fn main() {}
+//! The `optsignal` command: parses arguments, calls the library, renders errors for people.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use optsignal::config::{load_settings, Overrides};
+use optsignal::error::Error;
+use optsignal::observe::UnitKind;
+use optsignal::report::terminal::{render, Style};
+
+/// Which conversion event should your ad campaigns optimize on?
+#[derive(Parser)]
+#[command(name = "optsignal", version, about, long_about = None)]
+struct Cli {
+    /// More log output on stderr (-v info, -vv debug).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Recommend the event each platform should optimize on.
+    Recommend(RecommendArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    /// Aligned tables for people.
+    Table,
+    /// The documented JSON schema (docs/json-schema.md).
+    Json,
+}
+
+#[derive(clap::Args)]
+struct RecommendArgs {
+    /// TOML config file (see fixtures/demo/optsignal.toml).
+    #[arg(short, long, env = "OPTSIGNAL_CONFIG")]
+    config: Option<PathBuf>,
+    /// Canonical event log (CSV or JSON Lines, optionally .gz); overrides source.path.
+    #[arg(short, long)]
+    events: Option<PathBuf>,
+    /// Platform to recommend for (meta, tiktok, google_ads, microsoft_ads, snapchat, pinterest,
+    /// linkedin, reddit); repeatable.
+    #[arg(short, long = "platform")]
+    platforms: Vec<String>,
+    /// Bidding units (ad sets / ad groups / campaigns): one for all platforms, or one per
+    /// --platform in order.
+    #[arg(long = "ad-sets")]
+    ad_sets: Vec<u32>,
+    /// Share of site events the platform sees, in (0, 1]: one for all, or one per --platform.
+    #[arg(long = "share")]
+    shares: Vec<f64>,
+    /// Observation unit.
+    #[arg(long, value_enum)]
+    unit: Option<Unit>,
+    /// Candidate proxy events, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    candidates: Option<Vec<String>>,
+    /// Account name shown in the report.
+    #[arg(long)]
+    account: Option<String>,
+    /// Stop at the first malformed row instead of skipping and counting it.
+    #[arg(long)]
+    strict: bool,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "table")]
+    format: Format,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Unit {
+    Session,
+    User,
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("OPTSIGNAL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+fn recommend(a: RecommendArgs) -> Result<String, Error> {
+    let overrides = Overrides {
+        events: a.events,
+        platforms: a.platforms,
+        ad_sets: a.ad_sets,
+        shares: a.shares,
+        unit: a.unit.map(|u| match u {
+            Unit::Session => UnitKind::Session,
+            Unit::User => UnitKind::User,
+        }),
+        candidates: a.candidates,
+        account: a.account,
+        strict: a.strict,
+    };
+    let settings = load_settings(a.config.as_deref(), &overrides)?;
+    let report = optsignal::pipeline::analyze(&settings)?;
+    Ok(match a.format {
+        Format::Json => report.to_json(),
+        Format::Table => {
+            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            render(&report, Style::new(color))
+        }
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let result = match cli.command {
+        Command::Recommend(a) => recommend(a),
+    };
+    match result {
+        Ok(out) => {
+            println!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            if let Some(h) = e.hint() {
+                eprintln!("hint: {h}");
+            }
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}

@@ -427,7 +427,7 @@ impl ObservationBuilder {
             p.sort_unstable();
         }
         // Weekly event counts define the weeks; units and users are added below.
-        let week_list: Vec<IsoWeek> = self.week_events.keys().copied().collect();
+        let week_list = fill_gaps(self.week_events.keys().copied().collect());
         let week_index: HashMap<IsoWeek, u16> = week_list
             .iter()
             .enumerate()
@@ -436,7 +436,8 @@ impl ObservationBuilder {
         let mut weeks: Vec<WeekVolumes> = week_list
             .iter()
             .map(|&w| {
-                let (counts, revenue) = &self.week_events[&w];
+                let empty = (vec![0; k + 1], 0.0);
+                let (counts, revenue) = self.week_events.get(&w).unwrap_or(&empty);
                 let (start, end) = week_span(w, &self.spec.time_zone);
                 WeekVolumes {
                     week: w,
@@ -540,6 +541,28 @@ impl ObservationBuilder {
             span_micros: (lo, hi),
         }
     }
+}
+
+/// Longest span of weeks whose empty weeks are filled in; a longer one (a stray timestamp decades
+/// off) keeps only the weeks that have events.
+const MAX_FILLED_WEEKS: usize = 260;
+
+/// Inserts the weeks without events between the first and the last week, so that a week with no
+/// events shows as zeros instead of vanishing.
+fn fill_gaps(weeks: Vec<IsoWeek>) -> Vec<IsoWeek> {
+    let (Some(&first), Some(&last)) = (weeks.first(), weeks.last()) else {
+        return weeks;
+    };
+    let mut out = vec![first];
+    let mut w = first;
+    while w < last {
+        w = w.next();
+        out.push(w);
+        if out.len() > MAX_FILLED_WEEKS {
+            return weeks;
+        }
+    }
+    out
 }
 
 /// The ISO week containing an instant in a zone, with its start and end (µs, end exclusive).

@@ -1,0 +1,51 @@
+//! The library's top-level error: every failure a run can end with, each naming its cause
+//! (file, line, key or URL), and the exit code the binary should use for it.
+
+use std::path::PathBuf;
+
+use crate::config::ConfigError;
+use crate::source::SourceError;
+
+/// Exit code for a runtime failure (unreadable data, I/O).
+pub const EXIT_RUNTIME: i32 = 1;
+/// Exit code for a usage or configuration error.
+pub const EXIT_USAGE: i32 = 2;
+
+/// Anything that stops a run.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The configuration or the command line is wrong.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The event log could not be read.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// Writing an output file failed.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// The documented exit code: 2 for usage/config errors, 1 for runtime failures.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Config(_) => EXIT_USAGE,
+            Error::Source(_) | Error::Write { .. } => EXIT_RUNTIME,
+        }
+    }
+
+    /// A hint of what to do, when there is an obvious one.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Error::Source(SourceError::MissingColumn { .. }) => Some("map your columns under [source.fields] in the config, or rename them to the canonical names (timestamp, user_id, session_id, event_name, device, channel, value)"),
+            Error::Source(SourceError::Open { .. }) => Some("check the path; relative paths in a config file are relative to the config file's folder"),
+            Error::Config(ConfigError::Load { .. }) => Some("see fixtures/demo/optsignal.toml for a complete, commented example"),
+            _ => None,
+        }
+    }
+}
