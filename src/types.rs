@@ -238,7 +238,10 @@ mod tests {
 
     #[test]
     fn event_name_trims_and_rejects_empty() {
-        assert_eq!(EventName::new(" add_to_cart ").unwrap().as_str(), "add_to_cart");
+        assert_eq!(
+            EventName::new(" add_to_cart ").unwrap().as_str(),
+            "add_to_cart"
+        );
         assert!(EventName::new("   ").is_none());
     }
 }
