@@ -347,7 +347,9 @@ impl<D: Data<Elem = f64>> PredictInplace<ArrayBase<D, Ix2>, Array1<f64>> for Gro
 /// row has trials, [`StatsError::NoOutcomeVariation`] when all units succeeded or all failed (the
 /// only finite answer would be invented by the penalty, so we refuse rather than report it),
 /// [`StatsError::Separation`] when separated and Firth is off, and [`StatsError::Numerical`] if
-/// the information matrix cannot be inverted at the final estimate.
+/// the information matrix cannot be inverted at the final estimate. A Firth refit that does not
+/// meet the tolerance within `max_iterations` is still returned (its numbers are finite) with
+/// `converged() == false`, so callers can decide whether to trust it.
 impl<D: Data<Elem = f64>> Fit<ArrayBase<D, Ix2>, Array2<f64>, StatsError>
     for GroupedLogisticValidParams
 {
