@@ -232,6 +232,8 @@ mod tests {
         // Poisson variance of thinned Poisson: p²m + p(1−p)m = pm.
         assert!((c.variance_window - 50.0).abs() < 1e-9);
         assert!((c.probability.get() - poisson_tail(50.0, 50)).abs() < 1e-10);
+        // scipy.stats.poisson.sf(49, 50).
+        assert!((c.probability.get() - 0.5188083154720433).abs() < 1e-10);
         // Non-integer floor rounds up; 3-day window scales the mean by 3/7.
         let c3 = clearance(&[200.0], 0.25, 3.0, 19.2).unwrap();
         assert!((c3.probability.get() - poisson_tail(50.0 * 3.0 / 7.0, 20)).abs() < 1e-10);
@@ -256,6 +258,8 @@ mod tests {
         let nb = NegativeBinomial::new(r, q).unwrap();
         let cdf: f64 = (0..50).map(|x| nb.pmf(x)).sum();
         assert!((c.probability.get() - (1.0 - cdf)).abs() < 1e-9);
+        // Independent reference: scipy.stats.nbinom.sf(49, r, q) (same failures-before-r form).
+        assert!((c.probability.get() - 0.7375882084059296).abs() < 1e-9);
     }
 
     #[test]
