@@ -82,11 +82,12 @@ pub struct Recommendation {
     pub checks: Vec<EventCheck>,
 }
 
-/// Weekly site counts (events) of an event over the last `volume_weeks` complete weeks (all weeks
-/// when none is complete).
+/// Weekly site counts (events) of an event over the last `volume_weeks` complete weeks; empty
+/// when no week is complete (a partial week says nothing about a week's volume).
 pub fn recent_weekly_counts(obs: &Observations, j: Option<usize>, volume_weeks: u32) -> Vec<f64> {
-    let complete: Vec<usize> = (0..obs.weeks.len()).filter(|&i| obs.weeks[i].complete).collect();
-    let pool: Vec<usize> = if complete.is_empty() { (0..obs.weeks.len()).collect() } else { complete };
+    let pool: Vec<usize> = (0..obs.weeks.len())
+        .filter(|&i| obs.weeks[i].complete)
+        .collect();
     let take = (volume_weeks as usize).min(pool.len());
     pool[pool.len() - take..]
         .iter()
@@ -101,7 +102,7 @@ pub fn recent_weekly_counts(obs: &Observations, j: Option<usize>, volume_weeks: 
 }
 
 fn fmt_n(x: f64) -> String {
-    if x >= 100.0 {
+    if x >= 100.0 || x.fract() == 0.0 {
         format!("{x:.0}")
     } else {
         format!("{x:.1}")
@@ -119,10 +120,18 @@ pub fn recommend(
     platforms: &[PlatformSettings],
     a: &AnalysisSettings,
 ) -> Vec<Recommendation> {
-    platforms.iter().map(|p| recommend_one(obs, evidence, p, a)).collect()
+    platforms
+        .iter()
+        .map(|p| recommend_one(obs, evidence, p, a))
+        .collect()
 }
 
-fn recommend_one(obs: &Observations, evidence: &[ProxyEvidence], p: &PlatformSettings, a: &AnalysisSettings) -> Recommendation {
+fn recommend_one(
+    obs: &Observations,
+    evidence: &[ProxyEvidence],
+    p: &PlatformSettings,
+    a: &AnalysisSettings,
+) -> Recommendation {
     let floor = p.profile.floor.clone();
     let thinning = p.attributed_share / f64::from(p.ad_sets);
     let window = f64::from(floor.days);
@@ -130,7 +139,13 @@ fn recommend_one(obs: &Observations, evidence: &[ProxyEvidence], p: &PlatformSet
     let units_noun = floor.unit.noun(f64::from(p.ad_sets));
     let check = |event: &EventName, counts: &[f64], excluded: Option<String>| {
         let c = clearance(counts, thinning, window, floor.events);
-        let (wk, win, prob) = c.map_or((0.0, 0.0, 0.0), |c| (c.per_unit_mean_week, c.per_unit_mean_window, c.probability.get()));
+        let (wk, win, prob) = c.map_or((0.0, 0.0, 0.0), |c| {
+            (
+                c.per_unit_mean_week,
+                c.per_unit_mean_window,
+                c.probability.get(),
+            )
+        });
         EventCheck {
             event: event.clone(),
             per_unit_weekly: wk,
@@ -141,13 +156,38 @@ fn recommend_one(obs: &Observations, evidence: &[ProxyEvidence], p: &PlatformSet
         }
     };
     let purchase_counts = recent_weekly_counts(obs, None, a.volume_weeks);
+    if purchase_counts.is_empty() {
+        let hours = (obs.span_micros.1 - obs.span_micros.0) as f64 / 3.6e9;
+        return Recommendation {
+            platform: p.profile.id,
+            event: None,
+            runner_up: None,
+            per_unit_weekly: None,
+            floor,
+            clearance: None,
+            reason: format!(
+                "Cannot check the learning-phase floor: the data cover no complete ISO week ({hours:.1} hours in all). Give at least one complete week, ideally {}.",
+                a.volume_weeks
+            ),
+            ad_sets: p.ad_sets,
+            attributed_share: p.attributed_share,
+            optimizing_on: p.optimizing_on.clone(),
+            change_needed: None,
+            unlock: None,
+            checks: Vec::new(),
+        };
+    }
     let purchase_check = check(&obs.purchase, &purchase_counts, None);
     let mut checks = vec![purchase_check.clone()];
     let mut eligible: Vec<(usize, EventCheck)> = Vec::new();
     for (j, e) in evidence.iter().enumerate() {
         let counts = recent_weekly_counts(obs, Some(j), a.volume_weeks);
         let excluded = if !p.profile.can_optimize(&e.event) {
-            Some(format!("{} cannot optimize on {}", p.profile.id.display_name(), e.event))
+            Some(format!(
+                "{} cannot optimize on {}",
+                p.profile.id.display_name(),
+                e.event
+            ))
         } else if e.is_disqualified() {
             let names: Vec<&str> = e.flags.iter().map(|f| f.kind.name()).collect();
             Some(format!("flagged {}", names.join(", ")))
@@ -167,15 +207,36 @@ fn recommend_one(obs: &Observations, evidence: &[ProxyEvidence], p: &PlatformSet
             .total_cmp(&strength(*x))
             .then(evidence[*y].funnel_depth.cmp(&evidence[*x].funnel_depth))
     });
-    let floor_txt = format!("{} per {} per {} days", fmt_n(floor.events), unit_noun, floor.days);
+    let floor_txt = format!(
+        "{} per {} per {} days",
+        fmt_n(floor.events),
+        unit_noun,
+        floor.days
+    );
     let vol_txt = |c: &EventCheck| {
-        let window_txt = if floor.days == 7 { String::new() } else { format!(" ({} per {} days)", fmt_n(c.per_unit_window), floor.days) };
-        format!("{} per {} per week{}", fmt_n(c.per_unit_weekly), unit_noun, window_txt)
+        let window_txt = if floor.days == 7 {
+            String::new()
+        } else {
+            format!(" ({} per {} days)", fmt_n(c.per_unit_window), floor.days)
+        };
+        format!(
+            "{} per {} per week{}",
+            fmt_n(c.per_unit_weekly),
+            unit_noun,
+            window_txt
+        )
     };
     let quality = |j: usize| {
         let e = &evidence[j];
         match (e.precision, e.precision_ci, e.lift) {
-            (Some(pr), Some(ci), Some(l)) => format!("{} of these {} go on to buy ({}–{}), {:.1}× the base rate", pct(pr), obs.unit.plural(), pct(ci.lo), pct(ci.hi), l),
+            (Some(pr), Some(ci), Some(l)) => format!(
+                "{} of these {} go on to buy ({}–{}), {:.1}× the base rate",
+                pct(pr),
+                obs.unit.plural(),
+                pct(ci.lo),
+                pct(ci.hi),
+                l
+            ),
             _ => "no precision estimate".into(),
         }
     };
@@ -197,16 +258,35 @@ fn recommend_one(obs: &Observations, evidence: &[ProxyEvidence], p: &PlatformSet
     };
     let unlock_for = |depth: u8| -> Option<Unlock> {
         // The next deeper event: the shallowest eligible candidate deeper than `depth`, else purchase.
-        let mut deeper: Vec<&(usize, EventCheck)> = eligible.iter().filter(|(j, c)| evidence[*j].funnel_depth > depth && !c.clears).collect();
+        let mut deeper: Vec<&(usize, EventCheck)> = eligible
+            .iter()
+            .filter(|(j, c)| evidence[*j].funnel_depth > depth && !c.clears)
+            .collect();
         deeper.sort_by_key(|(j, _)| evidence[*j].funnel_depth);
         let (event, counts) = match deeper.first() {
-            Some((j, _)) => (evidence[*j].event.clone(), recent_weekly_counts(obs, Some(*j), a.volume_weeks)),
+            Some((j, _)) => (
+                evidence[*j].event.clone(),
+                recent_weekly_counts(obs, Some(*j), a.volume_weeks),
+            ),
             None if !purchase_check.clears => (obs.purchase.clone(), purchase_counts.clone()),
             None => return None,
         };
         Some(Unlock {
-            max_ad_sets: max_units_that_clear(&counts, p.attributed_share, window, floor.events, a.clearance_threshold, p.ad_sets),
-            volume_multiple: volume_multiple_needed(&counts, thinning, window, floor.events, a.clearance_threshold),
+            max_ad_sets: max_units_that_clear(
+                &counts,
+                p.attributed_share,
+                window,
+                floor.events,
+                a.clearance_threshold,
+                p.ad_sets,
+            ),
+            volume_multiple: volume_multiple_needed(
+                &counts,
+                thinning,
+                window,
+                floor.events,
+                a.clearance_threshold,
+            ),
             event,
         })
     };
@@ -214,7 +294,10 @@ fn recommend_one(obs: &Observations, evidence: &[ProxyEvidence], p: &PlatformSet
         let mut parts = Vec::new();
         if let Some(k) = u.max_ad_sets {
             if k < p.ad_sets {
-                parts.push(format!("with at most {k} {}", floor.unit.noun(f64::from(k))));
+                parts.push(format!(
+                    "with at most {k} {}",
+                    floor.unit.noun(f64::from(k))
+                ));
             }
         }
         if let Some(m) = u.volume_multiple {
@@ -271,9 +354,26 @@ fn recommend_one(obs: &Observations, evidence: &[ProxyEvidence], p: &PlatformSet
         );
         if let Some((j, _)) = best {
             let counts = recent_weekly_counts(obs, Some(*j), a.volume_weeks);
-            let k = max_units_that_clear(&counts, p.attributed_share, window, floor.events, a.clearance_threshold, p.ad_sets);
-            let m = volume_multiple_needed(&counts, thinning, window, floor.events, a.clearance_threshold);
-            rec.unlock = Some(Unlock { event: evidence[*j].event.clone(), max_ad_sets: k, volume_multiple: m });
+            let k = max_units_that_clear(
+                &counts,
+                p.attributed_share,
+                window,
+                floor.events,
+                a.clearance_threshold,
+                p.ad_sets,
+            );
+            let m = volume_multiple_needed(
+                &counts,
+                thinning,
+                window,
+                floor.events,
+                a.clearance_threshold,
+            );
+            rec.unlock = Some(Unlock {
+                event: evidence[*j].event.clone(),
+                max_ad_sets: k,
+                volume_multiple: m,
+            });
             match k {
                 Some(k) => rec.reason.push_str(&format!(
                     " Consolidate into {k} {} and optimize on {} ({}).",

@@ -537,12 +537,21 @@ pub struct Overrides {
 }
 
 /// Picks the i-th of per-platform values: one value applies to all, else one per platform.
-fn per_platform<T: Copy>(values: &[T], i: usize, n: usize, flag: &str) -> Result<Option<T>, ConfigError> {
+fn per_platform<T: Copy>(
+    values: &[T],
+    i: usize,
+    n: usize,
+    flag: &str,
+) -> Result<Option<T>, ConfigError> {
     match values.len() {
         0 => Ok(None),
         1 => Ok(Some(values[0])),
         k if k == n => Ok(Some(values[i])),
-        k => Err(invalid("command line", flag, format!("{k} values for {n} platforms: give one for all, or one per --platform"))),
+        k => Err(invalid(
+            "command line",
+            flag,
+            format!("{k} values for {n} platforms: give one for all, or one per --platform"),
+        )),
     }
 }
 
@@ -553,7 +562,11 @@ pub fn load_settings(config: Option<&Path>, o: &Overrides) -> Result<Settings, C
             let base = p.parent().map(Path::to_path_buf).unwrap_or_default();
             (RawConfig::load(p)?, p.display().to_string(), base)
         }
-        None => (RawConfig::default(), "command line".to_string(), PathBuf::new()),
+        None => (
+            RawConfig::default(),
+            "command line".to_string(),
+            PathBuf::new(),
+        ),
     };
     if let Some(e) = &o.events {
         // A path given on the command line is relative to the working directory, not the config.

@@ -147,18 +147,29 @@ struct Design {
 
 /// Segment levels present in the fitting data, most frequent first (the reference level).
 fn levels(counts: &BTreeMap<u16, u64>) -> Vec<u16> {
-    let mut v: Vec<(u16, u64)> = counts.iter().map(|(&l, &n)| (l, n)).filter(|x| x.1 > 0).collect();
+    let mut v: Vec<(u16, u64)> = counts
+        .iter()
+        .map(|(&l, &n)| (l, n))
+        .filter(|x| x.1 > 0)
+        .collect();
     v.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
     v.into_iter().map(|x| x.0).collect()
 }
 
-fn design(obs: &Observations, j: usize, keep: &dyn Fn(u16) -> bool, fit_levels: Option<(&[u16], &[u16])>) -> (Design, Vec<u16>, Vec<u16>) {
+fn design(
+    obs: &Observations,
+    j: usize,
+    keep: &dyn Fn(u16) -> bool,
+    fit_levels: Option<(&[u16], &[u16])>,
+) -> (Design, Vec<u16>, Vec<u16>) {
     let bit = 1u32 << j;
     let mut groups: BTreeMap<(bool, u16, u16), (f64, f64)> = BTreeMap::new();
     let mut dev_n: BTreeMap<u16, u64> = BTreeMap::new();
     let mut ch_n: BTreeMap<u16, u64> = BTreeMap::new();
     for p in obs.patterns.iter().filter(|p| keep(p.week)) {
-        let g = groups.entry((p.mask & bit != 0, p.device, p.channel)).or_default();
+        let g = groups
+            .entry((p.mask & bit != 0, p.device, p.channel))
+            .or_default();
         g.0 += p.purchasers as f64;
         g.1 += p.units as f64;
         *dev_n.entry(p.device).or_default() += p.units;
@@ -199,14 +210,23 @@ pub fn measure(obs: &Observations, a: &AnalysisSettings) -> Vec<ProxyEvidence> {
     let mut out: Vec<ProxyEvidence> = (0..obs.candidates.len())
         .map(|j| measure_one(obs, j, a, z, &holdout))
         .collect();
-    let p: Vec<Option<f64>> = out.iter().map(|e| e.adjusted.as_ref().map(|m| m.p_value)).collect();
+    let p: Vec<Option<f64>> = out
+        .iter()
+        .map(|e| e.adjusted.as_ref().map(|m| m.p_value))
+        .collect();
     for (e, q) in out.iter_mut().zip(benjamini_hochberg(&p)) {
         e.q_value = q;
     }
     out
 }
 
-fn measure_one(obs: &Observations, j: usize, a: &AnalysisSettings, z: f64, holdout: &[u16]) -> ProxyEvidence {
+fn measure_one(
+    obs: &Observations,
+    j: usize,
+    a: &AnalysisSettings,
+    z: f64,
+    holdout: &[u16],
+) -> ProxyEvidence {
     let [ta, tb, tc, td] = obs.table(j, |_| true);
     let n = ta + tb + tc + td;
     let ratio = |x: u64, y: u64| (y > 0).then(|| x as f64 / y as f64);
@@ -219,7 +239,11 @@ fn measure_one(obs: &Observations, j: usize, a: &AnalysisSettings, z: f64, holdo
         .enumerate()
         .map(|(wi, w)| {
             let (mut y, mut t) = (0u64, 0u64);
-            for p in obs.patterns.iter().filter(|p| p.week as usize == wi && p.mask & bit != 0) {
+            for p in obs
+                .patterns
+                .iter()
+                .filter(|p| p.week as usize == wi && p.mask & bit != 0)
+            {
                 y += p.purchasers;
                 t += p.units;
             }
@@ -252,14 +276,23 @@ fn measure_one(obs: &Observations, j: usize, a: &AnalysisSettings, z: f64, holdo
                 if let Some(c) = m.coefficient(0) {
                     let mut adjusted_for = Vec::new();
                     if devs.len() > 1 {
-                        adjusted_for.push(format!("device (reference {})", obs.devices[devs[0] as usize]));
+                        adjusted_for.push(format!(
+                            "device (reference {})",
+                            obs.devices[devs[0] as usize]
+                        ));
                     }
                     if chs.len() > 1 {
-                        adjusted_for.push(format!("channel (reference {})", obs.channels[chs[0] as usize]));
+                        adjusted_for.push(format!(
+                            "channel (reference {})",
+                            obs.channels[chs[0] as usize]
+                        ));
                     }
                     adjusted = Some(AdjustedModel {
                         odds_ratio: c.estimate.exp(),
-                        odds_ratio_ci: Interval::new((c.estimate - z * c.std_error).exp(), (c.estimate + z * c.std_error).exp()),
+                        odds_ratio_ci: Interval::new(
+                            (c.estimate - z * c.std_error).exp(),
+                            (c.estimate + z * c.std_error).exp(),
+                        ),
                         p_value: c.p_value,
                         adjusted_for,
                         method: match m.method() {
@@ -272,7 +305,10 @@ fn measure_one(obs: &Observations, j: usize, a: &AnalysisSettings, z: f64, holdo
             }
             Some(_) => {
                 estimability = Estimability::NotEstimable {
-                    reason: format!("{} is collinear with the device/channel segments in these data", obs.candidates[j]),
+                    reason: format!(
+                        "{} is collinear with the device/channel segments in these data",
+                        obs.candidates[j]
+                    ),
                 }
             }
             None => {
@@ -320,14 +356,22 @@ fn out_of_time(obs: &Observations, j: usize, holdout: &[u16]) -> (Option<f64>, O
     }
     let is_test = |w: u16| holdout.contains(&w);
     let (train, devs, chs) = design(obs, j, &|w| !is_test(w), None);
-    let Some(model) = fit(&train) else { return (None, None) };
+    let Some(model) = fit(&train) else {
+        return (None, None);
+    };
     if model.not_estimable().contains(&0) {
         return (None, None);
     }
     let (test, _, _) = design(obs, j, &is_test, Some((&devs, &chs)));
     let scores: Array1<f64> = model.predict_proba(&test.records);
     let pos: Vec<f64> = test.targets.column(0).to_vec();
-    let neg: Vec<f64> = test.targets.column(0).iter().zip(test.targets.column(1)).map(|(y, t)| t - y).collect();
+    let neg: Vec<f64> = test
+        .targets
+        .column(0)
+        .iter()
+        .zip(test.targets.column(1))
+        .map(|(y, t)| t - y)
+        .collect();
     let s = scores.to_vec();
     (grouped_auc(&s, &pos, &neg), brier(&s, &pos, &neg))
 }

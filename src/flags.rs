@@ -86,7 +86,9 @@ fn r3(x: f64) -> f64 {
 /// Splits complete weeks into (baseline, recent) week indices; `None` when there are fewer than
 /// two baseline weeks.
 pub fn drift_windows(obs: &Observations, surge_weeks: u32) -> Option<(Vec<usize>, Vec<usize>)> {
-    let complete: Vec<usize> = (0..obs.weeks.len()).filter(|&i| obs.weeks[i].complete).collect();
+    let complete: Vec<usize> = (0..obs.weeks.len())
+        .filter(|&i| obs.weeks[i].complete)
+        .collect();
     let r = surge_weeks as usize;
     if complete.len() < r + 2 {
         return None;
@@ -127,7 +129,10 @@ fn insufficient(e: &ProxyEvidence, a: &AnalysisSettings, purchasers: u64) -> Opt
     if with < a.min_units {
         return Some(flag(
             FlagKind::InsufficientData,
-            format!("only {with} units with {} (need {} for a verdict)", e.event, a.min_units),
+            format!(
+                "only {with} units with {} (need {} for a verdict)",
+                e.event, a.min_units
+            ),
             json!({"units_with_proxy": with, "min_units": a.min_units}),
         ));
     }
@@ -167,14 +172,20 @@ fn not_predictive(e: &ProxyEvidence, a: &AnalysisSettings) -> Option<Flag> {
         ));
     }
     let (or, ci, which) = match &e.adjusted {
-        Some(m) if !m.adjusted_for.is_empty() => (m.odds_ratio, m.odds_ratio_ci, "segment-adjusted odds ratio"),
+        Some(m) if !m.adjusted_for.is_empty() => {
+            (m.odds_ratio, m.odds_ratio_ci, "segment-adjusted odds ratio")
+        }
         Some(m) => (m.odds_ratio, m.odds_ratio_ci, "odds ratio"),
         None => (e.odds_ratio?, e.odds_ratio_ci?, "odds ratio"),
     };
     if !(ci.lo <= 1.0 || lift_weak) {
         return None;
     }
-    let lift_txt = if lift_txt.is_empty() { lift_txt } else { format!(", {lift_txt}") };
+    let lift_txt = if lift_txt.is_empty() {
+        lift_txt
+    } else {
+        format!(", {lift_txt}")
+    };
     Some(flag(
         FlagKind::NotPredictive,
         format!(
@@ -229,7 +240,11 @@ fn broken_surge(
     recent: &[usize],
     a: &AnalysisSettings,
 ) -> Option<Flag> {
-    let vol = |w: &[usize]| -> Vec<f64> { w.iter().map(|&i| obs.weeks[i].candidates[j].units as f64).collect() };
+    let vol = |w: &[usize]| -> Vec<f64> {
+        w.iter()
+            .map(|&i| obs.weeks[i].candidates[j].units as f64)
+            .collect()
+    };
     let rate = rate_ratio_test(&vol(recent), &vol(base))?;
     let (yb, nb) = precision_counts(obs, j, base);
     let (yr, nr) = precision_counts(obs, j, recent);
@@ -255,9 +270,20 @@ fn broken_surge(
     ))
 }
 
-fn tracking_break(obs: &Observations, j: usize, base: &[usize], recent: &[usize], a: &AnalysisSettings) -> Option<Flag> {
+fn tracking_break(
+    obs: &Observations,
+    j: usize,
+    base: &[usize],
+    recent: &[usize],
+    a: &AnalysisSettings,
+) -> Option<Flag> {
     let sums = |w: &[usize]| {
-        w.iter().fold((0u64, 0u64), |(x, p), &i| (x + obs.weeks[i].candidates[j].units, p + obs.weeks[i].purchase.units))
+        w.iter().fold((0u64, 0u64), |(x, p), &i| {
+            (
+                x + obs.weeks[i].candidates[j].units,
+                p + obs.weeks[i].purchase.units,
+            )
+        })
     };
     let (xb, pb) = sums(base);
     let (xr, pr) = sums(recent);

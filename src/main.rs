@@ -1,6 +1,6 @@
 //! The `optsignal` command: parses arguments, calls the library, renders errors for people.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -126,8 +126,15 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(out) => {
-            println!("{out}");
-            ExitCode::SUCCESS
+            // A closed pipe (`| head`) is not an error worth a panic or a message.
+            let mut stdout = std::io::stdout().lock();
+            match writeln!(stdout, "{out}").and_then(|_| stdout.flush()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    eprintln!("error: cannot write the report to stdout: {e}");
+                    ExitCode::from(optsignal::error::EXIT_RUNTIME as u8)
+                }
+                _ => ExitCode::SUCCESS,
+            }
         }
         Err(e) => {
             eprintln!("error: {e}");

@@ -23,9 +23,21 @@ pub fn analyze(settings: &Settings) -> Result<Report, SourceError> {
         let parts: Vec<String> = read
             .rows_skipped
             .iter()
-            .map(|(r, t)| format!("{} {} (first at line {})", t.count, r.describe(), t.first_lines.first().copied().unwrap_or(0)))
+            .map(|(r, t)| {
+                format!(
+                    "{} {} (first at line {})",
+                    t.count,
+                    r.describe(),
+                    t.first_lines.first().copied().unwrap_or(0)
+                )
+            })
             .collect();
-        notes.push(format!("{} of {} rows skipped: {}", read.skipped_total(), read.rows_read, parts.join("; ")));
+        notes.push(format!(
+            "{} of {} rows skipped: {}",
+            read.skipped_total(),
+            read.rows_read,
+            parts.join("; ")
+        ));
     }
     if obs.censored_units > 0 {
         notes.push(format!(
@@ -36,12 +48,40 @@ pub fn analyze(settings: &Settings) -> Result<Report, SourceError> {
             settings.observe.label_window_days
         ));
     }
-    let partial: Vec<String> = obs.weeks.iter().filter(|w| !w.complete).map(|w| w.week.to_string()).collect();
+    let partial: Vec<String> = obs
+        .weeks
+        .iter()
+        .filter(|w| !w.complete)
+        .map(|w| w.week.to_string())
+        .collect();
     if !partial.is_empty() {
-        notes.push(format!("partial weeks (kept out of floor checks and drift tests): {}", partial.join(", ")));
+        notes.push(format!(
+            "partial weeks (kept out of floor checks and drift tests): {}",
+            partial.join(", ")
+        ));
+    }
+    let empty: Vec<String> = obs
+        .weeks
+        .iter()
+        .filter(|w| w.units == 0)
+        .map(|w| w.week.to_string())
+        .collect();
+    if !empty.is_empty() {
+        let list = if empty.len() > 4 {
+            format!("{} … {}", empty[0], empty[empty.len() - 1])
+        } else {
+            empty.join(", ")
+        };
+        notes.push(format!(
+            "{} week(s) inside the data span have no events at all ({list}): a tracking gap, or stray timestamps at the edges",
+            empty.len()
+        ));
     }
     if obs.sessions_inferred {
-        notes.push(format!("no session ids: sessions were cut at {} minutes of inactivity", settings.observe.session_gap_minutes));
+        notes.push(format!(
+            "no session ids: sessions were cut at {} minutes of inactivity",
+            settings.observe.session_gap_minutes
+        ));
     }
     let absent_candidates: Vec<String> = proxies
         .iter()
@@ -49,13 +89,28 @@ pub fn analyze(settings: &Settings) -> Result<Report, SourceError> {
         .map(|p| p.event.to_string())
         .collect();
     if !absent_candidates.is_empty() {
-        notes.push(format!("candidates never seen in the log: {}", absent_candidates.join(", ")));
+        notes.push(format!(
+            "candidates never seen in the log: {}",
+            absent_candidates.join(", ")
+        ));
     }
     let input = InputSummary {
         file: settings.source.path.display().to_string(),
         rows_read: read.rows_read,
         rows_accepted: read.rows_accepted,
-        rows_skipped: read.rows_skipped.iter().map(|(r, t)| (serde_json::to_value(r).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(), t.clone())).collect(),
+        rows_skipped: read
+            .rows_skipped
+            .iter()
+            .map(|(r, t)| {
+                (
+                    serde_json::to_value(r)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default(),
+                    t.clone(),
+                )
+            })
+            .collect(),
         timestamp_format: read.timestamp_format.clone(),
         absent_fields: read.absent_fields.clone(),
         unit: obs.unit,
@@ -65,13 +120,21 @@ pub fn analyze(settings: &Settings) -> Result<Report, SourceError> {
         censored_units: obs.censored_units,
         sessions_inferred: obs.sessions_inferred,
         weeks: obs.weeks.iter().map(|w| w.week).collect(),
-        complete_weeks: obs.weeks.iter().filter(|w| w.complete).map(|w| w.week).collect(),
+        complete_weeks: obs
+            .weeks
+            .iter()
+            .filter(|w| w.complete)
+            .map(|w| w.week)
+            .collect(),
         other_events: obs.other_events.clone(),
         absent_candidates,
     };
     Ok(Report {
         schema_version: SCHEMA_VERSION,
-        tool: Tool { name: "optsignal", version: env!("CARGO_PKG_VERSION") },
+        tool: Tool {
+            name: "optsignal",
+            version: env!("CARGO_PKG_VERSION"),
+        },
         account: settings.account.clone(),
         recommendations,
         proxies,

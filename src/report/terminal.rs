@@ -92,9 +92,13 @@ pub fn render(r: &Report, style: Style) -> String {
         let units = rec.floor.unit.noun(f64::from(rec.ad_sets));
         let head = match &rec.event {
             Some(e) => format!("optimize on {}", style.green(e.as_str())),
+            None if rec.checks.is_empty() => style.red("floor not checked"),
             None => style.red("nothing clears the floor"),
         };
-        let runner = rec.runner_up.as_ref().map_or(String::new(), |e| format!("  (runner-up: {e})"));
+        let runner = rec
+            .runner_up
+            .as_ref()
+            .map_or(String::new(), |e| format!("  (runner-up: {e})"));
         let today = match (&rec.optimizing_on, rec.change_needed) {
             (Some(t), Some(true)) => format!("  [today: {t} → change]"),
             (Some(t), Some(false)) => format!("  [today: {t} → keep]"),
@@ -120,7 +124,13 @@ pub fn render(r: &Report, style: Style) -> String {
     }
     for p in flagged {
         for f in &p.flags {
-            let _ = writeln!(o, "  {} {}: {}", style.red(p.event.as_str()), f.kind.name(), f.message);
+            let _ = writeln!(
+                o,
+                "  {} {}: {}",
+                style.red(p.event.as_str()),
+                f.kind.name(),
+                f.message
+            );
         }
     }
     let pct_conf = (r.settings.confidence * 100.0).round();
@@ -152,7 +162,8 @@ pub fn render(r: &Report, style: Style) -> String {
             p.event.to_string(),
             p.units_with().to_string(),
             opt(p.precision, pct),
-            p.precision_ci.map_or("–".into(), |c| format!("{}–{}", pct(c.lo), pct(c.hi))),
+            p.precision_ci
+                .map_or("–".into(), |c| format!("{}–{}", pct(c.lo), pct(c.hi))),
             opt(p.recall, pct),
             opt(p.lift, |x| format!("{x:.2}")),
             or,
@@ -164,10 +175,21 @@ pub fn render(r: &Report, style: Style) -> String {
     }
     right(&mut t, 1);
     let _ = writeln!(o, "{t}");
-    if r.proxies.iter().any(|p| p.adjusted.as_ref().is_some_and(|m| m.separation)) {
-        let _ = writeln!(o, "{}", style.dim("  † separation (a zero cell): Firth-penalized estimate"));
+    if r.proxies
+        .iter()
+        .any(|p| p.adjusted.as_ref().is_some_and(|m| m.separation))
+    {
+        let _ = writeln!(
+            o,
+            "{}",
+            style.dim("  † separation (a zero cell): Firth-penalized estimate")
+        );
     }
-    let _ = writeln!(o, "\n{}", style.bold("WEEKLY VOLUMES (events; * = partial week)"));
+    let _ = writeln!(
+        o,
+        "\n{}",
+        style.bold("WEEKLY VOLUMES (events; * = partial week)")
+    );
     let mut head: Vec<String> = vec!["week".into(), i.unit.plural().into()];
     head.extend(r.proxies.iter().map(|p| p.event.to_string()));
     head.push("purchase".into());
@@ -178,9 +200,17 @@ pub fn render(r: &Report, style: Style) -> String {
         let mut row = vec![format!("{week}{}", if complete { "" } else { "*" })];
         row.push(r.weekly.get(wi).map_or("–".into(), |w| w.units.to_string()));
         for p in &r.proxies {
-            row.push(p.weekly.get(wi).map_or("–".into(), |w| w.events.to_string()));
+            row.push(
+                p.weekly
+                    .get(wi)
+                    .map_or("–".into(), |w| w.events.to_string()),
+            );
         }
-        row.push(r.weekly.get(wi).map_or("–".into(), |w| w.purchase.events.to_string()));
+        row.push(
+            r.weekly
+                .get(wi)
+                .map_or("–".into(), |w| w.purchase.events.to_string()),
+        );
         t.add_row(row);
     }
     right(&mut t, 1);
