@@ -655,7 +655,9 @@ mod tests {
         (dir, p)
     }
 
-    fn collect(spec: &LogSpec) -> Result<(Vec<(i64, String, String)>, ReadSummary), SourceError> {
+    type Collected = (Vec<(i64, String, String)>, ReadSummary);
+
+    fn collect(spec: &LogSpec) -> Result<Collected, SourceError> {
         let mut out = Vec::new();
         let s = read_log(spec, |e| {
             out.push((e.micros, e.user.to_string(), e.name.to_string()));

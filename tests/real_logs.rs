@@ -1,0 +1,160 @@
+//! The real event logs in ../shared/data/real load through configuration alone, and the
+//! statistics on them match the committed statsmodels reference (fixtures/reference/).
+
+mod util;
+
+use util::*;
+
+fn reference() -> serde_json::Value {
+    let text = std::fs::read_to_string(fixture("reference/rees46_session.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn rees46_add_to_cart_matches_statsmodels_within_one_percent() {
+    let cfg = fixture("rees46/optsignal.toml");
+    let r = recommend_json(&["--config", cfg.to_str().unwrap()]);
+    let want = reference();
+    assert_eq!(r["input"]["units"], want["units"]);
+    assert_eq!(r["input"]["rows_read"], 17434);
+    let atc = proxy(&r, "add_to_cart");
+    let t = &want["candidates"]["add_to_cart"]["table"];
+    for (ours, theirs) in [
+        ("a", "a_feature_label"),
+        ("b", "b_feature_nolabel"),
+        ("c", "c_nofeature_label"),
+        ("d", "d_nofeature_nolabel"),
+    ] {
+        assert_eq!(atc[ours], t[theirs], "cell {ours}");
+    }
+    let close = |ours: &serde_json::Value, theirs: &serde_json::Value, what: &str| {
+        let (a, b) = (ours.as_f64().unwrap(), theirs.as_f64().unwrap());
+        assert!(rel(a, b) < 0.01, "{what}: ours {a}, statsmodels {b}");
+    };
+    close(&atc["precision"], &t["precision"], "precision");
+    close(
+        &atc["precision_ci"][0],
+        &t["precision_wilson95"][0],
+        "precision CI low",
+    );
+    close(
+        &atc["precision_ci"][1],
+        &t["precision_wilson95"][1],
+        "precision CI high",
+    );
+    close(&atc["recall"], &t["recall"], "recall");
+    close(&atc["lift"], &t["lift"], "lift");
+    let m = &want["candidates"]["add_to_cart"]["model"]["feature"];
+    close(
+        &atc["adjusted"]["odds_ratio"],
+        &m["odds_ratio"],
+        "odds ratio",
+    );
+    close(
+        &atc["adjusted"]["odds_ratio_ci"][0],
+        &m["odds_ratio_ci95"][0],
+        "OR CI low",
+    );
+    close(
+        &atc["adjusted"]["odds_ratio_ci"][1],
+        &m["odds_ratio_ci95"][1],
+        "OR CI high",
+    );
+    close(&atc["adjusted"]["p_value"], &m["p_value"], "p-value");
+    // With one binary feature, the raw odds ratio is the model's: the closed form agrees.
+    close(
+        &atc["odds_ratio"],
+        &m["odds_ratio"],
+        "closed-form odds ratio",
+    );
+}
+
+#[test]
+fn rees46_view_item_is_not_estimable_and_nothing_is_nan() {
+    let cfg = fixture("rees46/optsignal.toml");
+    let out = optsignal()
+        .args([
+            "recommend",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        !text.contains("NaN") && !text.contains("Infinity"),
+        "{text}"
+    );
+    let r: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let v = proxy(&r, "view_item");
+    // serde_json writes a non-finite float as null: the measured fields must be real numbers.
+    for f in ["precision", "recall", "lift", "odds_ratio", "base_rate"] {
+        assert!(v[f].as_f64().is_some_and(f64::is_finite), "{f} = {}", v[f]);
+    }
+    for f in ["precision_ci", "lift_ci", "odds_ratio_ci"] {
+        for k in 0..2 {
+            assert!(
+                v[f][k].as_f64().is_some_and(f64::is_finite),
+                "{f} = {}",
+                v[f]
+            );
+        }
+    }
+    assert_eq!(v["estimability"]["status"], "not_estimable");
+    assert!(v["estimability"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("5066 of 5067"));
+    assert!(v["adjusted"].is_null());
+    let flags: Vec<&str> = v["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert!(flags.contains(&"insufficient_data"), "{flags:?}");
+    // The terminal report says it in words, without inf or NaN either.
+    let table = optsignal()
+        .args(["recommend", "--config", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let table = String::from_utf8(table.stdout).unwrap();
+    assert!(table.contains("not estimable"), "{table}");
+    assert!(!table.contains("NaN") && !table.contains("inf "), "{table}");
+    // Only 2.8 hours of data: the floor is not checked rather than extrapolated.
+    assert!(r["recommendations"][0]["event"].is_null());
+    assert!(r["recommendations"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("no complete ISO week"));
+}
+
+#[test]
+fn taobao_header_less_logs_load_with_inferred_sessions() {
+    let cfg = fixture("taobao/optsignal.toml");
+    let r = recommend_json(&["--config", cfg.to_str().unwrap()]);
+    assert_eq!(r["input"]["rows_read"], 4321);
+    assert_eq!(r["input"]["rows_accepted"], 4321);
+    assert_eq!(r["input"]["users"], 43);
+    assert_eq!(r["input"]["sessions_inferred"], true);
+    assert_eq!(r["input"]["timestamp_format"], "unix_s");
+    // The same config reads the two-hour slice of 66k users when pointed at it.
+    let slice = real("taobao_userbehavior/UserBehavior_timeslice_jason-wang1.csv");
+    let r = recommend_json(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "--events",
+        slice.to_str().unwrap(),
+    ]);
+    assert_eq!(r["input"]["rows_read"], 110300);
+    assert_eq!(r["input"]["users"], 66454);
+    let buys = r["weekly"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["purchase"]["events"].as_u64().unwrap())
+        .sum::<u64>();
+    assert_eq!(buys, 2493);
+}
