@@ -8,6 +8,7 @@
 
 pub mod advise;
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod evidence;
 pub mod flags;
