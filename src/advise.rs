@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use crate::config::{AnalysisSettings, PlatformSettings};
 use crate::evidence::ProxyEvidence;
+use crate::format::{amount, percent};
 use crate::observe::Observations;
 use crate::platform::{Floor, PlatformId};
 use crate::stats::clearance::{clearance, max_units_that_clear, volume_multiple_needed};
@@ -99,18 +100,6 @@ pub fn recent_weekly_counts(obs: &Observations, j: Option<usize>, volume_weeks: 
             }
         })
         .collect()
-}
-
-fn fmt_n(x: f64) -> String {
-    if x >= 100.0 || x.fract() == 0.0 {
-        format!("{x:.0}")
-    } else {
-        format!("{x:.1}")
-    }
-}
-
-fn pct(x: f64) -> String {
-    format!("{:.0}%", x * 100.0)
 }
 
 /// Recommends for every configured platform.
@@ -209,7 +198,7 @@ fn recommend_one(
     });
     let floor_txt = format!(
         "{} per {} per {} days",
-        fmt_n(floor.events),
+        amount(floor.events),
         unit_noun,
         floor.days
     );
@@ -217,11 +206,11 @@ fn recommend_one(
         let window_txt = if floor.days == 7 {
             String::new()
         } else {
-            format!(" ({} per {} days)", fmt_n(c.per_unit_window), floor.days)
+            format!(" ({} per {} days)", amount(c.per_unit_window), floor.days)
         };
         format!(
             "{} per {} per week{}",
-            fmt_n(c.per_unit_weekly),
+            amount(c.per_unit_weekly),
             unit_noun,
             window_txt
         )
@@ -231,10 +220,10 @@ fn recommend_one(
         match (e.precision, e.precision_ci, e.lift) {
             (Some(pr), Some(ci), Some(l)) => format!(
                 "{} of these {} go on to buy ({}–{}), {:.1}× the base rate",
-                pct(pr),
+                percent(pr),
                 obs.unit.plural(),
-                pct(ci.lo),
-                pct(ci.hi),
+                percent(ci.lo),
+                percent(ci.hi),
                 l
             ),
             _ => "no precision estimate".into(),
@@ -319,7 +308,7 @@ fn recommend_one(
             obs.purchase,
             vol_txt(&purchase_check),
             floor_txt,
-            pct(purchase_check.clearance)
+            percent(purchase_check.clearance)
         );
     } else if let Some((j, c)) = clearing.first() {
         rec.event = Some(evidence[*j].event.clone());
@@ -331,10 +320,10 @@ fn recommend_one(
             obs.purchase,
             vol_txt(&purchase_check),
             floor_txt,
-            pct(purchase_check.clearance),
+            percent(purchase_check.clearance),
             evidence[*j].event,
             vol_txt(c),
-            pct(c.clearance),
+            percent(c.clearance),
             quality(*j)
         );
         rec.unlock = unlock_for(evidence[*j].funnel_depth);
@@ -387,6 +376,18 @@ fn recommend_one(
                     m.map_or("far more than 10×".to_string(), |m| format!("{m:.1}×"))
                 )),
             }
+        }
+    }
+    if let Some(today) = &p.optimizing_on {
+        if let Some(e) = evidence
+            .iter()
+            .find(|e| &e.event == today && e.is_disqualified())
+        {
+            let names: Vec<&str> = e.flags.iter().map(|f| f.kind.name()).collect();
+            rec.reason.push_str(&format!(
+                " Stop optimizing on {today}: it is flagged {}.",
+                names.join(", ")
+            ));
         }
     }
     rec.change_needed = match (&rec.optimizing_on, &rec.event) {

@@ -171,6 +171,34 @@ pub fn generate(spec: &DemoSpec, w: impl Write) -> Result<DemoSummary, DemoError
     Ok(summary)
 }
 
+/// The demo store's config, embedded so `optsignal demo --out DIR` can write it beside the log.
+pub const CONFIG_TOML: &str = include_str!("../fixtures/demo/optsignal.toml");
+
+/// File name of the demo log inside the demo folder (the config's `source.path`).
+pub const EVENTS_FILE: &str = "events.csv.gz";
+
+/// Writes the default demo store into `dir`: `events.csv.gz` (regenerated, atomically) and
+/// `optsignal.toml` unless a config is already there (a user's edits are never overwritten).
+/// Returns the config's path.
+pub fn write_store(dir: &Path) -> Result<std::path::PathBuf, DemoError> {
+    std::fs::create_dir_all(dir).map_err(|source| DemoError::File {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    write_gz(&DemoSpec::default(), &dir.join(EVENTS_FILE))?;
+    let config = dir.join("optsignal.toml");
+    if !config.exists() {
+        let tmp = dir.join(".optsignal.toml.tmp");
+        std::fs::write(&tmp, CONFIG_TOML)
+            .and_then(|_| std::fs::rename(&tmp, &config))
+            .map_err(|source| DemoError::File {
+                path: config.clone(),
+                source,
+            })?;
+    }
+    Ok(config)
+}
+
 /// Writes the demo event log gzip-compressed to `path`, atomically (temporary file, then rename).
 ///
 /// The gzip header carries no time stamp nor file name, so the bytes are deterministic too.

@@ -20,6 +20,9 @@ pub enum Error {
     /// The event log could not be read.
     #[error(transparent)]
     Source(#[from] SourceError),
+    /// Writing the demo store failed.
+    #[error(transparent)]
+    Demo(#[from] crate::demo::DemoError),
     /// Writing an output file failed.
     #[error("cannot write {path}: {source}")]
     Write {
@@ -35,7 +38,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Config(_) => EXIT_USAGE,
-            Error::Source(_) | Error::Write { .. } => EXIT_RUNTIME,
+            Error::Source(_) | Error::Demo(_) | Error::Write { .. } => EXIT_RUNTIME,
         }
     }
 

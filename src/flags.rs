@@ -23,6 +23,7 @@ use serde_json::{json, Value};
 
 use crate::config::AnalysisSettings;
 use crate::evidence::{Estimability, ProxyEvidence};
+use crate::format::{p_value, percent};
 use crate::observe::Observations;
 use crate::stats::drift::rate_ratio_test;
 use crate::stats::interval::two_proportion_z;
@@ -76,6 +77,16 @@ fn flag(kind: FlagKind, message: String, evidence: Value) -> Flag {
         kind,
         message,
         evidence,
+    }
+}
+
+/// "= 0.012" or "< 1e-16", to follow "p".
+fn p_eq(p: f64) -> String {
+    let t = p_value(p);
+    if t.starts_with('<') {
+        t
+    } else {
+        format!("= {t}")
     }
 }
 
@@ -257,8 +268,8 @@ fn broken_surge(
     Some(flag(
         FlagKind::BrokenSurge,
         format!(
-            "since {first_recent}, {} volume is {:.1}x its earlier weekly level (quasi-Poisson rate-ratio test p = {:.2e}) while its precision fell from {:.1}% to {:.1}% (two-proportion z-test p = {:.2e}): the extra events are not buyers",
-            e.event, rate.ratio, rate.p_increase, pb * 100.0, pr * 100.0, z.p_greater
+            "since {first_recent}, {} volume is {:.1}x its earlier weekly level (quasi-Poisson rate-ratio test p {}) while its precision fell from {} to {} (two-proportion z-test p {}): the extra events are not buyers",
+            e.event, rate.ratio, p_eq(rate.p_increase), percent(pb), percent(pr), p_eq(z.p_greater)
         ),
         json!({
             "since_week": first_recent.to_string(),
@@ -298,8 +309,8 @@ fn tracking_break(
     Some(flag(
         FlagKind::TrackingBreak,
         format!(
-            "{} per purchasing unit fell from {:.2} to {:.2} in the last {} weeks (two-proportion z-test p = {:.2e}): check the tracking",
-            obs.candidates[j], rb, rr, recent.len(), z.p_greater
+            "{} per purchasing unit fell from {:.2} to {:.2} in the last {} weeks (two-proportion z-test p {}): check the tracking",
+            obs.candidates[j], rb, rr, recent.len(), p_eq(z.p_greater)
         ),
         json!({"per_purchase_before": r3(rb), "per_purchase_after": r3(rr), "test": "two-proportion z-test (one-sided, decrease)", "p": z.p_greater}),
     ))

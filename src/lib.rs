@@ -12,6 +12,7 @@ pub mod demo;
 pub mod error;
 pub mod evidence;
 pub mod flags;
+pub mod format;
 pub mod observe;
 pub mod pipeline;
 pub mod platform;

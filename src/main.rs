@@ -26,6 +26,18 @@ struct Cli {
 enum Command {
     /// Recommend the event each platform should optimize on.
     Recommend(RecommendArgs),
+    /// Write the bundled demo store (10 weeks of a small shop, with a giveaway) and recommend on it.
+    Demo(DemoArgs),
+}
+
+#[derive(clap::Args)]
+struct DemoArgs {
+    /// Folder for events.csv.gz and optsignal.toml (an existing optsignal.toml is kept).
+    #[arg(long, default_value = "fixtures/demo")]
+    out: PathBuf,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "table")]
+    format: Format,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -108,8 +120,19 @@ fn recommend(a: RecommendArgs) -> Result<String, Error> {
         strict: a.strict,
     };
     let settings = load_settings(a.config.as_deref(), &overrides)?;
-    let report = optsignal::pipeline::analyze(&settings)?;
-    Ok(match a.format {
+    render_report(&settings, a.format)
+}
+
+fn demo(a: DemoArgs) -> Result<String, Error> {
+    let config = optsignal::demo::write_store(&a.out)?;
+    eprintln!("demo store written to {}", a.out.display());
+    let settings = load_settings(Some(&config), &Overrides::default())?;
+    render_report(&settings, a.format)
+}
+
+fn render_report(settings: &optsignal::config::Settings, format: Format) -> Result<String, Error> {
+    let report = optsignal::pipeline::analyze(settings)?;
+    Ok(match format {
         Format::Json => report.to_json(),
         Format::Table => {
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
@@ -123,6 +146,7 @@ fn main() -> ExitCode {
     init_logging(cli.verbose);
     let result = match cli.command {
         Command::Recommend(a) => recommend(a),
+        Command::Demo(a) => demo(a),
     };
     match result {
         Ok(out) => {

@@ -8,6 +8,7 @@ use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
 
 use super::Report;
 use crate::evidence::Estimability;
+use crate::format::{p_value, percent};
 
 /// ANSI styling that is a no-op when colour is off.
 #[derive(Debug, Clone, Copy)]
@@ -61,10 +62,6 @@ fn right(t: &mut Table, from: usize) {
 
 fn opt(x: Option<f64>, f: impl Fn(f64) -> String) -> String {
     x.map_or("–".into(), f)
-}
-
-fn pct(x: f64) -> String {
-    format!("{:.1}%", x * 100.0)
 }
 
 /// Renders the report as text for a terminal.
@@ -161,15 +158,16 @@ pub fn render(r: &Report, style: Style) -> String {
         t.add_row(vec![
             p.event.to_string(),
             p.units_with().to_string(),
-            opt(p.precision, pct),
-            p.precision_ci
-                .map_or("–".into(), |c| format!("{}–{}", pct(c.lo), pct(c.hi))),
-            opt(p.recall, pct),
+            opt(p.precision, percent),
+            p.precision_ci.map_or("–".into(), |c| {
+                format!("{}–{}", percent(c.lo), percent(c.hi))
+            }),
+            opt(p.recall, percent),
             opt(p.lift, |x| format!("{x:.2}")),
             or,
             ci,
             opt(p.auc_out_of_time, |x| format!("{x:.3}")),
-            opt(p.q_value, |x| format!("{x:.1e}")),
+            opt(p.q_value, p_value),
             flags.join(", "),
         ]);
     }
