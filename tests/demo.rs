@@ -1,0 +1,177 @@
+//! The bundled demo store: the README's expected answer, asserted on the real binary.
+
+mod util;
+
+use util::*;
+
+fn rec<'a>(r: &'a serde_json::Value, platform: &str) -> &'a serde_json::Value {
+    r["recommendations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["platform"] == platform)
+        .unwrap()
+}
+
+fn flags(p: &serde_json::Value) -> Vec<String> {
+    p["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn demo_recommends_per_platform_and_flags_the_giveaway() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = optsignal()
+        .args(["demo", "--format", "json", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+
+    // Meta, 2 ad sets seeing 60%: purchase is too rare, add_to_cart clears; today's sign_up must go.
+    let meta = rec(&r, "meta");
+    assert_eq!(meta["event"], "add_to_cart");
+    assert_eq!(meta["change_needed"], true);
+    assert!(meta["per_unit_weekly"].as_f64().unwrap() > 50.0);
+    assert!(meta["clearance"].as_f64().unwrap() >= 0.8);
+    let purchase = &meta["checks"][0];
+    assert_eq!(purchase["event"], "purchase");
+    assert!(purchase["per_unit_weekly"].as_f64().unwrap() < 25.0);
+    assert_eq!(meta["unlock"]["event"], "begin_checkout");
+    assert_eq!(meta["unlock"]["max_ad_sets"], 1);
+    let reason = meta["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("purchase is too rare") && reason.contains("Stop optimizing on sign_up"),
+        "{reason}"
+    );
+
+    // Google Ads, one campaign on a 30-day floor of 15: purchase itself clears.
+    let google = rec(&r, "google_ads");
+    assert_eq!(google["event"], "purchase");
+    assert_eq!(google["change_needed"], false);
+
+    // TikTok, 3 ad groups seeing 25%: only view_item clears; add_to_cart needs 1 ad group.
+    let tiktok = rec(&r, "tiktok");
+    assert_eq!(tiktok["event"], "view_item");
+    assert_eq!(tiktok["unlock"]["event"], "add_to_cart");
+    assert_eq!(tiktok["unlock"]["max_ad_sets"], 1);
+
+    // sign_up is broken since the giveaway, with its evidence and the tests named.
+    let sign_up = proxy(&r, "sign_up");
+    assert!(
+        flags(sign_up).contains(&"broken_surge".to_string()),
+        "{:?}",
+        flags(sign_up)
+    );
+    let f = sign_up["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "broken_surge")
+        .unwrap();
+    assert_eq!(f["evidence"]["since_week"], "2026-W45");
+    assert!(f["evidence"]["volume_ratio"].as_f64().unwrap() > 5.0);
+    assert!(
+        f["evidence"]["precision_after"].as_f64().unwrap()
+            < f["evidence"]["precision_before"].as_f64().unwrap() / 3.0
+    );
+    assert!(f["evidence"]["volume_test"]
+        .as_str()
+        .unwrap()
+        .contains("quasi-Poisson"));
+    // The funnel milestones are healthy proxies, ordered by depth in precision.
+    let mut last = 0.0;
+    for e in [
+        "add_to_cart",
+        "begin_checkout",
+        "add_shipping_info",
+        "add_payment_info",
+    ] {
+        let p = proxy(&r, e);
+        assert!(flags(p).is_empty(), "{e}: {:?}", flags(p));
+        let prec = p["precision"].as_f64().unwrap();
+        assert!(prec > last, "{e} precision {prec} not above {last}");
+        last = prec;
+        assert!(p["auc_out_of_time"].as_f64().unwrap() > 0.8, "{e}");
+    }
+    assert!(flags(proxy(&r, "add_to_wishlist")).contains(&"not_predictive".to_string()));
+}
+
+#[test]
+fn committed_demo_log_is_what_the_generator_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    optsignal::demo::write_store(dir.path()).unwrap();
+    let fresh = std::fs::read(dir.path().join("events.csv.gz")).unwrap();
+    let committed = std::fs::read(fixture("demo/events.csv.gz")).unwrap();
+    assert!(
+        fresh == committed,
+        "fixtures/demo/events.csv.gz is stale: run `optsignal demo` and commit it"
+    );
+    let cfg = std::fs::read_to_string(dir.path().join("optsignal.toml")).unwrap();
+    assert_eq!(
+        cfg,
+        std::fs::read_to_string(fixture("demo/optsignal.toml")).unwrap()
+    );
+}
+
+#[test]
+fn demo_keeps_an_existing_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let mine = "# mine\naccount = \"Mine\"\n[source]\npath = \"events.csv.gz\"\n[[platforms]]\nid = \"reddit\"\n";
+    std::fs::write(dir.path().join("optsignal.toml"), mine).unwrap();
+    let out = optsignal()
+        .args(["demo", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("optsignal.toml")).unwrap(),
+        mine
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("Mine") && text.contains("Reddit"), "{text}");
+}
+
+#[test]
+fn zero_config_run_on_the_demo_log() {
+    let log = fixture("demo/events.csv.gz");
+    let r = recommend_json(&[
+        "--events",
+        log.to_str().unwrap(),
+        "--platform",
+        "meta",
+        "--ad-sets",
+        "2",
+        "--share",
+        "0.5",
+        "--platform",
+        "google_ads",
+        "--ad-sets",
+        "1",
+        "--share",
+        "0.5",
+    ]);
+    assert_eq!(r["recommendations"].as_array().unwrap().len(), 2);
+    assert_eq!(rec(&r, "meta")["ad_sets"], 2);
+    assert_eq!(rec(&r, "meta")["attributed_share"], 0.5);
+    // Without a config the default candidates are used; those absent from the log are noted.
+    assert!(r["input"]["absent_candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c == "generate_lead"));
+}
