@@ -313,7 +313,8 @@ impl ObservationBuilder {
         let channel = self.channels.get(ev.channel);
         let u = &mut self.units[unit as usize];
         let at = (ev.micros, ev.seq);
-        if at < u.start {
+        // `<=`: the unit's own first event sets its segments too (start == at on creation).
+        if at <= u.start {
             u.start = at;
             u.device = device;
             u.channel = channel;
@@ -651,6 +652,8 @@ mod tests {
         assert_eq!(o.ordering[0].before_purchase, 1);
         assert_eq!(o.devices, vec!["(unknown)", "mobile"]);
         assert!(o.channels.is_empty());
+        // Every unit takes the device of its first event (index 1 = "mobile"), none "(unknown)".
+        assert!(o.patterns.iter().all(|p| p.device == 1), "{:?}", o.patterns);
     }
 
     #[test]

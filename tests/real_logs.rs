@@ -158,3 +158,41 @@ fn taobao_header_less_logs_load_with_inferred_sessions() {
         .sum::<u64>();
     assert_eq!(buys, 2493);
 }
+
+#[test]
+fn demo_segment_adjusted_odds_ratios_match_statsmodels() {
+    // fixtures/reference/demo_session.json: statsmodels Logit(label ~ proxy + C(device) +
+    // C(channel)) on the demo log, one row per session (scripts/reference_statsmodels.py).
+    let text = std::fs::read_to_string(fixture("reference/demo_session.json")).unwrap();
+    let want: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let cfg = fixture("demo/optsignal.toml");
+    let r = recommend_json(&["--config", cfg.to_str().unwrap()]);
+    assert_eq!(r["input"]["units"], want["units"]);
+    let cands = want["candidates"].as_object().unwrap();
+    assert_eq!(cands.len(), 7);
+    for (event, w) in cands {
+        let ours = &proxy(&r, event)["adjusted"];
+        assert_eq!(
+            ours["adjusted_for"].as_array().unwrap().len(),
+            2,
+            "{event}: device and channel"
+        );
+        let m = &w["model"]["feature"];
+        for (o, t) in [
+            (&ours["odds_ratio"], &m["odds_ratio"]),
+            (&ours["odds_ratio_ci"][0], &m["odds_ratio_ci95"][0]),
+            (&ours["odds_ratio_ci"][1], &m["odds_ratio_ci95"][1]),
+        ] {
+            let (a, b) = (o.as_f64().unwrap(), t.as_f64().unwrap());
+            assert!(rel(a, b) < 1e-6, "{event}: ours {a}, statsmodels {b}");
+        }
+        let (pa, pb) = (
+            ours["p_value"].as_f64().unwrap(),
+            m["p_value"].as_f64().unwrap(),
+        );
+        assert!(
+            pb < 1e-300 && pa < 1e-300 || rel(pa, pb) < 1e-4,
+            "{event}: p {pa} vs {pb}"
+        );
+    }
+}
