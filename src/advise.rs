@@ -145,26 +145,28 @@ fn recommend_one(
         }
     };
     let purchase_counts = recent_weekly_counts(obs, None, a.volume_weeks);
+    let mut rec = Recommendation {
+        platform: p.profile.id,
+        event: None,
+        runner_up: None,
+        per_unit_weekly: None,
+        floor: floor.clone(),
+        clearance: None,
+        reason: String::new(),
+        ad_sets: p.ad_sets,
+        attributed_share: p.attributed_share,
+        optimizing_on: p.optimizing_on.clone(),
+        change_needed: None,
+        unlock: None,
+        checks: Vec::new(),
+    };
     if purchase_counts.is_empty() {
         let hours = (obs.span_micros.1 - obs.span_micros.0) as f64 / 3.6e9;
-        return Recommendation {
-            platform: p.profile.id,
-            event: None,
-            runner_up: None,
-            per_unit_weekly: None,
-            floor,
-            clearance: None,
-            reason: format!(
-                "Cannot check the learning-phase floor: the data cover no complete ISO week ({hours:.1} hours in all). Give at least one complete week, ideally {}.",
-                a.volume_weeks
-            ),
-            ad_sets: p.ad_sets,
-            attributed_share: p.attributed_share,
-            optimizing_on: p.optimizing_on.clone(),
-            change_needed: None,
-            unlock: None,
-            checks: Vec::new(),
-        };
+        rec.reason = format!(
+            "Cannot check the learning-phase floor: the data cover no complete ISO week ({hours:.1} hours in all). Give at least one complete week, ideally {}.",
+            a.volume_weeks
+        );
+        return rec;
     }
     let purchase_check = check(&obs.purchase, &purchase_counts, None);
     let mut checks = vec![purchase_check.clone()];
@@ -230,21 +232,6 @@ fn recommend_one(
         }
     };
     let clearing: Vec<&(usize, EventCheck)> = eligible.iter().filter(|(_, c)| c.clears).collect();
-    let mut rec = Recommendation {
-        platform: p.profile.id,
-        event: None,
-        runner_up: None,
-        per_unit_weekly: None,
-        floor: floor.clone(),
-        clearance: None,
-        reason: String::new(),
-        ad_sets: p.ad_sets,
-        attributed_share: p.attributed_share,
-        optimizing_on: p.optimizing_on.clone(),
-        change_needed: None,
-        unlock: None,
-        checks: Vec::new(),
-    };
     let unlock_for = |depth: u8| -> Option<Unlock> {
         // The next deeper event: the shallowest eligible candidate deeper than `depth`, else purchase.
         let mut deeper: Vec<&(usize, EventCheck)> = eligible
