@@ -5,6 +5,8 @@
 //! Environment overrides use the prefix `OPTSIGNAL_` and `__` between levels, for example
 //! `OPTSIGNAL_ANALYSIS__LABEL_WINDOW_DAYS=14`.
 
+pub mod accounts;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -42,10 +44,12 @@ pub enum ConfigError {
         message: String,
     },
     /// A value is out of range or inconsistent.
-    #[error("{origin}: {key}: {message}")]
+    #[error("{origin}: {}{key}: {message}", account.as_ref().map(|a| format!("account {a:?}: ")).unwrap_or_default())]
     Invalid {
         /// The config file, or "command line".
         origin: String,
+        /// The account, in a multi-account file.
+        account: Option<String>,
         /// The key at fault, dotted (`platforms[0].ad_sets`).
         key: String,
         /// What is wrong and what would be right.
@@ -162,30 +166,8 @@ pub struct RawConfig {
     /// `[[platforms]]`.
     #[serde(default)]
     pub platforms: Vec<RawPlatform>,
-}
-
-impl RawConfig {
-    /// Reads a TOML file, then applies `OPTSIGNAL_*` environment overrides.
-    pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let load_err = |message: String| ConfigError::Load {
-            path: path.to_path_buf(),
-            message,
-        };
-        if !path.is_file() {
-            return Err(load_err("config file not found".into()));
-        }
-        let built = config::Config::builder()
-            .add_source(config::File::from(path).format(config::FileFormat::Toml))
-            .add_source(
-                config::Environment::with_prefix("OPTSIGNAL")
-                    .prefix_separator("_")
-                    .separator("__")
-                    .try_parsing(true),
-            )
-            .build()
-            .map_err(|e| load_err(e.to_string()))?;
-        built.try_deserialize().map_err(|e| load_err(e.to_string()))
-    }
+    /// Who receives this account's report (email addresses).
+    pub recipients: Option<Vec<String>>,
 }
 
 /// A platform as the recommendation uses it.
@@ -238,71 +220,127 @@ pub struct Settings {
 fn invalid(origin: &str, key: impl Into<String>, message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         origin: origin.to_string(),
+        account: None,
         key: key.into(),
         message: message.into(),
     }
 }
 
-fn event(origin: &str, key: &str, name: &str) -> Result<EventName, ConfigError> {
-    EventName::new(name).ok_or_else(|| invalid(origin, key, "an event name must not be empty"))
+/// Collects every validation error of one config (or one account) instead of stopping at the first,
+/// so `config check` can list them all.
+struct Check<'a> {
+    origin: &'a str,
+    account: Option<&'a str>,
+    errors: Vec<ConfigError>,
+}
+
+impl Check<'_> {
+    fn err(&mut self, key: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(ConfigError::Invalid {
+            origin: self.origin.to_string(),
+            account: self.account.map(str::to_string),
+            key: key.into(),
+            message: message.into(),
+        });
+    }
+
+    fn event(&mut self, key: &str, name: &str) -> Option<EventName> {
+        let e = EventName::new(name);
+        if e.is_none() {
+            self.err(key, "an event name must not be empty");
+        }
+        e
+    }
+
+    fn fraction(&mut self, key: &str, v: f64) -> f64 {
+        if !(v > 0.0 && v < 1.0) {
+            self.err(key, format!("{v} must be strictly between 0 and 1"));
+        }
+        v
+    }
+
+    fn at_least_one(&mut self, key: &str, v: u32, what: &str) -> u32 {
+        if v == 0 {
+            self.err(key, format!("must be at least 1 {what}"));
+        }
+        v
+    }
 }
 
 impl Settings {
     /// Validates a raw config. `origin` names it in errors (the file path, or "command line");
-    /// `base_dir` resolves relative paths.
+    /// `base_dir` resolves relative paths. Returns the first error; see [`Settings::validate`].
     pub fn from_raw(raw: &RawConfig, origin: &str, base_dir: &Path) -> Result<Self, ConfigError> {
+        Settings::validate(raw, origin, None, base_dir).map_err(|mut v| v.remove(0))
+    }
+
+    /// Validates a raw config and returns every error found, each naming the origin, the account
+    /// (when given) and the key.
+    pub fn validate(
+        raw: &RawConfig,
+        origin: &str,
+        account: Option<&str>,
+        base_dir: &Path,
+    ) -> Result<Self, Vec<ConfigError>> {
+        let mut c = Check {
+            origin,
+            account,
+            errors: Vec::new(),
+        };
         let a = &raw.analysis;
         let s = &raw.source;
-        let path = s.path.as_ref().ok_or_else(|| {
-            invalid(
-                origin,
-                "source.path",
-                "no event log given (set source.path or pass --events FILE)",
-            )
-        })?;
-        let path = if path.is_absolute() {
-            path.clone()
-        } else {
-            base_dir.join(path)
+        let path = match &s.path {
+            Some(p) if p.is_absolute() => p.clone(),
+            Some(p) => base_dir.join(p),
+            None => {
+                c.err(
+                    "source.path",
+                    "no event log given (set source.path or pass --events FILE)",
+                );
+                PathBuf::new()
+            }
         };
         let tz_name = a.time_zone.clone().unwrap_or_else(|| "UTC".into());
-        let time_zone = TimeZone::get(&tz_name).map_err(|e| {
-            invalid(
-                origin,
+        let time_zone = TimeZone::get(&tz_name).unwrap_or_else(|e| {
+            c.err(
                 "analysis.time_zone",
                 format!("{tz_name:?} is not an IANA time zone ({e})"),
-            )
-        })?;
+            );
+            TimeZone::UTC
+        });
         let format = match s.format.as_deref() {
             None => LogFormat::from_path(&path),
             Some("csv") => {
                 let d = s.delimiter.as_deref().unwrap_or(",");
-                let bytes = d.as_bytes();
-                if bytes.len() != 1 {
-                    return Err(invalid(
-                        origin,
-                        "source.delimiter",
-                        format!("{d:?} must be one ASCII character"),
-                    ));
-                }
-                LogFormat::Csv {
-                    delimiter: bytes[0],
+                match d.as_bytes() {
+                    [b] if b.is_ascii() => LogFormat::Csv { delimiter: *b },
+                    _ => {
+                        c.err(
+                            "source.delimiter",
+                            format!("{d:?} must be one ASCII character"),
+                        );
+                        LogFormat::Csv { delimiter: b',' }
+                    }
                 }
             }
             Some("jsonl") | Some("ndjson") => LogFormat::JsonLines,
             Some(other) => {
-                return Err(invalid(
-                    origin,
+                c.err(
                     "source.format",
                     format!("{other:?}: use \"csv\" or \"jsonl\""),
-                ))
+                );
+                LogFormat::from_path(&path)
             }
         };
         let timestamp_format = match s.timestamp_format.as_deref() {
             None => TimestampFormat::Auto,
-            Some(f) => TimestampFormat::parse(f).ok_or_else(|| {
-                invalid(origin, "source.timestamp_format", format!("{f:?}: use auto, rfc3339, unix_s, unix_ms, unix_us or a strftime pattern with %"))
-            })?,
+            Some(f) => TimestampFormat::parse(f).unwrap_or_else(|| {
+                c.err(
+                    "source.timestamp_format",
+                    format!("{f:?}: use auto, rfc3339, unix_s, unix_ms, unix_us or a strftime pattern with %"),
+                );
+                TimestampFormat::Auto
+            }),
         };
         let d = FieldNames::default();
         let f = &s.fields;
@@ -322,140 +360,120 @@ impl Settings {
         };
         let mut aliases = HashMap::new();
         for (canonical, raws) in &s.aliases {
-            let c = event(origin, &format!("source.aliases.{canonical}"), canonical)?;
+            let key = format!("source.aliases.{canonical}");
+            let Some(e) = c.event(&key, canonical) else {
+                continue;
+            };
             for r in raws {
-                if let Some(prev) = aliases.insert(r.clone(), c.clone()) {
-                    if prev != c {
-                        return Err(invalid(
-                            origin,
-                            format!("source.aliases.{canonical}"),
-                            format!("{r:?} is already an alias of {prev}"),
-                        ));
+                if let Some(prev) = aliases.insert(r.clone(), e.clone()) {
+                    if prev != e {
+                        c.err(&key, format!("{r:?} is already an alias of {prev}"));
                     }
                 }
             }
         }
-        let purchase = event(
-            origin,
-            "analysis.purchase_event",
-            a.purchase_event.as_deref().unwrap_or("purchase"),
-        )?;
+        let purchase = c
+            .event(
+                "analysis.purchase_event",
+                a.purchase_event.as_deref().unwrap_or("purchase"),
+            )
+            .unwrap_or_else(|| EventName::new("purchase").expect("non-empty"));
         let names: Vec<String> = match &a.candidates {
-            Some(c) => c.clone(),
+            Some(list) => list.clone(),
             None => DEFAULT_CANDIDATES.iter().map(|s| s.to_string()).collect(),
         };
         let mut candidates: Vec<EventName> = Vec::new();
         for (i, n) in names.iter().enumerate() {
-            let e = event(origin, &format!("analysis.candidates[{i}]"), n)?;
+            let key = format!("analysis.candidates[{i}]");
+            let Some(e) = c.event(&key, n) else { continue };
             if e == purchase {
-                return Err(invalid(
-                    origin,
-                    format!("analysis.candidates[{i}]"),
-                    "the purchase event cannot be its own proxy",
-                ));
-            }
-            if !candidates.contains(&e) {
+                c.err(&key, "the purchase event cannot be its own proxy");
+            } else if !candidates.contains(&e) {
                 candidates.push(e);
             }
         }
         if candidates.is_empty() || candidates.len() > MAX_CANDIDATES {
-            return Err(invalid(
-                origin,
+            c.err(
                 "analysis.candidates",
                 format!("give 1 to {MAX_CANDIDATES} candidate events"),
-            ));
+            );
         }
-        let confidence = a.confidence.unwrap_or(0.95);
-        let clearance_threshold = a.clearance_threshold.unwrap_or(0.8);
-        let alpha = a.alpha.unwrap_or(0.05);
-        for (key, v) in [
-            ("analysis.confidence", confidence),
-            ("analysis.clearance_threshold", clearance_threshold),
-            ("analysis.alpha", alpha),
-        ] {
-            if !(v > 0.0 && v < 1.0) {
-                return Err(invalid(
-                    origin,
-                    key,
-                    format!("{v} must be strictly between 0 and 1"),
-                ));
-            }
-        }
-        let label_window_days = a.label_window_days.unwrap_or(7);
-        if label_window_days == 0 {
-            return Err(invalid(
-                origin,
-                "analysis.label_window_days",
-                "must be at least 1 day",
-            ));
-        }
-        let session_gap_minutes = a.session_gap_minutes.unwrap_or(30);
-        if session_gap_minutes == 0 {
-            return Err(invalid(
-                origin,
-                "analysis.session_gap_minutes",
-                "must be at least 1 minute",
-            ));
-        }
-        let mut platforms = Vec::new();
+        let confidence = c.fraction("analysis.confidence", a.confidence.unwrap_or(0.95));
+        let clearance_threshold = c.fraction(
+            "analysis.clearance_threshold",
+            a.clearance_threshold.unwrap_or(0.8),
+        );
+        let alpha = c.fraction("analysis.alpha", a.alpha.unwrap_or(0.05));
+        let label_window_days = c.at_least_one(
+            "analysis.label_window_days",
+            a.label_window_days.unwrap_or(7),
+            "day",
+        );
+        let session_gap_minutes = c.at_least_one(
+            "analysis.session_gap_minutes",
+            a.session_gap_minutes.unwrap_or(30),
+            "minute",
+        );
+        let holdout_weeks = a.holdout_weeks.unwrap_or(1);
+        let volume_weeks =
+            c.at_least_one("analysis.volume_weeks", a.volume_weeks.unwrap_or(4), "week");
+        let surge_weeks =
+            c.at_least_one("analysis.surge_weeks", a.surge_weeks.unwrap_or(2), "week");
+        let mut platforms: Vec<PlatformSettings> = Vec::new();
         for (i, p) in raw.platforms.iter().enumerate() {
             let key = |k: &str| format!("platforms[{i}].{k}");
-            let id: PlatformId =
-                p.id.parse()
-                    .map_err(|e: String| invalid(origin, key("id"), e))?;
+            let id: PlatformId = match p.id.parse() {
+                Ok(id) => id,
+                Err(e) => {
+                    c.err(key("id"), e);
+                    continue;
+                }
+            };
             let mut profile = id.profile();
             if let Some(ev) = p.floor_events {
                 if !(ev.is_finite() && ev > 0.0) {
-                    return Err(invalid(
-                        origin,
+                    c.err(
                         key("floor_events"),
                         format!("{ev} must be a positive number of events"),
-                    ));
+                    );
                 }
                 profile.floor.events = ev;
                 profile.floor.basis = FloorBasis::Configured;
             }
             if let Some(days) = p.floor_days {
-                if days == 0 {
-                    return Err(invalid(origin, key("floor_days"), "must be at least 1 day"));
-                }
-                profile.floor.days = days;
+                profile.floor.days = c.at_least_one(&key("floor_days"), days, "day");
                 profile.floor.basis = FloorBasis::Configured;
             }
             if let Some(list) = &p.optimizable {
-                let mut v = Vec::new();
-                for (j, n) in list.iter().enumerate() {
-                    v.push(event(origin, &key(&format!("optimizable[{j}]")), n)?);
-                }
+                let v = list
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(j, n)| c.event(&key(&format!("optimizable[{j}]")), n))
+                    .collect();
                 profile.optimizable = Some(v);
             }
             let ad_sets = p.ad_sets.unwrap_or(1);
             if ad_sets == 0 {
-                return Err(invalid(
-                    origin,
+                c.err(
                     key("ad_sets"),
                     "must be at least 1 (bidding units sharing the events)",
-                ));
+                );
             }
             let share = p.attributed_share.unwrap_or(1.0);
             if !(share > 0.0 && share <= 1.0) {
-                return Err(invalid(
-                    origin,
+                c.err(
                     key("attributed_share"),
                     format!(
                         "{share} must be in (0, 1]: the share of site events the platform sees"
                     ),
-                ));
+                );
             }
-            let optimizing_on = match &p.optimizing_on {
-                Some(n) => Some(event(origin, &key("optimizing_on"), n)?),
-                None => None,
-            };
-            if platforms
-                .iter()
-                .any(|q: &PlatformSettings| q.profile.id == id)
-            {
-                return Err(invalid(origin, key("id"), format!("{id} is listed twice")));
+            let optimizing_on = p
+                .optimizing_on
+                .as_ref()
+                .and_then(|n| c.event(&key("optimizing_on"), n));
+            if platforms.iter().any(|q| q.profile.id == id) {
+                c.err(key("id"), format!("{id} is listed twice"));
             }
             platforms.push(PlatformSettings {
                 profile,
@@ -464,22 +482,14 @@ impl Settings {
                 optimizing_on,
             });
         }
-        if platforms.is_empty() {
-            return Err(invalid(
-                origin,
+        if raw.platforms.is_empty() {
+            c.err(
                 "platforms",
                 "name at least one platform ([[platforms]] id = \"meta\", or --platform meta)",
-            ));
+            );
         }
-        let holdout_weeks = a.holdout_weeks.unwrap_or(1);
-        let volume_weeks = a.volume_weeks.unwrap_or(4);
-        let surge_weeks = a.surge_weeks.unwrap_or(2);
-        if volume_weeks == 0 || surge_weeks == 0 {
-            return Err(invalid(
-                origin,
-                "analysis.volume_weeks / surge_weeks",
-                "must be at least 1 week",
-            ));
+        if !c.errors.is_empty() {
+            return Err(c.errors);
         }
         Ok(Settings {
             account: raw.account.clone().unwrap_or_else(|| "account".into()),
@@ -530,7 +540,7 @@ pub struct Overrides {
     pub unit: Option<UnitKind>,
     /// `--candidates a,b,c`.
     pub candidates: Option<Vec<String>>,
-    /// `--account NAME`.
+    /// `--account NAME`: picks the account of a multi-account file, or names a single one.
     pub account: Option<String>,
     /// `--strict`: stop at the first malformed row.
     pub strict: bool,
@@ -555,12 +565,37 @@ fn per_platform<T: Copy>(
     }
 }
 
-/// Loads settings from an optional config file plus command-line overrides.
+/// Loads settings from an optional config file plus command-line overrides. In a multi-account
+/// file, `--account NAME` picks the account (required when there are several).
 pub fn load_settings(config: Option<&Path>, o: &Overrides) -> Result<Settings, ConfigError> {
     let (mut raw, origin, base) = match config {
         Some(p) => {
-            let base = p.parent().map(Path::to_path_buf).unwrap_or_default();
-            (RawConfig::load(p)?, p.display().to_string(), base)
+            let file = accounts::load_file(p)?;
+            if let Some(first) = file.problems.into_iter().next() {
+                return Err(first);
+            }
+            let base = file
+                .path
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
+            let names: Vec<String> = file.accounts.iter().map(|a| a.name.clone()).collect();
+            let pick = match (&o.account, file.multi) {
+                (Some(name), true) => file.accounts.into_iter().find(|a| &a.name == name),
+                (None, true) if names.len() > 1 => None,
+                _ => file.accounts.into_iter().next(),
+            };
+            let Some(acc) = pick else {
+                return Err(invalid(
+                    &p.display().to_string(),
+                    "accounts",
+                    format!(
+                        "pick one account with --account; the file has: {}",
+                        names.join(", ")
+                    ),
+                ));
+            };
+            (acc.raw, p.display().to_string(), base)
         }
         None => (
             RawConfig::default(),
@@ -688,7 +723,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("c.toml");
         std::fs::write(&p, "[analysis]\nlabel_windw_days = 3\n").unwrap();
-        let e = RawConfig::load(&p).unwrap_err().to_string();
+        let f = accounts::load_file(&p).unwrap();
+        let e = f.problems[0].to_string();
         assert!(e.contains("label_windw_days"), "{e}");
     }
 }

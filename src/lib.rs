@@ -7,6 +7,7 @@
 //! [`report`] renders it. [`pipeline::analyze`] runs all of it from validated [`config`] settings.
 
 pub mod advise;
+pub mod audit;
 pub mod config;
 pub mod demo;
 pub mod error;

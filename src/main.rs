@@ -26,8 +26,60 @@ struct Cli {
 enum Command {
     /// Recommend the event each platform should optimize on.
     Recommend(RecommendArgs),
+    /// Audit every account of a config file: one roll-up, failures isolated, exit 3 on critical.
+    Audit(AuditArgs),
+    /// Configuration tools.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Write the bundled demo store (10 weeks of a small shop, with a giveaway) and recommend on it.
     Demo(DemoArgs),
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate a config file and explain every problem (unknown keys, types, values, files).
+    Check {
+        /// The config file.
+        #[arg(short, long, env = "OPTSIGNAL_CONFIG")]
+        config: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum AuditFormat {
+    /// Roll-up table and findings for people.
+    Table,
+    /// Every account's audit and full report.
+    Json,
+    /// Markdown (tickets, wikis).
+    Md,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FailOn {
+    /// Exit 3 on any warning or critical finding.
+    Warning,
+    /// Exit 3 on a critical finding only.
+    Critical,
+}
+
+#[derive(clap::Args)]
+struct AuditArgs {
+    /// Config file with [defaults] and [[accounts]] (see fixtures/audit/agency.toml).
+    #[arg(short, long, env = "OPTSIGNAL_CONFIG")]
+    config: PathBuf,
+    /// Only these accounts (comma-separated names).
+    #[arg(long, value_delimiter = ',')]
+    accounts: Option<Vec<String>>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "table")]
+    format: AuditFormat,
+    /// Lowest severity that makes the exit code 3.
+    #[arg(long, value_enum, default_value = "critical")]
+    fail_on: FailOn,
+    /// Accounts analysed at once.
+    #[arg(short, long, default_value_t = 2)]
+    jobs: usize,
 }
 
 #[derive(clap::Args)]
@@ -130,14 +182,56 @@ fn demo(a: DemoArgs) -> Result<String, Error> {
     render_report(&settings, a.format)
 }
 
+fn audit(a: AuditArgs) -> Result<(String, i32), Error> {
+    let mut file = optsignal::config::accounts::load_file(&a.config)?;
+    if !file.problems.is_empty() {
+        return Err(file.problems.swap_remove(0).into());
+    }
+    let audit = optsignal::audit::run(&file, a.accounts.as_deref(), a.jobs)?;
+    let fail_on = match a.fail_on {
+        FailOn::Warning => optsignal::audit::Severity::Warning,
+        FailOn::Critical => optsignal::audit::Severity::Critical,
+    };
+    let text = match a.format {
+        AuditFormat::Json => serde_json::to_string_pretty(&audit).unwrap_or_default(),
+        AuditFormat::Md => optsignal::report::audit::render_markdown(&audit),
+        AuditFormat::Table => optsignal::report::audit::render_table(&audit, Style::new(color())),
+    };
+    Ok((text, audit.exit_code(fail_on)))
+}
+
+fn config_check(path: PathBuf) -> Result<(String, i32), Error> {
+    let (file, problems) = optsignal::config::accounts::check(&path)?;
+    if problems.is_empty() {
+        let names: Vec<&str> = file.accounts.iter().map(|a| a.name.as_str()).collect();
+        return Ok((
+            format!(
+                "{}: ok ({} account(s): {})",
+                path.display(),
+                names.len(),
+                names.join(", ")
+            ),
+            0,
+        ));
+    }
+    let mut out: Vec<String> = problems.iter().map(|p| format!("error: {p}")).collect();
+    out.push(format!(
+        "{} problem(s) in {}",
+        problems.len(),
+        path.display()
+    ));
+    Ok((out.join("\n"), optsignal::error::EXIT_USAGE))
+}
+
+fn color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
 fn render_report(settings: &optsignal::config::Settings, format: Format) -> Result<String, Error> {
     let report = optsignal::pipeline::analyze(settings)?;
     Ok(match format {
         Format::Json => report.to_json(),
-        Format::Table => {
-            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            render(&report, Style::new(color))
-        }
+        Format::Table => render(&report, Style::new(color())),
     })
 }
 
@@ -145,11 +239,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
     let result = match cli.command {
-        Command::Recommend(a) => recommend(a),
-        Command::Demo(a) => demo(a),
+        Command::Recommend(a) => recommend(a).map(|s| (s, 0)),
+        Command::Demo(a) => demo(a).map(|s| (s, 0)),
+        Command::Audit(a) => audit(a),
+        Command::Config(ConfigCommand::Check { config }) => config_check(config),
     };
     match result {
-        Ok(out) => {
+        Ok((out, code)) => {
             // A closed pipe (`| head`) is not an error worth a panic or a message.
             let mut stdout = std::io::stdout().lock();
             match writeln!(stdout, "{out}").and_then(|_| stdout.flush()) {
@@ -157,7 +253,7 @@ fn main() -> ExitCode {
                     eprintln!("error: cannot write the report to stdout: {e}");
                     ExitCode::from(optsignal::error::EXIT_RUNTIME as u8)
                 }
-                _ => ExitCode::SUCCESS,
+                _ => ExitCode::from(code as u8),
             }
         }
         Err(e) => {

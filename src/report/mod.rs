@@ -4,6 +4,7 @@
 //! The schema is versioned by [`SCHEMA_VERSION`]; fields are only added, never renamed, within a
 //! version. `docs/json-schema.md` documents every field.
 
+pub mod audit;
 pub mod terminal;
 
 use std::collections::BTreeMap;

@@ -29,13 +29,15 @@ impl Style {
             s.to_string()
         }
     }
-    fn bold(&self, s: &str) -> String {
+    /// Bold text.
+    pub fn bold(&self, s: &str) -> String {
         self.paint("1", s)
     }
     fn green(&self, s: &str) -> String {
         self.paint("1;32", s)
     }
-    fn red(&self, s: &str) -> String {
+    /// Red bold text (problems).
+    pub fn red(&self, s: &str) -> String {
         self.paint("1;31", s)
     }
     fn dim(&self, s: &str) -> String {

@@ -1,0 +1,151 @@
+//! Renderers of an [`Audit`]: the roll-up first (account × platform), then each account's
+//! findings and recommendations. Terminal table and Markdown; JSON is the serde form.
+
+use std::fmt::Write;
+
+use comfy_table::presets::UTF8_BORDERS_ONLY;
+use comfy_table::{Cell, ContentArrangement, Table};
+
+use super::terminal::Style;
+use crate::audit::{Audit, Severity};
+use crate::format::percent;
+
+/// The roll-up rows as text cells: account, platform, today, recommended, change, broken
+/// proxies, learning-limited risk, severity.
+fn rows(a: &Audit) -> Vec<[String; 8]> {
+    let mut out = Vec::new();
+    for acc in &a.accounts {
+        if acc.status == "failed" {
+            // The reason is long; it is printed in the account's section.
+            out.push([
+                acc.account.clone(),
+                "–".into(),
+                "–".into(),
+                "–".into(),
+                "–".into(),
+                "–".into(),
+                "–".into(),
+                "FAILED (see below)".into(),
+            ]);
+            continue;
+        }
+        for r in &acc.platforms {
+            let opt = |e: &Option<crate::types::EventName>| {
+                e.as_ref().map_or("–".to_string(), |e| e.to_string())
+            };
+            out.push([
+                acc.account.clone(),
+                r.platform.id().to_string(),
+                opt(&r.optimizing_today),
+                opt(&r.recommended),
+                match r.change_needed {
+                    Some(true) => "yes".into(),
+                    Some(false) => "no".into(),
+                    None => "?".into(),
+                },
+                if r.broken_proxies.is_empty() {
+                    "–".into()
+                } else {
+                    r.broken_proxies
+                        .iter()
+                        .map(|e| e.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+                r.learning_limited_risk.map_or("–".into(), percent),
+                r.severity.name().to_string(),
+            ]);
+        }
+    }
+    out
+}
+
+const HEADER: [&str; 8] = [
+    "account",
+    "platform",
+    "optimizing today",
+    "recommended",
+    "change?",
+    "broken proxies",
+    "learning-limited risk",
+    "severity",
+];
+
+fn summary(a: &Audit) -> String {
+    let worst = a.worst.map_or("none", Severity::name);
+    format!(
+        "{} accounts audited, {} failed; worst finding: {worst}",
+        a.accounts.len(),
+        a.failed
+    )
+}
+
+/// The audit for a terminal.
+pub fn render_table(a: &Audit, style: Style) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{} — audit of {}\n{}\n",
+        style.bold("optsignal"),
+        a.config,
+        summary(a)
+    );
+    let mut t = Table::new();
+    t.load_preset(UTF8_BORDERS_ONLY)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(HEADER.iter().map(Cell::new));
+    for r in rows(a) {
+        t.add_row(r.to_vec());
+    }
+    let _ = writeln!(o, "{t}");
+    for acc in &a.accounts {
+        let _ = writeln!(o, "\n{}", style.bold(&acc.account.to_uppercase()));
+        if let Some(e) = &acc.error {
+            let _ = writeln!(o, "  {} {e}", style.red("failed:"));
+            continue;
+        }
+        for f in &acc.findings {
+            let tag = match f.severity {
+                Severity::Critical => style.red("critical"),
+                Severity::Warning => style.bold("warning"),
+                Severity::Info => "info".to_string(),
+            };
+            let _ = writeln!(o, "  [{tag}] {}", f.message);
+        }
+        if let Some(rep) = &acc.report {
+            for rec in &rep.recommendations {
+                let _ = writeln!(o, "  {}: {}", rec.platform.display_name(), rec.reason);
+            }
+        }
+    }
+    o
+}
+
+/// The audit as Markdown (for tickets, wikis and email bodies).
+pub fn render_markdown(a: &Audit) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "# optsignal audit\n\n`{}` — {}\n", a.config, summary(a));
+    let _ = writeln!(o, "| {} |", HEADER.join(" | "));
+    let _ = writeln!(o, "|{}", "---|".repeat(HEADER.len()));
+    for r in rows(a) {
+        let cells: Vec<String> = r.iter().map(|c| c.replace('|', "\\|")).collect();
+        let _ = writeln!(o, "| {} |", cells.join(" | "));
+    }
+    for acc in &a.accounts {
+        let _ = writeln!(o, "\n## {}\n", acc.account);
+        if let Some(e) = &acc.error {
+            let _ = writeln!(o, "**Failed:** {e}");
+            continue;
+        }
+        for f in &acc.findings {
+            let _ = writeln!(o, "- **{}** {}", f.severity.name(), f.message);
+        }
+        if let Some(rep) = &acc.report {
+            let _ = writeln!(o);
+            for rec in &rep.recommendations {
+                let _ = writeln!(o, "- *{}*: {}", rec.platform.display_name(), rec.reason);
+            }
+        }
+    }
+    o
+}

@@ -1,0 +1,265 @@
+//! Config-driven audits: the three-account agency fixture, exit codes, isolation, and
+//! `config check` naming the account and key of every mistake.
+
+mod util;
+
+use predicates::prelude::*;
+use util::*;
+
+fn agency() -> String {
+    fixture("audit/agency.toml").display().to_string()
+}
+
+#[test]
+fn agency_rollup_isolates_the_failed_account_and_exits_critical() {
+    let out = optsignal()
+        .args(["audit", "--config", &agency(), "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let a: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(a["worst"], "critical");
+    assert_eq!(a["failed"], 1);
+    let acc = |n: &str| {
+        a["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["account"] == n)
+            .unwrap()
+            .clone()
+    };
+    let healthy = acc("Northwind Outfitters");
+    assert_eq!(healthy["status"], "ok");
+    assert_eq!(healthy["severity"], "info");
+    assert_eq!(healthy["platforms"][0]["recommended"], "add_to_cart");
+    assert_eq!(healthy["platforms"][0]["change_needed"], false);
+    let broken = acc("Bluebird Candles");
+    assert_eq!(broken["severity"], "critical");
+    let kinds: Vec<&str> = broken["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"bidding_on_flagged_proxy"), "{kinds:?}");
+    assert!(kinds.contains(&"learning_limited"), "{kinds:?}");
+    let meta = &broken["platforms"][0];
+    assert_eq!(
+        (
+            meta["optimizing_today"].as_str(),
+            meta["recommended"].as_str()
+        ),
+        (Some("sign_up"), Some("add_to_cart"))
+    );
+    assert!(meta["broken_proxies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p == "sign_up"));
+    let tiktok = &broken["platforms"][1];
+    assert!(tiktok["learning_limited_risk"].as_f64().unwrap() > 0.99);
+    let harbor = acc("Harbor Tea");
+    assert_eq!(harbor["status"], "failed");
+    assert!(harbor["error"]
+        .as_str()
+        .unwrap()
+        .contains("harbor-tea/events.csv"));
+}
+
+#[test]
+fn table_and_markdown_show_the_rollup_first() {
+    optsignal()
+        .args(["audit", "--config", &agency()])
+        .assert()
+        .code(3)
+        .stdout(
+            predicate::str::contains("3 accounts audited, 1 failed; worst finding: critical")
+                .and(predicate::str::contains("Bluebird Candles"))
+                .and(predicate::str::contains("FAILED (see below)"))
+                .and(predicate::str::contains(
+                    "Meta bids on sign_up, which is flagged",
+                )),
+        );
+    let out = optsignal()
+        .args(["audit", "--config", &agency(), "--format", "md"])
+        .output()
+        .unwrap();
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(md.starts_with("# optsignal audit"), "{md}");
+    assert!(
+        md.contains("| Bluebird Candles | meta | sign_up | add_to_cart | yes |"),
+        "{md}"
+    );
+}
+
+#[test]
+fn selecting_accounts_and_fail_on_set_the_exit_code() {
+    optsignal()
+        .args([
+            "audit",
+            "--config",
+            &agency(),
+            "--accounts",
+            "Northwind Outfitters",
+        ])
+        .assert()
+        .code(0);
+    optsignal()
+        .args([
+            "audit",
+            "--config",
+            &agency(),
+            "--accounts",
+            "Northwind Outfitters",
+            "--fail-on",
+            "warning",
+        ])
+        .assert()
+        .code(0);
+    optsignal()
+        .args(["audit", "--config", &agency(), "--accounts", "Harbor Tea"])
+        .assert()
+        .code(1);
+    optsignal()
+        .args(["audit", "--config", &agency(), "--accounts", "Nobody"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("Nobody")
+                .and(predicate::str::contains("Northwind Outfitters")),
+        );
+}
+
+#[test]
+fn environment_overrides_apply_to_every_account() {
+    // A clearance threshold no event can meet: nothing clears for anyone, which is a warning.
+    let out = optsignal()
+        .args([
+            "audit",
+            "--config",
+            &agency(),
+            "--accounts",
+            "Northwind Outfitters",
+            "--fail-on",
+            "warning",
+            "--format",
+            "json",
+        ])
+        .env("OPTSIGNAL_ANALYSIS__CLEARANCE_THRESHOLD", "0.99999999999")
+        .output()
+        .unwrap();
+    let a: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        a["accounts"][0]["report"]["settings"]["clearance_threshold"],
+        0.99999999999
+    );
+}
+
+fn check(body: &str) -> (i32, String) {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("agency.toml");
+    std::fs::write(&p, body).unwrap();
+    std::fs::write(
+        d.path().join("events.csv"),
+        "timestamp,user_id,event_name\n1,u,purchase\n",
+    )
+    .unwrap();
+    let out = optsignal()
+        .args(["config", "check", "--config"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap() + &String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+const GOOD: &str = "[[accounts]]\nname = \"Shop\"\n[accounts.source]\npath = \"events.csv\"\n[[accounts.platforms]]\nid = \"meta\"\n";
+
+#[test]
+fn config_check_accepts_a_good_file() {
+    let (code, out) = check(GOOD);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("ok (1 account(s): Shop)"), "{out}");
+}
+
+#[test]
+fn config_check_names_account_and_key_for_each_mistake() {
+    let cases: [(&str, &str, &[&str]); 7] = [
+        (
+            "[accounts.analysis]\nlabel_windw_days = 3\n",
+            "analysis.label_windw_days",
+            &["did you mean \"label_window_days\""],
+        ),
+        (
+            "[accounts.analysis]\nlabel_window_days = \"a week\"\n",
+            "analysis.label_window_days",
+            &["invalid type"],
+        ),
+        (
+            "[accounts.analysis]\nconfidence = 1.5\n",
+            "analysis.confidence",
+            &["strictly between 0 and 1"],
+        ),
+        (
+            "[[accounts.platforms]]\nid = \"tiktok\"\nfloor_events = -50\n",
+            "platforms[1].floor_events",
+            &["positive"],
+        ),
+        (
+            "[[accounts.platforms]]\nid = \"tiktok\"\nattributed_share = 1.5\n",
+            "platforms[1].attributed_share",
+            &["(0, 1]"],
+        ),
+        (
+            "[[accounts.platforms]]\nid = \"tiktok\"\nad_sets = 0\n",
+            "platforms[1].ad_sets",
+            &["at least 1"],
+        ),
+        (
+            "[[accounts.platforms]]\nid = \"tiktoc\"\n",
+            "platforms[1].id",
+            &["unknown platform", "tiktok"],
+        ),
+    ];
+    for (extra, key, words) in cases {
+        let (code, out) = check(&format!("{GOOD}{extra}"));
+        assert_eq!(code, 2, "{extra}: {out}");
+        assert!(
+            out.contains(&format!("account \"Shop\": {key}")),
+            "{extra}: {out}"
+        );
+        for w in words {
+            assert!(out.contains(w), "{extra}: missing {w:?} in {out}");
+        }
+    }
+    let (code, out) = check(&GOOD.replace("events.csv", "missing.csv"));
+    assert_eq!(code, 2);
+    assert!(
+        out.contains("account \"Shop\": source.path") && out.contains("missing.csv does not exist"),
+        "{out}"
+    );
+    let (code, out) = check(&format!("[defults]\nx = 1\n{GOOD}"));
+    assert_eq!(code, 2);
+    assert!(
+        out.contains("defults") && out.contains("did you mean \"defaults\""),
+        "{out}"
+    );
+    // Several mistakes in one file are all listed.
+    let (_, out) = check(&format!(
+        "{GOOD}[accounts.analysis]\nconfidence = 2.0\nalpha = 0\n"
+    ));
+    assert!(
+        out.contains("analysis.confidence")
+            && out.contains("analysis.alpha")
+            && out.contains("2 problem(s)"),
+        "{out}"
+    );
+}
