@@ -125,6 +125,19 @@ pub struct RawAnalysis {
     pub alpha: Option<f64>,
     /// Fewest units with the proxy for a verdict (default 30).
     pub min_units: Option<u64>,
+    /// Consecutive weeks a new best event must lead before it replaces the standing
+    /// recommendation (default 2; 1 switches at once).
+    pub confirm_weeks: Option<u32>,
+}
+
+/// `[store]`: the weekly model store.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStore {
+    /// Store folder, relative to the config file (default `models`).
+    pub path: Option<PathBuf>,
+    /// Write this run's week to the store (default false; `--save` turns it on).
+    pub enabled: Option<bool>,
 }
 
 /// `[[platforms]]`: one platform the account advertises on.
@@ -162,6 +175,9 @@ pub struct RawConfig {
     /// `[[platforms]]`.
     #[serde(default)]
     pub platforms: Vec<RawPlatform>,
+    /// `[store]`.
+    #[serde(default)]
+    pub store: RawStore,
 }
 
 impl RawConfig {
@@ -218,6 +234,17 @@ pub struct AnalysisSettings {
     pub alpha: f64,
     /// Fewest units with the proxy for a verdict.
     pub min_units: u64,
+    /// Consecutive weeks a new best event must lead before it replaces the standing one.
+    pub confirm_weeks: u32,
+}
+
+/// Where the weekly model store is and whether this run writes to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreSettings {
+    /// Store folder (resolved: relative to the config file, or to the working directory).
+    pub dir: PathBuf,
+    /// Whether this run writes its week to the store.
+    pub save: bool,
 }
 
 /// Validated settings of one run.
@@ -233,6 +260,10 @@ pub struct Settings {
     pub analysis: AnalysisSettings,
     /// Platforms to recommend for.
     pub platforms: Vec<PlatformSettings>,
+    /// The weekly model store.
+    pub store: StoreSettings,
+    /// Analyse only events up to the end of this ISO week (in the analysis time zone).
+    pub as_of: Option<crate::types::IsoWeek>,
 }
 
 fn invalid(origin: &str, key: impl Into<String>, message: impl Into<String>) -> ConfigError {
@@ -481,6 +512,27 @@ impl Settings {
                 "must be at least 1 week",
             ));
         }
+        let confirm_weeks = a.confirm_weeks.unwrap_or(2);
+        if confirm_weeks == 0 {
+            return Err(invalid(
+                origin,
+                "analysis.confirm_weeks",
+                "must be at least 1 week (1 switches as soon as another event leads)",
+            ));
+        }
+        let store_path = raw
+            .store
+            .path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("models"));
+        let store = StoreSettings {
+            dir: if store_path.is_absolute() {
+                store_path
+            } else {
+                base_dir.join(store_path)
+            },
+            save: raw.store.enabled.unwrap_or(false),
+        };
         Ok(Settings {
             account: raw.account.clone().unwrap_or_else(|| "account".into()),
             source: LogSpec {
@@ -509,8 +561,11 @@ impl Settings {
                 surge_weeks,
                 alpha,
                 min_units: a.min_units.unwrap_or(30),
+                confirm_weeks,
             },
             platforms,
+            store,
+            as_of: None,
         })
     }
 }
@@ -534,6 +589,10 @@ pub struct Overrides {
     pub account: Option<String>,
     /// `--strict`: stop at the first malformed row.
     pub strict: bool,
+    /// `--as-of WEEK`: analyse events up to the end of that ISO week only.
+    pub as_of: Option<crate::types::IsoWeek>,
+    /// `--save`: write this run's week to the model store.
+    pub save: bool,
 }
 
 /// Picks the i-th of per-platform values: one value applies to all, else one per platform.
@@ -617,7 +676,38 @@ pub fn load_settings(config: Option<&Path>, o: &Overrides) -> Result<Settings, C
     }
     let mut s = Settings::from_raw(&raw, &origin, &base)?;
     s.source.strict = o.strict;
+    s.as_of = o.as_of;
+    s.store.save |= o.save;
     Ok(s)
+}
+
+/// Where the model store is and whose account, for commands that read only the store
+/// (`optsignal history`): `[store] path` and `account` of the config file when given (env
+/// overrides apply), the store folder relative to the config file; without a config, `models`
+/// in the working directory. `store` (a `--store DIR` flag) wins over both.
+pub fn store_location(
+    config: Option<&Path>,
+    store: Option<&Path>,
+) -> Result<(PathBuf, Option<String>), ConfigError> {
+    let (raw, base) = match config {
+        Some(p) => (
+            RawConfig::load(p)?,
+            p.parent().map(Path::to_path_buf).unwrap_or_default(),
+        ),
+        None => (RawConfig::default(), PathBuf::new()),
+    };
+    let dir = match store {
+        Some(s) => s.to_path_buf(),
+        None => {
+            let p = raw.store.path.unwrap_or_else(|| PathBuf::from("models"));
+            if p.is_absolute() {
+                p
+            } else {
+                base.join(p)
+            }
+        }
+    };
+    Ok((dir, raw.account))
 }
 
 #[cfg(test)]
