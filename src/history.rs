@@ -780,3 +780,89 @@ impl Trail {
         o
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::advise::EventCheck;
+
+    fn ev(s: &str) -> Option<EventName> {
+        EventName::new(s)
+    }
+
+    fn rec(best: &str, standing_clears: bool) -> Recommendation {
+        let check = |e: &str, clears: bool| EventCheck {
+            event: EventName::new(e).unwrap(),
+            per_unit_weekly: 100.0,
+            per_unit_window: 100.0,
+            clearance: if clears { 0.99 } else { 0.2 },
+            clears,
+            excluded: None,
+        };
+        Recommendation {
+            platform: PlatformId::Meta,
+            event: ev(best),
+            runner_up: None,
+            per_unit_weekly: Some(120.0),
+            floor: PlatformId::Meta.profile().floor,
+            clearance: Some(1.0),
+            reason: "fresh".into(),
+            ad_sets: 1,
+            attributed_share: 1.0,
+            optimizing_on: ev("view_item"),
+            change_needed: None,
+            unlock: None,
+            checks: vec![check("view_item", standing_clears), check(best, true)],
+            best: ev(best),
+            held: false,
+            best_weeks: 1,
+        }
+    }
+
+    fn stored(r: &Recommendation) -> StoredRecommendation {
+        StoredRecommendation {
+            platform: r.platform,
+            event: r.event.clone(),
+            best: r.best.clone(),
+            best_weeks: r.best_weeks,
+            held: r.held,
+            clearance: r.clearance,
+            per_unit_weekly: r.per_unit_weekly,
+        }
+    }
+
+    #[test]
+    fn a_noisy_week_is_held_and_forgotten_and_a_steady_leader_switches() {
+        let mut w0 = rec("view_item", true);
+        apply_hysteresis(&mut w0, None, 3);
+        // Week 1: add_to_cart leads once; view_item is held.
+        let mut w1 = rec("add_to_cart", true);
+        let c = apply_hysteresis(&mut w1, Some(&stored(&w0)), 3);
+        assert_eq!(c.status, RecommendationStatus::Held);
+        assert_eq!(w1.event, ev("view_item"));
+        assert!(w1
+            .reason
+            .starts_with("Holding view_item; add_to_cart leads for 1 of 3 weeks"));
+        assert_eq!(w1.change_needed, Some(false));
+        // Week 2: view_item is best again: kept, and the leader's count starts over.
+        let mut w2 = rec("view_item", true);
+        let c = apply_hysteresis(&mut w2, Some(&stored(&w1)), 3);
+        assert_eq!(c.status, RecommendationStatus::Kept);
+        // Weeks 3-5: add_to_cart leads three weeks in a row: held, held, switched.
+        let mut prev = stored(&w2);
+        let mut statuses = Vec::new();
+        for _ in 0..3 {
+            let mut w = rec("add_to_cart", true);
+            statuses.push(apply_hysteresis(&mut w, Some(&prev), 3).status);
+            prev = stored(&w);
+        }
+        use RecommendationStatus::*;
+        assert_eq!(statuses, vec![Held, Held, Switched]);
+        assert_eq!(prev.event, ev("add_to_cart"));
+        // A standing event that no longer clears is replaced at once.
+        let mut w = rec("add_to_cart", false);
+        let c = apply_hysteresis(&mut w, Some(&stored(&w0)), 3);
+        assert_eq!(c.status, Replaced);
+        assert_eq!(w.event, ev("add_to_cart"));
+    }
+}
