@@ -13,7 +13,10 @@ const EVENTS_PER_SESSION: f64 = 3.13;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let events: f64 = args.next().ok_or("usage: bench_log EVENTS OUT.csv")?.parse()?;
+    let events: f64 = args
+        .next()
+        .ok_or("usage: bench_log EVENTS OUT.csv")?
+        .parse()?;
     let out = args.next().ok_or("usage: bench_log EVENTS OUT.csv")?;
     let mut spec = DemoSpec::default();
     let sessions = events / EVENTS_PER_SESSION;
@@ -23,6 +26,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let file = std::fs::File::create(&out)?;
     let summary = demo::generate(&spec, BufWriter::with_capacity(1 << 20, file))?;
-    eprintln!("{out}: {} events, {} sessions, {} users", summary.rows, summary.sessions, summary.users);
+    eprintln!(
+        "{out}: {} events, {} sessions, {} users",
+        summary.rows, summary.sessions, summary.users
+    );
     Ok(())
 }

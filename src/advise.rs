@@ -81,6 +81,13 @@ pub struct Recommendation {
     pub unlock: Option<Unlock>,
     /// The floor check of every event considered.
     pub checks: Vec<EventCheck>,
+    /// This week's best event by the rule above, before hysteresis (`event` may hold last
+    /// week's standing recommendation instead; see [`crate::history::apply_hysteresis`]).
+    pub best: Option<EventName>,
+    /// Whether `event` is a standing recommendation held against a not-yet-confirmed `best`.
+    pub held: bool,
+    /// Consecutive stored weeks, this one included, in which `best` has been the best.
+    pub best_weeks: u32,
 }
 
 /// Weekly site counts (events) of an event over the last `volume_weeks` complete weeks; empty
@@ -159,6 +166,9 @@ fn recommend_one(
         change_needed: None,
         unlock: None,
         checks: Vec::new(),
+        best: None,
+        held: false,
+        best_weeks: 1,
     };
     if purchase_counts.is_empty() {
         let hours = (obs.span_micros.1 - obs.span_micros.0) as f64 / 3.6e9;
@@ -383,5 +393,6 @@ fn recommend_one(
         _ => None,
     };
     rec.checks = checks;
+    rec.best = rec.event.clone();
     rec
 }

@@ -129,6 +129,19 @@ pub struct RawAnalysis {
     pub alpha: Option<f64>,
     /// Fewest units with the proxy for a verdict (default 30).
     pub min_units: Option<u64>,
+    /// Consecutive weeks a new best event must lead before it replaces the standing
+    /// recommendation (default 2; 1 switches at once).
+    pub confirm_weeks: Option<u32>,
+}
+
+/// `[store]`: the weekly model store.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStore {
+    /// Store folder, relative to the config file (default `models`).
+    pub path: Option<PathBuf>,
+    /// Write this run's week to the store (default false; `--save` turns it on).
+    pub enabled: Option<bool>,
 }
 
 /// `[[platforms]]`: one platform the account advertises on.
@@ -168,6 +181,9 @@ pub struct RawConfig {
     pub platforms: Vec<RawPlatform>,
     /// Who receives this account's report (email addresses).
     pub recipients: Option<Vec<String>>,
+    /// `[store]`.
+    #[serde(default)]
+    pub store: RawStore,
 }
 
 /// A platform as the recommendation uses it.
@@ -200,6 +216,17 @@ pub struct AnalysisSettings {
     pub alpha: f64,
     /// Fewest units with the proxy for a verdict.
     pub min_units: u64,
+    /// Consecutive weeks a new best event must lead before it replaces the standing one.
+    pub confirm_weeks: u32,
+}
+
+/// Where the weekly model store is and whether this run writes to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreSettings {
+    /// Store folder (resolved: relative to the config file, or to the working directory).
+    pub dir: PathBuf,
+    /// Whether this run writes its week to the store.
+    pub save: bool,
 }
 
 /// Validated settings of one run.
@@ -215,6 +242,10 @@ pub struct Settings {
     pub analysis: AnalysisSettings,
     /// Platforms to recommend for.
     pub platforms: Vec<PlatformSettings>,
+    /// The weekly model store.
+    pub store: StoreSettings,
+    /// Analyse only events up to the end of this ISO week (in the analysis time zone).
+    pub as_of: Option<crate::types::IsoWeek>,
 }
 
 fn invalid(origin: &str, key: impl Into<String>, message: impl Into<String>) -> ConfigError {
@@ -488,9 +519,27 @@ impl Settings {
                 "name at least one platform ([[platforms]] id = \"meta\", or --platform meta)",
             );
         }
+        let confirm_weeks = c.at_least_one(
+            "analysis.confirm_weeks",
+            a.confirm_weeks.unwrap_or(2),
+            "week (1 switches as soon as another event leads)",
+        );
         if !c.errors.is_empty() {
             return Err(c.errors);
         }
+        let store_path = raw
+            .store
+            .path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("models"));
+        let store = StoreSettings {
+            dir: if store_path.is_absolute() {
+                store_path
+            } else {
+                base_dir.join(store_path)
+            },
+            save: raw.store.enabled.unwrap_or(false),
+        };
         Ok(Settings {
             account: raw.account.clone().unwrap_or_else(|| "account".into()),
             source: LogSpec {
@@ -519,8 +568,11 @@ impl Settings {
                 surge_weeks,
                 alpha,
                 min_units: a.min_units.unwrap_or(30),
+                confirm_weeks,
             },
             platforms,
+            store,
+            as_of: None,
         })
     }
 }
@@ -544,6 +596,10 @@ pub struct Overrides {
     pub account: Option<String>,
     /// `--strict`: stop at the first malformed row.
     pub strict: bool,
+    /// `--as-of WEEK`: analyse events up to the end of that ISO week only.
+    pub as_of: Option<crate::types::IsoWeek>,
+    /// `--save`: write this run's week to the model store.
+    pub save: bool,
 }
 
 /// Picks the i-th of per-platform values: one value applies to all, else one per platform.
@@ -652,7 +708,53 @@ pub fn load_settings(config: Option<&Path>, o: &Overrides) -> Result<Settings, C
     }
     let mut s = Settings::from_raw(&raw, &origin, &base)?;
     s.source.strict = o.strict;
+    s.as_of = o.as_of;
+    s.store.save |= o.save;
     Ok(s)
+}
+
+/// Where the model store is and whose account, for commands that read only the store
+/// (`optsignal history`): `[store] path` and `account` of the config file when given (env
+/// overrides apply), the store folder relative to the config file; without a config, `models`
+/// in the working directory. `store` (a `--store DIR` flag) wins over both.
+pub fn store_location(
+    config: Option<&Path>,
+    store: Option<&Path>,
+) -> Result<(PathBuf, Option<String>), ConfigError> {
+    let (raw, base) = match config {
+        Some(p) => {
+            let mut file = accounts::load_file(p)?;
+            if !file.problems.is_empty() {
+                return Err(file.problems.swap_remove(0));
+            }
+            let base = file.base_dir();
+            // A multi-account file names no single account: `--account` must pick it.
+            let multi = file.multi;
+            let mut raw = file
+                .accounts
+                .into_iter()
+                .next()
+                .map(|a| a.raw)
+                .unwrap_or_default();
+            if multi {
+                raw.account = None;
+            }
+            (raw, base)
+        }
+        None => (RawConfig::default(), PathBuf::new()),
+    };
+    let dir = match store {
+        Some(s) => s.to_path_buf(),
+        None => {
+            let p = raw.store.path.unwrap_or_else(|| PathBuf::from("models"));
+            if p.is_absolute() {
+                p
+            } else {
+                base.join(p)
+            }
+        }
+    };
+    Ok((dir, raw.account))
 }
 
 #[cfg(test)]

@@ -23,6 +23,17 @@ pub enum Error {
     /// Writing the demo store failed.
     #[error(transparent)]
     Demo(#[from] crate::demo::DemoError),
+    /// The weekly model store could not be read or written.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// `--as-of` names a week before the first event.
+    #[error("--as-of {week}: no events up to the end of that week in {path}")]
+    NothingAsOf {
+        /// The week asked for.
+        week: crate::types::IsoWeek,
+        /// The event log.
+        path: PathBuf,
+    },
     /// Writing an output file failed.
     #[error("cannot write {path}: {source}")]
     Write {
@@ -38,7 +49,11 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Config(_) => EXIT_USAGE,
-            Error::Source(_) | Error::Demo(_) | Error::Write { .. } => EXIT_RUNTIME,
+            Error::Source(_)
+            | Error::Demo(_)
+            | Error::Write { .. }
+            | Error::Store(_)
+            | Error::NothingAsOf { .. } => EXIT_RUNTIME,
         }
     }
 
@@ -48,6 +63,7 @@ impl Error {
             Error::Source(SourceError::MissingColumn { .. }) => Some("map your columns under [source.fields] in the config, or rename them to the canonical names (timestamp, user_id, session_id, event_name, device, channel, value)"),
             Error::Source(SourceError::Open { .. }) => Some("check the path; relative paths in a config file are relative to the config file's folder"),
             Error::Config(ConfigError::Load { .. }) => Some("see fixtures/demo/optsignal.toml for a complete, commented example"),
+            Error::Store(crate::store::StoreError::Parse { .. }) => Some("a stored week is damaged or hand-edited: move that file out of the store folder (the run then compares with the week before it)"),
             _ => None,
         }
     }

@@ -40,6 +40,25 @@ pub struct AdjustedModel {
     pub method: String,
     /// Whether (quasi-)separation was detected: a zero cell, so the plain MLE does not exist.
     pub separation: bool,
+    /// The whole fitted model (every term, its covariance), kept for the weekly model store and
+    /// left out of the report JSON.
+    #[serde(skip)]
+    pub fit: ModelFit,
+}
+
+/// A fitted logistic model as numbers: term names, coefficients and their covariance, so a
+/// stored week can be re-read, compared or pooled without refitting.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct ModelFit {
+    /// Term names in coefficient order: `intercept`, the proxy, then `device=<level>` and
+    /// `channel=<level>` dummies (reference levels are left out).
+    pub terms: Vec<String>,
+    /// Coefficients (log odds), one per term.
+    pub coefficients: Vec<f64>,
+    /// Covariance matrix of the coefficients (inverse information), rows in term order.
+    pub covariance: Vec<Vec<f64>>,
+    /// Binomial log-likelihood at the estimate (unpenalized for Firth fits).
+    pub log_likelihood: f64,
 }
 
 /// Whether the proxy's effect can be estimated from these data.
@@ -300,6 +319,7 @@ fn measure_one(
                             Method::MaximumLikelihood => "maximum_likelihood".into(),
                         },
                         separation: m.separation(),
+                        fit: model_fit(&m, obs, j, &devs, &chs),
                     });
                 }
             }
@@ -346,6 +366,37 @@ fn measure_one(
         q_value: None,
         ordering: obs.ordering[j],
         flags: Vec::new(),
+    }
+}
+
+/// The numbers of a fitted model with its term names (see [`ModelFit`]).
+fn model_fit(
+    m: &GroupedLogistic,
+    obs: &Observations,
+    j: usize,
+    devs: &[u16],
+    chs: &[u16],
+) -> ModelFit {
+    let mut terms = vec!["intercept".to_string(), obs.candidates[j].to_string()];
+    for &d in devs.iter().skip(1) {
+        terms.push(format!("device={}", obs.devices[d as usize]));
+    }
+    for &c in chs.iter().skip(1) {
+        terms.push(format!("channel={}", obs.channels[c as usize]));
+    }
+    let mut coefficients = vec![m.intercept()];
+    coefficients.extend(m.coefficients().iter().copied());
+    let covariance = m
+        .covariance()
+        .rows()
+        .into_iter()
+        .map(|r| r.to_vec())
+        .collect();
+    ModelFit {
+        terms,
+        coefficients,
+        covariance,
+        log_likelihood: m.log_likelihood(),
     }
 }
 

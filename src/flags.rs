@@ -29,7 +29,7 @@ use crate::stats::drift::rate_ratio_test;
 use crate::stats::interval::two_proportion_z;
 
 /// The kinds of flag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FlagKind {
     /// No evidence that the proxy predicts purchase.

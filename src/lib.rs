@@ -5,6 +5,8 @@
 //! purchase ([`evidence`], [`stats`]), flags broken proxies ([`flags`]), checks each platform's
 //! learning-phase floor ([`platform`]) and recommends an event per platform ([`advise`]); the
 //! [`report`] renders it. [`pipeline::analyze`] runs all of it from validated [`config`] settings.
+//! The weekly model [`store`] remembers each week, so that [`history`] can say what changed since
+//! last week and hold a recommendation until a new leader confirms.
 
 pub mod advise;
 pub mod audit;
@@ -14,10 +16,12 @@ pub mod error;
 pub mod evidence;
 pub mod flags;
 pub mod format;
+pub mod history;
 pub mod observe;
 pub mod pipeline;
 pub mod platform;
 pub mod report;
 pub mod source;
 pub mod stats;
+pub mod store;
 pub mod types;

@@ -33,6 +33,27 @@ enum Command {
     Config(ConfigCommand),
     /// Write the bundled demo store (10 weeks of a small shop, with a giveaway) and recommend on it.
     Demo(DemoArgs),
+    /// The weekly trail from the model store: recommendation, precision and volume per week.
+    History(HistoryArgs),
+}
+
+#[derive(clap::Args)]
+struct HistoryArgs {
+    /// TOML config file: its account and [store] path.
+    #[arg(short, long, env = "OPTSIGNAL_CONFIG")]
+    config: Option<PathBuf>,
+    /// Model store folder; overrides the config's [store] path (default: models).
+    #[arg(long)]
+    store: Option<PathBuf>,
+    /// Account (default: the config's, or the only account in the store).
+    #[arg(long)]
+    account: Option<String>,
+    /// Show only this proxy event.
+    #[arg(long)]
+    event: Option<String>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "table")]
+    format: Format,
 }
 
 #[derive(Subcommand)]
@@ -131,9 +152,19 @@ struct RecommendArgs {
     /// Stop at the first malformed row instead of skipping and counting it.
     #[arg(long)]
     strict: bool,
+    /// Analyse only events up to the end of this ISO week (e.g. 2026-W44), in the analysis time zone.
+    #[arg(long = "as-of", value_parser = parse_week)]
+    as_of: Option<optsignal::types::IsoWeek>,
+    /// Write this run's week to the model store (also: [store] enabled = true).
+    #[arg(long)]
+    save: bool,
     /// Output format.
     #[arg(short, long, value_enum, default_value = "table")]
     format: Format,
+}
+
+fn parse_week(s: &str) -> Result<optsignal::types::IsoWeek, String> {
+    s.parse()
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -170,6 +201,8 @@ fn recommend(a: RecommendArgs) -> Result<String, Error> {
         candidates: a.candidates,
         account: a.account,
         strict: a.strict,
+        as_of: a.as_of,
+        save: a.save,
     };
     let settings = load_settings(a.config.as_deref(), &overrides)?;
     render_report(&settings, a.format)
@@ -228,10 +261,25 @@ fn color() -> bool {
 }
 
 fn render_report(settings: &optsignal::config::Settings, format: Format) -> Result<String, Error> {
-    let report = optsignal::pipeline::analyze(settings)?;
+    let report = optsignal::pipeline::run(settings)?;
     Ok(match format {
         Format::Json => report.to_json(),
         Format::Table => render(&report, Style::new(color())),
+    })
+}
+
+fn history(a: HistoryArgs) -> Result<String, Error> {
+    let (root, config_account) =
+        optsignal::config::store_location(a.config.as_deref(), a.store.as_deref())?;
+    let account = a.account.or(config_account);
+    let event = a
+        .event
+        .as_deref()
+        .and_then(optsignal::types::EventName::new);
+    let trail = optsignal::history::load_trail(&root, account.as_deref(), event.as_ref())?;
+    Ok(match a.format {
+        Format::Json => trail.to_json(),
+        Format::Table => trail.to_table(),
     })
 }
 
@@ -243,6 +291,7 @@ fn main() -> ExitCode {
         Command::Demo(a) => demo(a).map(|s| (s, 0)),
         Command::Audit(a) => audit(a),
         Command::Config(ConfigCommand::Check { config }) => config_check(config),
+        Command::History(a) => history(a).map(|s| (s, 0)),
     };
     match result {
         Ok((out, code)) => {

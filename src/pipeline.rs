@@ -1,22 +1,99 @@
-//! The main job, end to end: read the log, observe, measure, flag, recommend, assemble the report.
+//! The main job, end to end: read the log (up to `--as-of`), observe, measure, flag, recommend,
+//! hold or switch against the stored previous week, assemble the report.
 
 use crate::advise::recommend;
 use crate::config::Settings;
+use crate::error::Error;
 use crate::evidence::measure;
 use crate::flags::assess;
+use crate::history::{apply_hysteresis, changes, log_week_units};
+use crate::observe::week_span;
 use crate::observe::ObservationBuilder;
 use crate::report::{InputSummary, Report, Tool, WeekTotals, SCHEMA_VERSION};
 use crate::source::log::read_log;
-use crate::source::SourceError;
+use crate::store::{Store, StoredWeek};
 
-/// Runs the whole analysis for one account.
-pub fn analyze(settings: &Settings) -> Result<Report, SourceError> {
+/// A run's report and the week it would store.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    /// The report.
+    pub report: Report,
+    /// This run's week for the model store (`None` when the data have no week).
+    pub week: Option<StoredWeek>,
+}
+
+/// Runs the whole analysis for one account (reading, never writing, the model store).
+pub fn analyze(settings: &Settings) -> Result<Report, Error> {
+    analyze_full(settings).map(|a| a.report)
+}
+
+/// Runs the analysis and, when `settings.store.save` is set, writes the week to the store.
+pub fn run(settings: &Settings) -> Result<Report, Error> {
+    let a = analyze_full(settings)?;
+    if settings.store.save {
+        if let Some(w) = &a.week {
+            Store::new(&settings.store.dir, &settings.account).save(w)?;
+        }
+    }
+    Ok(a.report)
+}
+
+/// Runs the whole analysis and returns the report with the week to store.
+pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
     let mut builder = ObservationBuilder::new(settings.observe.clone());
-    let read = read_log(&settings.source, |e| builder.push(e))?;
+    let cutoff = settings
+        .as_of
+        .map(|w| week_span(w, &settings.observe.time_zone).1);
+    let mut after_cutoff = 0u64;
+    let mut read = read_log(&settings.source, |e| {
+        if cutoff.is_some_and(|c| e.micros >= c) {
+            after_cutoff += 1;
+            return Ok(());
+        }
+        builder.push(e)
+    })?;
+    read.rows_accepted = read.rows_accepted.saturating_sub(after_cutoff);
     let obs = builder.finish();
+    if let (Some(week), true) = (settings.as_of, obs.weeks.is_empty()) {
+        return Err(Error::NothingAsOf {
+            week,
+            path: settings.source.path.clone(),
+        });
+    }
     let mut proxies = measure(&obs, &settings.analysis);
     assess(&obs, &mut proxies, &settings.analysis);
-    let recommendations = recommend(&obs, &proxies, &settings.platforms, &settings.analysis);
+    let mut recommendations = recommend(&obs, &proxies, &settings.platforms, &settings.analysis);
+    // Weekly memory: the stored weeks before this one decide what stands.
+    let store = Store::new(&settings.store.dir, &settings.account);
+    let this_week = obs.weeks.last().map(|w| w.week);
+    let earlier = match this_week {
+        Some(w) => store.load_before(Some(w))?,
+        None => Vec::new(),
+    };
+    let rec_changes: Vec<_> = recommendations
+        .iter_mut()
+        .map(|r| {
+            let prev = earlier.last().and_then(|p| p.recommendation(r.platform));
+            apply_hysteresis(r, prev, settings.analysis.confirm_weeks)
+        })
+        .collect();
+    let stored = StoredWeek::from_run(
+        &settings.account,
+        &obs,
+        &proxies,
+        &recommendations,
+        settings.observe.label_window_days,
+        settings.analysis.confidence,
+    );
+    let changes = changes(
+        stored.as_ref(),
+        &earlier,
+        &log_week_units(&proxies),
+        rec_changes,
+        settings.analysis.alpha,
+        settings.analysis.confidence,
+        store.dir().display().to_string(),
+    );
     let purchasing_units = obs.patterns.iter().map(|p| p.purchasers).sum();
     let mut notes = Vec::new();
     if read.skipped_total() > 0 {
@@ -77,6 +154,11 @@ pub fn analyze(settings: &Settings) -> Result<Report, SourceError> {
             empty.len()
         ));
     }
+    if let Some(w) = settings.as_of {
+        notes.push(format!(
+            "as of {w}: {after_cutoff} events dated after that week were left out"
+        ));
+    }
     if obs.sessions_inferred {
         notes.push(format!(
             "no session ids: sessions were cut at {} minutes of inactivity",
@@ -128,8 +210,10 @@ pub fn analyze(settings: &Settings) -> Result<Report, SourceError> {
             .collect(),
         other_events: obs.other_events.clone(),
         absent_candidates,
+        as_of: settings.as_of,
+        rows_after_as_of: after_cutoff,
     };
-    Ok(Report {
+    let report = Report {
         schema_version: SCHEMA_VERSION,
         tool: Tool {
             name: "optsignal",
@@ -154,5 +238,10 @@ pub fn analyze(settings: &Settings) -> Result<Report, SourceError> {
         settings: settings.analysis.clone(),
         label_window_days: settings.observe.label_window_days,
         notes,
+        changes,
+    };
+    Ok(Analysis {
+        report,
+        week: stored,
     })
 }

@@ -131,6 +131,7 @@ fn schema() -> Value {
             surge_weeks: Some(0),
             alpha: Some(0.0),
             min_units: Some(0),
+            confirm_weeks: Some(0),
         },
         platforms: vec![super::RawPlatform {
             id: "meta".into(),
@@ -142,6 +143,10 @@ fn schema() -> Value {
             optimizable: Some(vec![]),
         }],
         recipients: Some(vec![]),
+        store: super::RawStore {
+            path: Some("models".into()),
+            enabled: Some(false),
+        },
     };
     serde_json::to_value(raw).unwrap_or(Value::Null)
 }

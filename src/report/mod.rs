@@ -55,6 +55,10 @@ pub struct InputSummary {
     pub other_events: BTreeMap<String, u64>,
     /// Candidates never seen in the log.
     pub absent_candidates: Vec<String>,
+    /// `--as-of`: the last ISO week analysed, when events after it were left out.
+    pub as_of: Option<IsoWeek>,
+    /// Readable rows dated after the `--as-of` week, left out.
+    pub rows_after_as_of: u64,
 }
 
 /// Site-wide totals of one ISO week.
@@ -106,6 +110,8 @@ pub struct Report {
     pub label_window_days: u32,
     /// Notes on the data a reader should know (censoring, partial weeks, skipped rows).
     pub notes: Vec<String>,
+    /// What changed since the previous stored week (`crate::history`).
+    pub changes: crate::history::Changes,
 }
 
 impl Report {

@@ -90,6 +90,7 @@ pub fn render(r: &Report, style: Style) -> String {
         let name = rec.platform.display_name();
         let units = rec.floor.unit.noun(f64::from(rec.ad_sets));
         let head = match &rec.event {
+            Some(e) if rec.held => format!("optimize on {} (held)", style.green(e.as_str())),
             Some(e) => format!("optimize on {}", style.green(e.as_str())),
             None if rec.checks.is_empty() => style.red("floor not checked"),
             None => style.red("nothing clears the floor"),
@@ -115,6 +116,15 @@ pub fn render(r: &Report, style: Style) -> String {
             today
         );
         let _ = writeln!(o, "    {}", rec.reason);
+    }
+    let c = &r.changes;
+    let since = match (c.previous_week, c.week) {
+        (Some(p), Some(w)) => format!(" ({p} → {w})"),
+        _ => String::new(),
+    };
+    let _ = writeln!(o, "\n{}{}", style.bold("CHANGES SINCE LAST WEEK"), since);
+    for line in crate::history::describe(c) {
+        let _ = writeln!(o, "  {line}");
     }
     let flagged: Vec<_> = r.proxies.iter().filter(|p| !p.flags.is_empty()).collect();
     let _ = writeln!(o, "\n{}", style.bold("PROXY FLAGS"));

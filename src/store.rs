@@ -1,0 +1,755 @@
+//! The weekly model store: one JSON file per account and ISO week under the store folder
+//! (`models/<account-slug>/2026-W45.json` by default), so that next week's run knows what was
+//! recommended, measured and flagged this week.
+//!
+//! A stored week holds the week's grouped sufficient statistics (pattern counts), every proxy's
+//! fitted model (terms, coefficients, covariance), its 2×2 table and precision over the analysed
+//! data, its own counts for the week, its flags, and each platform's recommendation with the
+//! hysteresis state (the standing event, this week's best and how many weeks it has led).
+//!
+//! Files are versioned by `schema_version` ([`STORE_VERSION`]); older versions are still read
+//! (version 1 is a saved `--format json` report). Writes are atomic: a temporary file in the same
+//! folder, flushed to disk, then renamed over the week's file, so a crash leaves either the old
+//! file or the new one, never half of one. Temporary files start with a dot and are never read
+//! as weeks. Nothing in a stored week depends on the wall clock: the same data give the same bytes.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::advise::Recommendation;
+use crate::evidence::{ModelFit, ProxyEvidence};
+use crate::flags::FlagKind;
+use crate::observe::{Observations, UnitKind};
+use crate::platform::PlatformId;
+use crate::stats::interval::wilson;
+use crate::types::{EventName, Interval, IsoWeek};
+
+/// Version of the stored-week format written by this build.
+pub const STORE_VERSION: u32 = 2;
+
+/// Column order of [`StoredWeek::patterns`] rows.
+pub const PATTERN_COLUMNS: [&str; 5] = ["device", "channel", "mask", "units", "purchasers"];
+
+/// Why the store could not be read or written; every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Reading, writing, listing or renaming failed.
+    #[error("model store: cannot {action} {path}: {source}")]
+    Io {
+        /// What was attempted (`read`, `write`, `rename into place`, `list`).
+        action: &'static str,
+        /// The file or folder.
+        path: PathBuf,
+        /// The operating system's reason.
+        source: io::Error,
+    },
+    /// A stored week is not valid JSON or lacks a field.
+    #[error("model store: {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, naming the key.
+        message: String,
+    },
+    /// A stored week was written by a newer optsignal.
+    #[error("model store: {path}: schema_version {found} is newer than this optsignal reads (up to {STORE_VERSION}); upgrade optsignal")]
+    TooNew {
+        /// The file.
+        path: PathBuf,
+        /// The version found.
+        found: u64,
+    },
+}
+
+/// One proxy's own numbers for the stored week: units that started that week.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProxyWeek {
+    /// Times the event fired in the week.
+    pub events: u64,
+    /// Units starting that week in which the event fired (anywhere in the unit).
+    pub units: u64,
+    /// Units starting that week with the event as a feature (before any purchase); `None` in
+    /// version 1 files.
+    pub with_proxy: Option<u64>,
+    /// Of those, units that purchased within the label window (as known when stored).
+    pub purchasers: Option<u64>,
+    /// purchasers / with_proxy.
+    pub precision: Option<f64>,
+    /// Wilson interval of that precision.
+    pub precision_ci: Option<Interval>,
+}
+
+/// One proxy in a stored week.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredProxy {
+    /// The candidate event.
+    pub event: EventName,
+    /// Its numbers for the stored week alone.
+    pub week: ProxyWeek,
+    /// 2×2 table over all analysed data: proxy&purchase, proxy&no purchase, no proxy&purchase,
+    /// neither.
+    pub table: [u64; 4],
+    /// Precision over all analysed data.
+    pub precision: Option<f64>,
+    /// Its Wilson interval.
+    pub precision_ci: Option<Interval>,
+    /// Lift over the base rate.
+    pub lift: Option<f64>,
+    /// The fitted segment-adjusted model, when estimable.
+    pub model: Option<StoredModel>,
+    /// Flags raised that week.
+    pub flags: Vec<FlagKind>,
+}
+
+/// A fitted model as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredModel {
+    /// `maximum_likelihood` or `firth`.
+    pub method: String,
+    /// Terms, coefficients, covariance and log-likelihood.
+    #[serde(flatten)]
+    pub fit: ModelFit,
+}
+
+/// Site totals of the stored week.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteWeek {
+    /// Units that started that week.
+    pub units: u64,
+    /// Units with a purchase in the unit.
+    pub purchase_units: u64,
+    /// Purchase events.
+    pub purchase_events: u64,
+}
+
+/// One platform's recommendation as stored, with the hysteresis state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredRecommendation {
+    /// The platform.
+    pub platform: PlatformId,
+    /// The standing recommendation after hysteresis (what the buyer was told).
+    pub event: Option<EventName>,
+    /// That week's best event before hysteresis.
+    pub best: Option<EventName>,
+    /// Consecutive weeks `best` had led, that week included.
+    pub best_weeks: u32,
+    /// Whether `event` was held against `best`.
+    pub held: bool,
+    /// Clearance probability of `event`.
+    pub clearance: Option<f64>,
+    /// Expected events of `event` per bidding unit per week.
+    pub per_unit_weekly: Option<f64>,
+}
+
+/// Everything stored for one account and ISO week.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredWeek {
+    /// Format version ([`STORE_VERSION`] when written by this build).
+    pub schema_version: u32,
+    /// Account name.
+    pub account: String,
+    /// The ISO week: the last week of the analysed data.
+    pub week: IsoWeek,
+    /// Whether the data covered that whole week.
+    pub complete: bool,
+    /// Session or user units.
+    pub unit: Option<UnitKind>,
+    /// Label window in days.
+    pub label_window_days: Option<u32>,
+    /// First and last analysed week.
+    pub data_weeks: Option<[IsoWeek; 2]>,
+    /// Site totals of the week.
+    pub site: Option<SiteWeek>,
+    /// Candidate events in pattern-mask bit order.
+    pub candidates: Vec<EventName>,
+    /// Device levels (pattern column `device` indexes this).
+    pub devices: Vec<String>,
+    /// Channel levels (pattern column `channel` indexes this).
+    pub channels: Vec<String>,
+    /// The week's grouped sufficient statistics, rows in [`PATTERN_COLUMNS`] order.
+    pub patterns: Vec<[u64; 5]>,
+    /// Per candidate, in `candidates` order.
+    pub proxies: Vec<StoredProxy>,
+    /// Per platform.
+    pub recommendations: Vec<StoredRecommendation>,
+}
+
+impl StoredWeek {
+    /// The stored proxy of an event.
+    pub fn proxy(&self, event: &EventName) -> Option<&StoredProxy> {
+        self.proxies.iter().find(|p| &p.event == event)
+    }
+
+    /// The stored recommendation of a platform.
+    pub fn recommendation(&self, platform: PlatformId) -> Option<&StoredRecommendation> {
+        self.recommendations.iter().find(|r| r.platform == platform)
+    }
+
+    /// Builds the stored week from a run: the last week of `obs`, the evidence and the
+    /// recommendations after hysteresis. `None` when the data have no week.
+    pub fn from_run(
+        account: &str,
+        obs: &Observations,
+        evidence: &[ProxyEvidence],
+        recommendations: &[Recommendation],
+        label_window_days: u32,
+        confidence: f64,
+    ) -> Option<StoredWeek> {
+        let wi = obs.weeks.len().checked_sub(1)?;
+        let w = &obs.weeks[wi];
+        let mut patterns: Vec<[u64; 5]> = obs
+            .patterns
+            .iter()
+            .filter(|p| p.week as usize == wi)
+            .map(|p| {
+                [
+                    u64::from(p.device),
+                    u64::from(p.channel),
+                    u64::from(p.mask),
+                    p.units,
+                    p.purchasers,
+                ]
+            })
+            .collect();
+        patterns.sort_unstable();
+        let proxies = evidence
+            .iter()
+            .enumerate()
+            .map(|(j, e)| {
+                let bit = 1u64 << j;
+                let (y, n) = patterns
+                    .iter()
+                    .filter(|p| p[2] & bit != 0)
+                    .fold((0, 0), |(y, n), p| (y + p[4], n + p[3]));
+                let v = w.candidates.get(j).copied().unwrap_or_default();
+                StoredProxy {
+                    event: e.event.clone(),
+                    week: ProxyWeek {
+                        events: v.events,
+                        units: v.units,
+                        with_proxy: Some(n),
+                        purchasers: Some(y),
+                        precision: (n > 0).then(|| y as f64 / n as f64),
+                        precision_ci: wilson(y, n, confidence),
+                    },
+                    table: [e.a, e.b, e.c, e.d],
+                    precision: e.precision,
+                    precision_ci: e.precision_ci,
+                    lift: e.lift,
+                    model: e.adjusted.as_ref().map(|m| StoredModel {
+                        method: m.method.clone(),
+                        fit: m.fit.clone(),
+                    }),
+                    flags: e.flags.iter().map(|f| f.kind).collect(),
+                }
+            })
+            .collect();
+        Some(StoredWeek {
+            schema_version: STORE_VERSION,
+            account: account.to_string(),
+            week: w.week,
+            complete: w.complete,
+            unit: Some(obs.unit),
+            label_window_days: Some(label_window_days),
+            data_weeks: obs.weeks.first().map(|f| [f.week, w.week]),
+            site: Some(SiteWeek {
+                units: w.units,
+                purchase_units: w.purchase.units,
+                purchase_events: w.purchase.events,
+            }),
+            candidates: obs.candidates.clone(),
+            devices: obs.devices.clone(),
+            channels: obs.channels.clone(),
+            patterns,
+            proxies,
+            recommendations: recommendations
+                .iter()
+                .map(|r| StoredRecommendation {
+                    platform: r.platform,
+                    event: r.event.clone(),
+                    best: r.best.clone(),
+                    best_weeks: r.best_weeks,
+                    held: r.held,
+                    clearance: r.clearance,
+                    per_unit_weekly: r.per_unit_weekly,
+                })
+                .collect(),
+        })
+    }
+
+    /// Parses a stored week of any supported version; `path` names the file in errors.
+    pub fn from_json(text: &str, path: &Path) -> Result<StoredWeek, StoreError> {
+        let parse_err = |message: String| StoreError::Parse {
+            path: path.to_path_buf(),
+            message,
+        };
+        let v: Value = serde_json::from_str(text).map_err(|e| parse_err(e.to_string()))?;
+        let version = v
+            .get("schema_version")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| parse_err("no schema_version: not a stored week".into()))?;
+        match version {
+            1 => v1::read(v).map_err(|e| parse_err(format!("version 1 (saved report): {e}"))),
+            2 => serde_json::from_value(v).map_err(|e| parse_err(e.to_string())),
+            found => Err(StoreError::TooNew {
+                path: path.to_path_buf(),
+                found,
+            }),
+        }
+    }
+
+    /// The stored week as JSON: pretty, with arrays of plain numbers on one line.
+    pub fn to_json(&self) -> String {
+        let pretty = serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".into());
+        compact_flat_arrays(&pretty)
+    }
+}
+
+/// Version 1: a `--format json` report saved as a week's record (before the store existed).
+/// It has no per-week purchaser counts, no models and no patterns; those stay empty.
+mod v1 {
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct Report {
+        account: String,
+        recommendations: Vec<Rec>,
+        proxies: Vec<Proxy>,
+        input: Input,
+        label_window_days: Option<u32>,
+    }
+    #[derive(Deserialize)]
+    struct Rec {
+        platform: PlatformId,
+        event: Option<EventName>,
+        clearance: Option<f64>,
+        per_unit_weekly: Option<f64>,
+    }
+    #[derive(Deserialize)]
+    struct Proxy {
+        event: EventName,
+        weekly: Vec<Weekly>,
+        a: u64,
+        b: u64,
+        c: u64,
+        d: u64,
+        precision: Option<f64>,
+        precision_ci: Option<Interval>,
+        lift: Option<f64>,
+        flags: Vec<Flag>,
+    }
+    #[derive(Deserialize)]
+    struct Weekly {
+        events: u64,
+        units: u64,
+        precision: Option<f64>,
+    }
+    #[derive(Deserialize)]
+    struct Flag {
+        kind: FlagKind,
+    }
+    #[derive(Deserialize)]
+    struct Input {
+        unit: Option<UnitKind>,
+        weeks: Vec<IsoWeek>,
+        complete_weeks: Vec<IsoWeek>,
+    }
+
+    pub(super) fn read(v: Value) -> Result<StoredWeek, serde_json::Error> {
+        let r: Report = serde_json::from_value(v)?;
+        let week = *r
+            .input
+            .weeks
+            .last()
+            .ok_or_else(|| serde::de::Error::custom("input.weeks is empty"))?;
+        Ok(StoredWeek {
+            schema_version: 1,
+            account: r.account,
+            week,
+            complete: r.input.complete_weeks.contains(&week),
+            unit: r.input.unit,
+            label_window_days: r.label_window_days,
+            data_weeks: r.input.weeks.first().map(|f| [*f, week]),
+            site: None,
+            candidates: r.proxies.iter().map(|p| p.event.clone()).collect(),
+            devices: Vec::new(),
+            channels: Vec::new(),
+            patterns: Vec::new(),
+            proxies: r
+                .proxies
+                .into_iter()
+                .map(|p| {
+                    let last = p.weekly.last();
+                    StoredProxy {
+                        event: p.event,
+                        week: ProxyWeek {
+                            events: last.map_or(0, |w| w.events),
+                            units: last.map_or(0, |w| w.units),
+                            with_proxy: None,
+                            purchasers: None,
+                            precision: last.and_then(|w| w.precision),
+                            precision_ci: None,
+                        },
+                        table: [p.a, p.b, p.c, p.d],
+                        precision: p.precision,
+                        precision_ci: p.precision_ci,
+                        lift: p.lift,
+                        model: None,
+                        flags: p.flags.into_iter().map(|f| f.kind).collect(),
+                    }
+                })
+                .collect(),
+            recommendations: r
+                .recommendations
+                .into_iter()
+                .map(|x| StoredRecommendation {
+                    platform: x.platform,
+                    best: x.event.clone(),
+                    event: x.event,
+                    best_weeks: 1,
+                    held: false,
+                    clearance: x.clearance,
+                    per_unit_weekly: x.per_unit_weekly,
+                })
+                .collect(),
+        })
+    }
+}
+
+/// Puts every JSON array that holds no array or object on one line (`[1, 2, 3]`), leaving the
+/// rest of a pretty-printed document as it is: stored weeks stay readable and diffable without
+/// one number per line.
+fn compact_flat_arrays(pretty: &str) -> String {
+    let b = pretty.as_bytes();
+    let mut out = String::with_capacity(pretty.len());
+    let mut i = 0;
+    let mut in_str = false;
+    while i < b.len() {
+        let c = b[i];
+        if in_str {
+            if c == b'\\' && i + 1 < b.len() {
+                out.push_str(&pretty[i..i + 2]);
+                i += 2;
+                continue;
+            }
+            if c == b'"' {
+                in_str = false;
+            }
+            // Push whole UTF-8 characters.
+            let len = utf8_len(c);
+            out.push_str(&pretty[i..i + len]);
+            i += len;
+            continue;
+        }
+        match c {
+            b'"' => {
+                in_str = true;
+                out.push('"');
+                i += 1;
+            }
+            b'[' => match flat_array_end(b, i) {
+                Some(end) => {
+                    out.push('[');
+                    let inner = &pretty[i + 1..end];
+                    let items: Vec<&str> = split_items(inner);
+                    out.push_str(&items.join(", "));
+                    out.push(']');
+                    i = end + 1;
+                }
+                None => {
+                    out.push('[');
+                    i += 1;
+                }
+            },
+            _ => {
+                let len = utf8_len(c);
+                out.push_str(&pretty[i..i + len]);
+                i += len;
+            }
+        }
+    }
+    out
+}
+
+fn utf8_len(first: u8) -> usize {
+    match first {
+        0x00..=0x7f => 1,
+        0xc0..=0xdf => 2,
+        0xe0..=0xef => 3,
+        _ => 4,
+    }
+}
+
+/// Index of the `]` closing the array opened at `start` when it holds no nested array or object.
+fn flat_array_end(b: &[u8], start: usize) -> Option<usize> {
+    let mut in_str = false;
+    let mut i = start + 1;
+    while i < b.len() {
+        let c = b[i];
+        if in_str {
+            if c == b'\\' {
+                i += 1;
+            } else if c == b'"' {
+                in_str = false;
+            }
+        } else {
+            match c {
+                b'"' => in_str = true,
+                b'[' | b'{' => return None,
+                b']' => return Some(i),
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The trimmed items of a flat array's inside, split at commas outside strings.
+fn split_items(inner: &str) -> Vec<&str> {
+    let b = inner.as_bytes();
+    let mut items = Vec::new();
+    let (mut in_str, mut from, mut i) = (false, 0, 0);
+    while i < b.len() {
+        let c = b[i];
+        if in_str {
+            if c == b'\\' {
+                i += 1;
+            } else if c == b'"' {
+                in_str = false;
+            }
+        } else if c == b'"' {
+            in_str = true;
+        } else if c == b',' {
+            items.push(inner[from..i].trim());
+            from = i + 1;
+        }
+        i += 1;
+    }
+    let last = inner[from..].trim();
+    if !last.is_empty() {
+        items.push(last);
+    }
+    items
+}
+
+/// The folder name of an account: lower-case letters and digits, other runs become `-`
+/// ("Demo store" → `demo-store`); `account` when nothing is left.
+pub fn account_slug(account: &str) -> String {
+    let mut s = String::new();
+    for ch in account.trim().chars().flat_map(char::to_lowercase) {
+        if ch.is_alphanumeric() {
+            s.push(ch);
+        } else if !s.ends_with('-') && !s.is_empty() {
+            s.push('-');
+        }
+    }
+    let s = s.trim_end_matches('-').to_string();
+    if s.is_empty() {
+        "account".into()
+    } else {
+        s
+    }
+}
+
+/// One account's folder in the model store.
+#[derive(Debug, Clone)]
+pub struct Store {
+    dir: PathBuf,
+}
+
+impl Store {
+    /// The store of `account` under the store root `root` (the folder may not exist yet).
+    pub fn new(root: &Path, account: &str) -> Self {
+        Store {
+            dir: root.join(account_slug(account)),
+        }
+    }
+
+    /// The account's folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The file of a week.
+    pub fn path_of(&self, week: IsoWeek) -> PathBuf {
+        self.dir.join(format!("{week}.json"))
+    }
+
+    /// Stored weeks, oldest first. Only files named like `2026-W45.json` count: temporary files
+    /// of an interrupted write (`.2026-W45.json.tmp…`) and anything else are ignored. An absent
+    /// folder is an empty store.
+    pub fn weeks(&self) -> Result<Vec<IsoWeek>, StoreError> {
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => {
+                return Err(StoreError::Io {
+                    action: "list",
+                    path: self.dir.clone(),
+                    source,
+                })
+            }
+        };
+        let mut weeks: Vec<IsoWeek> = entries
+            .filter_map(Result::ok)
+            .filter_map(|e| {
+                let name = e.file_name();
+                let stem = name.to_str()?.strip_suffix(".json")?.to_string();
+                stem.parse().ok()
+            })
+            .collect();
+        weeks.sort_unstable();
+        Ok(weeks)
+    }
+
+    /// Reads one stored week.
+    pub fn load(&self, week: IsoWeek) -> Result<StoredWeek, StoreError> {
+        let path = self.path_of(week);
+        let text = fs::read_to_string(&path).map_err(|source| StoreError::Io {
+            action: "read",
+            path: path.clone(),
+            source,
+        })?;
+        let w = StoredWeek::from_json(&text, &path)?;
+        if w.week != week {
+            return Err(StoreError::Parse {
+                path,
+                message: format!("week: the file holds {} (named {week})", w.week),
+            });
+        }
+        Ok(w)
+    }
+
+    /// Reads every stored week strictly before `week` (all when `None`), oldest first.
+    pub fn load_before(&self, week: Option<IsoWeek>) -> Result<Vec<StoredWeek>, StoreError> {
+        self.weeks()?
+            .into_iter()
+            .filter(|w| week.is_none_or(|x| *w < x))
+            .map(|w| self.load(w))
+            .collect()
+    }
+
+    /// Writes a week atomically, replacing an earlier file of the same week; returns its path.
+    pub fn save(&self, week: &StoredWeek) -> Result<PathBuf, StoreError> {
+        self.save_with(week, |from, to| fs::rename(from, to))
+    }
+
+    /// [`Store::save`] with the final rename supplied by the caller, so tests can make it fail
+    /// as a crash between writing and renaming would.
+    pub fn save_with(
+        &self,
+        week: &StoredWeek,
+        rename: impl FnOnce(&Path, &Path) -> io::Result<()>,
+    ) -> Result<PathBuf, StoreError> {
+        fs::create_dir_all(&self.dir).map_err(|source| StoreError::Io {
+            action: "create",
+            path: self.dir.clone(),
+            source,
+        })?;
+        let path = self.path_of(week.week);
+        write_atomic(&path, week.to_json().as_bytes(), rename)?;
+        Ok(path)
+    }
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file beside it (`.NAME.tmpPID`), flushed
+/// and synced, then `rename`d over `path`; the folder is synced after the rename where the
+/// platform allows. On failure the temporary file is removed and `path` is untouched.
+pub fn write_atomic(
+    path: &Path,
+    bytes: &[u8],
+    rename: impl FnOnce(&Path, &Path) -> io::Result<()>,
+) -> Result<(), StoreError> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    let io_err = |action: &'static str, p: &Path| {
+        let p = p.to_path_buf();
+        move |source| StoreError::Io {
+            action,
+            path: p,
+            source,
+        }
+    };
+    let result = (|| {
+        let mut f = fs::File::create(&tmp).map_err(io_err("write", &tmp))?;
+        f.write_all(bytes).map_err(io_err("write", &tmp))?;
+        f.write_all(b"\n").map_err(io_err("write", &tmp))?;
+        f.sync_all().map_err(io_err("write", &tmp))?;
+        drop(f);
+        rename(&tmp, path).map_err(io_err("rename into place", path))?;
+        // Make the rename itself durable; not every platform can open a folder, so best effort.
+        if let Ok(d) = fs::File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_folder_safe() {
+        assert_eq!(account_slug("Demo store"), "demo-store");
+        assert_eq!(account_slug("  ACME / EU  "), "acme-eu");
+        assert_eq!(account_slug("../.."), "account");
+    }
+
+    #[test]
+    fn flat_arrays_go_on_one_line() {
+        let v = serde_json::json!({"a": [1, 2, [3, 4]], "b": ["x,]y", "z"], "c": {"d": []}});
+        let pretty = serde_json::to_string_pretty(&v).unwrap();
+        let c = compact_flat_arrays(&pretty);
+        assert!(c.contains("[3, 4]"), "{c}");
+        assert!(c.contains("[\"x,]y\", \"z\"]"), "{c}");
+        assert!(c.contains("\"d\": []"), "{c}");
+        let back: Value = serde_json::from_str(&c).unwrap();
+        assert_eq!(back, v);
+    }
+
+    #[test]
+    fn only_week_files_are_weeks() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::new(dir.path(), "A");
+        assert!(s.weeks().unwrap().is_empty());
+        fs::create_dir_all(s.dir()).unwrap();
+        for n in [
+            "2026-W45.json",
+            ".2026-W46.json.tmp12",
+            "2026-W44.json.bak",
+            "notes.txt",
+        ] {
+            fs::write(s.dir().join(n), "{}").unwrap();
+        }
+        assert_eq!(s.weeks().unwrap(), vec!["2026-W45".parse().unwrap()]);
+    }
+
+    #[test]
+    fn newer_and_unversioned_files_are_refused_with_the_file_named() {
+        let p = Path::new("m/a/2026-W45.json");
+        let e = StoredWeek::from_json("{\"schema_version\": 99}", p).unwrap_err();
+        assert!(matches!(e, StoreError::TooNew { found: 99, .. }), "{e}");
+        let e = StoredWeek::from_json("{}", p).unwrap_err().to_string();
+        assert!(
+            e.contains("m/a/2026-W45.json") && e.contains("schema_version"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,411 @@
+//! The weekly model store on the real binary: the demo run week by week, the history trail, the
+//! giveaway week's precision change, hysteresis, old-format reading and atomic writes.
+
+mod util;
+
+use std::path::Path;
+
+use optsignal::store::{Store, StoredWeek};
+use serde_json::Value;
+use util::*;
+
+const WEEKS: [&str; 9] = [
+    "2026-W38", "2026-W39", "2026-W40", "2026-W41", "2026-W42", "2026-W43", "2026-W44", "2026-W45",
+    "2026-W46",
+];
+
+/// `recommend --as-of WEEK --format json` on the demo with the store at `store`.
+fn demo_week(store: &Path, week: &str, save: bool) -> Value {
+    let mut c = optsignal();
+    c.env("OPTSIGNAL_STORE__PATH", store)
+        .arg("recommend")
+        .arg("--config")
+        .arg(fixture("demo/optsignal.toml"))
+        .args(["--as-of", week, "--format", "json"]);
+    if save {
+        c.arg("--save");
+    }
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{week}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn rec<'a>(r: &'a Value, platform: &str) -> &'a Value {
+    r["recommendations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["platform"] == platform)
+        .unwrap()
+}
+
+fn change<'a>(r: &'a Value, platform: &str) -> &'a Value {
+    r["changes"]["recommendations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["platform"] == platform)
+        .unwrap()
+}
+
+/// JSON equality with floats compared to a relative 1e-9 (libm may differ in the last digit).
+fn same(a: &Value, b: &Value, at: &str) {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+            assert!(
+                (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1e-12),
+                "{at}: {x} vs {y}"
+            );
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            assert_eq!(x.len(), y.len(), "{at}: length");
+            for (i, (x, y)) in x.iter().zip(y).enumerate() {
+                same(x, y, &format!("{at}[{i}]"));
+            }
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            let kx: Vec<_> = x.keys().collect();
+            let ky: Vec<_> = y.keys().collect();
+            assert_eq!(kx, ky, "{at}: keys");
+            for (k, v) in x {
+                same(v, &y[k], &format!("{at}.{k}"));
+            }
+        }
+        _ => assert_eq!(a, b, "{at}"),
+    }
+}
+
+#[test]
+fn demo_week_by_week_fills_the_store_shows_the_trail_and_the_giveaway() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut reports = Vec::new();
+    for w in WEEKS {
+        reports.push(demo_week(dir.path(), w, true));
+    }
+    // One stored model per week, equal to the committed fixtures.
+    let store = Store::new(dir.path(), "Demo store");
+    let stored: Vec<String> = store
+        .weeks()
+        .unwrap()
+        .iter()
+        .map(|w| w.to_string())
+        .collect();
+    assert_eq!(stored, WEEKS);
+    for w in WEEKS {
+        let name = format!("demo-store/{w}.json");
+        let fresh: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join(&name)).unwrap())
+                .unwrap();
+        let committed: Value = serde_json::from_str(
+            &std::fs::read_to_string(fixture(&format!("demo/models/{name}"))).unwrap(),
+        )
+        .unwrap();
+        same(&fresh, &committed, &name);
+    }
+    // The first run has nothing to compare with; later runs compare with the week before.
+    assert!(reports[0]["changes"]["previous_week"].is_null());
+    assert_eq!(change(&reports[0], "meta")["status"], "first_week");
+    assert_eq!(reports[6]["changes"]["previous_week"], "2026-W43");
+    assert_eq!(change(&reports[6], "meta")["status"], "kept");
+    assert_eq!(change(&reports[6], "meta")["best_weeks"], 7);
+
+    // The giveaway week: sign_up's precision drop is a significant change, with the test named.
+    let w45 = &reports[7];
+    assert_eq!(w45["changes"]["week"], "2026-W45");
+    let sign_up = w45["changes"]["precision"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["event"] == "sign_up")
+        .unwrap();
+    assert_eq!(sign_up["significant"], true, "{sign_up}");
+    assert!(sign_up["test"].as_str().unwrap().contains("two-proportion"));
+    assert!(sign_up["p_value"].as_f64().unwrap() < 1e-3, "{sign_up}");
+    let (before, after) = (
+        sign_up["previous"]["precision"].as_f64().unwrap(),
+        sign_up["current"]["precision"].as_f64().unwrap(),
+    );
+    assert!(after < before / 5.0, "{before} → {after}");
+    assert_eq!(sign_up["previous"]["week"], "2026-W44");
+    // Its volume surge and its new flag are in the same section.
+    let vol = w45["changes"]["volume"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["event"] == "sign_up")
+        .unwrap();
+    assert_eq!(vol["significant"], true);
+    assert!(vol["ratio"].as_f64().unwrap() > 10.0);
+    assert!(w45["changes"]["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["event"] == "sign_up" && f["raised"][0] == "broken_surge"));
+    // In a quiet week no proxy's precision moves significantly.
+    assert!(reports[6]["changes"]["precision"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["significant"] == false));
+
+    // history: the trail, as JSON and as a table.
+    let out = optsignal()
+        .args(["history", "--format", "json", "--store"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let h: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(h["account"], "Demo store");
+    let weeks = h["weeks"].as_array().unwrap();
+    assert_eq!(weeks.len(), 9);
+    for w in weeks {
+        assert_eq!(w["recommendations"][0]["event"], "add_to_cart");
+    }
+    let out = optsignal()
+        .args(["history", "--event", "sign_up", "--store"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("2026-W45") && text.contains("sign_up"),
+        "{text}"
+    );
+    assert!(!text.contains("add_to_wishlist"), "{text}");
+}
+
+#[test]
+fn the_committed_demo_store_feeds_the_demo_report() {
+    let r = recommend_json(&["--config", fixture("demo/optsignal.toml").to_str().unwrap()]);
+    assert_eq!(r["changes"]["week"], "2026-W46");
+    assert_eq!(r["changes"]["previous_week"], "2026-W45");
+    assert_eq!(rec(&r, "meta")["event"], "add_to_cart");
+    assert_eq!(rec(&r, "meta")["held"], false);
+    let out = optsignal()
+        .args(["history", "--config"])
+        .arg(fixture("demo/optsignal.toml"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8(out.stdout)
+        .unwrap()
+        .contains("9 stored week(s)"));
+}
+
+#[test]
+fn a_one_week_leader_is_held_and_a_two_week_leader_switches() {
+    // Last stored week (W41): Meta stood on view_item. add_to_cart is this week's best.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path(), "Demo store");
+    let mut w41 = Store::new(&fixture("demo/models"), "Demo store")
+        .load("2026-W41".parse().unwrap())
+        .unwrap();
+    let meta = w41
+        .recommendations
+        .iter_mut()
+        .find(|r| r.platform == optsignal::platform::PlatformId::Meta)
+        .unwrap();
+    let view_item = optsignal::types::EventName::new("view_item");
+    meta.event = view_item.clone();
+    meta.best = view_item;
+    meta.best_weeks = 4;
+    store.save(&w41).unwrap();
+
+    // W42: add_to_cart leads for the first week: view_item is held.
+    let r = demo_week(dir.path(), "2026-W42", true);
+    let m = rec(&r, "meta");
+    assert_eq!(m["event"], "view_item", "{m}");
+    assert_eq!(m["best"], "add_to_cart");
+    assert_eq!(m["held"], true);
+    assert_eq!(m["best_weeks"], 1);
+    assert_eq!(m["runner_up"], "add_to_cart");
+    let reason = m["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("Holding view_item; add_to_cart leads for 1 of 2 weeks"),
+        "{reason}"
+    );
+    assert_eq!(change(&r, "meta")["status"], "held");
+    // Google and TikTok were not touched: their best is what stood.
+    assert_eq!(change(&r, "google_ads")["status"], "kept");
+
+    // W43: add_to_cart leads for the second week in a row: it replaces view_item.
+    let r = demo_week(dir.path(), "2026-W43", true);
+    let m = rec(&r, "meta");
+    assert_eq!(m["event"], "add_to_cart", "{m}");
+    assert_eq!(m["held"], false);
+    assert_eq!(m["best_weeks"], 2);
+    assert_eq!(change(&r, "meta")["status"], "switched");
+    assert_eq!(change(&r, "meta")["previous"], "view_item");
+
+    // The terminal report says it in words.
+    let out = optsignal()
+        .env("OPTSIGNAL_STORE__PATH", dir.path())
+        .arg("recommend")
+        .arg("--config")
+        .arg(fixture("demo/optsignal.toml"))
+        .args(["--as-of", "2026-W43"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("CHANGES SINCE LAST WEEK (2026-W42 → 2026-W43)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("add_to_cart has led for 2 of 2 weeks: it replaces view_item"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_standing_event_that_breaks_is_replaced_at_once() {
+    // W44 stood on sign_up for Meta; in W45 sign_up is flagged: no waiting for confirmation.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path(), "Demo store");
+    let mut w44 = Store::new(&fixture("demo/models"), "Demo store")
+        .load("2026-W44".parse().unwrap())
+        .unwrap();
+    let sign_up = optsignal::types::EventName::new("sign_up");
+    w44.recommendations[0].event = sign_up.clone();
+    w44.recommendations[0].best = sign_up;
+    store.save(&w44).unwrap();
+    let r = demo_week(dir.path(), "2026-W45", false);
+    assert_eq!(rec(&r, "meta")["event"], "add_to_cart");
+    let c = change(&r, "meta");
+    assert_eq!(c["status"], "replaced");
+    assert!(c["message"].as_str().unwrap().contains("flagged"), "{c}");
+    // Without --save nothing was written.
+    assert_eq!(store.weeks().unwrap().len(), 1);
+}
+
+#[test]
+fn version_1_weeks_still_read() {
+    let v1 = Store::new(&fixture("store-v1"), "Demo store");
+    let w = v1.load("2026-W44".parse().unwrap()).unwrap();
+    assert_eq!(w.schema_version, 1);
+    assert_eq!(w.proxies.len(), 7);
+    assert!(w.patterns.is_empty());
+    assert_eq!(
+        w.recommendation(optsignal::platform::PlatformId::Meta)
+            .unwrap()
+            .event
+            .as_ref()
+            .unwrap()
+            .as_str(),
+        "add_to_cart"
+    );
+    // A run after it compares recommendations and flags, and says why precision is not tested.
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("demo-store");
+    std::fs::create_dir_all(&target).unwrap();
+    std::fs::copy(
+        fixture("store-v1/demo-store/2026-W44.json"),
+        target.join("2026-W44.json"),
+    )
+    .unwrap();
+    let r = demo_week(dir.path(), "2026-W45", false);
+    assert_eq!(r["changes"]["previous_week"], "2026-W44");
+    assert_eq!(change(&r, "meta")["status"], "kept");
+    assert!(r["changes"]["precision"].as_array().unwrap().is_empty());
+    assert!(r["changes"]["notes"][0]
+        .as_str()
+        .unwrap()
+        .contains("older format"));
+}
+
+#[test]
+fn a_failed_rename_leaves_the_store_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path(), "Demo store");
+    let src = Store::new(&fixture("demo/models"), "Demo store");
+    let w44 = src.load("2026-W44".parse().unwrap()).unwrap();
+    let path = store.save(&w44).unwrap();
+    let before = std::fs::read(&path).unwrap();
+
+    // Rewrite W44 with other content, and crash between writing and renaming.
+    let mut changed: StoredWeek = w44.clone();
+    changed.recommendations.clear();
+    let err = store
+        .save_with(&changed, |_, _| {
+            Err(std::io::Error::other("injected crash"))
+        })
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("2026-W44.json") && err.contains("injected crash"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "the old week is intact"
+    );
+    assert_eq!(store.load(w44.week).unwrap(), w44);
+
+    // A write to a new week that dies before its rename leaves no week behind.
+    let w45 = src.load("2026-W45".parse().unwrap()).unwrap();
+    let _ = store.save_with(&w45, |_, _| Err(std::io::Error::other("injected crash")));
+    let names: Vec<String> = std::fs::read_dir(store.dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec!["2026-W44.json"], "no temporary file left");
+
+    // Even a temporary file left by a killed process is never taken for a week.
+    std::fs::write(store.dir().join(".2026-W45.json.tmp999"), "{\"schema_v").unwrap();
+    assert_eq!(store.weeks().unwrap(), vec![w44.week]);
+    assert_eq!(store.load_before(None).unwrap().len(), 1);
+}
+
+#[test]
+fn as_of_before_the_data_is_an_error_and_a_damaged_week_is_named() {
+    let out = optsignal()
+        .arg("recommend")
+        .arg("--config")
+        .arg(fixture("demo/optsignal.toml"))
+        .args(["--as-of", "2026-W20"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--as-of 2026-W20"));
+    let out = optsignal()
+        .arg("recommend")
+        .arg("--config")
+        .arg(fixture("demo/optsignal.toml"))
+        .args(["--as-of", "2026-W99"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("demo-store")).unwrap();
+    std::fs::write(
+        dir.path().join("demo-store/2026-W44.json"),
+        "{\"schema_version\": 2}",
+    )
+    .unwrap();
+    let out = optsignal()
+        .env("OPTSIGNAL_STORE__PATH", dir.path())
+        .arg("recommend")
+        .arg("--config")
+        .arg(fixture("demo/optsignal.toml"))
+        .args(["--as-of", "2026-W45"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("2026-W44.json") && err.contains("missing field"),
+        "{err}"
+    );
+}
