@@ -410,7 +410,8 @@ fn read_csv(
         .delimiter(delimiter)
         .buffer_capacity(1 << 16)
         .from_reader(reader);
-    let mut rec = csv::ByteRecord::new();
+    // StringRecord: the csv crate checks UTF-8 once per record instead of once per field.
+    let mut rec = csv::StringRecord::new();
     let csv_err = |e: csv::Error| SourceError::Csv {
         path: spec.path.clone(),
         message: e.to_string(),
@@ -418,29 +419,24 @@ fn read_csv(
     let header: Vec<String> = match &spec.columns {
         Some(cols) => cols.clone(),
         None => {
-            if !rdr.read_byte_record(&mut rec).map_err(csv_err)? {
+            if !rdr.read_record(&mut rec).map_err(csv_err)? {
                 return Err(SourceError::Empty {
                     path: spec.path.clone(),
                 });
             }
             rec.iter()
-                .map(|f| {
-                    String::from_utf8_lossy(f)
-                        .trim()
-                        .trim_start_matches('\u{feff}')
-                        .to_string()
-                })
+                .map(|f| f.trim().trim_start_matches('\u{feff}').to_string())
                 .collect()
         }
     };
     let slots = resolve_slots(spec, &header, &mut state.summary)?;
     let mut line = 0u64;
     loop {
-        match rdr.read_byte_record(&mut rec) {
+        match rdr.read_record(&mut rec) {
             Ok(true) => {}
             Ok(false) => break,
             Err(e) => {
-                // An I/O error is fatal; a parse error (e.g. bad quoting) skips the row.
+                // An I/O error is fatal; a parse error (bad quoting, invalid UTF-8) skips the row.
                 if let csv::ErrorKind::Io(_) = e.kind() {
                     return Err(csv_err(e));
                 }
@@ -452,7 +448,7 @@ fn read_csv(
         }
         line = rec.position().map(|p| p.line()).unwrap_or(line + 1);
         if rec.len() != slots.width {
-            if rec.len() == 1 && rec.get(0).is_some_and(|f| f.is_empty()) {
+            if rec.len() == 1 && rec.get(0).is_some_and(str::is_empty) {
                 continue; // a blank line
             }
             state.summary.rows_read += 1;
@@ -460,37 +456,16 @@ fn read_csv(
             state.reject(SkipReason::MalformedRow, line, d)?;
             continue;
         }
-        let field = |i: Option<usize>| -> Result<&str, ()> {
-            match i {
-                None => Ok(""),
-                Some(i) => std::str::from_utf8(rec.get(i).unwrap_or(b"")).map_err(|_| ()),
-            }
-        };
-        let parts = (
-            field(Some(slots.timestamp)),
-            field(Some(slots.user)),
-            field(slots.session),
-            field(Some(slots.event)),
-            field(slots.device),
-            field(slots.channel),
-            field(slots.value),
-        );
-        let (Ok(timestamp), Ok(user), Ok(session), Ok(event), Ok(device), Ok(channel), Ok(value)) =
-            parts
-        else {
-            state.summary.rows_read += 1;
-            state.reject(SkipReason::MalformedRow, line, "invalid UTF-8".into())?;
-            continue;
-        };
+        let field = |i: Option<usize>| i.and_then(|i| rec.get(i)).unwrap_or("");
         let raw = RawRow {
             line,
-            timestamp,
-            user,
-            session,
-            event,
-            device,
-            channel,
-            value,
+            timestamp: field(Some(slots.timestamp)),
+            user: field(Some(slots.user)),
+            session: field(slots.session),
+            event: field(Some(slots.event)),
+            device: field(slots.device),
+            channel: field(slots.channel),
+            value: field(slots.value),
         };
         state.row(raw, sink)?;
     }

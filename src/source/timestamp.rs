@@ -119,6 +119,9 @@ impl fmt::Display for TimestampFormat {
 /// RFC 3339 and its common relatives: `T` or space between date and time, `Z`/offset, or a
 /// trailing ` UTC`; a value without any zone is read in `tz`.
 fn parse_rfc3339ish(s: &str, tz: &TimeZone) -> Option<i64> {
+    if let Some(us) = fast_rfc3339(s.as_bytes()) {
+        return Some(us);
+    }
     if let Ok(ts) = s.parse::<Timestamp>() {
         return Some(ts.as_microsecond());
     }
@@ -129,6 +132,101 @@ fn parse_rfc3339ish(s: &str, tz: &TimeZone) -> Option<i64> {
     let dt: jiff::civil::DateTime = body.parse().ok()?;
     let zone = if utc { TimeZone::UTC } else { tz.clone() };
     Some(dt.to_zoned(zone).ok()?.timestamp().as_microsecond())
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The hot path of log reading: `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` at fixed positions,
+/// without allocation. Anything else (or any out-of-range field) returns `None` and falls back
+/// to jiff's full parser, so this only ever accepts what jiff would accept the same way.
+fn fast_rfc3339(b: &[u8]) -> Option<i64> {
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        b[r].iter().try_fold(0i64, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+        })
+    };
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1..=12).contains(&mo)
+        || d < 1
+        || d > month_days[(mo - 1) as usize]
+        || h > 23
+        || mi > 59
+        || sec > 59
+    {
+        return None;
+    }
+    let mut i = 19;
+    let mut micros = 0i64;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            if i - start < 6 {
+                micros = micros * 10 + i64::from(b[i] - b'0');
+            }
+            i += 1;
+        }
+        let digits = i - start;
+        if digits == 0 || digits > 9 {
+            return None;
+        }
+        for _ in digits..6 {
+            micros *= 10;
+        }
+    }
+    let offset_s = match &b[i..] {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let two = |a: u8, c: u8| {
+                (a.is_ascii_digit() && c.is_ascii_digit())
+                    .then(|| i64::from(a - b'0') * 10 + i64::from(c - b'0'))
+            };
+            let (oh, om) = (two(*h1, *h2)?, two(*m1, *m2)?);
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            let o = oh * 3600 + om * 60;
+            if *sign == b'-' {
+                -o
+            } else {
+                o
+            }
+        }
+        _ => return None,
+    };
+    let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec - offset_s;
+    Some(secs * 1_000_000 + micros)
 }
 
 #[cfg(test)]
@@ -189,6 +287,61 @@ mod tests {
         assert_eq!(
             TimestampFormat::Rfc3339.parse_micros("2019-10-01 02:00:01", &berlin),
             Some(1_569_888_001_000_000)
+        );
+    }
+
+    #[test]
+    fn fast_path_agrees_with_jiff() {
+        use proptest::prelude::*;
+        let mut runner = proptest::test_runner::TestRunner::default();
+        let strat = (
+            1900i64..2200,
+            1i64..13,
+            1i64..32,
+            0i64..24,
+            0i64..60,
+            0i64..60,
+            0u32..1_000_000,
+            0usize..4,
+            -14i64..15,
+            0i64..60,
+        );
+        runner
+            .run(&strat, |(y, mo, d, h, mi, s, frac, style, oh, om)| {
+                let zone = match style {
+                    0 => "Z".to_string(),
+                    _ => format!(
+                        "{}{:02}:{:02}",
+                        if oh < 0 { '-' } else { '+' },
+                        oh.abs(),
+                        om
+                    ),
+                };
+                let frac = match style {
+                    2 => format!(".{frac:06}"),
+                    3 => format!(".{:03}", frac % 1000),
+                    _ => String::new(),
+                };
+                let text = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}{frac}{zone}");
+                let jiff = text.parse::<Timestamp>().ok().map(|t| t.as_microsecond());
+                let fast = fast_rfc3339(text.as_bytes());
+                // The fast path may decline (None) but must never disagree.
+                if let Some(f) = fast {
+                    prop_assert_eq!(Some(f), jiff, "{}", text);
+                } else {
+                    prop_assert!(
+                        jiff.is_none() || text.len() < 20,
+                        "declined a valid {}",
+                        text
+                    );
+                }
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(fast_rfc3339(b"2026-02-29T00:00:00Z"), None);
+        assert_eq!(
+            fast_rfc3339(b"2024-02-29T00:00:00Z"),
+            Some(1_709_164_800_000_000)
         );
     }
 
