@@ -27,6 +27,8 @@ use crate::format::{p_value, percent};
 use crate::observe::Observations;
 use crate::stats::drift::rate_ratio_test;
 use crate::stats::interval::two_proportion_z;
+use crate::store::StoredWeek;
+use crate::types::IsoWeek;
 
 /// The kinds of flag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
@@ -94,25 +96,85 @@ fn r3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
-/// Splits complete weeks into (baseline, recent) week indices; `None` when there are fewer than
-/// two baseline weeks.
-pub fn drift_windows(obs: &Observations, surge_weeks: u32) -> Option<(Vec<usize>, Vec<usize>)> {
-    let complete: Vec<usize> = (0..obs.weeks.len())
-        .filter(|&i| obs.weeks[i].complete)
-        .collect();
-    let r = surge_weeks as usize;
-    if complete.len() < r + 2 {
-        return None;
-    }
-    let (base, recent) = complete.split_at(complete.len() - r);
-    Some((base.to_vec(), recent.to_vec()))
+/// One week of a proxy's drift series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DriftWeek {
+    /// The ISO week.
+    pub week: IsoWeek,
+    /// Units starting that week in which the proxy fired (its volume).
+    pub volume: u64,
+    /// Units starting that week with the proxy as a feature (precision denominator).
+    pub with_proxy: u64,
+    /// Of those, units that purchased within the label window.
+    pub purchasers: u64,
+    /// Units starting that week with a purchase in the unit.
+    pub purchase_units: u64,
+    /// Whether the week comes from the model store (before the log starts).
+    pub stored: bool,
 }
 
-/// Adds flags to every proxy's evidence.
-pub fn assess(obs: &Observations, evidence: &mut [ProxyEvidence], a: &AnalysisSettings) {
+/// The complete weeks of candidate `j` for the drift flags: stored weeks from before the log's
+/// first week (a longer baseline than one log), then the log's own complete weeks.
+///
+/// Stored weeks keep their labels as known when they were stored, so their precision can run a
+/// little low; that makes a "precision fell" verdict harder to reach, never easier.
+pub fn drift_series(obs: &Observations, j: usize, prior: &[StoredWeek]) -> Vec<DriftWeek> {
+    let event = &obs.candidates[j];
+    let first_log_week = obs.weeks.first().map(|w| w.week);
+    let mut out: Vec<DriftWeek> = prior
+        .iter()
+        .filter(|w| w.complete && first_log_week.is_some_and(|f| w.week < f))
+        .filter_map(|w| {
+            let p = w.proxy(event)?;
+            Some(DriftWeek {
+                week: w.week,
+                volume: p.week.units,
+                with_proxy: p.week.with_proxy?,
+                purchasers: p.week.purchasers?,
+                purchase_units: w.site?.purchase_units,
+                stored: true,
+            })
+        })
+        .collect();
+    out.sort_by_key(|w| w.week);
+    out.dedup_by_key(|w| w.week);
+    let bit = 1u32 << j;
+    for (i, w) in obs.weeks.iter().enumerate().filter(|(_, w)| w.complete) {
+        let (y, n) = obs
+            .patterns
+            .iter()
+            .filter(|p| p.week as usize == i && p.mask & bit != 0)
+            .fold((0, 0), |(y, n), p| (y + p.purchasers, n + p.units));
+        out.push(DriftWeek {
+            week: w.week,
+            volume: w.candidates[j].units,
+            with_proxy: n,
+            purchasers: y,
+            purchase_units: w.purchase.units,
+            stored: false,
+        });
+    }
+    out
+}
+
+/// Splits a series into (baseline, recent): the last `surge_weeks` weeks are recent; `None` when
+/// fewer than two baseline weeks remain.
+fn split(series: &[DriftWeek], surge_weeks: u32) -> Option<(&[DriftWeek], &[DriftWeek])> {
+    let r = surge_weeks as usize;
+    (series.len() >= r + 2).then(|| series.split_at(series.len() - r))
+}
+
+/// Adds flags to every proxy's evidence; `prior` are stored weeks from the model store, which
+/// lengthen the drift flags' baseline.
+pub fn assess(
+    obs: &Observations,
+    evidence: &mut [ProxyEvidence],
+    a: &AnalysisSettings,
+    prior: &[StoredWeek],
+) {
     let total_purchasers: u64 = evidence.first().map_or(0, |e| e.a + e.c);
-    let windows = drift_windows(obs, a.surge_weeks);
     for (j, e) in evidence.iter_mut().enumerate() {
+        let series = drift_series(obs, j, prior);
         let mut flags = Vec::new();
         if let Some(f) = insufficient(e, a, total_purchasers) {
             flags.push(f);
@@ -123,11 +185,11 @@ pub fn assess(obs: &Observations, evidence: &mut [ProxyEvidence], a: &AnalysisSe
         if let Some(f) = leaky(e) {
             flags.push(f);
         }
-        if let Some((base, recent)) = &windows {
-            if let Some(f) = broken_surge(obs, j, e, base, recent, a) {
+        if let Some((base, recent)) = split(&series, a.surge_weeks) {
+            if let Some(f) = broken_surge(e, base, recent, a) {
                 flags.push(f);
             }
-            if let Some(f) = tracking_break(obs, j, base, recent, a) {
+            if let Some(f) = tracking_break(e, base, recent, a) {
                 flags.push(f);
             }
         }
@@ -234,37 +296,32 @@ fn leaky(e: &ProxyEvidence) -> Option<Flag> {
     }
 }
 
-/// Sums (purchasers, units) with the proxy over the given weeks.
-fn precision_counts(obs: &Observations, j: usize, weeks: &[usize]) -> (u64, u64) {
-    let bit = 1u32 << j;
-    obs.patterns
-        .iter()
-        .filter(|p| p.mask & bit != 0 && weeks.contains(&(p.week as usize)))
-        .fold((0, 0), |(y, n), p| (y + p.purchasers, n + p.units))
+/// Baseline description for evidence: weeks, and how many came from the model store.
+fn baseline_json(base: &[DriftWeek]) -> Value {
+    json!({"weeks": base.len(), "from_store": base.iter().filter(|w| w.stored).count(),
+           "first": base.first().map(|w| w.week.to_string())})
 }
 
 fn broken_surge(
-    obs: &Observations,
-    j: usize,
     e: &ProxyEvidence,
-    base: &[usize],
-    recent: &[usize],
+    base: &[DriftWeek],
+    recent: &[DriftWeek],
     a: &AnalysisSettings,
 ) -> Option<Flag> {
-    let vol = |w: &[usize]| -> Vec<f64> {
-        w.iter()
-            .map(|&i| obs.weeks[i].candidates[j].units as f64)
-            .collect()
-    };
+    let vol = |w: &[DriftWeek]| -> Vec<f64> { w.iter().map(|x| x.volume as f64).collect() };
     let rate = rate_ratio_test(&vol(recent), &vol(base))?;
-    let (yb, nb) = precision_counts(obs, j, base);
-    let (yr, nr) = precision_counts(obs, j, recent);
+    let sums = |w: &[DriftWeek]| {
+        w.iter()
+            .fold((0, 0), |(y, n), x| (y + x.purchasers, n + x.with_proxy))
+    };
+    let (yb, nb) = sums(base);
+    let (yr, nr) = sums(recent);
     let z = two_proportion_z(yb, nb, yr, nr)?;
     if !(rate.p_increase < a.alpha && z.p_greater < a.alpha) {
         return None;
     }
     let (pb, pr) = (yb as f64 / nb as f64, yr as f64 / nr as f64);
-    let first_recent = obs.weeks[recent[0]].week;
+    let first_recent = recent[0].week;
     Some(flag(
         FlagKind::BrokenSurge,
         format!(
@@ -272,7 +329,7 @@ fn broken_surge(
             e.event, rate.ratio, p_eq(rate.p_increase), percent(pb), percent(pr), p_eq(z.p_greater)
         ),
         json!({
-            "since_week": first_recent.to_string(),
+            "since_week": first_recent.to_string(), "baseline": baseline_json(base),
             "volume_ratio": r3(rate.ratio), "volume_test": "quasi-Poisson rate-ratio z-test (one-sided, increase)",
             "volume_p": rate.p_increase, "dispersion": r3(rate.dispersion),
             "precision_before": r3(pb), "precision_after": r3(pr),
@@ -282,18 +339,14 @@ fn broken_surge(
 }
 
 fn tracking_break(
-    obs: &Observations,
-    j: usize,
-    base: &[usize],
-    recent: &[usize],
+    e: &ProxyEvidence,
+    base: &[DriftWeek],
+    recent: &[DriftWeek],
     a: &AnalysisSettings,
 ) -> Option<Flag> {
-    let sums = |w: &[usize]| {
-        w.iter().fold((0u64, 0u64), |(x, p), &i| {
-            (
-                x + obs.weeks[i].candidates[j].units,
-                p + obs.weeks[i].purchase.units,
-            )
+    let sums = |w: &[DriftWeek]| {
+        w.iter().fold((0u64, 0u64), |(x, p), d| {
+            (x + d.volume, p + d.purchase_units)
         })
     };
     let (xb, pb) = sums(base);
@@ -310,9 +363,10 @@ fn tracking_break(
         FlagKind::TrackingBreak,
         format!(
             "{} per purchasing unit fell from {:.2} to {:.2} in the last {} weeks (two-proportion z-test p {}): check the tracking",
-            obs.candidates[j], rb, rr, recent.len(), p_eq(z.p_greater)
+            e.event, rb, rr, recent.len(), p_eq(z.p_greater)
         ),
-        json!({"per_purchase_before": r3(rb), "per_purchase_after": r3(rr), "test": "two-proportion z-test (one-sided, decrease)", "p": z.p_greater}),
+        json!({"per_purchase_before": r3(rb), "per_purchase_after": r3(rr), "baseline": baseline_json(base),
+               "test": "two-proportion z-test (one-sided, decrease)", "p": z.p_greater}),
     ))
 }
 

@@ -60,16 +60,17 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
             path: settings.source.path.clone(),
         });
     }
-    let mut proxies = measure(&obs, &settings.analysis);
-    assess(&obs, &mut proxies, &settings.analysis);
-    let mut recommendations = recommend(&obs, &proxies, &settings.platforms, &settings.analysis);
-    // Weekly memory: the stored weeks before this one decide what stands.
+    // Weekly memory: the stored weeks before this one lengthen the drift baseline and decide
+    // what recommendation stands.
     let store = Store::new(&settings.store.dir, &settings.account);
     let this_week = obs.weeks.last().map(|w| w.week);
     let earlier = match this_week {
         Some(w) => store.load_before(Some(w))?,
         None => Vec::new(),
     };
+    let mut proxies = measure(&obs, &settings.analysis);
+    assess(&obs, &mut proxies, &settings.analysis, &earlier);
+    let mut recommendations = recommend(&obs, &proxies, &settings.platforms, &settings.analysis);
     let rec_changes: Vec<_> = recommendations
         .iter_mut()
         .map(|r| {

@@ -409,3 +409,58 @@ fn as_of_before_the_data_is_an_error_and_a_damaged_week_is_named() {
         "{err}"
     );
 }
+
+/// A log that starts in W44 has one baseline week of its own: too few for the drift tests. The
+/// stored weeks W38..W43 lengthen the baseline and the giveaway surge is caught.
+#[test]
+fn drift_flags_use_stored_weeks_before_the_log() {
+    use std::io::{BufRead, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("recent.csv");
+    let gz = std::fs::File::open(fixture("demo/events.csv.gz")).unwrap();
+    let rd = std::io::BufReader::new(flate2::read::GzDecoder::new(gz));
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&log).unwrap());
+    for (i, line) in rd.lines().enumerate() {
+        let line = line.unwrap();
+        // RFC 3339 sorts as text: keep the header and W44 (from Monday 2026-10-26) onwards.
+        if i == 0 || line.as_str() >= "2026-10-26" {
+            writeln!(out, "{line}").unwrap();
+        }
+    }
+    drop(out);
+    let run = |store: &Path| -> Value {
+        let out = optsignal()
+            .env("OPTSIGNAL_STORE__PATH", store)
+            .args(["recommend", "--config"])
+            .arg(fixture("demo/optsignal.toml"))
+            .arg("--events")
+            .arg(&log)
+            .args(["--format", "json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let surge = |r: &Value| {
+        proxy(r, "sign_up")["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["kind"] == "broken_surge")
+            .cloned()
+    };
+    let empty = dir.path().join("empty-store");
+    assert!(
+        surge(&run(&empty)).is_none(),
+        "one baseline week must not be enough"
+    );
+    let stored = fixture("demo/models");
+    let f = surge(&run(&stored)).expect("broken_surge with the stored baseline");
+    assert_eq!(f["evidence"]["since_week"], "2026-W45");
+    assert_eq!(f["evidence"]["baseline"]["from_store"], 6);
+    assert_eq!(f["evidence"]["baseline"]["first"], "2026-W38");
+}
