@@ -147,6 +147,15 @@ pub struct RawPlatform {
     pub optimizable: Option<Vec<String>>,
 }
 
+/// `[funnel]`: the steps of the funnel diagnosis.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFunnel {
+    /// Funnel steps in order (default view_item, add_to_cart, begin_checkout, add_payment_info,
+    /// purchase).
+    pub steps: Option<Vec<String>>,
+}
+
 /// The whole configuration file as written.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -162,6 +171,9 @@ pub struct RawConfig {
     /// `[[platforms]]`.
     #[serde(default)]
     pub platforms: Vec<RawPlatform>,
+    /// `[funnel]`.
+    #[serde(default)]
+    pub funnel: RawFunnel,
 }
 
 impl RawConfig {
@@ -233,7 +245,18 @@ pub struct Settings {
     pub analysis: AnalysisSettings,
     /// Platforms to recommend for.
     pub platforms: Vec<PlatformSettings>,
+    /// Funnel steps in order, at least two (the funnel diagnosis).
+    pub funnel_steps: Vec<EventName>,
 }
+
+/// Funnel steps used when the config names none.
+pub const DEFAULT_FUNNEL_STEPS: [&str; 5] = [
+    "view_item",
+    "add_to_cart",
+    "begin_checkout",
+    "add_payment_info",
+    "purchase",
+];
 
 fn invalid(origin: &str, key: impl Into<String>, message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
@@ -251,6 +274,17 @@ impl Settings {
     /// Validates a raw config. `origin` names it in errors (the file path, or "command line");
     /// `base_dir` resolves relative paths.
     pub fn from_raw(raw: &RawConfig, origin: &str, base_dir: &Path) -> Result<Self, ConfigError> {
+        Self::from_raw_with(raw, origin, base_dir, true)
+    }
+
+    /// As [`Settings::from_raw`]; with `require_platforms` false a config without platforms is
+    /// accepted (commands that recommend nothing: `funnel`, `test-plan`).
+    pub fn from_raw_with(
+        raw: &RawConfig,
+        origin: &str,
+        base_dir: &Path,
+        require_platforms: bool,
+    ) -> Result<Self, ConfigError> {
         let a = &raw.analysis;
         let s = &raw.source;
         let path = s.path.as_ref().ok_or_else(|| {
@@ -464,12 +498,31 @@ impl Settings {
                 optimizing_on,
             });
         }
-        if platforms.is_empty() {
+        if platforms.is_empty() && require_platforms {
             return Err(invalid(
                 origin,
                 "platforms",
                 "name at least one platform ([[platforms]] id = \"meta\", or --platform meta)",
             ));
+        }
+        let step_names: Vec<String> = match &raw.funnel.steps {
+            Some(v) => v.clone(),
+            None => DEFAULT_FUNNEL_STEPS.iter().map(|s| s.to_string()).collect(),
+        };
+        let mut funnel_steps: Vec<EventName> = Vec::new();
+        for (i, n) in step_names.iter().enumerate() {
+            let e = event(origin, &format!("funnel.steps[{i}]"), n)?;
+            if funnel_steps.contains(&e) {
+                return Err(invalid(
+                    origin,
+                    format!("funnel.steps[{i}]"),
+                    format!("{e} is listed twice"),
+                ));
+            }
+            funnel_steps.push(e);
+        }
+        if funnel_steps.len() < 2 || funnel_steps.len() > 16 {
+            return Err(invalid(origin, "funnel.steps", "give 2 to 16 steps"));
         }
         let holdout_weeks = a.holdout_weeks.unwrap_or(1);
         let volume_weeks = a.volume_weeks.unwrap_or(4);
@@ -511,6 +564,7 @@ impl Settings {
                 min_units: a.min_units.unwrap_or(30),
             },
             platforms,
+            funnel_steps,
         })
     }
 }
@@ -534,6 +588,10 @@ pub struct Overrides {
     pub account: Option<String>,
     /// `--strict`: stop at the first malformed row.
     pub strict: bool,
+    /// Accept a run without platforms (commands that recommend nothing).
+    pub platforms_optional: bool,
+    /// `--steps a,b,c`: funnel steps.
+    pub funnel_steps: Option<Vec<String>>,
 }
 
 /// Picks the i-th of per-platform values: one value applies to all, else one per platform.
@@ -615,7 +673,10 @@ pub fn load_settings(config: Option<&Path>, o: &Overrides) -> Result<Settings, C
     if let Some(a) = &o.account {
         raw.account = Some(a.clone());
     }
-    let mut s = Settings::from_raw(&raw, &origin, &base)?;
+    if let Some(s) = &o.funnel_steps {
+        raw.funnel.steps = Some(s.clone());
+    }
+    let mut s = Settings::from_raw_with(&raw, &origin, &base, !o.platforms_optional)?;
     s.source.strict = o.strict;
     Ok(s)
 }

@@ -5,6 +5,8 @@
 //! purchase ([`evidence`], [`stats`]), flags broken proxies ([`flags`]), checks each platform's
 //! learning-phase floor ([`platform`]) and recommends an event per platform ([`advise`]); the
 //! [`report`] renders it. [`pipeline::analyze`] runs all of it from validated [`config`] settings.
+//! The same measurements also diagnose the funnel ([`funnel`]), rank audience seeds ([`seeds`]),
+//! size A/B tests per metric ([`testplan`]) and value each proxy for value-based bidding ([`value`]).
 
 pub mod advise;
 pub mod config;
@@ -13,10 +15,14 @@ pub mod error;
 pub mod evidence;
 pub mod flags;
 pub mod format;
+pub mod funnel;
 pub mod observe;
 pub mod pipeline;
 pub mod platform;
 pub mod report;
+pub mod seeds;
 pub mod source;
 pub mod stats;
+pub mod testplan;
 pub mod types;
+pub mod value;

@@ -28,6 +28,59 @@ enum Command {
     Recommend(RecommendArgs),
     /// Write the bundled demo store (10 weeks of a small shop, with a giveaway) and recommend on it.
     Demo(DemoArgs),
+    /// Funnel step rates per week, device and channel, and whether each week's change is traffic
+    /// mix or the step itself.
+    Funnel(FunnelArgs),
+    /// Weeks of traffic an A/B test needs on purchase and on each proxy.
+    TestPlan(TestPlanArgs),
+}
+
+/// Where the events come from, for the commands that recommend nothing.
+#[derive(clap::Args)]
+struct DataArgs {
+    /// TOML config file (see fixtures/demo/optsignal.toml).
+    #[arg(short, long, env = "OPTSIGNAL_CONFIG")]
+    config: Option<PathBuf>,
+    /// Canonical event log (CSV or JSON Lines, optionally .gz); overrides source.path.
+    #[arg(short, long)]
+    events: Option<PathBuf>,
+    /// Observation unit.
+    #[arg(long, value_enum)]
+    unit: Option<Unit>,
+    /// Stop at the first malformed row instead of skipping and counting it.
+    #[arg(long)]
+    strict: bool,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "table")]
+    format: Format,
+}
+
+#[derive(clap::Args)]
+struct FunnelArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Funnel steps in order, comma-separated (default view_item, add_to_cart, begin_checkout,
+    /// add_payment_info, purchase).
+    #[arg(long, value_delimiter = ',')]
+    steps: Option<Vec<String>>,
+}
+
+#[derive(clap::Args)]
+struct TestPlanArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Relative lift to detect: 10% or 0.1.
+    #[arg(long, default_value = "10%", value_parser = optsignal::testplan::parse_relative)]
+    mde: f64,
+    /// Two-sided significance level.
+    #[arg(long, default_value_t = 0.05)]
+    alpha: f64,
+    /// Power.
+    #[arg(long, default_value_t = 0.8)]
+    power: f64,
+    /// Arms, control included.
+    #[arg(long, default_value_t = 2)]
+    arms: u32,
 }
 
 #[derive(clap::Args)]
@@ -118,6 +171,7 @@ fn recommend(a: RecommendArgs) -> Result<String, Error> {
         candidates: a.candidates,
         account: a.account,
         strict: a.strict,
+        ..Overrides::default()
     };
     let settings = load_settings(a.config.as_deref(), &overrides)?;
     render_report(&settings, a.format)
@@ -128,6 +182,58 @@ fn demo(a: DemoArgs) -> Result<String, Error> {
     eprintln!("demo store written to {}", a.out.display());
     let settings = load_settings(Some(&config), &Overrides::default())?;
     render_report(&settings, a.format)
+}
+
+fn data_settings(
+    d: &DataArgs,
+    steps: Option<Vec<String>>,
+) -> Result<optsignal::config::Settings, Error> {
+    let overrides = Overrides {
+        events: d.events.clone(),
+        unit: d.unit.map(|u| match u {
+            Unit::Session => UnitKind::Session,
+            Unit::User => UnitKind::User,
+        }),
+        strict: d.strict,
+        platforms_optional: true,
+        funnel_steps: steps,
+        ..Overrides::default()
+    };
+    Ok(load_settings(d.config.as_deref(), &overrides)?)
+}
+
+fn funnel(a: FunnelArgs) -> Result<String, Error> {
+    let settings = data_settings(&a.data, a.steps)?;
+    let report = optsignal::pipeline::analyze(&settings)?;
+    Ok(match a.data.format {
+        Format::Json => to_json(&report.funnel),
+        Format::Table => optsignal::report::terminal::render_funnel(&report, style()),
+    })
+}
+
+fn test_plan(a: TestPlanArgs) -> Result<String, Error> {
+    let params = optsignal::testplan::TestParams {
+        mde: a.mde,
+        alpha: a.alpha,
+        power: a.power,
+        arms: a.arms,
+    };
+    params.validate()?;
+    let settings = data_settings(&a.data, None)?;
+    let report = optsignal::pipeline::analyze(&settings)?;
+    let plan = optsignal::testplan::replan(&report, params);
+    Ok(match a.data.format {
+        Format::Json => to_json(&plan),
+        Format::Table => optsignal::report::terminal::render_test_plan(&report, &plan, style()),
+    })
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+fn style() -> Style {
+    Style::new(std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none())
 }
 
 fn render_report(settings: &optsignal::config::Settings, format: Format) -> Result<String, Error> {
@@ -147,6 +253,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Recommend(a) => recommend(a),
         Command::Demo(a) => demo(a),
+        Command::Funnel(a) => funnel(a),
+        Command::TestPlan(a) => test_plan(a),
     };
     match result {
         Ok(out) => {

@@ -12,12 +12,37 @@ use crate::source::SourceError;
 /// Runs the whole analysis for one account.
 pub fn analyze(settings: &Settings) -> Result<Report, SourceError> {
     let mut builder = ObservationBuilder::new(settings.observe.clone());
+    builder.track_also(&settings.funnel_steps);
     let read = read_log(&settings.source, |e| builder.push(e))?;
     let obs = builder.finish();
     let mut proxies = measure(&obs, &settings.analysis);
     assess(&obs, &mut proxies, &settings.analysis);
     let recommendations = recommend(&obs, &proxies, &settings.platforms, &settings.analysis);
     let purchasing_units = obs.patterns.iter().map(|p| p.purchasers).sum();
+    let a = &settings.analysis;
+    let funnel = crate::funnel::diagnose(&obs, &settings.funnel_steps, a.confidence, a.alpha);
+    let weekly: Vec<WeekTotals> = obs
+        .weeks
+        .iter()
+        .map(|w| WeekTotals {
+            week: w.week,
+            complete: w.complete,
+            units: w.units,
+            users: w.users,
+            purchase: w.purchase,
+            revenue: (w.revenue * 100.0).round() / 100.0,
+        })
+        .collect();
+    let recent = crate::testplan::recent_complete(&weekly, a.volume_weeks);
+    let seeds = crate::seeds::rank(&proxies, &recent);
+    let values = crate::value::values(&obs, &proxies, a.confidence);
+    let test_plan = crate::testplan::plan(
+        &obs.purchase,
+        &weekly,
+        &proxies,
+        &recent,
+        crate::testplan::TestParams::default(),
+    );
     let mut notes = Vec::new();
     if read.skipped_total() > 0 {
         let parts: Vec<String> = read
@@ -75,6 +100,13 @@ pub fn analyze(settings: &Settings) -> Result<Report, SourceError> {
         notes.push(format!(
             "{} week(s) inside the data span have no events at all ({list}): a tracking gap, or stray timestamps at the edges",
             empty.len()
+        ));
+    }
+    if !funnel.absent_steps.is_empty() {
+        let s: Vec<String> = funnel.absent_steps.iter().map(|e| e.to_string()).collect();
+        notes.push(format!(
+            "funnel steps never seen in the log: {} (their step rates are 0)",
+            s.join(", ")
         ));
     }
     if obs.sessions_inferred {
@@ -138,18 +170,11 @@ pub fn analyze(settings: &Settings) -> Result<Report, SourceError> {
         account: settings.account.clone(),
         recommendations,
         proxies,
-        weekly: obs
-            .weeks
-            .iter()
-            .map(|w| WeekTotals {
-                week: w.week,
-                complete: w.complete,
-                units: w.units,
-                users: w.users,
-                purchase: w.purchase,
-                revenue: (w.revenue * 100.0).round() / 100.0,
-            })
-            .collect(),
+        weekly,
+        funnel,
+        seeds,
+        test_plan,
+        values,
         input,
         settings: settings.analysis.clone(),
         label_window_days: settings.observe.label_window_days,
