@@ -75,7 +75,9 @@ impl Verdict {
     pub fn describe(self) -> &'static str {
         match self {
             Verdict::Mix => "a traffic-mix story",
-            Verdict::Rate => "a storefront (within-segment rate) story",
+            Verdict::Rate => {
+                "a within-segment rate story (the site, its tracking, or who arrives inside a segment changed)"
+            }
             Verdict::MixAndRate => "both traffic mix and the step's rate moved",
             Verdict::Noise => "within noise",
         }
