@@ -45,6 +45,16 @@ mod tests {
             / 0.0001;
         assert!((n - want).abs() < 1e-6, "{n} vs {want}");
         assert!((n - 14_750.8).abs() < 0.1, "{n}");
+        // statsmodels 0.15 `samplesize_proportions_2indep_onetail(diff, prop2, power, alpha=α)`
+        // computes the same formula (alternative two-sided; its "one tail" ignores the far tail,
+        // as this one does): 14750.790469044945, 108152.45935517765 (p 0.015 → 0.0165),
+        // 10292.838526078274 (0.2 → 0.22, α 0.025, power 0.9). NormalIndPower on Cohen's h is a
+        // different (arcsine) formula: 14744.10 for the first case.
+        assert!((n - 14_750.790469044945).abs() < 1e-6, "{n}");
+        let n = two_proportion_n(0.015, 0.015 * 1.1, 0.05, 0.8).unwrap();
+        assert!((n - 108_152.45935517765).abs() < 1e-5, "{n}");
+        let n = two_proportion_n(0.2, 0.22, 0.025, 0.9).unwrap();
+        assert!((n - 10_292.838526078274).abs() < 1e-6, "{n}");
         assert!(two_proportion_n(0.1, 0.1, 0.05, 0.8).is_none());
         assert!(two_proportion_n(0.0, 0.1, 0.05, 0.8).is_none());
         assert!(two_proportion_n(0.9, 1.0, 0.05, 0.8).is_none());
