@@ -436,10 +436,72 @@ pub fn diagnose(
         decomposed_over: if obs.devices.is_empty() && obs.channels.is_empty() {
             "none (the log has no device or channel): every change is rate".into()
         } else {
-            "device × channel segments (the first event's device and channel of each unit)".into()
+            "device × channel segments".into()
         },
         overall,
         by_segment,
         changes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observe::{ObservationBuilder, ObserveSpec, UnitKind};
+    use crate::source::log::Event;
+
+    fn name(s: &str) -> EventName {
+        EventName::new(s).unwrap()
+    }
+
+    #[test]
+    fn a_unit_reaches_a_step_only_with_every_earlier_step() {
+        let spec = ObserveSpec {
+            unit: UnitKind::Session,
+            candidates: vec![name("add_to_cart"), name("sign_up")],
+            purchase: name("purchase"),
+            label_window_days: 7,
+            session_gap_minutes: 30,
+            time_zone: jiff::tz::TimeZone::UTC,
+        };
+        let steps: Vec<EventName> = ["view_item", "add_to_cart", "begin_checkout", "purchase"]
+            .iter()
+            .map(|s| name(s))
+            .collect();
+        let mut b = ObservationBuilder::new(spec);
+        b.track_also(&steps);
+        let rows = [
+            // A: view, cart, purchase without checkout → reaches view and cart only.
+            ("a", "view_item"),
+            ("a", "add_to_cart"),
+            ("a", "purchase"),
+            // B: checkout without a view → reaches nothing.
+            ("b", "begin_checkout"),
+            // C: a view.
+            ("c", "view_item"),
+        ];
+        for (seq, (session, event)) in rows.iter().enumerate() {
+            b.push(&Event {
+                line: seq as u64 + 2,
+                seq: seq as u64,
+                micros: 1_788_739_200_000_000 + seq as i64 * 60_000_000,
+                user: session,
+                session: Some(session),
+                name: event,
+                device: Some("mobile"),
+                channel: Some("email"),
+                value: None,
+            })
+            .unwrap();
+        }
+        let f = diagnose(&b.finish(), &steps, 0.95, 0.05);
+        let w = &f.overall[0];
+        assert_eq!(w.units, 3);
+        let got: Vec<(u64, u64)> = w.steps.iter().map(|s| (s.reached, s.base)).collect();
+        assert_eq!(got, [(2, 3), (1, 2), (0, 1), (0, 0)]);
+        assert_eq!(w.steps[3].rate, None);
+        assert!(f.absent_steps.is_empty());
+        assert!(f.changes.is_empty(), "one week: nothing to compare");
+        assert_eq!(f.by_segment.len(), 2);
     }
 }

@@ -301,3 +301,18 @@ pub fn replan(r: &crate::report::Report, params: TestParams) -> TestPlan {
     };
     plan(&purchase, &r.weekly, &r.proxies, &recent, params)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_amounts_parse_with_or_without_percent() {
+        assert_eq!(parse_relative("10%"), Ok(0.10));
+        assert_eq!(parse_relative(" 2.5 % "), Ok(0.025));
+        assert_eq!(parse_relative("0.1"), Ok(0.1));
+        assert!(parse_relative("-5%").is_err());
+        assert!(parse_relative("ten").is_err());
+        assert!(parse_relative("0").is_err());
+    }
+}
