@@ -164,6 +164,15 @@ pub struct RawPlatform {
     pub optimizable: Option<Vec<String>>,
 }
 
+/// `[funnel]`: the steps of the funnel diagnosis.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFunnel {
+    /// Funnel steps in order (default view_item, add_to_cart, begin_checkout, add_payment_info,
+    /// purchase).
+    pub steps: Option<Vec<String>>,
+}
+
 /// The whole configuration file as written.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -184,6 +193,9 @@ pub struct RawConfig {
     /// `[store]`.
     #[serde(default)]
     pub store: RawStore,
+    /// `[funnel]`.
+    #[serde(default)]
+    pub funnel: RawFunnel,
 }
 
 /// A platform as the recommendation uses it.
@@ -246,7 +258,18 @@ pub struct Settings {
     pub store: StoreSettings,
     /// Analyse only events up to the end of this ISO week (in the analysis time zone).
     pub as_of: Option<crate::types::IsoWeek>,
+    /// Funnel steps in order, at least two (the funnel diagnosis).
+    pub funnel_steps: Vec<EventName>,
 }
+
+/// Funnel steps used when the config names none.
+pub const DEFAULT_FUNNEL_STEPS: [&str; 5] = [
+    "view_item",
+    "add_to_cart",
+    "begin_checkout",
+    "add_payment_info",
+    "purchase",
+];
 
 fn invalid(origin: &str, key: impl Into<String>, message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
@@ -305,6 +328,18 @@ impl Settings {
         Settings::validate(raw, origin, None, base_dir).map_err(|mut v| v.remove(0))
     }
 
+    /// As [`Settings::from_raw`]; with `require_platforms` false a config without platforms is
+    /// accepted (commands that recommend nothing: `funnel`, `test-plan`).
+    pub fn from_raw_with(
+        raw: &RawConfig,
+        origin: &str,
+        base_dir: &Path,
+        require_platforms: bool,
+    ) -> Result<Self, ConfigError> {
+        Settings::validate_with(raw, origin, None, base_dir, require_platforms)
+            .map_err(|mut v| v.remove(0))
+    }
+
     /// Validates a raw config and returns every error found, each naming the origin, the account
     /// (when given) and the key.
     pub fn validate(
@@ -312,6 +347,17 @@ impl Settings {
         origin: &str,
         account: Option<&str>,
         base_dir: &Path,
+    ) -> Result<Self, Vec<ConfigError>> {
+        Settings::validate_with(raw, origin, account, base_dir, true)
+    }
+
+    /// As [`Settings::validate`]; `require_platforms` false accepts a config without platforms.
+    pub fn validate_with(
+        raw: &RawConfig,
+        origin: &str,
+        account: Option<&str>,
+        base_dir: &Path,
+        require_platforms: bool,
     ) -> Result<Self, Vec<ConfigError>> {
         let mut c = Check {
             origin,
@@ -513,11 +559,28 @@ impl Settings {
                 optimizing_on,
             });
         }
-        if raw.platforms.is_empty() {
+        if raw.platforms.is_empty() && require_platforms {
             c.err(
                 "platforms",
                 "name at least one platform ([[platforms]] id = \"meta\", or --platform meta)",
             );
+        }
+        let step_names: Vec<String> = match &raw.funnel.steps {
+            Some(v) => v.clone(),
+            None => DEFAULT_FUNNEL_STEPS.iter().map(|s| s.to_string()).collect(),
+        };
+        let mut funnel_steps: Vec<EventName> = Vec::new();
+        for (i, n) in step_names.iter().enumerate() {
+            let key = format!("funnel.steps[{i}]");
+            let Some(e) = c.event(&key, n) else { continue };
+            if funnel_steps.contains(&e) {
+                c.err(&key, format!("{e} is listed twice"));
+            } else {
+                funnel_steps.push(e);
+            }
+        }
+        if funnel_steps.len() < 2 || funnel_steps.len() > 16 {
+            c.err("funnel.steps", "give 2 to 16 steps");
         }
         let confirm_weeks = c.at_least_one(
             "analysis.confirm_weeks",
@@ -573,6 +636,7 @@ impl Settings {
             platforms,
             store,
             as_of: None,
+            funnel_steps,
         })
     }
 }
@@ -600,6 +664,10 @@ pub struct Overrides {
     pub as_of: Option<crate::types::IsoWeek>,
     /// `--save`: write this run's week to the model store.
     pub save: bool,
+    /// Accept a run without platforms (commands that recommend nothing).
+    pub platforms_optional: bool,
+    /// `--steps a,b,c`: funnel steps.
+    pub funnel_steps: Option<Vec<String>>,
 }
 
 /// Picks the i-th of per-platform values: one value applies to all, else one per platform.
@@ -706,7 +774,10 @@ pub fn load_settings(config: Option<&Path>, o: &Overrides) -> Result<Settings, C
     if let Some(a) = &o.account {
         raw.account = Some(a.clone());
     }
-    let mut s = Settings::from_raw(&raw, &origin, &base)?;
+    if let Some(s) = &o.funnel_steps {
+        raw.funnel.steps = Some(s.clone());
+    }
+    let mut s = Settings::from_raw_with(&raw, &origin, &base, !o.platforms_optional)?;
     s.source.strict = o.strict;
     s.as_of = o.as_of;
     s.store.save |= o.save;

@@ -16,6 +16,11 @@
 //! 15% of them closing an earlier session's abandoned cart), sign_up ~103, add_to_wishlist ~140.
 //! Purchase precision of add_to_cart ~16%, begin_checkout ~40%, add_payment_info ~66%.
 //!
+//! Two more weeks make the funnel diagnosis's cases: in 2026-W40 a paid-social surge (1,500 extra
+//! sessions behaving like regular paid-social traffic) lowers the overall add-to-cart rate while
+//! every segment's rate holds (a traffic-mix story), and in 2026-W42 a storefront change makes
+//! the payment step convert worse for everyone (a rate story). Both use their own streams.
+//!
 //! Every session starts with a `session_start` event (as GA4 logs it), so the session denominator
 //! of every rate is visible in the log, including sessions that view no item.
 
@@ -59,6 +64,48 @@ pub struct DemoSpec {
     pub returning_share: f64,
     /// Sweepstakes in the last weeks that floods `sign_up`; `None` for a store without one.
     pub giveaway: Option<Giveaway>,
+    /// Extra paid-social sessions in one week (a traffic-mix change); `None` for none.
+    pub traffic_surge: Option<TrafficSurge>,
+    /// A week in which the payment step converts worse for everyone; `None` for none.
+    pub storefront_change: Option<StorefrontChange>,
+}
+
+/// A paid-social surge: extra sessions of new users arriving by paid social in one week, each
+/// behaving like a regular paid-social session. Default: week index 3 (2026-W40), 1,500 sessions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrafficSurge {
+    /// Index of the week (0 = the first week of the log).
+    pub week: u32,
+    /// Mean extra sessions that week.
+    pub sessions: u32,
+}
+
+impl Default for TrafficSurge {
+    fn default() -> Self {
+        TrafficSurge {
+            week: 3,
+            sessions: 1_500,
+        }
+    }
+}
+
+/// A storefront change: for one week, P(add_payment_info | add_shipping_info) drops for every
+/// session (a broken payment form). Default: week index 5 (2026-W42), 0.45 instead of 0.73.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StorefrontChange {
+    /// Index of the week (0 = the first week of the log).
+    pub week: u32,
+    /// P(add_payment_info | add_shipping_info) that week.
+    pub payment_rate: f64,
+}
+
+impl Default for StorefrontChange {
+    fn default() -> Self {
+        StorefrontChange {
+            week: 5,
+            payment_rate: 0.45,
+        }
+    }
 }
 
 impl Default for DemoSpec {
@@ -71,6 +118,8 @@ impl Default for DemoSpec {
             weekly_traffic_cv: 0.10,
             returning_share: 0.30,
             giveaway: Some(Giveaway::default()),
+            traffic_surge: Some(TrafficSurge::default()),
+            storefront_change: Some(StorefrontChange::default()),
         }
     }
 }
@@ -462,6 +511,22 @@ fn validate(spec: &DemoSpec) -> Result<(), DemoError> {
             spec.returning_share
         ));
     }
+    if let Some(s) = &spec.traffic_surge {
+        if s.week >= spec.weeks || s.sessions > 10_000_000 {
+            return bad(format!(
+                "traffic_surge: week {} must be below weeks ({}) and sessions ({}) at most 10,000,000",
+                s.week, spec.weeks, s.sessions
+            ));
+        }
+    }
+    if let Some(c) = &spec.storefront_change {
+        if c.week >= spec.weeks || !(0.0..=1.0).contains(&c.payment_rate) {
+            return bad(format!(
+                "storefront_change: week {} must be below weeks ({}) and payment_rate ({}) in [0, 1]",
+                c.week, spec.weeks, c.payment_rate
+            ));
+        }
+    }
     if let Some(g) = &spec.giveaway {
         if g.last_weeks > spec.weeks {
             return bad(format!(
@@ -503,6 +568,7 @@ fn build(spec: &DemoSpec) -> Result<Log, DemoError> {
         sessions: Vec::new(),
         rows: Vec::new(),
         effects: Effects::new(),
+        payment: funnel::PAYMENT,
     };
     // Independent streams (weekly traffic, each week's regular sessions, each giveaway week):
     // tuning the funnel does not move weekly traffic, and the giveaway never shifts the store.
@@ -512,7 +578,16 @@ fn build(spec: &DemoSpec) -> Result<Log, DemoError> {
         .collect();
     for (week, &n) in (0..spec.weeks).zip(&weekly_sessions) {
         let mut rng = stream(spec.seed, 1 + u64::from(week));
+        g.payment = match &spec.storefront_change {
+            Some(c) if c.week == week => c.payment_rate,
+            _ => funnel::PAYMENT,
+        };
         g.regular_week(&mut rng, spec, week, n);
+    }
+    g.payment = funnel::PAYMENT;
+    if let Some(s) = &spec.traffic_surge {
+        let mut rng = stream(spec.seed, (2 << 32) + u64::from(s.week));
+        g.surge_week(&mut rng, s);
     }
     if let Some(gw) = &spec.giveaway {
         for week in spec.weeks - gw.last_weeks..spec.weeks {
@@ -583,6 +658,8 @@ struct Generator {
     sessions: Vec<Session>,
     rows: Vec<Row>,
     effects: Effects,
+    /// P(add_payment_info | add_shipping_info) in force (changed in the storefront week).
+    payment: f64,
 }
 
 /// What a session does, decided before its timeline is laid out.
@@ -644,7 +721,7 @@ impl Generator {
                 let steps = [
                     (funnel::CHECKOUT * self.effects.checkout(device, channel)).min(0.95),
                     funnel::SHIPPING,
-                    funnel::PAYMENT,
+                    self.payment,
                     funnel::PURCHASE,
                 ];
                 plan.checkout_steps = steps.iter().take_while(|&&p| unif(rng) < p).count() as u32;
@@ -678,6 +755,18 @@ impl Generator {
                     self.session(rng, user, device, channel, back, &plan);
                 }
             }
+        }
+    }
+
+    fn surge_week(&mut self, rng: &mut Xoshiro256PlusPlus, s: &TrafficSurge) {
+        let week_start = self.start + i64::from(s.week) * WEEK;
+        let n = poisson(rng, f64::from(s.sessions));
+        for start in session_starts(rng, week_start, n) {
+            let device = DEVICES[categorical(rng, &DEVICE_MIX)];
+            let intent = gamma(rng, funnel::USER_INTENT_SHAPE) / funnel::USER_INTENT_SHAPE;
+            // Not added to the returning pool: the surge leaves every other week as it was.
+            let user = self.new_user(rng, device, intent);
+            self.regular_session(rng, user, device, Channel::PaidSocial, start);
         }
     }
 
@@ -1140,6 +1229,8 @@ mod tests {
                 sessions_per_week: 300,
                 purchase_rate: 0.001,
             }),
+            traffic_surge: None,
+            storefront_change: None,
             ..DemoSpec::default()
         }
     }

@@ -7,6 +7,8 @@
 //! [`report`] renders it. [`pipeline::analyze`] runs all of it from validated [`config`] settings.
 //! The weekly model [`store`] remembers each week, so that [`history`] can say what changed since
 //! last week and hold a recommendation until a new leader confirms.
+//! The same measurements also diagnose the funnel ([`funnel`]), rank audience seeds ([`seeds`]),
+//! size A/B tests per metric ([`testplan`]) and value each proxy for value-based bidding ([`value`]).
 
 pub mod advise;
 pub mod audit;
@@ -16,12 +18,16 @@ pub mod error;
 pub mod evidence;
 pub mod flags;
 pub mod format;
+pub mod funnel;
 pub mod history;
 pub mod observe;
 pub mod pipeline;
 pub mod platform;
 pub mod report;
+pub mod seeds;
 pub mod source;
 pub mod stats;
 pub mod store;
+pub mod testplan;
 pub mod types;
+pub mod value;

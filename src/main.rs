@@ -35,6 +35,11 @@ enum Command {
     Demo(DemoArgs),
     /// The weekly trail from the model store: recommendation, precision and volume per week.
     History(HistoryArgs),
+    /// Funnel step rates per week, device and channel, and whether each week's change is traffic
+    /// mix or the step itself.
+    Funnel(FunnelArgs),
+    /// Weeks of traffic an A/B test needs on purchase and on each proxy.
+    TestPlan(TestPlanArgs),
 }
 
 #[derive(clap::Args)]
@@ -51,6 +56,26 @@ struct HistoryArgs {
     /// Show only this proxy event.
     #[arg(long)]
     event: Option<String>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "table")]
+    format: Format,
+}
+
+/// Where the events come from, for the commands that recommend nothing.
+#[derive(clap::Args)]
+struct DataArgs {
+    /// TOML config file (see fixtures/demo/optsignal.toml).
+    #[arg(short, long, env = "OPTSIGNAL_CONFIG")]
+    config: Option<PathBuf>,
+    /// Canonical event log (CSV or JSON Lines, optionally .gz); overrides source.path.
+    #[arg(short, long)]
+    events: Option<PathBuf>,
+    /// Observation unit.
+    #[arg(long, value_enum)]
+    unit: Option<Unit>,
+    /// Stop at the first malformed row instead of skipping and counting it.
+    #[arg(long)]
+    strict: bool,
     /// Output format.
     #[arg(short, long, value_enum, default_value = "table")]
     format: Format,
@@ -101,6 +126,34 @@ struct AuditArgs {
     /// Accounts analysed at once.
     #[arg(short, long, default_value_t = 2)]
     jobs: usize,
+}
+
+#[derive(clap::Args)]
+struct FunnelArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Funnel steps in order, comma-separated (default view_item, add_to_cart, begin_checkout,
+    /// add_payment_info, purchase).
+    #[arg(long, value_delimiter = ',')]
+    steps: Option<Vec<String>>,
+}
+
+#[derive(clap::Args)]
+struct TestPlanArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Relative lift to detect: 10% or 0.1.
+    #[arg(long, default_value = "10%", value_parser = optsignal::testplan::parse_relative)]
+    mde: f64,
+    /// Two-sided significance level.
+    #[arg(long, default_value_t = 0.05)]
+    alpha: f64,
+    /// Power.
+    #[arg(long, default_value_t = 0.8)]
+    power: f64,
+    /// Arms, control included.
+    #[arg(long, default_value_t = 2)]
+    arms: u32,
 }
 
 #[derive(clap::Args)]
@@ -203,6 +256,7 @@ fn recommend(a: RecommendArgs) -> Result<String, Error> {
         strict: a.strict,
         as_of: a.as_of,
         save: a.save,
+        ..Overrides::default()
     };
     let settings = load_settings(a.config.as_deref(), &overrides)?;
     render_report(&settings, a.format)
@@ -260,6 +314,58 @@ fn color() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
+fn data_settings(
+    d: &DataArgs,
+    steps: Option<Vec<String>>,
+) -> Result<optsignal::config::Settings, Error> {
+    let overrides = Overrides {
+        events: d.events.clone(),
+        unit: d.unit.map(|u| match u {
+            Unit::Session => UnitKind::Session,
+            Unit::User => UnitKind::User,
+        }),
+        strict: d.strict,
+        platforms_optional: true,
+        funnel_steps: steps,
+        ..Overrides::default()
+    };
+    Ok(load_settings(d.config.as_deref(), &overrides)?)
+}
+
+fn funnel(a: FunnelArgs) -> Result<String, Error> {
+    let settings = data_settings(&a.data, a.steps)?;
+    let report = optsignal::pipeline::analyze(&settings)?;
+    Ok(match a.data.format {
+        Format::Json => to_json(&report.funnel),
+        Format::Table => optsignal::report::terminal::render_funnel(&report, style()),
+    })
+}
+
+fn test_plan(a: TestPlanArgs) -> Result<String, Error> {
+    let params = optsignal::testplan::TestParams {
+        mde: a.mde,
+        alpha: a.alpha,
+        power: a.power,
+        arms: a.arms,
+    };
+    params.validate()?;
+    let settings = data_settings(&a.data, None)?;
+    let report = optsignal::pipeline::analyze(&settings)?;
+    let plan = optsignal::testplan::replan(&report, params);
+    Ok(match a.data.format {
+        Format::Json => to_json(&plan),
+        Format::Table => optsignal::report::terminal::render_test_plan(&report, &plan, style()),
+    })
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+fn style() -> Style {
+    Style::new(std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+}
+
 fn render_report(settings: &optsignal::config::Settings, format: Format) -> Result<String, Error> {
     let report = optsignal::pipeline::run(settings)?;
     Ok(match format {
@@ -292,6 +398,8 @@ fn main() -> ExitCode {
         Command::Audit(a) => audit(a),
         Command::Config(ConfigCommand::Check { config }) => config_check(config),
         Command::History(a) => history(a).map(|s| (s, 0)),
+        Command::Funnel(a) => funnel(a).map(|s| (s, 0)),
+        Command::TestPlan(a) => test_plan(a).map(|s| (s, 0)),
     };
     match result {
         Ok((out, code)) => {

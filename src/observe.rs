@@ -116,6 +116,38 @@ pub struct Pattern {
     pub purchasers: u64,
 }
 
+/// Units sharing (week, device, channel, set of tracked events fired anywhere in the unit): the
+/// counts behind funnel step rates, where an event after the purchase counts too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FiredGroup {
+    /// Index into [`Observations::weeks`].
+    pub week: u16,
+    /// Index into [`Observations::devices`].
+    pub device: u16,
+    /// Index into [`Observations::channels`].
+    pub channel: u16,
+    /// Bit `i` set when tracked event `i` fired in the unit (see [`Observations::tracked`]).
+    pub mask: u64,
+    /// Units with this combination.
+    pub units: u64,
+}
+
+/// Order values of purchasing units (label 1) sharing a week and a feature mask: what their label
+/// purchase (the user's first purchase inside the label window) was worth.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ValueGroup {
+    /// Index into [`Observations::weeks`].
+    pub week: u16,
+    /// Feature mask over candidates, as in [`Pattern::mask`].
+    pub mask: u32,
+    /// Purchasing units whose label purchase carries a value.
+    pub valued: u64,
+    /// Sum of those values.
+    pub sum: f64,
+    /// Sum of their squares (for the sample variance of order values).
+    pub sum_sq: f64,
+}
+
 /// Among units with a purchase: did the candidate first fire before or only after it?
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Ordering {
@@ -156,9 +188,34 @@ pub struct Observations {
     pub other_events: BTreeMap<String, u64>,
     /// Earliest and latest event time, µs since the epoch.
     pub span_micros: (i64, i64),
+    /// Events extra to candidates and purchase that were tracked (funnel steps), see
+    /// [`ObservationBuilder::track_also`].
+    pub extra_events: Vec<EventName>,
+    /// Grouped counts by the events fired anywhere in the unit (bit order: [`Observations::tracked`]).
+    pub fired: Vec<FiredGroup>,
+    /// Grouped order values of purchasing units, by week and feature mask.
+    pub values: Vec<ValueGroup>,
 }
 
 impl Observations {
+    /// Every tracked event in bit order of [`FiredGroup::mask`]: the candidates, then purchase,
+    /// then the extra events.
+    pub fn tracked(&self) -> Vec<&EventName> {
+        self.candidates
+            .iter()
+            .chain(std::iter::once(&self.purchase))
+            .chain(self.extra_events.iter())
+            .collect()
+    }
+
+    /// Bit of an event in [`FiredGroup::mask`], when it is tracked.
+    pub fn fired_bit(&self, event: &EventName) -> Option<u32> {
+        self.tracked()
+            .iter()
+            .position(|e| *e == event)
+            .map(|i| i as u32)
+    }
+
     /// Grouped 2×2 table for candidate `j`: (a, b, c, d) = (feature & label, feature & no label,
     /// no feature & label, no feature & no label), over the weeks selected by `keep`.
     pub fn table(&self, j: usize, keep: impl Fn(u16) -> bool) -> [u64; 4] {
@@ -184,6 +241,8 @@ struct UnitState {
     firsts: Vec<(u8, i64, u64)>,
     /// First purchase, if any.
     purchase: Option<(i64, u64)>,
+    /// Bit per tracked event (candidates, purchase, extras) that fired anywhere in the unit.
+    fired: u64,
 }
 
 /// Interns strings into dense indices; index 0 is reserved for "(unknown)".
@@ -228,7 +287,9 @@ pub struct ObservationBuilder {
     tracked: HashMap<String, u8>,
     purchase_idx: u8,
     users: HashMap<Box<str>, u32>,
-    user_purchases: Vec<Vec<i64>>,
+    user_purchases: Vec<Vec<(i64, Option<f64>)>>,
+    extra: HashMap<String, u8>,
+    extra_events: Vec<EventName>,
     open_by_user: Vec<u32>,
     sessions: HashMap<Box<str>, Vec<(u32, u32)>>,
     units: Vec<UnitState>,
@@ -260,6 +321,8 @@ impl ObservationBuilder {
             purchase_idx,
             users: HashMap::new(),
             user_purchases: Vec::new(),
+            extra: HashMap::new(),
+            extra_events: Vec::new(),
             open_by_user: Vec::new(),
             sessions: HashMap::new(),
             units: Vec::new(),
@@ -275,6 +338,22 @@ impl ObservationBuilder {
             other_events: BTreeMap::new(),
             span: None,
             inferred_sessions: 0,
+        }
+    }
+
+    /// Also tracks these events (funnel steps that are not candidates) in [`Observations::fired`];
+    /// events already tracked, and any beyond 64 tracked events in all, are ignored.
+    pub fn track_also(&mut self, events: &[EventName]) {
+        for e in events {
+            let next = self.purchase_idx as usize + 1 + self.extra_events.len();
+            if self.tracked.contains_key(e.as_str()) || self.extra.contains_key(e.as_str()) {
+                continue;
+            }
+            if next >= 64 {
+                break;
+            }
+            self.extra.insert(e.as_str().to_string(), next as u8);
+            self.extra_events.push(e.clone());
         }
     }
 
@@ -320,12 +399,15 @@ impl ObservationBuilder {
             u.channel = channel;
         }
         u.last = u.last.max(ev.micros);
+        if let Some(bit) = tracked.or_else(|| self.extra.get(ev.name).copied()) {
+            u.fired |= 1u64 << bit;
+        }
         if let Some(t) = tracked {
             if t == self.purchase_idx {
                 if u.purchase.is_none_or(|p| at < p) {
                     u.purchase = Some(at);
                 }
-                self.user_purchases[user as usize].push(ev.micros);
+                self.user_purchases[user as usize].push((ev.micros, ev.value));
             } else {
                 match u.firsts.iter_mut().find(|f| f.0 == t) {
                     Some(f) => {
@@ -374,6 +456,7 @@ impl ObservationBuilder {
                 channel: 0,
                 firsts: Vec::new(),
                 purchase: None,
+                fired: 0,
             });
             (units.len() - 1) as u32
         };
@@ -425,7 +508,8 @@ impl ObservationBuilder {
         let k = self.purchase_idx as usize;
         let (lo, hi) = self.span.unwrap_or((0, 0));
         for p in &mut self.user_purchases {
-            p.sort_unstable();
+            // Stable: equal times keep file order, so "the first purchase" is well defined.
+            p.sort_by_key(|x| x.0);
         }
         // Weekly event counts define the weeks; units and users are added below.
         let week_list = fill_gaps(self.week_events.keys().copied().collect());
@@ -474,6 +558,8 @@ impl ObservationBuilder {
         let window = i64::from(self.spec.label_window_days) * DAY_US;
         let mut ordering = vec![Ordering::default(); k];
         let mut patterns: HashMap<(u16, u16, u16, u32), (u64, u64)> = HashMap::new();
+        let mut fired: HashMap<(u16, u16, u16, u64), u64> = HashMap::new();
+        let mut values: HashMap<(u16, u32), (u64, f64, f64)> = HashMap::new();
         let mut censored = 0;
         let units = std::mem::take(&mut self.units);
         for u in &units {
@@ -481,10 +567,11 @@ impl ObservationBuilder {
             let week = self.week_of(start);
             let wi = week_index[&week];
             let purchases = &self.user_purchases[u.user as usize];
-            let first_after = purchases.partition_point(|&t| t < start);
-            let label = purchases
+            let first_after = purchases.partition_point(|&(t, _)| t < start);
+            let label_purchase = purchases
                 .get(first_after)
-                .is_some_and(|&t| t <= start.saturating_add(window));
+                .filter(|&&(t, _)| t <= start.saturating_add(window));
+            let label = label_purchase.is_some();
             if start.saturating_add(window) > hi {
                 censored += 1;
             }
@@ -511,6 +598,13 @@ impl ObservationBuilder {
             let e = patterns.entry((wi, u.device, u.channel, mask)).or_default();
             e.0 += 1;
             e.1 += u64::from(label);
+            *fired.entry((wi, u.device, u.channel, u.fired)).or_default() += 1;
+            if let Some(&(_, Some(v))) = label_purchase {
+                let g = values.entry((wi, mask)).or_default();
+                g.0 += 1;
+                g.1 += v;
+                g.2 += v * v;
+            }
         }
         let mut patterns: Vec<Pattern> = patterns
             .into_iter()
@@ -524,6 +618,28 @@ impl ObservationBuilder {
             })
             .collect();
         patterns.sort_by_key(|p| (p.week, p.device, p.channel, p.mask));
+        let mut fired: Vec<FiredGroup> = fired
+            .into_iter()
+            .map(|((week, device, channel, mask), units)| FiredGroup {
+                week,
+                device,
+                channel,
+                mask,
+                units,
+            })
+            .collect();
+        fired.sort_by_key(|g| (g.week, g.device, g.channel, g.mask));
+        let mut values: Vec<ValueGroup> = values
+            .into_iter()
+            .map(|((week, mask), (valued, sum, sum_sq))| ValueGroup {
+                week,
+                mask,
+                valued,
+                sum,
+                sum_sq,
+            })
+            .collect();
+        values.sort_by_key(|g| (g.week, g.mask));
         let levels = |l: Levels| if l.seen { l.names } else { Vec::new() };
         Observations {
             unit: self.spec.unit,
@@ -540,6 +656,9 @@ impl ObservationBuilder {
             sessions_inferred: self.inferred_sessions > 0,
             other_events: self.other_events,
             span_micros: (lo, hi),
+            extra_events: self.extra_events,
+            fired,
+            values,
         }
     }
 }
@@ -654,6 +773,37 @@ mod tests {
         assert!(o.channels.is_empty());
         // Every unit takes the device of its first event (index 1 = "mobile"), none "(unknown)".
         assert!(o.patterns.iter().all(|p| p.device == 1), "{:?}", o.patterns);
+    }
+
+    #[test]
+    fn fired_masks_count_events_after_purchase_and_values_follow_the_label() {
+        let mut b = ObservationBuilder::new(spec(UnitKind::Session));
+        b.track_also(&[
+            EventName::new("view_item").unwrap(),
+            EventName::new("add_to_cart").unwrap(), // already a candidate: ignored
+        ]);
+        let mut buy = ev(2, 2, "u1", Some("s1"), "purchase");
+        buy.value = Some(40.0);
+        for e in [
+            ev(0, 0, "u1", Some("s1"), "view_item"),
+            ev(1, 1, "u1", Some("s1"), "add_to_cart"),
+            buy,
+            ev(3, 3, "u1", Some("s1"), "sign_up"), // after the purchase: fired, not a feature
+            ev(4, 10, "u2", Some("s2"), "view_item"),
+        ] {
+            b.push(&e).unwrap();
+        }
+        let o = b.finish();
+        let names: Vec<&str> = o.tracked().iter().map(|e| e.as_str()).collect();
+        assert_eq!(names, ["add_to_cart", "sign_up", "purchase", "view_item"]);
+        let view = o.fired_bit(&EventName::new("view_item").unwrap()).unwrap();
+        assert_eq!(view, 3);
+        let masks: Vec<(u64, u64)> = o.fired.iter().map(|g| (g.mask, g.units)).collect();
+        assert_eq!(masks, [(0b1000, 1), (0b1111, 1)]);
+        // s1 bought (label 1) with add_to_cart as its only feature; its order was 40.
+        assert_eq!(o.values.len(), 1);
+        assert_eq!((o.values[0].mask, o.values[0].valued), (0b01, 1));
+        assert_eq!((o.values[0].sum, o.values[0].sum_sq), (40.0, 1600.0));
     }
 
     #[test]

@@ -41,6 +41,7 @@ pub fn run(settings: &Settings) -> Result<Report, Error> {
 /// Runs the whole analysis and returns the report with the week to store.
 pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
     let mut builder = ObservationBuilder::new(settings.observe.clone());
+    builder.track_also(&settings.funnel_steps);
     let cutoff = settings
         .as_of
         .map(|w| week_span(w, &settings.observe.time_zone).1);
@@ -96,6 +97,30 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
         store.dir().display().to_string(),
     );
     let purchasing_units = obs.patterns.iter().map(|p| p.purchasers).sum();
+    let a = &settings.analysis;
+    let funnel = crate::funnel::diagnose(&obs, &settings.funnel_steps, a.confidence, a.alpha);
+    let weekly: Vec<WeekTotals> = obs
+        .weeks
+        .iter()
+        .map(|w| WeekTotals {
+            week: w.week,
+            complete: w.complete,
+            units: w.units,
+            users: w.users,
+            purchase: w.purchase,
+            revenue: (w.revenue * 100.0).round() / 100.0,
+        })
+        .collect();
+    let recent = crate::testplan::recent_complete(&weekly, a.volume_weeks);
+    let seeds = crate::seeds::rank(&proxies, &recent);
+    let values = crate::value::values(&obs, &proxies, a.confidence);
+    let test_plan = crate::testplan::plan(
+        &obs.purchase,
+        &weekly,
+        &proxies,
+        &recent,
+        crate::testplan::TestParams::default(),
+    );
     let mut notes = Vec::new();
     if read.skipped_total() > 0 {
         let parts: Vec<String> = read
@@ -158,6 +183,13 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
     if let Some(w) = settings.as_of {
         notes.push(format!(
             "as of {w}: {after_cutoff} events dated after that week were left out"
+        ));
+    }
+    if !funnel.absent_steps.is_empty() {
+        let s: Vec<String> = funnel.absent_steps.iter().map(|e| e.to_string()).collect();
+        notes.push(format!(
+            "funnel steps never seen in the log: {} (their step rates are 0)",
+            s.join(", ")
         ));
     }
     if obs.sessions_inferred {
@@ -223,18 +255,11 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
         account: settings.account.clone(),
         recommendations,
         proxies,
-        weekly: obs
-            .weeks
-            .iter()
-            .map(|w| WeekTotals {
-                week: w.week,
-                complete: w.complete,
-                units: w.units,
-                users: w.users,
-                purchase: w.purchase,
-                revenue: (w.revenue * 100.0).round() / 100.0,
-            })
-            .collect(),
+        weekly,
+        funnel,
+        seeds,
+        test_plan,
+        values,
         input,
         settings: settings.analysis.clone(),
         label_window_days: settings.observe.label_window_days,

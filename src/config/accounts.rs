@@ -143,6 +143,9 @@ fn schema() -> Value {
             optimizable: Some(vec![]),
         }],
         recipients: Some(vec![]),
+        funnel: super::RawFunnel {
+            steps: Some(vec![]),
+        },
         store: super::RawStore {
             path: Some("models".into()),
             enabled: Some(false),

@@ -102,6 +102,14 @@ pub struct Report {
     pub proxies: Vec<ProxyEvidence>,
     /// Site-wide weekly totals.
     pub weekly: Vec<WeekTotals>,
+    /// Funnel step rates by week and segment, and what moved week over week (mix or rate).
+    pub funnel: crate::funnel::FunnelReport,
+    /// Proxies as retargeting and lookalike seeds.
+    pub seeds: crate::seeds::Seeds,
+    /// Weeks an A/B test needs per metric (at the default +10%, α 0.05, power 0.8, 2 arms).
+    pub test_plan: crate::testplan::TestPlan,
+    /// Expected purchase value of one unit with each proxy, for value-based bidding.
+    pub values: crate::value::ProxyValues,
     /// What was read.
     pub input: InputSummary,
     /// Settings that shape the numbers (confidence, thresholds, windows).

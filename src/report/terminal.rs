@@ -1,6 +1,8 @@
 //! The terminal report for people: the recommendation first, then flags, the proxy scorecard,
 //! weekly volumes and data notes. Colour only when writing to a terminal (and `NO_COLOR` unset).
 
+pub mod sections;
+
 use std::fmt::Write;
 
 use comfy_table::presets::UTF8_BORDERS_ONLY;
@@ -64,6 +66,38 @@ fn right(t: &mut Table, from: usize) {
 
 fn opt(x: Option<f64>, f: impl Fn(f64) -> String) -> String {
     x.map_or("–".into(), f)
+}
+
+/// Renders only the funnel diagnosis (`optsignal funnel`), with the per-segment table.
+pub fn render_funnel(r: &Report, style: Style) -> String {
+    let mut o = header(r, style);
+    sections::funnel(&mut o, &r.funnel, style, true);
+    o
+}
+
+/// Renders only a test plan (`optsignal test-plan`).
+pub fn render_test_plan(r: &Report, plan: &crate::testplan::TestPlan, style: Style) -> String {
+    let mut o = header(r, style);
+    sections::test_plan(&mut o, plan, style, r.input.unit.plural());
+    o
+}
+
+fn header(r: &Report, style: Style) -> String {
+    let i = &r.input;
+    let span = match (i.weeks.first(), i.weeks.last()) {
+        (Some(a), Some(b)) => format!("{a} … {b}"),
+        _ => "no weeks".into(),
+    };
+    format!(
+        "{} — {} · {} · {} {}, {} users, {} purchasing\n",
+        style.bold("optsignal"),
+        style.bold(&r.account),
+        span,
+        i.units,
+        i.unit.plural(),
+        i.users,
+        i.purchasing_units
+    )
 }
 
 /// Renders the report as text for a terminal.
@@ -195,6 +229,10 @@ pub fn render(r: &Report, style: Style) -> String {
             style.dim("  † separation (a zero cell): Firth-penalized estimate")
         );
     }
+    sections::values(&mut o, &r.values, style, pct_conf);
+    sections::seeds(&mut o, &r.seeds, style, pct_conf);
+    sections::test_plan(&mut o, &r.test_plan, style, i.unit.plural());
+    sections::funnel(&mut o, &r.funnel, style, false);
     let _ = writeln!(
         o,
         "\n{}",

@@ -9,16 +9,21 @@
 //! - [`clearance`]: probability that one bidding unit collects a platform's learning-phase floor
 //!   of events in its window (Poisson or negative binomial after binomial thinning).
 //! - [`drift`]: quasi-Poisson rate-ratio z-test of recent weekly volume against a baseline.
+//! - [`decompose`]: Kitagawa shift-share decomposition of a rate change into traffic mix and
+//!   within-segment rate, with delta-method intervals and the Cochran–Mantel–Haenszel test.
+//! - [`power`]: units per arm of a two-proportion A/B test.
 //!
 //! Functions that can meet degenerate input return `Option` or [`StatsError`]; none of them returns
 //! an infinite or NaN number in a result.
 
 pub mod auc;
 pub mod clearance;
+pub mod decompose;
 pub mod drift;
 pub mod fdr;
 pub mod interval;
 pub mod logistic;
+pub mod power;
 
 use thiserror::Error;
 
