@@ -23,6 +23,9 @@ pub enum Error {
     /// Writing the demo store failed.
     #[error(transparent)]
     Demo(#[from] crate::demo::DemoError),
+    /// The weekly report job failed (rendering, SMTP, state files).
+    #[error(transparent)]
+    Deliver(#[from] crate::deliver::DeliverError),
     /// Writing an output file failed.
     #[error("cannot write {path}: {source}")]
     Write {
@@ -39,6 +42,7 @@ impl Error {
         match self {
             Error::Config(_) => EXIT_USAGE,
             Error::Source(_) | Error::Demo(_) | Error::Write { .. } => EXIT_RUNTIME,
+            Error::Deliver(e) => e.exit_code(),
         }
     }
 
@@ -48,6 +52,7 @@ impl Error {
             Error::Source(SourceError::MissingColumn { .. }) => Some("map your columns under [source.fields] in the config, or rename them to the canonical names (timestamp, user_id, session_id, event_name, device, channel, value)"),
             Error::Source(SourceError::Open { .. }) => Some("check the path; relative paths in a config file are relative to the config file's folder"),
             Error::Config(ConfigError::Load { .. }) => Some("see fixtures/demo/optsignal.toml for a complete, commented example"),
+            Error::Deliver(e) => e.hint(),
             _ => None,
         }
     }
