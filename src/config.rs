@@ -173,6 +173,46 @@ pub struct RawFunnel {
     pub steps: Option<Vec<String>>,
 }
 
+/// `[email]`: where `optsignal report --send` delivers the weekly report, and how. Secrets are
+/// never written here: `password_env` names an environment variable and `password_file` a file
+/// that hold the password.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEmail {
+    /// Sender mailbox (`optsignal <reports@shop.example>`).
+    pub from: Option<String>,
+    /// Recipient mailboxes.
+    pub to: Option<Vec<String>>,
+    /// Subject template (minijinja: `{{ account }}`, `{{ week }}`, `{{ headline }}`).
+    pub subject: Option<String>,
+    /// SMTP server host name.
+    pub host: Option<String>,
+    /// SMTP port (default: 587 for starttls, 465 for tls, 25 for plain).
+    pub port: Option<u16>,
+    /// `starttls` (default), `tls` (implicit TLS) or `plain` (a local relay, no encryption).
+    pub security: Option<String>,
+    /// SMTP user name.
+    pub username: Option<String>,
+    /// Environment variable holding the SMTP user name (instead of `username`).
+    pub username_env: Option<String>,
+    /// Environment variable holding the SMTP password.
+    pub password_env: Option<String>,
+    /// File holding the SMTP password (relative to the config file; trailing newline ignored).
+    pub password_file: Option<PathBuf>,
+    /// Connection and command timeout in seconds (default 30).
+    pub timeout_secs: Option<u64>,
+}
+
+/// `[report]`: the weekly report job (`optsignal report`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReport {
+    /// Folder for the lock and sent-state files (default: `optsignal-state` beside the config).
+    pub state_dir: Option<PathBuf>,
+    /// Flag kinds that make `optsignal report` exit with code 3 when any proxy raises them.
+    pub critical_flags: Option<Vec<String>>,
+}
+
 /// The whole configuration file as written.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -196,6 +236,12 @@ pub struct RawConfig {
     /// `[funnel]`.
     #[serde(default)]
     pub funnel: RawFunnel,
+    /// `[email]`, optional.
+    #[serde(default)]
+    pub email: Option<RawEmail>,
+    /// `[report]`, optional.
+    #[serde(default)]
+    pub report: RawReport,
 }
 
 /// A platform as the recommendation uses it.
@@ -241,6 +287,82 @@ pub struct StoreSettings {
     pub save: bool,
 }
 
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS, which is required (port 587).
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: only for a relay on this machine or a trusted network (port 25).
+    Plain,
+}
+
+impl SmtpSecurity {
+    /// The usual port of this kind of connection.
+    pub fn default_port(self) -> u16 {
+        match self {
+            SmtpSecurity::StartTls => 587,
+            SmtpSecurity::Tls => 465,
+            SmtpSecurity::Plain => 25,
+        }
+    }
+}
+
+/// Where a credential is read from at send time. Never the value itself, so settings can be
+/// logged and debug-printed without leaking a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    /// Written in the config (only allowed for the user name).
+    Literal(String),
+    /// An environment variable's name.
+    Env(String),
+    /// A file's path.
+    File(PathBuf),
+}
+
+/// SMTP credentials, by source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpAuth {
+    /// The user name.
+    pub username: SecretSource,
+    /// The password (environment variable or file, never literal).
+    pub password: SecretSource,
+}
+
+/// Validated `[email]`.
+#[derive(Debug, Clone)]
+pub struct EmailSettings {
+    /// Sender.
+    pub from: lettre::message::Mailbox,
+    /// Recipients, at least one.
+    pub to: Vec<lettre::message::Mailbox>,
+    /// Subject template.
+    pub subject: String,
+    /// SMTP host.
+    pub host: String,
+    /// SMTP port.
+    pub port: u16,
+    /// Connection security.
+    pub security: SmtpSecurity,
+    /// Credentials, when the server needs them.
+    pub auth: Option<SmtpAuth>,
+    /// Connection and command timeout.
+    pub timeout: std::time::Duration,
+}
+
+/// The default email subject template.
+pub const DEFAULT_SUBJECT: &str = "[optsignal] {{ account }} · {{ week }}: {{ headline }}";
+
+/// Validated `[report]`.
+#[derive(Debug, Clone, Default)]
+pub struct ReportSettings {
+    /// Folder for the lock and sent-state files.
+    pub state_dir: PathBuf,
+    /// Flag kinds that make the report job exit with code 3.
+    pub critical_flags: Vec<crate::flags::FlagKind>,
+}
+
 /// Validated settings of one run.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -260,6 +382,10 @@ pub struct Settings {
     pub as_of: Option<crate::types::IsoWeek>,
     /// Funnel steps in order, at least two (the funnel diagnosis).
     pub funnel_steps: Vec<EventName>,
+    /// Email delivery of the weekly report, when configured.
+    pub email: Option<EmailSettings>,
+    /// The weekly report job.
+    pub report: ReportSettings,
 }
 
 /// Funnel steps used when the config names none.
@@ -587,9 +713,36 @@ impl Settings {
             a.confirm_weeks.unwrap_or(2),
             "week (1 switches as soon as another event leads)",
         );
+        // Email and report settings validate in their own functions; their errors join the rest.
+        let named = |e: ConfigError| match e {
+            ConfigError::Invalid {
+                origin,
+                key,
+                message,
+                ..
+            } => ConfigError::Invalid {
+                origin,
+                account: account.map(String::from),
+                key,
+                message,
+            },
+            other => other,
+        };
+        let email = match &raw.email {
+            Some(e) => email_settings(e, origin, base_dir)
+                .map_err(|e| c.errors.push(named(e)))
+                .ok(),
+            None => None,
+        };
+        let report = report_settings(&raw.report, base_dir, origin)
+            .map_err(|e| c.errors.push(named(e)))
+            .ok();
         if !c.errors.is_empty() {
             return Err(c.errors);
         }
+        let Some(report) = report else {
+            return Err(c.errors);
+        };
         let store_path = raw
             .store
             .path
@@ -637,8 +790,177 @@ impl Settings {
             store,
             as_of: None,
             funnel_steps,
+            email,
+            report,
         })
     }
+}
+
+fn mailbox(origin: &str, key: &str, s: &str) -> Result<lettre::message::Mailbox, ConfigError> {
+    s.parse().map_err(|e| {
+        invalid(
+            origin,
+            key,
+            format!("{s:?} is not an email address like \"Name <user@example.com>\" ({e})"),
+        )
+    })
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+fn email_settings(
+    e: &RawEmail,
+    origin: &str,
+    base_dir: &Path,
+) -> Result<EmailSettings, ConfigError> {
+    let from = e
+        .from
+        .as_deref()
+        .ok_or_else(|| invalid(origin, "email.from", "give the sender address"))?;
+    let from = mailbox(origin, "email.from", from)?;
+    let list = e.to.as_deref().unwrap_or_default();
+    if list.is_empty() {
+        return Err(invalid(origin, "email.to", "give at least one recipient"));
+    }
+    let mut to = Vec::new();
+    for (i, t) in list.iter().enumerate() {
+        to.push(mailbox(origin, &format!("email.to[{i}]"), t)?);
+    }
+    let subject = e.subject.clone().unwrap_or_else(|| DEFAULT_SUBJECT.into());
+    crate::report::document::check_line(&subject)
+        .map_err(|m| invalid(origin, "email.subject", m))?;
+    let host = e
+        .host
+        .clone()
+        .filter(|h| !h.trim().is_empty())
+        .ok_or_else(|| invalid(origin, "email.host", "give the SMTP server's host name"))?;
+    let security = match e.security.as_deref().unwrap_or("starttls") {
+        "starttls" => SmtpSecurity::StartTls,
+        "tls" => SmtpSecurity::Tls,
+        "plain" | "none" => SmtpSecurity::Plain,
+        other => {
+            return Err(invalid(
+                origin,
+                "email.security",
+                format!("{other:?}: use \"starttls\", \"tls\" or \"plain\""),
+            ))
+        }
+    };
+    let port = e.port.unwrap_or(security.default_port());
+    if port == 0 {
+        return Err(invalid(
+            origin,
+            "email.port",
+            "must be a port number, 1 to 65535",
+        ));
+    }
+    let username = match (&e.username, &e.username_env) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                origin,
+                "email.username_env",
+                "give username or username_env, not both",
+            ))
+        }
+        (Some(u), None) => Some(SecretSource::Literal(u.clone())),
+        (None, Some(v)) => Some(SecretSource::Env(v.clone())),
+        (None, None) => None,
+    };
+    let password = match (&e.password_env, &e.password_file) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                origin,
+                "email.password_file",
+                "give password_env or password_file, not both",
+            ))
+        }
+        (Some(v), None) => Some(SecretSource::Env(v.clone())),
+        (None, Some(f)) => Some(SecretSource::File(if f.is_absolute() {
+            f.clone()
+        } else {
+            base_dir.join(f)
+        })),
+        (None, None) => None,
+    };
+    let auth = match (username, password) {
+        (Some(username), Some(password)) => Some(SmtpAuth { username, password }),
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(invalid(
+                origin,
+                "email.password_env",
+                "a user name needs a password: name an environment variable (password_env) or a file (password_file)",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(invalid(
+                origin,
+                "email.username",
+                "a password needs a user name (username or username_env)",
+            ))
+        }
+    };
+    if auth.is_some() && security == SmtpSecurity::Plain && !is_loopback(&host) {
+        return Err(invalid(
+            origin,
+            "email.security",
+            format!("\"plain\" would send the password to {host} unencrypted; use \"starttls\" or \"tls\" (plain with credentials is only allowed to a relay on this machine)"),
+        ));
+    }
+    let timeout_secs = e.timeout_secs.unwrap_or(30);
+    if timeout_secs == 0 {
+        return Err(invalid(
+            origin,
+            "email.timeout_secs",
+            "must be at least 1 second",
+        ));
+    }
+    Ok(EmailSettings {
+        from,
+        to,
+        subject,
+        host,
+        port,
+        security,
+        auth,
+        timeout: std::time::Duration::from_secs(timeout_secs),
+    })
+}
+
+fn report_settings(
+    r: &RawReport,
+    base_dir: &Path,
+    origin: &str,
+) -> Result<ReportSettings, ConfigError> {
+    let state_dir = match &r.state_dir {
+        Some(d) if d.is_absolute() => d.clone(),
+        Some(d) => base_dir.join(d),
+        None => base_dir.join("optsignal-state"),
+    };
+    let mut critical_flags = Vec::new();
+    for (i, name) in r.critical_flags.iter().flatten().enumerate() {
+        let kind = crate::flags::FlagKind::from_name(name).ok_or_else(|| {
+            let known: Vec<&str> = crate::flags::FlagKind::ALL
+                .iter()
+                .map(|k| k.name())
+                .collect();
+            invalid(
+                origin,
+                format!("report.critical_flags[{i}]"),
+                format!("{name:?} is not a flag; known: {}", known.join(", ")),
+            )
+        })?;
+        critical_flags.push(kind);
+    }
+    Ok(ReportSettings {
+        state_dir,
+        critical_flags,
+    })
 }
 
 /// Command-line values that override (or, without a config file, replace) the config.
@@ -889,6 +1211,86 @@ mod tests {
             e.contains("platforms[0].id") && e.contains("google_ads"),
             "{e}"
         );
+    }
+
+    fn email() -> RawEmail {
+        RawEmail {
+            from: Some("optsignal <r@shop.example>".into()),
+            to: Some(vec!["a@shop.example".into(), "B <b@shop.example>".into()]),
+            host: Some("smtp.shop.example".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn email_defaults_and_secrets_by_reference_only() {
+        let mut r = raw();
+        let mut e = email();
+        e.username = Some("r".into());
+        e.password_file = Some("secret".into());
+        r.email = Some(e);
+        let s = Settings::from_raw(&r, "x.toml", Path::new("/cfg")).unwrap();
+        let m = s.email.unwrap();
+        assert_eq!((m.security, m.port), (SmtpSecurity::StartTls, 587));
+        assert_eq!(m.to.len(), 2);
+        assert_eq!(
+            m.auth.unwrap().password,
+            SecretSource::File(PathBuf::from("/cfg/secret"))
+        );
+        assert_eq!(s.report.state_dir, PathBuf::from("/cfg/optsignal-state"));
+    }
+
+    #[test]
+    fn email_mistakes_name_the_key() {
+        let check = |f: &dyn Fn(&mut RawEmail), key: &str| {
+            let mut r = raw();
+            let mut e = email();
+            f(&mut e);
+            r.email = Some(e);
+            let err = Settings::from_raw(&r, "x.toml", Path::new("/"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(&format!("x.toml: {key}")), "{err}");
+        };
+        check(&|e| e.to = Some(vec![]), "email.to");
+        check(
+            &|e| e.to = Some(vec!["not an address".into()]),
+            "email.to[0]",
+        );
+        check(&|e| e.from = None, "email.from");
+        check(&|e| e.security = Some("ssl".into()), "email.security");
+        check(&|e| e.subject = Some("{{ account".into()), "email.subject");
+        check(&|e| e.username = Some("u".into()), "email.password_env");
+        check(
+            &|e| {
+                e.username = Some("u".into());
+                e.password_env = Some("P".into());
+                e.security = Some("plain".into());
+            },
+            "email.security",
+        );
+        let mut r = raw();
+        r.report.critical_flags = Some(vec!["sweepstakes".into()]);
+        let err = Settings::from_raw(&r, "x.toml", Path::new("/"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("report.critical_flags[0]") && err.contains("broken_surge"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn plain_with_credentials_is_allowed_to_a_local_relay() {
+        let mut r = raw();
+        let mut e = email();
+        e.host = Some("127.0.0.1".into());
+        e.security = Some("plain".into());
+        e.username_env = Some("U".into());
+        e.password_env = Some("P".into());
+        r.email = Some(e);
+        let s = Settings::from_raw(&r, "x.toml", Path::new("/")).unwrap();
+        assert_eq!(s.email.unwrap().port, 25);
     }
 
     #[test]

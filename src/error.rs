@@ -34,6 +34,9 @@ pub enum Error {
         /// The event log.
         path: PathBuf,
     },
+    /// The weekly report job failed (rendering, SMTP, state files).
+    #[error(transparent)]
+    Deliver(#[from] crate::deliver::DeliverError),
     /// Writing an output file failed.
     #[error("cannot write {path}: {source}")]
     Write {
@@ -54,6 +57,7 @@ impl Error {
             | Error::Write { .. }
             | Error::Store(_)
             | Error::NothingAsOf { .. } => EXIT_RUNTIME,
+            Error::Deliver(e) => e.exit_code(),
         }
     }
 
@@ -64,6 +68,7 @@ impl Error {
             Error::Source(SourceError::Open { .. }) => Some("check the path; relative paths in a config file are relative to the config file's folder"),
             Error::Config(ConfigError::Load { .. }) => Some("see fixtures/demo/optsignal.toml for a complete, commented example"),
             Error::Store(crate::store::StoreError::Parse { .. }) => Some("a stored week is damaged or hand-edited: move that file out of the store folder (the run then compares with the week before it)"),
+            Error::Deliver(e) => e.hint(),
             _ => None,
         }
     }

@@ -47,6 +47,20 @@ pub enum FlagKind {
 }
 
 impl FlagKind {
+    /// Every kind, in severity-agnostic declaration order.
+    pub const ALL: [FlagKind; 5] = [
+        FlagKind::NotPredictive,
+        FlagKind::BrokenSurge,
+        FlagKind::Leaky,
+        FlagKind::TrackingBreak,
+        FlagKind::InsufficientData,
+    ];
+
+    /// The kind with this snake_case name.
+    pub fn from_name(name: &str) -> Option<FlagKind> {
+        FlagKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
     /// The snake_case name used in JSON and reports.
     pub fn name(self) -> &'static str {
         match self {

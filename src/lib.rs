@@ -9,10 +9,12 @@
 //! last week and hold a recommendation until a new leader confirms.
 //! The same measurements also diagnose the funnel ([`funnel`]), rank audience seeds ([`seeds`]),
 //! size A/B tests per metric ([`testplan`]) and value each proxy for value-based bidding ([`value`]).
+//! [`deliver`] is the weekly report job (files, or SMTP once per week).
 
 pub mod advise;
 pub mod audit;
 pub mod config;
+pub mod deliver;
 pub mod demo;
 pub mod error;
 pub mod evidence;

@@ -40,6 +40,10 @@ enum Command {
     Funnel(FunnelArgs),
     /// Weeks of traffic an A/B test needs on purchase and on each proxy.
     TestPlan(TestPlanArgs),
+    /// The weekly report: print it, write it (with its chart) to a folder, or email it once per
+    /// ISO week (for cron). Exit codes: 0 done or nothing to do, 1 runtime failure, 2 usage or
+    /// config error, 3 done and a configured critical flag fired.
+    Report(ReportArgs),
 }
 
 #[derive(clap::Args)]
@@ -154,6 +158,41 @@ struct TestPlanArgs {
     /// Arms, control included.
     #[arg(long, default_value_t = 2)]
     arms: u32,
+}
+
+#[derive(clap::Args)]
+struct ReportArgs {
+    /// TOML config file, with an [email] section for --send and --dry-run.
+    #[arg(short, long, env = "OPTSIGNAL_CONFIG")]
+    config: PathBuf,
+    /// Document format on stdout or in --out.
+    #[arg(short, long, value_enum, default_value = "md")]
+    format: DocFormatArg,
+    /// Folder to write into: the report and its chart PNG, or the .eml with --dry-run.
+    #[arg(short, long)]
+    out: Option<PathBuf>,
+    /// Email the report over SMTP, once per account and ISO week.
+    #[arg(long)]
+    send: bool,
+    /// Build the email but write it as .eml (into --out, else stdout) instead of sending.
+    #[arg(long)]
+    dry_run: bool,
+    /// Send even if this week's report was already sent.
+    #[arg(long)]
+    force: bool,
+    /// Folder for the lock and sent-state files (overrides report.state_dir).
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DocFormatArg {
+    /// Markdown.
+    Md,
+    /// Email-safe HTML.
+    Html,
+    /// Plain text.
+    Text,
 }
 
 #[derive(clap::Args)]
@@ -389,6 +428,37 @@ fn history(a: HistoryArgs) -> Result<String, Error> {
     })
 }
 
+fn report(a: ReportArgs) -> Result<(String, i32), Error> {
+    use optsignal::deliver::{Action, ReportJob};
+    use optsignal::report::document::DocFormat;
+    let mut settings = load_settings(Some(&a.config), &Overrides::default())?;
+    if let Some(d) = a.state_dir {
+        settings.report.state_dir = d;
+    }
+    let report = optsignal::pipeline::analyze(&settings)?;
+    let job = ReportJob {
+        config_path: Some(a.config),
+        format: match a.format {
+            DocFormatArg::Md => DocFormat::Markdown,
+            DocFormatArg::Html => DocFormat::Html,
+            DocFormatArg::Text => DocFormat::Text,
+        },
+        out: a.out,
+        send: a.send,
+        dry_run: a.dry_run,
+        force: a.force,
+    };
+    let outcome = optsignal::deliver::run(&report, &settings, &job)?;
+    if !outcome.critical.is_empty() {
+        tracing::warn!("critical flags: {}", outcome.critical.join("; "));
+    }
+    let code = outcome.exit_code();
+    Ok(match outcome.action {
+        Action::Printed(s) => (s, code),
+        _ => (String::new(), code),
+    })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
@@ -400,8 +470,10 @@ fn main() -> ExitCode {
         Command::History(a) => history(a).map(|s| (s, 0)),
         Command::Funnel(a) => funnel(a).map(|s| (s, 0)),
         Command::TestPlan(a) => test_plan(a).map(|s| (s, 0)),
+        Command::Report(a) => report(a),
     };
     match result {
+        Ok((out, code)) if out.is_empty() => ExitCode::from(code as u8),
         Ok((out, code)) => {
             // A closed pipe (`| head`) is not an error worth a panic or a message.
             let mut stdout = std::io::stdout().lock();

@@ -143,6 +143,23 @@ fn schema() -> Value {
             optimizable: Some(vec![]),
         }],
         recipients: Some(vec![]),
+        email: Some(super::RawEmail {
+            from: s(""),
+            to: Some(vec![]),
+            subject: s(""),
+            host: s(""),
+            port: Some(25),
+            security: s(""),
+            username: s(""),
+            username_env: s(""),
+            password_env: s(""),
+            password_file: Some("p".into()),
+            timeout_secs: Some(1),
+        }),
+        report: super::RawReport {
+            state_dir: Some("s".into()),
+            critical_flags: Some(vec![]),
+        },
         funnel: super::RawFunnel {
             steps: Some(vec![]),
         },

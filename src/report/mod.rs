@@ -1,11 +1,15 @@
-//! One report model, many renderers: [`Report`] is the JSON schema (`--format json`), and
-//! [`terminal`] renders it for people.
+//! One report model, many renderers: [`Report`] is the JSON schema (`--format json`),
+//! [`terminal`] renders it for people, and [`document`] renders the weekly report (Markdown, HTML
+//! email, plain text) from a [`view`] of it, with the [`chart`] as a PNG.
 //!
 //! The schema is versioned by [`SCHEMA_VERSION`]; fields are only added, never renamed, within a
 //! version. `docs/json-schema.md` documents every field.
 
 pub mod audit;
+pub mod chart;
+pub mod document;
 pub mod terminal;
+pub mod view;
 
 use std::collections::BTreeMap;
 
