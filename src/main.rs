@@ -33,6 +33,22 @@ enum Command {
     Config(ConfigCommand),
     /// Write the bundled demo store (10 weeks of a small shop, with a giveaway) and recommend on it.
     Demo(DemoArgs),
+    /// Pull the account's API sources (Meta, GA4, Google Ads) and save a snapshot per account and
+    /// ISO week, for `recommend --snapshot FILE` to re-run offline.
+    Pull(PullArgs),
+}
+
+#[derive(clap::Args)]
+struct PullArgs {
+    /// Config file with [meta], [ga4] and/or [google_ads].
+    #[arg(short, long, env = "OPTSIGNAL_CONFIG")]
+    config: PathBuf,
+    /// The account, in a multi-account file.
+    #[arg(long)]
+    account: Option<String>,
+    /// Folder for snapshots (<out>/<account>/<week>.json).
+    #[arg(long, default_value = "snapshots")]
+    out: PathBuf,
 }
 
 #[derive(Subcommand)]
@@ -131,6 +147,9 @@ struct RecommendArgs {
     /// Stop at the first malformed row instead of skipping and counting it.
     #[arg(long)]
     strict: bool,
+    /// Read API data (Meta, GA4, Google Ads) from a snapshot written by `optsignal pull`.
+    #[arg(long)]
+    snapshot: Option<PathBuf>,
     /// Output format.
     #[arg(short, long, value_enum, default_value = "table")]
     format: Format,
@@ -170,9 +189,20 @@ fn recommend(a: RecommendArgs) -> Result<String, Error> {
         candidates: a.candidates,
         account: a.account,
         strict: a.strict,
+        snapshot: a.snapshot,
     };
     let settings = load_settings(a.config.as_deref(), &overrides)?;
     render_report(&settings, a.format)
+}
+
+fn pull(a: PullArgs) -> Result<String, Error> {
+    let overrides = Overrides {
+        account: a.account,
+        ..Overrides::default()
+    };
+    let settings = load_settings(Some(&a.config), &overrides)?;
+    let path = optsignal::pipeline::pull_snapshot(&settings, &a.out)?;
+    Ok(format!("snapshot written to {}", path.display()))
 }
 
 fn demo(a: DemoArgs) -> Result<String, Error> {
@@ -241,6 +271,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Recommend(a) => recommend(a).map(|s| (s, 0)),
         Command::Demo(a) => demo(a).map(|s| (s, 0)),
+        Command::Pull(a) => pull(a).map(|s| (s, 0)),
         Command::Audit(a) => audit(a),
         Command::Config(ConfigCommand::Check { config }) => config_check(config),
     };

@@ -106,6 +106,10 @@ pub struct Report {
     pub label_window_days: u32,
     /// Notes on the data a reader should know (censoring, partial weeks, skipped rows).
     pub notes: Vec<String>,
+    /// What the API sources returned (Meta ad sets and learning stages, GA4 volumes, Google Ads
+    /// conversions), when any is configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pulled: Option<crate::source::remote::Pulled>,
 }
 
 impl Report {
