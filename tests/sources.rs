@@ -387,3 +387,126 @@ async fn pull_writes_a_snapshot_that_recommend_rereads_offline() {
     assert_eq!(a["recommendations"], b["recommendations"]);
     assert_eq!(a["pulled"], b["pulled"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn google_ads_refreshes_an_expired_token_once_and_warns_on_a_non_biddable_goal() {
+    use wiremock::matchers::{body_string_contains, header};
+    let server = MockServer::start().await;
+    let base = server.uri();
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .and(body_string_contains("refresh_token=1%2F%2Frefresh-secret"))
+        .respond_with(json_response("oauth_token.json", &base))
+        .mount(&server)
+        .await;
+    let stream = "/customers/1234567890/googleAds:searchStream";
+    // The first call is rejected as if the cached token had expired: refresh, then retry once.
+    Mock::given(method("POST"))
+        .and(path(stream))
+        .respond_with(ResponseTemplate::new(401).set_body_raw(
+            fixture_text("google_unauthenticated.json", &base),
+            "application/json",
+        ))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    for (needle, file) in [
+        ("FROM campaign", "gads_campaign_stream.json"),
+        ("FROM conversion_action", "gads_actions_stream.json"),
+        ("FROM customer_conversion_goal", "gads_goals_stream.json"),
+    ] {
+        Mock::given(method("POST"))
+            .and(path(stream))
+            .and(header("developer-token", "dev-token-secret"))
+            .and(header("login-customer-id", "1112223333"))
+            .and(header("authorization", "Bearer ya29.mock-access-token"))
+            .and(body_string_contains(needle))
+            .respond_with(json_response(file, &base))
+            .mount(&server)
+            .await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let demo = util::fixture("demo/events.csv.gz");
+    let cfg = dir.path().join("ads.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"account = "Demo store"
+[source]
+path = "{}"
+[analysis]
+candidates = ["add_to_cart"]        # the events Google Ads reports here
+[[platforms]]
+id = "google_ads"
+[fetch]
+weeks = 4
+last_week = "2026-W46"
+backoff_ms = 10
+[google_ads]
+customer_id = "123-456-7890"
+login_customer_id = "111-222-3333"
+developer_token_env = "TEST_GADS_DEV_TOKEN"
+client_id = "1234.apps.googleusercontent.com"
+client_secret_env = "TEST_GADS_CLIENT_SECRET"
+refresh_token_env = "TEST_GADS_REFRESH_TOKEN"
+base_url = "{base}"
+token_url = "{base}/token"
+"#,
+            demo.display()
+        ),
+    )
+    .unwrap();
+    let out = run(
+        s(&[
+            "-vv",
+            "recommend",
+            "-c",
+            cfg.to_str().unwrap(),
+            "-f",
+            "json",
+        ]),
+        vec![
+            ("TEST_GADS_DEV_TOKEN", "dev-token-secret".into()),
+            ("TEST_GADS_CLIENT_SECRET", "client-secret-value".into()),
+            ("TEST_GADS_REFRESH_TOKEN", "1//refresh-secret".into()),
+        ],
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for secret in [
+        "dev-token-secret",
+        "client-secret-value",
+        "refresh-secret",
+        "ya29.mock",
+    ] {
+        assert!(
+            !stdout.contains(secret) && !stderr.contains(secret),
+            "{secret} leaked"
+        );
+    }
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let rec = &report["recommendations"][0];
+    assert_eq!(rec["ad_sets"], 2, "two campaigns");
+    let purchase = check(rec, "purchase");
+    assert_eq!(purchase["basis"], "platform_reported");
+    assert_eq!(purchase["per_unit_weekly"], 21.5 / 8.0);
+    assert_eq!(check(rec, "add_to_cart")["per_unit_weekly"], 180.5 / 8.0);
+    assert_eq!(rec["event"], "add_to_cart");
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("ADD_TO_CART goal is not biddable"),
+        "{notes}"
+    );
+    let token_calls = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r: &&Request| r.url.path() == "/token")
+        .count();
+    assert_eq!(token_calls, 2, "one token, renewed once after the 401");
+}
