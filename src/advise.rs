@@ -24,9 +24,33 @@ use crate::platform::{Floor, PlatformId};
 use crate::stats::clearance::{clearance, max_units_that_clear, volume_multiple_needed};
 use crate::types::EventName;
 
+/// Where a floor check's per-unit counts come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CountBasis {
+    /// Site events × attributed share ÷ bidding units (the log or GA4).
+    SiteShare,
+    /// The platform's own per-unit counts (Meta insights per ad set, Google Ads per campaign).
+    PlatformReported,
+}
+
+/// Counts a platform reported per bidding unit; when given, the floor check uses them instead of
+/// site events × share ÷ units.
+#[derive(Debug, Clone)]
+pub struct ReportedCounts {
+    /// The platform.
+    pub platform: PlatformId,
+    /// Bidding units the counts cover (active ad sets, campaigns).
+    pub units: u32,
+    /// Canonical event → every (unit, week) count over the recent weeks.
+    pub per_unit_weekly: std::collections::BTreeMap<String, Vec<f64>>,
+}
+
 /// The floor check of one event on one platform.
 #[derive(Debug, Clone, Serialize)]
 pub struct EventCheck {
+    /// Where the per-unit counts come from.
+    pub basis: CountBasis,
     /// The event.
     pub event: EventName,
     /// Expected events per bidding unit per week.
@@ -116,9 +140,30 @@ pub fn recommend(
     platforms: &[PlatformSettings],
     a: &AnalysisSettings,
 ) -> Vec<Recommendation> {
+    recommend_reported(obs, evidence, platforms, a, &[])
+}
+
+/// [`recommend`], with per-unit counts some platforms reported themselves.
+pub fn recommend_reported(
+    obs: &Observations,
+    evidence: &[ProxyEvidence],
+    platforms: &[PlatformSettings],
+    a: &AnalysisSettings,
+    reported: &[ReportedCounts],
+) -> Vec<Recommendation> {
     platforms
         .iter()
-        .map(|p| recommend_one(obs, evidence, p, a))
+        .map(|p| {
+            let r = reported.iter().find(|r| r.platform == p.profile.id);
+            match r {
+                Some(r) => {
+                    let mut p = p.clone();
+                    p.ad_sets = r.units.max(1);
+                    recommend_one(obs, evidence, &p, a, Some(r))
+                }
+                None => recommend_one(obs, evidence, p, a, None),
+            }
+        })
         .collect()
 }
 
@@ -127,6 +172,7 @@ fn recommend_one(
     evidence: &[ProxyEvidence],
     p: &PlatformSettings,
     a: &AnalysisSettings,
+    reported: Option<&ReportedCounts>,
 ) -> Recommendation {
     let floor = p.profile.floor.clone();
     let thinning = p.attributed_share / f64::from(p.ad_sets);
@@ -134,7 +180,19 @@ fn recommend_one(
     let unit_noun = floor.unit.noun(1.0);
     let units_noun = floor.unit.noun(f64::from(p.ad_sets));
     let check = |event: &EventName, counts: &[f64], excluded: Option<String>| {
-        let c = clearance(counts, thinning, window, floor.events);
+        let own = reported
+            .and_then(|r| r.per_unit_weekly.get(event.as_str()))
+            .filter(|c| !c.is_empty());
+        let (basis, c) = match own {
+            Some(own) => (
+                CountBasis::PlatformReported,
+                clearance(own, 1.0, window, floor.events),
+            ),
+            None => (
+                CountBasis::SiteShare,
+                clearance(counts, thinning, window, floor.events),
+            ),
+        };
         let (wk, win, prob) = c.map_or((0.0, 0.0, 0.0), |c| {
             (
                 c.per_unit_mean_week,
@@ -143,6 +201,7 @@ fn recommend_one(
             )
         });
         EventCheck {
+            basis,
             event: event.clone(),
             per_unit_weekly: wk,
             per_unit_window: win,

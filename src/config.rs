@@ -6,6 +6,7 @@
 //! `OPTSIGNAL_ANALYSIS__LABEL_WINDOW_DAYS=14`.
 
 pub mod accounts;
+pub mod remote;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -61,6 +62,9 @@ pub enum ConfigError {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawSource {
+    /// `log` (the canonical event log, default) or `ga4_export` (GA4's BigQuery export as
+    /// newline-delimited JSON, optionally .gz).
+    pub kind: Option<String>,
     /// Event log path, relative to the config file.
     pub path: Option<PathBuf>,
     /// `csv` or `jsonl`; default from the file name.
@@ -242,6 +246,15 @@ pub struct RawConfig {
     /// `[report]`, optional.
     #[serde(default)]
     pub report: RawReport,
+    /// `[fetch]`: weeks, timeouts and retries of the API sources, or a snapshot to read.
+    #[serde(default)]
+    pub fetch: remote::RawFetch,
+    /// `[meta]`: Meta Marketing API.
+    pub meta: Option<remote::RawMeta>,
+    /// `[ga4]`: GA4 Data API.
+    pub ga4: Option<remote::RawGa4>,
+    /// `[google_ads]`: Google Ads API.
+    pub google_ads: Option<remote::RawGoogleAds>,
 }
 
 /// A platform as the recommendation uses it.
@@ -386,6 +399,10 @@ pub struct Settings {
     pub email: Option<EmailSettings>,
     /// The weekly report job.
     pub report: ReportSettings,
+    /// API sources (Meta, GA4 Data API, Google Ads) and how to pull them.
+    pub remote: remote::RemoteSettings,
+    /// No event-level data: volumes come from the GA4 Data API (`source.kind = "ga4_api"`).
+    pub volumes_only: bool,
 }
 
 /// Funnel steps used when the config names none.
@@ -492,9 +509,11 @@ impl Settings {
         };
         let a = &raw.analysis;
         let s = &raw.source;
+        let volumes_only = s.kind.as_deref() == Some("ga4_api");
         let path = match &s.path {
             Some(p) if p.is_absolute() => p.clone(),
             Some(p) => base_dir.join(p),
+            None if volumes_only => PathBuf::new(),
             None => {
                 c.err(
                     "source.path",
@@ -511,7 +530,19 @@ impl Settings {
             );
             TimeZone::UTC
         });
+        let ga4_export = match s.kind.as_deref() {
+            None | Some("log") | Some("ga4_api") => false,
+            Some("ga4_export") => true,
+            Some(other) => {
+                c.err(
+                    "source.kind",
+                    format!("{other:?}: use \"log\" (canonical event log), \"ga4_export\" (GA4 BigQuery export files) or \"ga4_api\" (weekly volumes from the GA4 Data API)"),
+                );
+                false
+            }
+        };
         let format = match s.format.as_deref() {
+            _ if ga4_export => LogFormat::Ga4Export,
             None => LogFormat::from_path(&path),
             Some("csv") => {
                 let d = s.delimiter.as_deref().unwrap_or(",");
@@ -536,6 +567,7 @@ impl Settings {
             }
         };
         let timestamp_format = match s.timestamp_format.as_deref() {
+            _ if ga4_export => TimestampFormat::UnixMicros,
             None => TimestampFormat::Auto,
             Some(f) => TimestampFormat::parse(f).unwrap_or_else(|| {
                 c.err(
@@ -737,6 +769,22 @@ impl Settings {
         let report = report_settings(&raw.report, base_dir, origin)
             .map_err(|e| c.errors.push(named(e)))
             .ok();
+        let remote = remote::validate(
+            remote::RawRemote {
+                fetch: &raw.fetch,
+                meta: raw.meta.as_ref(),
+                ga4: raw.ga4.as_ref(),
+                google_ads: raw.google_ads.as_ref(),
+            },
+            base_dir,
+            &mut |k, m| c.err(k, m),
+        );
+        if volumes_only && remote.ga4.is_none() && remote.snapshot.is_none() {
+            c.err(
+                "source.kind",
+                "\"ga4_api\" needs a [ga4] section (property_id, key_file)",
+            );
+        }
         if !c.errors.is_empty() {
             return Err(c.errors);
         }
@@ -757,6 +805,8 @@ impl Settings {
             save: raw.store.enabled.unwrap_or(false),
         };
         Ok(Settings {
+            remote,
+            volumes_only,
             account: raw.account.clone().unwrap_or_else(|| "account".into()),
             source: LogSpec {
                 path,
@@ -990,6 +1040,8 @@ pub struct Overrides {
     pub platforms_optional: bool,
     /// `--steps a,b,c`: funnel steps.
     pub funnel_steps: Option<Vec<String>>,
+    /// `--snapshot FILE`: read API data from a snapshot written by `optsignal pull`.
+    pub snapshot: Option<PathBuf>,
 }
 
 /// Picks the i-th of per-platform values: one value applies to all, else one per platform.
@@ -1086,6 +1138,9 @@ pub fn load_settings(config: Option<&Path>, o: &Overrides) -> Result<Settings, C
                 p.attributed_share = Some(s);
             }
         }
+    }
+    if let Some(snap) = &o.snapshot {
+        raw.fetch.snapshot = Some(std::path::absolute(snap).unwrap_or_else(|_| snap.clone()));
     }
     if let Some(u) = o.unit {
         raw.analysis.unit = Some(u);

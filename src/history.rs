@@ -792,6 +792,7 @@ mod tests {
 
     fn rec(best: &str, standing_clears: bool) -> Recommendation {
         let check = |e: &str, clears: bool| EventCheck {
+            basis: crate::advise::CountBasis::SiteShare,
             event: EventName::new(e).unwrap(),
             per_unit_weekly: 100.0,
             per_unit_window: 100.0,

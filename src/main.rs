@@ -44,6 +44,9 @@ enum Command {
     /// ISO week (for cron). Exit codes: 0 done or nothing to do, 1 runtime failure, 2 usage or
     /// config error, 3 done and a configured critical flag fired.
     Report(ReportArgs),
+    /// Pull the account's API sources (Meta, GA4, Google Ads) and save a snapshot per account and
+    /// ISO week, for `recommend --snapshot FILE` to re-run offline.
+    Pull(PullArgs),
 }
 
 #[derive(clap::Args)]
@@ -83,6 +86,19 @@ struct DataArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value = "table")]
     format: Format,
+}
+
+#[derive(clap::Args)]
+struct PullArgs {
+    /// Config file with [meta], [ga4] and/or [google_ads].
+    #[arg(short, long, env = "OPTSIGNAL_CONFIG")]
+    config: PathBuf,
+    /// The account, in a multi-account file.
+    #[arg(long)]
+    account: Option<String>,
+    /// Folder for snapshots (<out>/<account>/<week>.json).
+    #[arg(long, default_value = "snapshots")]
+    out: PathBuf,
 }
 
 #[derive(Subcommand)]
@@ -250,6 +266,9 @@ struct RecommendArgs {
     /// Write this run's week to the model store (also: [store] enabled = true).
     #[arg(long)]
     save: bool,
+    /// Read API data (Meta, GA4, Google Ads) from a snapshot written by `optsignal pull`.
+    #[arg(long)]
+    snapshot: Option<PathBuf>,
     /// Output format.
     #[arg(short, long, value_enum, default_value = "table")]
     format: Format,
@@ -295,10 +314,21 @@ fn recommend(a: RecommendArgs) -> Result<String, Error> {
         strict: a.strict,
         as_of: a.as_of,
         save: a.save,
+        snapshot: a.snapshot,
         ..Overrides::default()
     };
     let settings = load_settings(a.config.as_deref(), &overrides)?;
     render_report(&settings, a.format)
+}
+
+fn pull(a: PullArgs) -> Result<String, Error> {
+    let overrides = Overrides {
+        account: a.account,
+        ..Overrides::default()
+    };
+    let settings = load_settings(Some(&a.config), &overrides)?;
+    let path = optsignal::pipeline::pull_snapshot(&settings, &a.out)?;
+    Ok(format!("snapshot written to {}", path.display()))
 }
 
 fn demo(a: DemoArgs) -> Result<String, Error> {
@@ -465,6 +495,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Recommend(a) => recommend(a).map(|s| (s, 0)),
         Command::Demo(a) => demo(a).map(|s| (s, 0)),
+        Command::Pull(a) => pull(a).map(|s| (s, 0)),
         Command::Audit(a) => audit(a),
         Command::Config(ConfigCommand::Check { config }) => config_check(config),
         Command::History(a) => history(a).map(|s| (s, 0)),

@@ -1,7 +1,7 @@
 //! The main job, end to end: read the log (up to `--as-of`), observe, measure, flag, recommend,
 //! hold or switch against the stored previous week, assemble the report.
 
-use crate::advise::recommend;
+use crate::advise::{recommend_reported, ReportedCounts};
 use crate::config::Settings;
 use crate::error::Error;
 use crate::evidence::measure;
@@ -9,8 +9,11 @@ use crate::flags::assess;
 use crate::history::{apply_hysteresis, changes, log_week_units};
 use crate::observe::week_span;
 use crate::observe::ObservationBuilder;
+use crate::platform::PlatformId;
 use crate::report::{InputSummary, Report, Tool, WeekTotals, SCHEMA_VERSION};
-use crate::source::log::read_log;
+use crate::source::log::{read_log, ReadSummary};
+use crate::source::remote::{pull, Pulled, RemoteError};
+use crate::source::SourceError;
 use crate::store::{Store, StoredWeek};
 
 /// A run's report and the week it would store.
@@ -38,23 +41,48 @@ pub fn run(settings: &Settings) -> Result<Report, Error> {
     Ok(a.report)
 }
 
-/// Runs the whole analysis and returns the report with the week to store.
+/// Runs the whole analysis and returns the report with the week to store: pulls the configured
+/// API sources (or reads their snapshot), reads the event log (or, with `source.kind =
+/// "ga4_api"`, takes GA4's weekly volumes), measures, flags and recommends.
 pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
-    let mut builder = ObservationBuilder::new(settings.observe.clone());
-    builder.track_also(&settings.funnel_steps);
+    let mut names: Vec<String> = settings
+        .observe
+        .candidates
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
+    names.push(settings.observe.purchase.to_string());
+    let pulled = pull(&settings.account, &settings.remote, &names).map_err(SourceError::from)?;
     let cutoff = settings
         .as_of
         .map(|w| week_span(w, &settings.observe.time_zone).1);
     let mut after_cutoff = 0u64;
-    let mut read = read_log(&settings.source, |e| {
-        if cutoff.is_some_and(|c| e.micros >= c) {
-            after_cutoff += 1;
-            return Ok(());
-        }
-        builder.push(e)
-    })?;
+    let (obs, mut read, file) = if settings.volumes_only {
+        let ga4 = pulled
+            .as_ref()
+            .and_then(|p| p.ga4.as_ref())
+            .ok_or_else(|| RemoteError::Snapshot {
+                path: settings.remote.snapshot.clone().unwrap_or_default(),
+                message: "holds no GA4 data, and source.kind = \"ga4_api\" needs it".into(),
+            })
+            .map_err(SourceError::from)?;
+        let obs = crate::source::ga4_api::observations(ga4, &settings.observe);
+        let file = format!("GA4 Data API, property {}", ga4.property_id);
+        (obs, ReadSummary::default(), file)
+    } else {
+        let mut builder = ObservationBuilder::new(settings.observe.clone());
+        builder.track_also(&settings.funnel_steps);
+        let read = read_log(&settings.source, |e| {
+            if cutoff.is_some_and(|c| e.micros >= c) {
+                after_cutoff += 1;
+                return Ok(());
+            }
+            builder.push(e)
+        })?;
+        let file = settings.source.path.display().to_string();
+        (builder.finish(), read, file)
+    };
     read.rows_accepted = read.rows_accepted.saturating_sub(after_cutoff);
-    let obs = builder.finish();
     if let (Some(week), true) = (settings.as_of, obs.weeks.is_empty()) {
         return Err(Error::NothingAsOf {
             week,
@@ -71,7 +99,10 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
     };
     let mut proxies = measure(&obs, &settings.analysis);
     assess(&obs, &mut proxies, &settings.analysis, &earlier);
-    let mut recommendations = recommend(&obs, &proxies, &settings.platforms, &settings.analysis);
+    let mut platforms = settings.platforms.clone();
+    let reported = reported_counts(pulled.as_ref(), &mut platforms, settings);
+    let mut recommendations =
+        recommend_reported(&obs, &proxies, &platforms, &settings.analysis, &reported);
     let rec_changes: Vec<_> = recommendations
         .iter_mut()
         .map(|r| {
@@ -122,6 +153,12 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
         crate::testplan::TestParams::default(),
     );
     let mut notes = Vec::new();
+    if settings.volumes_only {
+        notes.push("no event-level data: weekly volumes come from the GA4 Data API, whose aggregates hold no per-session or per-user outcomes, so the proxy model cannot be fitted (no precision, lift or odds ratio) and no proxy is recommended on volume alone".to_string());
+    }
+    if let Some(p) = &pulled {
+        pulled_notes(p, &recommendations, &reported, &mut notes);
+    }
     if read.skipped_total() > 0 {
         let parts: Vec<String> = read
             .rows_skipped
@@ -210,7 +247,7 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
         ));
     }
     let input = InputSummary {
-        file: settings.source.path.display().to_string(),
+        file,
         rows_read: read.rows_read,
         rows_accepted: read.rows_accepted,
         rows_skipped: read
@@ -265,9 +302,136 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
         label_window_days: settings.observe.label_window_days,
         notes,
         changes,
+        pulled,
     };
     Ok(Analysis {
         report,
         week: stored,
     })
+}
+
+/// Pulls the account's API sources and saves them as a snapshot (`dir/<account>/<last
+/// week>.json`) that `recommend` can re-read offline; returns the file written.
+pub fn pull_snapshot(
+    settings: &Settings,
+    dir: &std::path::Path,
+) -> Result<std::path::PathBuf, SourceError> {
+    let mut names: Vec<String> = settings
+        .observe
+        .candidates
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
+    names.push(settings.observe.purchase.to_string());
+    let mut remote = settings.remote.clone();
+    remote.snapshot = None;
+    let pulled = pull(&settings.account, &remote, &names)?.ok_or_else(|| {
+        RemoteError::Setup(format!(
+            "account {:?}: no API source configured ([meta], [ga4] or [google_ads])",
+            settings.account
+        ))
+    })?;
+    Ok(crate::source::remote::write_snapshot(dir, &pulled)?)
+}
+
+/// Per-unit counts the platforms reported, for the floor check; also takes each platform's
+/// optimization event from the pull when the config does not name it.
+fn reported_counts(
+    pulled: Option<&Pulled>,
+    platforms: &mut [crate::config::PlatformSettings],
+    settings: &Settings,
+) -> Vec<ReportedCounts> {
+    let mut out = Vec::new();
+    let Some(p) = pulled else { return out };
+    let weeks = settings.analysis.volume_weeks as usize;
+    for ps in platforms.iter_mut() {
+        match ps.profile.id {
+            PlatformId::Meta => {
+                let Some(m) = &p.meta else { continue };
+                let units = m.bidding_units().len();
+                if units == 0 {
+                    continue;
+                }
+                if ps.optimizing_on.is_none() {
+                    ps.optimizing_on = m
+                        .optimizing_on()
+                        .and_then(|e| crate::types::EventName::new(&e));
+                }
+                out.push(ReportedCounts {
+                    platform: PlatformId::Meta,
+                    units: units as u32,
+                    per_unit_weekly: m.per_unit_weekly(weeks),
+                });
+            }
+            PlatformId::GoogleAds => {
+                let Some(g) = &p.google_ads else { continue };
+                if g.campaigns.is_empty() {
+                    continue;
+                }
+                out.push(ReportedCounts {
+                    platform: PlatformId::GoogleAds,
+                    units: g.campaigns.len() as u32,
+                    per_unit_weekly: g.per_unit_weekly(weeks),
+                });
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Report notes from the API pulls: where floor counts came from, GA4 data-quality flags,
+/// Meta learning stages, and Google Ads goals that are not biddable.
+fn pulled_notes(
+    p: &Pulled,
+    recs: &[crate::advise::Recommendation],
+    reported: &[ReportedCounts],
+    notes: &mut Vec<String>,
+) {
+    if let Some(g) = &p.ga4 {
+        if g.subject_to_thresholding {
+            notes.push(format!("GA4 property {}: the report is subject to thresholding: GA4 withheld small counts, so weekly volumes may be understated", g.property_id));
+        }
+        if g.data_loss_from_other_row {
+            notes.push(format!("GA4 property {}: some rows were folded into \"(other)\" (data loss from the other row); volumes of rare events may be missing", g.property_id));
+        }
+    }
+    if let Some(m) = &p.meta {
+        if reported.iter().any(|r| r.platform == PlatformId::Meta) {
+            let units = m.bidding_units();
+            let list: Vec<String> = units
+                .iter()
+                .map(|u| {
+                    let status = u
+                        .learning
+                        .as_ref()
+                        .map_or("learning stage not reported", |l| l.label());
+                    format!("{} ({status})", u.name)
+                })
+                .collect();
+            notes.push(format!(
+                "Meta floor check uses Meta's own events per ad set ({:?} action types, {} to {}) over {} ad set(s): {}",
+                m.action_family,
+                p.first_week,
+                p.last_week,
+                units.len(),
+                list.join(", ")
+            ));
+        }
+    }
+    if let Some(g) = &p.google_ads {
+        if reported.iter().any(|r| r.platform == PlatformId::GoogleAds) {
+            notes.push(format!(
+                "Google Ads floor check uses Google Ads all_conversions per campaign ({} campaign(s), {} to {})",
+                g.campaigns.len(),
+                p.first_week,
+                p.last_week
+            ));
+        }
+        for r in recs.iter().filter(|r| r.platform == PlatformId::GoogleAds) {
+            if let Some(w) = r.event.as_ref().and_then(|e| g.bidding_warning(e.as_str())) {
+                notes.push(w);
+            }
+        }
+    }
 }

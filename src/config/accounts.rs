@@ -101,6 +101,7 @@ fn schema() -> Value {
     let raw = RawConfig {
         account: s("a"),
         source: super::RawSource {
+            kind: s("log"),
             path: Some("p".into()),
             format: s("csv"),
             delimiter: s(","),
@@ -167,6 +168,41 @@ fn schema() -> Value {
             path: Some("models".into()),
             enabled: Some(false),
         },
+        fetch: super::remote::RawFetch {
+            weeks: Some(1),
+            last_week: s(""),
+            timeout_secs: Some(1),
+            retries: Some(1),
+            backoff_ms: Some(1),
+            concurrency: Some(1),
+            snapshot: Some("p".into()),
+        },
+        meta: Some(super::remote::RawMeta {
+            account_id: s(""),
+            access_token_env: s(""),
+            access_token_file: Some("p".into()),
+            base_url: s(""),
+            action_family: Some(crate::source::meta::ActionFamily::Pixel),
+        }),
+        ga4: Some(super::remote::RawGa4 {
+            property_id: s(""),
+            key_file: Some("p".into()),
+            base_url: s(""),
+            page_size: Some(1),
+        }),
+        google_ads: Some(super::remote::RawGoogleAds {
+            customer_id: s(""),
+            login_customer_id: s(""),
+            developer_token_env: s(""),
+            developer_token_file: Some("p".into()),
+            client_id: s(""),
+            client_secret_env: s(""),
+            client_secret_file: Some("p".into()),
+            refresh_token_env: s(""),
+            refresh_token_file: Some("p".into()),
+            base_url: s(""),
+            token_url: s(""),
+        }),
     };
     serde_json::to_value(raw).unwrap_or(Value::Null)
 }

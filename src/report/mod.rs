@@ -124,6 +124,10 @@ pub struct Report {
     pub notes: Vec<String>,
     /// What changed since the previous stored week (`crate::history`).
     pub changes: crate::history::Changes,
+    /// What the API sources returned (Meta ad sets and learning stages, GA4 volumes, Google Ads
+    /// conversions), when any is configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pulled: Option<crate::source::remote::Pulled>,
 }
 
 impl Report {

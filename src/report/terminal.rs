@@ -263,6 +263,7 @@ pub fn render(r: &Report, style: Style) -> String {
     }
     right(&mut t, 1);
     let _ = writeln!(o, "{t}");
+    render_ad_sets(r, style, &mut o);
     if !r.notes.is_empty() {
         let _ = writeln!(o, "\n{}", style.bold("DATA NOTES"));
         for n in &r.notes {
@@ -270,4 +271,37 @@ pub fn render(r: &Report, style: Style) -> String {
         }
     }
     o
+}
+
+/// The Meta ad sets pulled from the Marketing API: learning stage and today's event.
+fn render_ad_sets(r: &Report, style: Style, o: &mut String) {
+    let Some(m) = r.pulled.as_ref().and_then(|p| p.meta.as_ref()) else {
+        return;
+    };
+    if m.ad_sets.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "\n{}", style.bold("META AD SETS"));
+    let mut t = table(&[
+        "ad set",
+        "active",
+        "optimizes on",
+        "learning",
+        "conversions",
+        "last significant edit",
+    ]);
+    for a in &m.ad_sets {
+        let l = a.learning.as_ref();
+        t.add_row(vec![
+            a.name.clone(),
+            if a.active { "yes" } else { "no" }.to_string(),
+            a.optimizing_on.clone().unwrap_or_else(|| "–".into()),
+            l.map_or("–".into(), |l| l.label().to_string()),
+            l.and_then(|l| l.conversions)
+                .map_or("–".into(), |c| c.to_string()),
+            l.and_then(|l| l.last_significant_edit.clone())
+                .unwrap_or_else(|| "–".into()),
+        ]);
+    }
+    let _ = writeln!(o, "{t}");
 }

@@ -28,6 +28,9 @@ pub enum LogFormat {
     },
     /// One JSON object per line.
     JsonLines,
+    /// GA4's BigQuery export as newline-delimited JSON (`bq extract`), read by
+    /// [`super::ga4_export`]; column names and timestamp format are fixed by the schema.
+    Ga4Export,
 }
 
 impl LogFormat {
@@ -225,7 +228,7 @@ struct Slots {
     width: usize,
 }
 
-fn open(path: &Path) -> Result<Box<dyn Read>, SourceError> {
+pub(crate) fn open(path: &Path) -> Result<Box<dyn Read>, SourceError> {
     let file = File::open(path).map_err(|source| SourceError::Open {
         path: path.to_path_buf(),
         source,
@@ -261,6 +264,7 @@ pub fn read_log(
     match spec.format {
         LogFormat::Csv { delimiter } => read_csv(spec, reader, delimiter, &mut state, &mut sink)?,
         LogFormat::JsonLines => read_jsonl(spec, reader, &mut state, &mut sink)?,
+        LogFormat::Ga4Export => super::ga4_export::read(spec, reader, &mut state, &mut sink)?,
     }
     if state.summary.rows_read == 0 {
         return Err(SourceError::Empty {
@@ -271,24 +275,24 @@ pub fn read_log(
     Ok(state.summary)
 }
 
-/// Per-file reading state shared by the CSV and JSON paths.
-struct RowState<'s> {
+/// Per-file reading state shared by the CSV, JSON and GA4 export paths.
+pub(crate) struct RowState<'s> {
     spec: &'s LogSpec,
     format: TimestampFormat,
-    summary: ReadSummary,
+    pub(crate) summary: ReadSummary,
     seq: u64,
 }
 
 /// The raw text of one row's canonical fields.
-struct RawRow<'a> {
-    line: u64,
-    timestamp: &'a str,
-    user: &'a str,
-    session: &'a str,
-    event: &'a str,
-    device: &'a str,
-    channel: &'a str,
-    value: &'a str,
+pub(crate) struct RawRow<'a> {
+    pub(crate) line: u64,
+    pub(crate) timestamp: &'a str,
+    pub(crate) user: &'a str,
+    pub(crate) session: &'a str,
+    pub(crate) event: &'a str,
+    pub(crate) device: &'a str,
+    pub(crate) channel: &'a str,
+    pub(crate) value: &'a str,
 }
 
 impl<'s> RowState<'s> {
@@ -301,7 +305,12 @@ impl<'s> RowState<'s> {
         }
     }
 
-    fn reject(&mut self, reason: SkipReason, line: u64, detail: String) -> Result<(), SourceError> {
+    pub(crate) fn reject(
+        &mut self,
+        reason: SkipReason,
+        line: u64,
+        detail: String,
+    ) -> Result<(), SourceError> {
         if self.spec.strict {
             return Err(SourceError::Strict {
                 path: self.spec.path.clone(),
@@ -315,7 +324,7 @@ impl<'s> RowState<'s> {
     }
 
     /// Validates one row and hands it to the sink.
-    fn row(
+    pub(crate) fn row(
         &mut self,
         r: RawRow<'_>,
         sink: &mut impl FnMut(&Event<'_>) -> Result<(), SkipReason>,

@@ -1,9 +1,17 @@
-//! Data sources: where events come from. Today the canonical event log (CSV / JSON Lines,
-//! optionally gzip); every source feeds the same [`log::Event`] stream into the observation
+//! Data sources: where events come from. The canonical event log (CSV / JSON Lines, optionally
+//! gzip) and GA4's BigQuery export files feed the same [`log::Event`] stream into the observation
 //! builder.
 
+pub mod ga4_api;
+pub mod ga4_export;
+pub mod google_ads;
+pub mod http;
 pub mod log;
+pub mod meta;
+pub mod remote;
+pub mod secret;
 pub mod timestamp;
+pub mod window;
 
 use std::path::PathBuf;
 
@@ -62,6 +70,9 @@ pub enum SourceError {
         /// The value.
         value: String,
     },
+    /// An API source (Meta, GA4 Data API, Google Ads) or a snapshot of one failed.
+    #[error(transparent)]
+    Remote(Box<remote::RemoteError>),
     /// In strict mode, the first malformed row.
     #[error("{path}:{line}: {reason}: {detail} (strict mode stops at the first bad row)")]
     Strict {
@@ -74,4 +85,10 @@ pub enum SourceError {
         /// The offending value.
         detail: String,
     },
+}
+
+impl From<remote::RemoteError> for SourceError {
+    fn from(e: remote::RemoteError) -> Self {
+        SourceError::Remote(Box::new(e))
+    }
 }

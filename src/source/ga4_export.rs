@@ -1,0 +1,342 @@
+//! GA4's BigQuery export, as the newline-delimited JSON files `bq extract` writes (optionally
+//! gzip-compressed), read into the same [`Event`](super::log::Event) stream as the canonical log.
+//!
+//! Field mapping (schema: <https://support.google.com/analytics/answer/7029846>):
+//! - time: `event_timestamp` (µs since the epoch, UTC; BigQuery writes INT64 as a JSON string);
+//! - user: `user_pseudo_id`;
+//! - session: `user_pseudo_id` + `.` + the `ga_session_id` event parameter (`int_value`), GA4's
+//!   own session key; rows without it fall back to inactivity-gap sessions;
+//! - event: `event_name` (through `[source.aliases]` like any log);
+//! - device: `device.category`;
+//! - channel: `session_traffic_source_last_click.manual_campaign` source/medium (the session's
+//!   last click), else `traffic_source` (the user's first touch), mapped by [`channel_of`];
+//! - value: `ecommerce.purchase_revenue`.
+//!
+//! Rows that are not JSON or lack a field are skipped and counted exactly like the canonical
+//! reader's rows (same reasons, same first line numbers, same `strict` mode).
+
+use std::io::{BufRead, BufReader, Read};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::log::{Event, LogSpec, RawRow, RowState, SkipReason};
+use super::SourceError;
+
+/// One exported row; only the fields optsignal reads. Unknown fields are ignored.
+#[derive(Deserialize)]
+struct Row {
+    event_timestamp: Option<Value>,
+    event_name: Option<String>,
+    user_pseudo_id: Option<String>,
+    event_params: Option<Vec<Param>>,
+    device: Option<Device>,
+    session_traffic_source_last_click: Option<LastClick>,
+    traffic_source: Option<SourceMedium>,
+    ecommerce: Option<Ecommerce>,
+}
+
+#[derive(Deserialize)]
+struct Param {
+    key: Option<String>,
+    value: Option<ParamValue>,
+}
+
+#[derive(Deserialize)]
+struct ParamValue {
+    int_value: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct Device {
+    category: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct LastClick {
+    manual_campaign: Option<SourceMedium>,
+}
+
+#[derive(Deserialize)]
+struct SourceMedium {
+    source: Option<String>,
+    medium: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Ecommerce {
+    purchase_revenue: Option<Value>,
+}
+
+/// A scalar cell as text: BigQuery writes INT64 as strings and FLOAT as numbers.
+fn scalar(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+impl SourceMedium {
+    fn channel(&self) -> Option<&'static str> {
+        let s = self.source.as_deref().unwrap_or("");
+        let m = self.medium.as_deref().unwrap_or("");
+        channel_of(s, m)
+    }
+}
+
+const SEARCH: [&str; 10] = [
+    "google",
+    "bing",
+    "yahoo",
+    "duckduckgo",
+    "baidu",
+    "yandex",
+    "ecosia",
+    "naver",
+    "msn",
+    "ask",
+];
+const SOCIAL: [&str; 11] = [
+    "facebook",
+    "instagram",
+    "tiktok",
+    "pinterest",
+    "snapchat",
+    "linkedin",
+    "twitter",
+    "reddit",
+    "youtube",
+    "threads",
+    "meta",
+];
+const SOCIAL_SHORT: [&str; 4] = ["fb", "ig", "x", "t.co"];
+
+fn is_search(source: &str) -> bool {
+    SEARCH.iter().any(|s| source.contains(s))
+}
+
+fn is_social(source: &str) -> bool {
+    SOCIAL_SHORT.contains(&source) || SOCIAL.iter().any(|s| source.contains(s))
+}
+
+/// Maps a GA4 source/medium pair to optsignal's channel names, after GA4's default channel
+/// grouping (simplified): `(direct)/(none)` → `direct`; email media → `email`; display media
+/// (`display`, `banner`, `cpm`, ...) → `display`; paid media (`cpc`, `ppc`, `paid*`, `*cp*`,
+/// `retargeting`) → `paid_social` from a social source or a `*social*` medium, `paid_search`
+/// from a search engine, else `paid_other`; `organic` → `organic_search` from a search engine;
+/// social sources or media → `organic_social`; `referral`, `affiliate` → themselves; anything
+/// else → `other`. `None` when both are empty or `(not set)`.
+pub fn channel_of(source: &str, medium: &str) -> Option<&'static str> {
+    let source = source.trim().to_ascii_lowercase();
+    let medium = medium.trim().to_ascii_lowercase();
+    let unset = |x: &str| x.is_empty() || x == "(not set)" || x == "(none)";
+    if unset(&source) && unset(&medium) {
+        return None;
+    }
+    if source == "(direct)" && unset(&medium) {
+        return Some("direct");
+    }
+    if matches!(
+        medium.as_str(),
+        "email" | "e-mail" | "e_mail" | "e mail" | "newsletter"
+    ) {
+        return Some("email");
+    }
+    if matches!(
+        medium.as_str(),
+        "display" | "banner" | "expandable" | "interstitial" | "cpm"
+    ) {
+        return Some("display");
+    }
+    let paid = medium.contains("cp")
+        || medium == "ppc"
+        || medium == "retargeting"
+        || medium.starts_with("paid");
+    if paid {
+        return Some(if is_social(&source) || medium.contains("social") {
+            "paid_social"
+        } else if is_search(&source) {
+            "paid_search"
+        } else {
+            "paid_other"
+        });
+    }
+    if medium == "organic" && is_search(&source) {
+        return Some("organic_search");
+    }
+    if is_social(&source)
+        || matches!(
+            medium.as_str(),
+            "social" | "social-network" | "social-media" | "sm" | "social network" | "social media"
+        )
+    {
+        return Some("organic_social");
+    }
+    match medium.as_str() {
+        "referral" => Some("referral"),
+        "affiliate" => Some("affiliate"),
+        "organic" => Some("organic_search"),
+        _ => Some("other"),
+    }
+}
+
+/// Reads a GA4 export file already opened (and un-gzipped) by the log reader.
+pub(crate) fn read(
+    spec: &LogSpec,
+    reader: Box<dyn Read>,
+    state: &mut RowState<'_>,
+    sink: &mut impl FnMut(&Event<'_>) -> Result<(), SkipReason>,
+) -> Result<(), SourceError> {
+    let mut buf = BufReader::with_capacity(1 << 16, reader);
+    let mut bytes = Vec::new();
+    let mut line = 0u64;
+    loop {
+        bytes.clear();
+        let n = buf
+            .read_until(b'\n', &mut bytes)
+            .map_err(|source| SourceError::Io {
+                path: spec.path.clone(),
+                source,
+            })?;
+        if n == 0 {
+            break;
+        }
+        line += 1;
+        let Ok(text) = std::str::from_utf8(&bytes) else {
+            state.summary.rows_read += 1;
+            state.reject(SkipReason::MalformedRow, line, "invalid UTF-8".into())?;
+            continue;
+        };
+        if text.trim().is_empty() {
+            continue;
+        }
+        let row: Row = match serde_json::from_str(text) {
+            Ok(r) => r,
+            Err(e) => {
+                state.summary.rows_read += 1;
+                state.reject(SkipReason::MalformedRow, line, e.to_string())?;
+                continue;
+            }
+        };
+        let user = row.user_pseudo_id.unwrap_or_default();
+        let session_id = row
+            .event_params
+            .iter()
+            .flatten()
+            .find(|p| p.key.as_deref() == Some("ga_session_id"))
+            .and_then(|p| p.value.as_ref())
+            .map(|v| scalar(v.int_value.as_ref()))
+            .unwrap_or_default();
+        let session = if session_id.is_empty() || user.trim().is_empty() {
+            String::new()
+        } else {
+            format!("{}.{}", user.trim(), session_id)
+        };
+        let channel = row
+            .session_traffic_source_last_click
+            .as_ref()
+            .and_then(|c| c.manual_campaign.as_ref())
+            .and_then(SourceMedium::channel)
+            .or_else(|| row.traffic_source.as_ref().and_then(SourceMedium::channel))
+            .unwrap_or("");
+        let raw = RawRow {
+            line,
+            timestamp: &scalar(row.event_timestamp.as_ref()),
+            user: &user,
+            session: &session,
+            event: row.event_name.as_deref().unwrap_or(""),
+            device: row
+                .device
+                .as_ref()
+                .and_then(|d| d.category.as_deref())
+                .unwrap_or(""),
+            channel,
+            value: &scalar(
+                row.ecommerce
+                    .as_ref()
+                    .and_then(|e| e.purchase_revenue.as_ref()),
+            ),
+        };
+        state.row(raw, sink)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::log::{read_log, LogFormat};
+    use crate::source::timestamp::TimestampFormat;
+
+    #[test]
+    fn channels_follow_the_default_grouping() {
+        assert_eq!(channel_of("(direct)", "(none)"), Some("direct"));
+        assert_eq!(channel_of("google", "cpc"), Some("paid_search"));
+        assert_eq!(channel_of("google", "organic"), Some("organic_search"));
+        assert_eq!(channel_of("facebook", "cpc"), Some("paid_social"));
+        assert_eq!(channel_of("ig", "paid_social"), Some("paid_social"));
+        assert_eq!(
+            channel_of("l.instagram.com", "referral"),
+            Some("organic_social")
+        );
+        assert_eq!(channel_of("newsletter", "email"), Some("email"));
+        assert_eq!(channel_of("partner", "affiliate"), Some("affiliate"));
+        assert_eq!(channel_of("gdn", "cpm"), Some("display"));
+        assert_eq!(channel_of("blog.example", "referral"), Some("referral"));
+        assert_eq!(channel_of("crm", "sms"), Some("other"));
+        assert_eq!(channel_of("", ""), None);
+        assert_eq!(channel_of("(not set)", "(not set)"), None);
+    }
+
+    fn spec(path: &std::path::Path) -> LogSpec {
+        let mut s = LogSpec::canonical(path);
+        s.format = LogFormat::Ga4Export;
+        s.timestamp_format = TimestampFormat::UnixMicros;
+        s
+    }
+
+    #[test]
+    fn reads_the_export_shape_and_counts_bad_rows() {
+        let body = concat!(
+            r#"{"event_date":"20260907","event_timestamp":"1788739200000000","event_name":"purchase","event_params":[{"key":"ga_session_id","value":{"int_value":"1788739100"}},{"key":"page_location","value":{"string_value":"https://x/"}}],"user_pseudo_id":"123.456","device":{"category":"mobile"},"traffic_source":{"name":"(direct)","medium":"(none)","source":"(direct)"},"session_traffic_source_last_click":{"manual_campaign":{"source":"google","medium":"cpc"}},"ecommerce":{"purchase_revenue":42.5,"transaction_id":"T1"}}"#,
+            "\n",
+            r#"{"event_timestamp":1788739300000000,"event_name":"view_item","user_pseudo_id":"123.456","traffic_source":{"source":"newsletter","medium":"email"}}"#,
+            "\n",
+            "{\"event_timestamp\":\"17887\n",
+            r#"{"event_timestamp":"1788739400000000","event_name":"view_item"}"#,
+            "\n",
+            r#"{"event_timestamp":"1788739400000000","event_name":"purchase","user_pseudo_id":"u","ecommerce":{"purchase_revenue":"abc"}}"#,
+            "\n",
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("events.ndjson");
+        std::fs::write(&p, body).unwrap();
+        let mut got = Vec::new();
+        let s = read_log(&spec(&p), |e| {
+            got.push(format!(
+                "{} {} {:?} {} {:?} {:?} {:?}",
+                e.micros, e.user, e.session, e.name, e.device, e.channel, e.value
+            ));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(
+            got,
+            vec![
+                "1788739200000000 123.456 Some(\"123.456.1788739100\") purchase Some(\"mobile\") Some(\"paid_search\") Some(42.5)",
+                "1788739300000000 123.456 None view_item None Some(\"email\") None",
+            ]
+        );
+        assert_eq!(s.rows_read, 5);
+        assert_eq!(
+            s.rows_skipped[&SkipReason::MalformedRow].first_lines,
+            vec![3]
+        );
+        assert_eq!(
+            s.rows_skipped[&SkipReason::MissingUserId].first_lines,
+            vec![4]
+        );
+        assert_eq!(s.rows_skipped[&SkipReason::BadValue].first_lines, vec![5]);
+    }
+}

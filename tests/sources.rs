@@ -1,0 +1,512 @@
+//! Live sources against protocol peers on loopback: a wiremock server plays the Meta Marketing
+//! API, the GA4 Data API (with its OAuth token endpoint) and the Google Ads API from recorded-shape
+//! responses in fixtures/http/, and the real `optsignal` binary talks to it through base URLs set
+//! in config. Nothing here reaches the internet.
+
+mod util;
+
+use std::path::Path;
+
+use serde_json::Value;
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+const META_TOKEN: &str = "EAAB-test-token-must-never-leak-1234";
+const META_ENV: &str = "TEST_META_TOKEN_FOR_OPTSIGNAL";
+
+fn fixture_text(name: &str, base: &str) -> String {
+    std::fs::read_to_string(util::fixture(&format!("http/{name}")))
+        .expect("fixture")
+        .replace("{{BASE}}", base)
+        .replace("{{TOKEN}}", META_TOKEN)
+}
+
+fn json_response(name: &str, base: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_raw(fixture_text(name, base), "application/json")
+}
+
+/// A config for the demo store with a [meta] section pointing at `base`.
+fn meta_config(dir: &Path, base: &str) -> std::path::PathBuf {
+    let demo = util::fixture("demo/events.csv.gz");
+    let text = format!(
+        r#"account = "Demo store"
+[source]
+path = "{}"
+[analysis]
+candidates = ["view_item", "add_to_wishlist", "add_to_cart", "begin_checkout", "add_shipping_info", "add_payment_info", "sign_up"]
+[[platforms]]
+id = "meta"
+ad_sets = 2
+attributed_share = 0.6
+[fetch]
+weeks = 4
+last_week = "2026-W46"
+retries = 2
+backoff_ms = 10
+[meta]
+account_id = "act_1234567890"
+access_token_env = "{META_ENV}"
+base_url = "{base}"
+"#,
+        demo.display()
+    );
+    let p = dir.join("optsignal.toml");
+    std::fs::write(&p, text).expect("config written");
+    p
+}
+
+async fn mount_meta_ok(server: &MockServer) {
+    let base = server.uri();
+    Mock::given(method("GET"))
+        .and(path("/act_1234567890/insights"))
+        .and(query_param("after", "MjQZD"))
+        .respond_with(json_response("meta_insights_page2.json", &base))
+        .with_priority(1)
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/act_1234567890/insights"))
+        .and(query_param("level", "adset"))
+        .and(query_param("time_increment", "7"))
+        .and(query_param("access_token", META_TOKEN))
+        .and(query_param(
+            "time_range",
+            r#"{"since":"2026-10-19","until":"2026-11-15"}"#,
+        ))
+        .respond_with(json_response("meta_insights_page1.json", &base))
+        .mount(server)
+        .await;
+}
+
+/// Runs the binary (blocking) off the async runtime that serves the mock.
+async fn run(args: Vec<String>, env: Vec<(&'static str, String)>) -> std::process::Output {
+    tokio::task::spawn_blocking(move || {
+        let mut c = util::optsignal();
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.args(&args).output().expect("runs")
+    })
+    .await
+    .expect("joined")
+}
+
+fn s(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| a.to_string()).collect()
+}
+
+fn check<'a>(rec: &'a Value, event: &str) -> &'a Value {
+    rec["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["event"] == event)
+        .unwrap_or_else(|| panic!("no check for {event}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn meta_pages_retries_and_per_ad_set_floor_check() {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    mount_meta_ok(&server).await;
+    // The ad-set list is rate limited once (HTTP 429, Retry-After: 1), then served.
+    Mock::given(method("GET"))
+        .and(path("/act_1234567890/adsets"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("Retry-After", "1")
+                .set_body_raw(
+                    fixture_text("meta_rate_limited.json", &base),
+                    "application/json",
+                ),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/act_1234567890/adsets"))
+        .and(query_param("access_token", META_TOKEN))
+        .respond_with(json_response("meta_adsets.json", &base))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = meta_config(dir.path(), &base);
+    let started = std::time::Instant::now();
+    let out = run(
+        s(&[
+            "-vv",
+            "recommend",
+            "-c",
+            cfg.to_str().unwrap(),
+            "-f",
+            "json",
+        ]),
+        vec![(META_ENV, META_TOKEN.into())],
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(1),
+        "Retry-After was not honoured"
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(!stdout.contains(META_TOKEN) && !stderr.contains(META_TOKEN));
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let rec = &report["recommendations"][0];
+    assert_eq!(rec["platform"], "meta");
+    // Two active ad sets (the paused one is not a bidding unit); today's event from
+    // promoted_object.custom_event_type = COMPLETE_REGISTRATION.
+    assert_eq!(rec["ad_sets"], 2);
+    assert_eq!(rec["optimizing_on"], "sign_up");
+    assert_eq!(rec["event"], "add_to_cart");
+    assert_eq!(rec["change_needed"], true);
+    let atc = check(rec, "add_to_cart");
+    assert_eq!(atc["basis"], "platform_reported");
+    // Pixel family only: (64+71+58+67+55+62+60+59)/8, omni_* and bare aliases not added in.
+    assert_eq!(atc["per_unit_weekly"], 62.0);
+    let purchase = check(rec, "purchase");
+    assert_eq!(purchase["per_unit_weekly"], 89.0 / 8.0);
+    // Events Meta did not report fall back to site share ÷ ad sets.
+    assert_eq!(check(rec, "add_shipping_info")["basis"], "site_share");
+    let sets = report["pulled"]["meta"]["ad_sets"].as_array().unwrap();
+    assert_eq!(sets.len(), 3);
+    assert_eq!(sets[0]["learning"]["status"], "LEARNING");
+    assert_eq!(sets[0]["learning"]["conversions"], 23);
+    assert_eq!(sets[1]["learning"]["status"], "FAIL");
+    assert_eq!(sets[2]["active"], false);
+    let adset_calls = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r: &&Request| r.url.path().ends_with("/adsets"))
+        .count();
+    assert_eq!(adset_calls, 2, "429 then 200");
+    // The table shows each ad set's learning status.
+    let out = run(
+        s(&["recommend", "-c", cfg.to_str().unwrap()]),
+        vec![(META_ENV, META_TOKEN.into())],
+    )
+    .await;
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("META AD SETS") && table.contains("Learning limited"),
+        "{table}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn meta_errors_name_account_and_endpoint_and_never_the_token() {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    Mock::given(method("GET"))
+        .and(path("/act_1234567890/insights"))
+        .respond_with(ResponseTemplate::new(500).set_body_string("upstream exploded"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/act_1234567890/adsets"))
+        .respond_with(json_response("meta_adsets.json", &base))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = meta_config(dir.path(), &base);
+    let out = run(
+        s(&["-vv", "recommend", "-c", cfg.to_str().unwrap()]),
+        vec![(META_ENV, META_TOKEN.into())],
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("account \"Demo store\"")
+            && stderr.contains("Meta Marketing API")
+            && stderr.contains("/act_1234567890/insights")
+            && stderr.contains("HTTP 500"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(META_TOKEN), "{stderr}");
+    let insight_calls = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r: &&Request| r.url.path().ends_with("/insights"))
+        .count();
+    assert_eq!(insight_calls, 3, "first attempt + 2 retries on 500");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn meta_4xx_is_not_retried_and_shows_the_api_message() {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(400).set_body_raw(
+            fixture_text("meta_bad_token.json", &base),
+            "application/json",
+        ))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = meta_config(dir.path(), &base);
+    let out = run(
+        s(&["recommend", "-c", cfg.to_str().unwrap()]),
+        vec![(META_ENV, META_TOKEN.into())],
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("Invalid OAuth access token") && stderr.contains("code 190"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(META_TOKEN));
+    assert_eq!(server.received_requests().await.unwrap().len(), 2); // insights + adsets, once each
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn truncated_json_is_an_error_not_a_partial_result() {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    Mock::given(method("GET"))
+        .and(path("/act_1234567890/insights"))
+        .respond_with(json_response("meta_truncated.json", &base))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/act_1234567890/adsets"))
+        .respond_with(json_response("meta_adsets.json", &base))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = meta_config(dir.path(), &base);
+    let out = run(
+        s(&["recommend", "-c", cfg.to_str().unwrap()]),
+        vec![(META_ENV, META_TOKEN.into())],
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("not valid JSON"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_insights_fall_back_to_site_share_and_a_missing_token_is_named() {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    Mock::given(method("GET"))
+        .respond_with(json_response("meta_empty.json", &base))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = meta_config(dir.path(), &base);
+    let out = run(
+        s(&["recommend", "-c", cfg.to_str().unwrap(), "-f", "json"]),
+        vec![(META_ENV, META_TOKEN.into())],
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rec = &report["recommendations"][0];
+    assert_eq!(check(rec, "add_to_cart")["basis"], "site_share");
+    assert_eq!(rec["event"], "add_to_cart"); // the demo's answer with share 0.6 over 2 ad sets
+    let out = run(
+        s(&["recommend", "-c", cfg.to_str().unwrap()]),
+        vec![(META_ENV, String::new())],
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains(META_ENV), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pull_writes_a_snapshot_that_recommend_rereads_offline() {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    mount_meta_ok(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/act_1234567890/adsets"))
+        .respond_with(json_response("meta_adsets.json", &base))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = meta_config(dir.path(), &base);
+    let snaps = dir.path().join("snapshots");
+    let out = run(
+        s(&[
+            "pull",
+            "-c",
+            cfg.to_str().unwrap(),
+            "--out",
+            snaps.to_str().unwrap(),
+        ]),
+        vec![(META_ENV, META_TOKEN.into())],
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let snap = snaps.join("demo-store/2026-W46.json");
+    let text = std::fs::read_to_string(&snap).expect("snapshot written");
+    assert!(!text.contains(META_TOKEN));
+    let online = run(
+        s(&["recommend", "-c", cfg.to_str().unwrap(), "-f", "json"]),
+        vec![(META_ENV, META_TOKEN.into())],
+    )
+    .await;
+    drop(server); // offline from here on
+    let offline = run(
+        s(&[
+            "recommend",
+            "-c",
+            cfg.to_str().unwrap(),
+            "-f",
+            "json",
+            "--snapshot",
+            snap.to_str().unwrap(),
+        ]),
+        vec![],
+    )
+    .await;
+    assert!(
+        offline.status.success(),
+        "{}",
+        String::from_utf8_lossy(&offline.stderr)
+    );
+    let a: Value = serde_json::from_slice(&online.stdout).unwrap();
+    let b: Value = serde_json::from_slice(&offline.stdout).unwrap();
+    assert_eq!(a["recommendations"], b["recommendations"]);
+    assert_eq!(a["pulled"], b["pulled"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn google_ads_refreshes_an_expired_token_once_and_warns_on_a_non_biddable_goal() {
+    use wiremock::matchers::{body_string_contains, header};
+    let server = MockServer::start().await;
+    let base = server.uri();
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .and(body_string_contains("refresh_token=1%2F%2Frefresh-secret"))
+        .respond_with(json_response("oauth_token.json", &base))
+        .mount(&server)
+        .await;
+    let stream = "/customers/1234567890/googleAds:searchStream";
+    // The first call is rejected as if the cached token had expired: refresh, then retry once.
+    Mock::given(method("POST"))
+        .and(path(stream))
+        .respond_with(ResponseTemplate::new(401).set_body_raw(
+            fixture_text("google_unauthenticated.json", &base),
+            "application/json",
+        ))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    for (needle, file) in [
+        ("FROM campaign", "gads_campaign_stream.json"),
+        ("FROM conversion_action", "gads_actions_stream.json"),
+        ("FROM customer_conversion_goal", "gads_goals_stream.json"),
+    ] {
+        Mock::given(method("POST"))
+            .and(path(stream))
+            .and(header("developer-token", "dev-token-secret"))
+            .and(header("login-customer-id", "1112223333"))
+            .and(header("authorization", "Bearer ya29.mock-access-token"))
+            .and(body_string_contains(needle))
+            .respond_with(json_response(file, &base))
+            .mount(&server)
+            .await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let demo = util::fixture("demo/events.csv.gz");
+    let cfg = dir.path().join("ads.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"account = "Demo store"
+[source]
+path = "{}"
+[analysis]
+candidates = ["add_to_cart"]        # the events Google Ads reports here
+[[platforms]]
+id = "google_ads"
+[fetch]
+weeks = 4
+last_week = "2026-W46"
+backoff_ms = 10
+[google_ads]
+customer_id = "123-456-7890"
+login_customer_id = "111-222-3333"
+developer_token_env = "TEST_GADS_DEV_TOKEN"
+client_id = "1234.apps.googleusercontent.com"
+client_secret_env = "TEST_GADS_CLIENT_SECRET"
+refresh_token_env = "TEST_GADS_REFRESH_TOKEN"
+base_url = "{base}"
+token_url = "{base}/token"
+"#,
+            demo.display()
+        ),
+    )
+    .unwrap();
+    let out = run(
+        s(&[
+            "-vv",
+            "recommend",
+            "-c",
+            cfg.to_str().unwrap(),
+            "-f",
+            "json",
+        ]),
+        vec![
+            ("TEST_GADS_DEV_TOKEN", "dev-token-secret".into()),
+            ("TEST_GADS_CLIENT_SECRET", "client-secret-value".into()),
+            ("TEST_GADS_REFRESH_TOKEN", "1//refresh-secret".into()),
+        ],
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for secret in [
+        "dev-token-secret",
+        "client-secret-value",
+        "refresh-secret",
+        "ya29.mock",
+    ] {
+        assert!(
+            !stdout.contains(secret) && !stderr.contains(secret),
+            "{secret} leaked"
+        );
+    }
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let rec = &report["recommendations"][0];
+    assert_eq!(rec["ad_sets"], 2, "two campaigns");
+    let purchase = check(rec, "purchase");
+    assert_eq!(purchase["basis"], "platform_reported");
+    assert_eq!(purchase["per_unit_weekly"], 21.5 / 8.0);
+    assert_eq!(check(rec, "add_to_cart")["per_unit_weekly"], 180.5 / 8.0);
+    assert_eq!(rec["event"], "add_to_cart");
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("ADD_TO_CART goal is not biddable"),
+        "{notes}"
+    );
+    let token_calls = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r: &&Request| r.url.path() == "/token")
+        .count();
+    assert_eq!(token_calls, 2, "one token, renewed once after the 401");
+}
