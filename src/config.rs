@@ -760,12 +760,26 @@ impl Settings {
             },
             other => other,
         };
-        let email = match &raw.email {
+        let mut email = match &raw.email {
             Some(e) => email_settings(e, origin, base_dir)
                 .map_err(|e| c.errors.push(named(e)))
                 .ok(),
             None => None,
         };
+        // An account's own `recipients` replace `[email] to` (an agency file sets the SMTP
+        // server once in [defaults.email] and the recipients per account).
+        if let (Some(e), Some(list)) = (email.as_mut(), &raw.recipients) {
+            let mut to = Vec::new();
+            for (i, r) in list.iter().enumerate() {
+                match mailbox(origin, &format!("recipients[{i}]"), r) {
+                    Ok(m) => to.push(m),
+                    Err(err) => c.errors.push(named(err)),
+                }
+            }
+            if !to.is_empty() {
+                e.to = to;
+            }
+        }
         let report = report_settings(&raw.report, base_dir, origin)
             .map_err(|e| c.errors.push(named(e)))
             .ok();
@@ -863,7 +877,8 @@ fn is_loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-fn email_settings(
+/// Validates an `[email]` section (shared by accounts and the audit roll-up).
+pub(crate) fn email_settings(
     e: &RawEmail,
     origin: &str,
     base_dir: &Path,
@@ -982,7 +997,8 @@ fn email_settings(
     })
 }
 
-fn report_settings(
+/// Validates a `[report]` section (shared by accounts and the audit roll-up).
+pub(crate) fn report_settings(
     r: &RawReport,
     base_dir: &Path,
     origin: &str,

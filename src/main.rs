@@ -119,6 +119,8 @@ enum AuditFormat {
     Json,
     /// Markdown (tickets, wikis).
     Md,
+    /// Email-safe HTML.
+    Html,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -146,6 +148,12 @@ struct AuditArgs {
     /// Accounts analysed at once.
     #[arg(short, long, default_value_t = 2)]
     jobs: usize,
+    /// Email the audit to [defaults.email] once per ISO week (also printed as usual).
+    #[arg(long)]
+    send: bool,
+    /// With --send: send even if this week's audit was already sent.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(clap::Args)]
@@ -199,6 +207,9 @@ struct ReportArgs {
     /// Folder for the lock and sent-state files (overrides report.state_dir).
     #[arg(long)]
     state_dir: Option<PathBuf>,
+    /// The account, in a multi-account file (its `recipients` replace `[email] to`).
+    #[arg(long)]
+    account: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -351,8 +362,26 @@ fn audit(a: AuditArgs) -> Result<(String, i32), Error> {
     let text = match a.format {
         AuditFormat::Json => serde_json::to_string_pretty(&audit).unwrap_or_default(),
         AuditFormat::Md => optsignal::report::audit::render_markdown(&audit),
+        AuditFormat::Html => optsignal::report::audit::render_html(&audit)
+            .map_err(optsignal::deliver::DeliverError::from)?,
         AuditFormat::Table => optsignal::report::audit::render_table(&audit, Style::new(color())),
     };
+    if a.send {
+        use optsignal::deliver::Action;
+        match optsignal::deliver::audit::send(&audit, &file, a.force)? {
+            Action::Sent { recipients, .. } => {
+                tracing::info!("audit sent to {}", recipients.join(", "))
+            }
+            Action::AlreadySent { state, sent_at } => tracing::info!(
+                "this week's audit was already sent at {sent_at} ({}); --force resends",
+                state.display()
+            ),
+            Action::Busy { lock } => {
+                tracing::info!("another run holds {}; not sent", lock.display())
+            }
+            Action::Printed(_) | Action::Wrote(_) => {}
+        }
+    }
     Ok((text, audit.exit_code(fail_on)))
 }
 
@@ -461,7 +490,11 @@ fn history(a: HistoryArgs) -> Result<String, Error> {
 fn report(a: ReportArgs) -> Result<(String, i32), Error> {
     use optsignal::deliver::{Action, ReportJob};
     use optsignal::report::document::DocFormat;
-    let mut settings = load_settings(Some(&a.config), &Overrides::default())?;
+    let overrides = Overrides {
+        account: a.account,
+        ..Overrides::default()
+    };
+    let mut settings = load_settings(Some(&a.config), &overrides)?;
     if let Some(d) = a.state_dir {
         settings.report.state_dir = d;
     }

@@ -1,6 +1,7 @@
 //! Config-driven audits: the three-account agency fixture, exit codes, isolation, and
 //! `config check` naming the account and key of every mistake.
 
+mod support;
 mod util;
 
 use predicates::prelude::*;
@@ -262,4 +263,116 @@ fn config_check_names_account_and_key_for_each_mistake() {
             && out.contains("2 problem(s)"),
         "{out}"
     );
+}
+
+#[test]
+fn html_rollup_is_email_safe() {
+    let out = optsignal()
+        .args(["audit", "--config", &agency(), "--format", "html"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let html = String::from_utf8(out.stdout).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    for want in [
+        "Northwind Outfitters",
+        "Bluebird Candles",
+        "Harbor Tea",
+        "Meta bids on sign_up",
+        "<table",
+    ] {
+        assert!(html.contains(want), "missing {want}");
+    }
+    assert!(
+        !html.contains("<script") && !html.contains("<style"),
+        "inline CSS only"
+    );
+}
+
+/// The agency fixture with absolute data paths and the SMTP relay on a loopback port.
+fn agency_on(dir: &std::path::Path, port: u16) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(fixture("audit/agency.toml"))
+        .unwrap()
+        .replace(
+            "../demo/events.csv.gz",
+            &fixture("demo/events.csv.gz").display().to_string(),
+        )
+        .replace(
+            "host = \"localhost\"\nport = 25",
+            &format!("host = \"127.0.0.1\"\nport = {port}"),
+        )
+        .replace(
+            "[defaults.analysis]",
+            "[defaults.report]\nstate_dir = \"state\"\n\n[defaults.analysis]",
+        );
+    let p = dir.join("agency.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn audit_send_mails_the_rollup_once_per_week() {
+    let sink = support::smtp::SmtpSink::start(support::smtp::Behaviour::default());
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = agency_on(dir.path(), sink.port());
+    let run = |extra: &[&str]| {
+        optsignal()
+            .args(["audit", "--config"])
+            .arg(&cfg)
+            .arg("--send")
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let first = run(&[]);
+    assert_eq!(
+        first.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let msgs = sink.messages();
+    assert_eq!(msgs.len(), 1);
+    let m = &msgs[0];
+    assert!(
+        m.rcpt_to.iter().any(|r| r.contains("desk@agency.example")),
+        "{:?}",
+        m.rcpt_to
+    );
+    let parsed = support::mime::parse(&m.data);
+    assert_eq!(parsed.mime_type(), "multipart/alternative");
+    // The "·" makes the subject RFC 2047-encoded in part; the rest reads plainly.
+    let subject = parsed.header("subject").unwrap();
+    assert!(
+        subject.contains("audit")
+            && subject.contains("2026-W46: 3 accounts, 1 failed, worst critical"),
+        "{subject}"
+    );
+    // Same week again: nothing sent; --force resends.
+    run(&[]);
+    assert_eq!(sink.messages().len(), 1);
+    run(&["--force"]);
+    assert_eq!(sink.messages().len(), 2);
+}
+
+#[test]
+fn an_accounts_recipients_replace_the_default_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = agency_on(dir.path(), 2525);
+    let out = optsignal()
+        .args(["report", "--config"])
+        .arg(&cfg)
+        .args(["--account", "Bluebird Candles", "--dry-run"])
+        .output()
+        .unwrap();
+    let eml = String::from_utf8_lossy(&out.stdout);
+    let to = eml
+        .lines()
+        .find(|l| l.starts_with("To:"))
+        .unwrap_or_default();
+    assert!(
+        to.contains("media@bluebird.example") && to.contains("founder@bluebird.example"),
+        "{to}"
+    );
+    assert!(!to.contains("desk@agency.example"), "{to}");
 }

@@ -32,6 +32,9 @@ pub struct ConfigFile {
     pub accounts: Vec<Account>,
     /// Unknown keys and wrong types, each naming the file, account and key.
     pub problems: Vec<ConfigError>,
+    /// `[defaults]` of a multi-account file (the whole file otherwise), for settings that belong
+    /// to the file rather than an account: the audit roll-up's `[email]` and `[report]`.
+    pub defaults: RawConfig,
 }
 
 impl ConfigFile {
@@ -284,8 +287,10 @@ pub fn load_file(path: &Path) -> Result<ConfigFile, ConfigError> {
     let mut accounts = Vec::new();
     let multi = top.contains_key("accounts");
     let mut tables: Vec<(String, Value)> = Vec::new();
+    let mut file_defaults;
     if multi {
         let defaults = top.remove("defaults").unwrap_or(Value::Object(Map::new()));
+        file_defaults = defaults.clone();
         let list = top.remove("accounts");
         for k in top.keys() {
             let hint = suggest(k, ["defaults".to_string(), "accounts".to_string()].iter()).map_or(
@@ -334,8 +339,14 @@ pub fn load_file(path: &Path) -> Result<ConfigFile, ConfigError> {
         if let Some(m) = merged.as_object_mut() {
             m.remove("name");
         }
+        file_defaults = merged.clone();
         tables.push((name, std::mem::take(&mut merged)));
     }
+    merge(&mut file_defaults, &env);
+    let mut ignored = Vec::new();
+    prune_unknown(&mut file_defaults, &schema, "", &mut ignored);
+    // Problems in [defaults] are reported through the accounts that inherit them.
+    let defaults: RawConfig = serde_path_to_error::deserialize(file_defaults).unwrap_or_default();
     for (name, mut table) in tables {
         merge(&mut table, &env);
         let mut unknown = Vec::new();
@@ -364,6 +375,7 @@ pub fn load_file(path: &Path) -> Result<ConfigFile, ConfigError> {
         multi,
         accounts,
         problems,
+        defaults,
     })
 }
 

@@ -10,6 +10,7 @@
 //! the message, send it, then record the week as sent atomically. A failed send records nothing,
 //! so the next run retries.
 
+pub mod audit;
 pub mod message;
 pub mod smtp;
 pub mod state;

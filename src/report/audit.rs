@@ -1,5 +1,6 @@
 //! Renderers of an [`Audit`]: the roll-up first (account × platform), then each account's
-//! findings and recommendations. Terminal table and Markdown; JSON is the serde form.
+//! findings and recommendations. Terminal table, Markdown and email-safe HTML (a minijinja
+//! template, `templates/audit.html.j2`); JSON is the serde form.
 
 use std::fmt::Write;
 
@@ -148,4 +149,72 @@ pub fn render_markdown(a: &Audit) -> String {
         }
     }
     o
+}
+
+/// The audit's HTML template, compiled into the binary.
+const HTML_TEMPLATE: &str = include_str!("../../templates/audit.html.j2");
+
+/// The ISO week an audit speaks for: the latest week among its accounts' reports.
+pub fn audit_week(a: &Audit) -> Option<crate::types::IsoWeek> {
+    a.accounts
+        .iter()
+        .filter_map(|acc| acc.report.as_ref().and_then(super::view::report_week))
+        .max()
+}
+
+/// The audit as email-safe HTML (inline CSS, tables, no scripts).
+pub fn render_html(a: &Audit) -> Result<String, super::document::RenderError> {
+    let mut env = minijinja::Environment::new();
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+    let err = |e: minijinja::Error| super::document::RenderError {
+        template: "audit.html".into(),
+        message: e.to_string(),
+    };
+    env.add_template("audit.html", HTML_TEMPLATE).map_err(err)?;
+    let rows: Vec<minijinja::Value> = rows(a)
+        .into_iter()
+        .map(|r| {
+            let severity = if r[7].starts_with("FAILED") {
+                "failed".to_string()
+            } else {
+                r[7].clone()
+            };
+            minijinja::context! { cells => r[..7].to_vec(), severity => severity }
+        })
+        .collect();
+    let accounts: Vec<minijinja::Value> = a
+        .accounts
+        .iter()
+        .map(|acc| {
+            let findings: Vec<minijinja::Value> = acc
+                .findings
+                .iter()
+                .map(|f| minijinja::context! { severity => f.severity.name(), message => f.message.clone() })
+                .collect();
+            let reasons: Vec<minijinja::Value> = acc
+                .report
+                .iter()
+                .flat_map(|r| r.recommendations.iter())
+                .map(|r| minijinja::context! { platform => r.platform.display_name(), reason => r.reason.clone() })
+                .collect();
+            minijinja::context! {
+                name => acc.account.clone(),
+                severity => acc.severity.map_or("failed", Severity::name),
+                error => acc.error.clone(),
+                findings => findings,
+                reasons => reasons,
+            }
+        })
+        .collect();
+    let tmpl = env.get_template("audit.html").map_err(err)?;
+    tmpl.render(minijinja::context! {
+        summary => summary(a),
+        config => a.config.clone(),
+        week => audit_week(a).map(|w| w.to_string()),
+        header => HEADER[..7].to_vec(),
+        rows => rows,
+        accounts => accounts,
+        version => env!("CARGO_PKG_VERSION"),
+    })
+    .map_err(err)
 }
