@@ -371,17 +371,19 @@ fn reported_counts(
                     platform: PlatformId::Meta,
                     units: units as u32,
                     per_unit_weekly: m.per_unit_weekly(weeks),
+                    unreported: crate::source::meta::UNREPORTED.into(),
                 });
             }
             PlatformId::GoogleAds => {
                 let Some(g) = &p.google_ads else { continue };
-                if g.campaigns.is_empty() {
-                    continue;
+                if g.campaigns.is_empty() && g.actions.is_empty() {
+                    continue; // no conversion action at all: nothing to count
                 }
                 out.push(ReportedCounts {
                     platform: PlatformId::GoogleAds,
-                    units: g.campaigns.len() as u32,
+                    units: g.bidding_units() as u32,
                     per_unit_weekly: g.per_unit_weekly(weeks),
+                    unreported: crate::source::google_ads::UNREPORTED.into(),
                 });
             }
             _ => {}
@@ -431,12 +433,19 @@ fn pulled_notes(
     }
     if let Some(g) = &p.google_ads {
         if reported.iter().any(|r| r.platform == PlatformId::GoogleAds) {
-            notes.push(format!(
-                "Google Ads floor check uses Google Ads all_conversions per campaign ({} campaign(s), {} to {})",
-                g.campaigns.len(),
-                p.first_week,
-                p.last_week
-            ));
+            notes.push(if g.campaigns.is_empty() {
+                format!(
+                    "Google Ads reported no conversions from {} to {} (it returns no all-zero rows): every conversion action counts 0",
+                    p.first_week, p.last_week
+                )
+            } else {
+                format!(
+                    "Google Ads floor check uses Google Ads all_conversions per campaign ({} campaign(s), {} to {})",
+                    g.campaigns.len(),
+                    p.first_week,
+                    p.last_week
+                )
+            });
         }
         for r in recs.iter().filter(|r| r.platform == PlatformId::GoogleAds) {
             if let Some(w) = r.event.as_ref().and_then(|e| g.bidding_warning(e.as_str())) {
