@@ -13,6 +13,12 @@
 //! 4. "Unlock": for the next deeper eligible event (or purchase) that does not clear, the most
 //!    bidding units it would clear with, and the volume multiple it would need at today's count.
 //! 5. When nothing clears, say so and what consolidation would let the best proxy clear.
+//! 6. Platform-reported counts (Meta per ad set, Google Ads per campaign) replace the site-share
+//!    estimate for the events the platform counts, zeros included. When a platform counts any
+//!    event, an event it does not count at all (no conversion action, no standard event) is not
+//!    eligible on it, purchase included ([`ReportedCounts::unreported`] says why): it cannot be
+//!    bid on until it is set up there, and a site-share guess is not comparable with the
+//!    platform's own counts. One recommendation never mixes the two bases.
 
 use serde::Serialize;
 
@@ -42,8 +48,12 @@ pub struct ReportedCounts {
     pub platform: PlatformId,
     /// Bidding units the counts cover (active ad sets, campaigns).
     pub units: u32,
-    /// Canonical event → every (unit, week) count over the recent weeks.
+    /// Canonical event → every (unit, week) count over the recent weeks, for every event the
+    /// platform counts (all zeros when it counted none of them).
     pub per_unit_weekly: std::collections::BTreeMap<String, Vec<f64>>,
+    /// Why an event missing from `per_unit_weekly` is not eligible on this platform (`not a
+    /// conversion action in Google Ads`); applies when `per_unit_weekly` is not empty.
+    pub unreported: String,
 }
 
 /// The floor check of one event on one platform.
@@ -179,6 +189,11 @@ fn recommend_one(
     let window = f64::from(floor.days);
     let unit_noun = floor.unit.noun(1.0);
     let units_noun = floor.unit.noun(f64::from(p.ad_sets));
+    // Rule 6: when the platform counts any event, the events it does not count are not eligible.
+    let uncounted = |event: &EventName| -> Option<String> {
+        let r = reported.filter(|r| !r.per_unit_weekly.is_empty())?;
+        (!r.per_unit_weekly.contains_key(event.as_str())).then(|| r.unreported.clone())
+    };
     let check = |event: &EventName, counts: &[f64], excluded: Option<String>| {
         let own = reported
             .and_then(|r| r.per_unit_weekly.get(event.as_str()))
@@ -237,7 +252,8 @@ fn recommend_one(
         );
         return rec;
     }
-    let purchase_check = check(&obs.purchase, &purchase_counts, None);
+    let purchase_check = check(&obs.purchase, &purchase_counts, uncounted(&obs.purchase));
+    let purchase_open = purchase_check.excluded.is_none();
     let mut checks = vec![purchase_check.clone()];
     let mut eligible: Vec<(usize, EventCheck)> = Vec::new();
     for (j, e) in evidence.iter().enumerate() {
@@ -248,6 +264,8 @@ fn recommend_one(
                 p.profile.id.display_name(),
                 e.event
             ))
+        } else if let Some(why) = uncounted(&e.event) {
+            Some(why)
         } else if e.is_disqualified() {
             let names: Vec<&str> = e.flags.iter().map(|f| f.kind.name()).collect();
             Some(format!("flagged {}", names.join(", ")))
@@ -313,7 +331,9 @@ fn recommend_one(
                 evidence[*j].event.clone(),
                 recent_weekly_counts(obs, Some(*j), a.volume_weeks),
             ),
-            None if !purchase_check.clears => (obs.purchase.clone(), purchase_counts.clone()),
+            None if !purchase_check.clears && purchase_open => {
+                (obs.purchase.clone(), purchase_counts.clone())
+            }
             None => return None,
         };
         Some(Unlock {
@@ -354,7 +374,7 @@ fn recommend_one(
             format!(" {} would clear {}.", u.event, parts.join(", or "))
         }
     };
-    if purchase_check.clears {
+    if purchase_check.clears && purchase_open {
         rec.event = Some(obs.purchase.clone());
         rec.per_unit_weekly = Some(purchase_check.per_unit_weekly);
         rec.clearance = Some(purchase_check.clearance);
@@ -371,12 +391,18 @@ fn recommend_one(
         rec.per_unit_weekly = Some(c.per_unit_weekly);
         rec.clearance = Some(c.clearance);
         rec.runner_up = clearing.get(1).map(|(k, _)| evidence[*k].event.clone());
+        let purchase_txt = match &purchase_check.excluded {
+            Some(why) => format!("{} cannot be optimized on here ({why})", obs.purchase),
+            None => format!(
+                "{} is too rare: {} against {} (clears {} of windows)",
+                obs.purchase,
+                vol_txt(&purchase_check),
+                floor_txt,
+                percent(purchase_check.clearance)
+            ),
+        };
         rec.reason = format!(
-            "{} is too rare: {} against {} (clears {} of windows). {} clears it: {} (clears {}), and {}.",
-            obs.purchase,
-            vol_txt(&purchase_check),
-            floor_txt,
-            percent(purchase_check.clearance),
+            "{purchase_txt}. {} clears the floor: {} (clears {}), and {}.",
             evidence[*j].event,
             vol_txt(c),
             percent(c.clearance),
@@ -454,4 +480,157 @@ fn recommend_one(
     rec.checks = checks;
     rec.best = rec.event.clone();
     rec
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observe::{ObserveSpec, UnitKind};
+    use crate::source::ga4_api::{Ga4Pull, Ga4Row};
+    use crate::types::{Interval, IsoWeek};
+    use std::collections::BTreeMap;
+
+    fn name(s: &str) -> EventName {
+        EventName::new(s).unwrap()
+    }
+
+    /// Four weeks of site volumes, with proxies made eligible by hand (a precision interval, no
+    /// flag), so only the platform's counts decide.
+    fn setup(site: &[(&str, u64)]) -> (Observations, Vec<ProxyEvidence>, AnalysisSettings) {
+        let weeks: Vec<IsoWeek> = (43..=46).map(|w| IsoWeek::new(2026, w).unwrap()).collect();
+        let rows = weeks
+            .iter()
+            .flat_map(|&week| {
+                site.iter().map(move |(e, n)| Ga4Row {
+                    week,
+                    event: e.to_string(),
+                    event_count: *n,
+                    total_users: *n,
+                    sessions: *n,
+                })
+            })
+            .collect();
+        let pull = Ga4Pull {
+            property_id: "1".into(),
+            weeks,
+            rows,
+            subject_to_thresholding: false,
+            data_loss_from_other_row: false,
+        };
+        let spec = ObserveSpec {
+            unit: UnitKind::Session,
+            candidates: vec![name("add_to_cart"), name("add_payment_info")],
+            purchase: name("purchase"),
+            label_window_days: 7,
+            session_gap_minutes: 30,
+            time_zone: jiff::tz::TimeZone::UTC,
+        };
+        let obs = crate::source::ga4_api::observations(&pull, &spec);
+        let a = AnalysisSettings {
+            holdout_weeks: 1,
+            confidence: 0.95,
+            clearance_threshold: 0.8,
+            volume_weeks: 4,
+            surge_weeks: 2,
+            alpha: 0.05,
+            min_units: 30,
+            confirm_weeks: 1,
+        };
+        let mut evidence = crate::evidence::measure(&obs, &a);
+        // add_payment_info is the stronger signal: it would win wherever it is eligible.
+        for (e, lo) in evidence.iter_mut().zip([0.10, 0.40]) {
+            e.precision_ci = Some(Interval { lo, hi: lo + 0.1 });
+            e.flags.clear();
+        }
+        (obs, evidence, a)
+    }
+
+    fn google_ads() -> PlatformSettings {
+        PlatformSettings {
+            profile: PlatformId::GoogleAds.profile(),
+            ad_sets: 1,
+            attributed_share: 1.0,
+            optimizing_on: None,
+        }
+    }
+
+    fn reported(counts: &[(&str, f64)]) -> ReportedCounts {
+        ReportedCounts {
+            platform: PlatformId::GoogleAds,
+            units: 1,
+            per_unit_weekly: counts
+                .iter()
+                .map(|(e, n)| (e.to_string(), vec![*n; 4]))
+                .collect::<BTreeMap<_, _>>(),
+            unreported: "not a conversion action in Google Ads".into(),
+        }
+    }
+
+    fn check<'a>(r: &'a Recommendation, e: &str) -> &'a EventCheck {
+        r.checks.iter().find(|c| c.event.as_str() == e).unwrap()
+    }
+
+    #[test]
+    fn events_the_platform_does_not_count_are_not_eligible_on_it() {
+        let (obs, ev, a) = setup(&[
+            ("add_to_cart", 900),
+            ("add_payment_info", 400),
+            ("purchase", 2),
+        ]);
+        // Google Ads counts add_to_cart and purchase, but has no add_payment_info action: the
+        // site-share estimate (400 a week) would clear and win on precision; it must not.
+        let r = &recommend_reported(
+            &obs,
+            &ev,
+            &[google_ads()],
+            &a,
+            &[reported(&[("add_to_cart", 30.0), ("purchase", 1.0)])],
+        )[0];
+        assert_eq!(r.event, Some(name("add_to_cart")), "{}", r.reason);
+        let api = check(r, "add_payment_info");
+        assert_eq!(
+            api.excluded.as_deref(),
+            Some("not a conversion action in Google Ads")
+        );
+        assert_eq!(api.basis, CountBasis::SiteShare);
+        assert_eq!(check(r, "add_to_cart").basis, CountBasis::PlatformReported);
+        assert_eq!(check(r, "add_to_cart").per_unit_weekly, 30.0);
+        assert!(check(r, "purchase").excluded.is_none());
+        assert!(r.runner_up.is_none());
+
+        // Without platform counts, both are judged on site share and the stronger one wins.
+        let r = &recommend_reported(&obs, &ev, &[google_ads()], &a, &[])[0];
+        assert_eq!(r.event, Some(name("add_payment_info")));
+        assert!(r.checks.iter().all(|c| c.basis == CountBasis::SiteShare));
+        // A platform that reports no event at all is the same as no platform counts.
+        let r = &recommend_reported(&obs, &ev, &[google_ads()], &a, &[reported(&[])])[0];
+        assert_eq!(r.event, Some(name("add_payment_info")));
+    }
+
+    #[test]
+    fn purchase_without_a_conversion_action_is_not_recommended() {
+        // Site purchases alone would clear 15 per 30 days; Google Ads has no purchase action.
+        let (obs, ev, a) = setup(&[
+            ("add_to_cart", 900),
+            ("add_payment_info", 400),
+            ("purchase", 60),
+        ]);
+        let r = &recommend_reported(
+            &obs,
+            &ev,
+            &[google_ads()],
+            &a,
+            &[reported(&[("add_to_cart", 30.0)])],
+        )[0];
+        let p = check(r, "purchase");
+        assert!(p.clears && p.excluded.is_some());
+        assert_eq!(r.event, Some(name("add_to_cart")), "{}", r.reason);
+        assert!(
+            r.reason
+                .starts_with("purchase cannot be optimized on here (not a conversion action"),
+            "{}",
+            r.reason
+        );
+        assert!(r.unlock.is_none(), "no unlock towards an excluded purchase");
+    }
 }

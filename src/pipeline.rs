@@ -99,6 +99,14 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
     };
     let mut proxies = measure(&obs, &settings.analysis);
     assess(&obs, &mut proxies, &settings.analysis, &earlier);
+    if settings.volumes_only {
+        // Aggregates have no units at all: say so rather than "only 0 units with ...".
+        for f in proxies.iter_mut().flat_map(|p| p.flags.iter_mut()) {
+            if f.kind == crate::flags::FlagKind::InsufficientData {
+                f.message = "no event-level data (GA4 Data API weekly aggregates): the proxy model cannot be fitted".into();
+            }
+        }
+    }
     let mut platforms = settings.platforms.clone();
     let reported = reported_counts(pulled.as_ref(), &mut platforms, settings);
     let mut recommendations =
@@ -154,7 +162,7 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
     );
     let mut notes = Vec::new();
     if settings.volumes_only {
-        notes.push("no event-level data: weekly volumes come from the GA4 Data API, whose aggregates hold no per-session or per-user outcomes, so the proxy model cannot be fitted (no precision, lift or odds ratio) and no proxy is recommended on volume alone".to_string());
+        notes.push("no event-level data: weekly volumes come from the GA4 Data API, whose aggregates hold no per-session or per-user outcomes, so the proxy model cannot be fitted (no precision, lift or odds ratio) and no proxy is recommended on volume alone; the funnel, audience densities and test metrics need event-level data too".to_string());
     }
     if let Some(p) = &pulled {
         pulled_notes(p, &recommendations, &reported, &mut notes);
@@ -203,7 +211,9 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
     let empty: Vec<String> = obs
         .weeks
         .iter()
-        .filter(|w| w.units == 0)
+        .filter(|w| {
+            w.units == 0 && w.purchase.events == 0 && w.candidates.iter().all(|c| c.events == 0)
+        })
         .map(|w| w.week.to_string())
         .collect();
     if !empty.is_empty() {
@@ -222,7 +232,7 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
             "as of {w}: {after_cutoff} events dated after that week were left out"
         ));
     }
-    if !funnel.absent_steps.is_empty() {
+    if !funnel.absent_steps.is_empty() && !settings.volumes_only {
         let s: Vec<String> = funnel.absent_steps.iter().map(|e| e.to_string()).collect();
         notes.push(format!(
             "funnel steps never seen in the log: {} (their step rates are 0)",
@@ -361,17 +371,19 @@ fn reported_counts(
                     platform: PlatformId::Meta,
                     units: units as u32,
                     per_unit_weekly: m.per_unit_weekly(weeks),
+                    unreported: crate::source::meta::UNREPORTED.into(),
                 });
             }
             PlatformId::GoogleAds => {
                 let Some(g) = &p.google_ads else { continue };
-                if g.campaigns.is_empty() {
-                    continue;
+                if g.campaigns.is_empty() && g.actions.is_empty() {
+                    continue; // no conversion action at all: nothing to count
                 }
                 out.push(ReportedCounts {
                     platform: PlatformId::GoogleAds,
-                    units: g.campaigns.len() as u32,
+                    units: g.bidding_units() as u32,
                     per_unit_weekly: g.per_unit_weekly(weeks),
+                    unreported: crate::source::google_ads::UNREPORTED.into(),
                 });
             }
             _ => {}
@@ -421,12 +433,19 @@ fn pulled_notes(
     }
     if let Some(g) = &p.google_ads {
         if reported.iter().any(|r| r.platform == PlatformId::GoogleAds) {
-            notes.push(format!(
-                "Google Ads floor check uses Google Ads all_conversions per campaign ({} campaign(s), {} to {})",
-                g.campaigns.len(),
-                p.first_week,
-                p.last_week
-            ));
+            notes.push(if g.campaigns.is_empty() {
+                format!(
+                    "Google Ads reported no conversions from {} to {} (it returns no all-zero rows): every conversion action counts 0",
+                    p.first_week, p.last_week
+                )
+            } else {
+                format!(
+                    "Google Ads floor check uses Google Ads all_conversions per campaign ({} campaign(s), {} to {})",
+                    g.campaigns.len(),
+                    p.first_week,
+                    p.last_week
+                )
+            });
         }
         for r in recs.iter().filter(|r| r.platform == PlatformId::GoogleAds) {
             if let Some(w) = r.event.as_ref().and_then(|e| g.bidding_warning(e.as_str())) {

@@ -53,3 +53,94 @@ fn ga4_export_and_canonical_csv_give_the_same_report() {
     }
     assert_eq!(ga4, csv);
 }
+
+/// `bq extract` writes shards (`events-000000000000.json.gz`, ...): a folder of them, or a
+/// pattern matching them, reads as one stream in name order and gives the single file's report.
+#[test]
+fn a_folder_or_a_pattern_of_shards_reads_as_one_file() {
+    use std::io::{Read, Write};
+    let mut text = String::new();
+    flate2::read::MultiGzDecoder::new(
+        std::fs::File::open(util::fixture("ga4/events.ndjson.gz")).unwrap(),
+    )
+    .read_to_string(&mut text)
+    .unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let dir = tempfile::tempdir().unwrap();
+    let shards = dir.path().join("export");
+    std::fs::create_dir(&shards).unwrap();
+    // Three shards, written out of name order; the middle one plain and without a final line
+    // break, plus files that are not shards and must be left alone.
+    let third = lines.len() / 3;
+    let parts = [
+        &lines[..third],
+        &lines[third..2 * third],
+        &lines[2 * third..],
+    ];
+    for (i, part) in parts.iter().enumerate().rev() {
+        let body = part.join("\n");
+        if i == 1 {
+            std::fs::write(shards.join(format!("events-{i:012}.json")), body).unwrap();
+        } else {
+            let f = std::fs::File::create(shards.join(format!("events-{i:012}.json.gz"))).unwrap();
+            let mut gz = flate2::write::GzEncoder::new(f, flate2::Compression::fast());
+            gz.write_all(body.as_bytes()).unwrap();
+            gz.write_all(b"\n").unwrap();
+            gz.finish().unwrap();
+        }
+    }
+    std::fs::write(shards.join("README.txt"), "not a shard\n").unwrap();
+    std::fs::write(shards.join(".events-000000000009.json.tmp"), "{broken\n").unwrap();
+    let run = |path: &std::path::Path| {
+        let cfg = dir.path().join("ga4.toml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "[source]\nkind = \"ga4_export\"\npath = \"{}\"\n[[platforms]]\nid = \"meta\"\n",
+                path.display()
+            ),
+        )
+        .unwrap();
+        let mut r = report(&["-c", cfg.to_str().unwrap()]);
+        r["input"]["file"] = Value::Null;
+        r["changes"]["store"] = Value::Null;
+        r["changes"]["notes"] = Value::Null;
+        r
+    };
+    let single = run(&util::fixture("ga4/events.ndjson.gz"));
+    let folder = run(&shards);
+    assert_eq!(
+        folder["input"]["rows_read"].as_u64(),
+        Some(lines.len() as u64)
+    );
+    assert_eq!(
+        folder["input"]["rows_skipped"],
+        single["input"]["rows_skipped"]
+    );
+    assert_eq!(folder, single);
+    let pattern = run(&shards.join("events-*.json*"));
+    assert_eq!(pattern, single);
+    // A pattern that matches nothing is an error naming it.
+    let out = util::optsignal()
+        .args(["recommend", "--platform", "meta", "-c"])
+        .arg({
+            let cfg = dir.path().join("none.toml");
+            std::fs::write(
+                &cfg,
+                format!(
+                    "[source]\nkind = \"ga4_export\"\npath = \"{}\"\n[[platforms]]\nid = \"meta\"\n",
+                    shards.join("nothing-*.json.gz").display()
+                ),
+            )
+            .unwrap();
+            cfg
+        })
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("nothing-*.json.gz") && stderr.contains("no file matches"),
+        "{stderr}"
+    );
+}

@@ -168,8 +168,11 @@ async fn meta_pages_retries_and_per_ad_set_floor_check() {
     assert_eq!(atc["per_unit_weekly"], 62.0);
     let purchase = check(rec, "purchase");
     assert_eq!(purchase["per_unit_weekly"], 89.0 / 8.0);
-    // Events Meta did not report fall back to site share ÷ ad sets.
-    assert_eq!(check(rec, "add_shipping_info")["basis"], "site_share");
+    // add_shipping_info has no Meta action type: its site-share estimate is shown, but it is not
+    // eligible on Meta.
+    let asi = check(rec, "add_shipping_info");
+    assert_eq!(asi["basis"], "site_share");
+    assert!(asi["excluded"].is_string(), "{asi}");
     let sets = report["pulled"]["meta"]["ad_sets"].as_array().unwrap();
     assert_eq!(sets.len(), 3);
     assert_eq!(sets[0]["learning"]["status"], "LEARNING");
@@ -388,48 +391,58 @@ async fn pull_writes_a_snapshot_that_recommend_rereads_offline() {
     assert_eq!(a["pulled"], b["pulled"]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn google_ads_refreshes_an_expired_token_once_and_warns_on_a_non_biddable_goal() {
-    use wiremock::matchers::{body_string_contains, header};
-    let server = MockServer::start().await;
-    let base = server.uri();
+const GADS_STREAM: &str = "/customers/1234567890/googleAds:searchStream";
+const GADS_SECRETS: [&str; 4] = [
+    "dev-token-secret",
+    "client-secret-value",
+    "refresh-secret",
+    "ya29.mock",
+];
+
+/// The OAuth token endpoint of the refresh-token flow.
+async fn mount_gads_token(server: &MockServer) {
+    use wiremock::matchers::body_string_contains;
     Mock::given(method("POST"))
         .and(path("/token"))
         .and(body_string_contains("grant_type=refresh_token"))
         .and(body_string_contains("refresh_token=1%2F%2Frefresh-secret"))
-        .respond_with(json_response("oauth_token.json", &base))
-        .mount(&server)
+        .respond_with(json_response("oauth_token.json", &server.uri()))
+        .mount(server)
         .await;
-    let stream = "/customers/1234567890/googleAds:searchStream";
-    // The first call is rejected as if the cached token had expired: refresh, then retry once.
-    Mock::given(method("POST"))
-        .and(path(stream))
-        .respond_with(ResponseTemplate::new(401).set_body_raw(
-            fixture_text("google_unauthenticated.json", &base),
-            "application/json",
-        ))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    for (needle, file) in [
-        ("FROM campaign", "gads_campaign_stream.json"),
-        ("FROM conversion_action", "gads_actions_stream.json"),
-        ("FROM customer_conversion_goal", "gads_goals_stream.json"),
+}
+
+/// searchStream answering the campaign query with `campaigns` (a fixture name, or `None` for the
+/// recorded one) and the conversion-action and goal queries with the recorded ones.
+async fn mount_gads_streams(server: &MockServer, campaigns: ResponseTemplate) {
+    use wiremock::matchers::{body_string_contains, header};
+    let base = server.uri();
+    for (needle, reply) in [
+        ("FROM campaign", campaigns),
+        (
+            "FROM conversion_action",
+            json_response("gads_actions_stream.json", &base),
+        ),
+        (
+            "FROM customer_conversion_goal",
+            json_response("gads_goals_stream.json", &base),
+        ),
     ] {
         Mock::given(method("POST"))
-            .and(path(stream))
+            .and(path(GADS_STREAM))
             .and(header("developer-token", "dev-token-secret"))
             .and(header("login-customer-id", "1112223333"))
             .and(header("authorization", "Bearer ya29.mock-access-token"))
             .and(body_string_contains(needle))
-            .respond_with(json_response(file, &base))
-            .mount(&server)
+            .respond_with(reply)
+            .mount(server)
             .await;
     }
-    let dir = tempfile::tempdir().unwrap();
+}
+
+/// A Google Ads config for the demo store with every candidate of the demo.
+fn gads_config(dir: &Path, base: &str) -> std::path::PathBuf {
     let demo = util::fixture("demo/events.csv.gz");
-    let cfg = dir.path().join("ads.toml");
+    let cfg = dir.join("ads.toml");
     std::fs::write(
         &cfg,
         format!(
@@ -437,12 +450,13 @@ async fn google_ads_refreshes_an_expired_token_once_and_warns_on_a_non_biddable_
 [source]
 path = "{}"
 [analysis]
-candidates = ["add_to_cart"]        # the events Google Ads reports here
+candidates = ["view_item", "add_to_wishlist", "add_to_cart", "begin_checkout", "add_shipping_info", "add_payment_info", "sign_up"]
 [[platforms]]
 id = "google_ads"
 [fetch]
 weeks = 4
 last_week = "2026-W46"
+retries = 2
 backoff_ms = 10
 [google_ads]
 customer_id = "123-456-7890"
@@ -458,6 +472,20 @@ token_url = "{base}/token"
         ),
     )
     .unwrap();
+    cfg
+}
+
+fn gads_env() -> Vec<(&'static str, String)> {
+    vec![
+        ("TEST_GADS_DEV_TOKEN", "dev-token-secret".into()),
+        ("TEST_GADS_CLIENT_SECRET", "client-secret-value".into()),
+        ("TEST_GADS_REFRESH_TOKEN", "1//refresh-secret".into()),
+    ]
+}
+
+/// Runs `-vv recommend -f json` on a Google Ads config; returns (status ok, stdout, stderr) and
+/// checks that no secret is in either.
+async fn run_gads(cfg: &Path) -> (Option<i32>, String, String) {
     let out = run(
         s(&[
             "-vv",
@@ -467,27 +495,51 @@ token_url = "{base}/token"
             "-f",
             "json",
         ]),
-        vec![
-            ("TEST_GADS_DEV_TOKEN", "dev-token-secret".into()),
-            ("TEST_GADS_CLIENT_SECRET", "client-secret-value".into()),
-            ("TEST_GADS_REFRESH_TOKEN", "1//refresh-secret".into()),
-        ],
+        gads_env(),
     )
     .await;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    for secret in [
-        "dev-token-secret",
-        "client-secret-value",
-        "refresh-secret",
-        "ya29.mock",
-    ] {
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    for secret in GADS_SECRETS {
         assert!(
             !stdout.contains(secret) && !stderr.contains(secret),
             "{secret} leaked"
         );
     }
+    (out.status.code(), stdout, stderr)
+}
+
+async fn stream_calls(server: &MockServer) -> usize {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r: &&Request| r.url.path() == GADS_STREAM)
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn google_ads_refreshes_an_expired_token_once_and_warns_on_a_non_biddable_goal() {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    mount_gads_token(&server).await;
+    // The first call is rejected as if the cached token had expired: refresh, then retry once.
+    Mock::given(method("POST"))
+        .and(path(GADS_STREAM))
+        .respond_with(ResponseTemplate::new(401).set_body_raw(
+            fixture_text("google_unauthenticated.json", &base),
+            "application/json",
+        ))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    mount_gads_streams(&server, json_response("gads_campaign_stream.json", &base)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = gads_config(dir.path(), &base);
+    let (code, stdout, stderr) = run_gads(&cfg).await;
+    assert_eq!(code, Some(0), "{stderr}");
     let report: Value = serde_json::from_str(&stdout).unwrap();
     let rec = &report["recommendations"][0];
     assert_eq!(rec["ad_sets"], 2, "two campaigns");
@@ -496,6 +548,15 @@ token_url = "{base}/token"
     assert_eq!(purchase["per_unit_weekly"], 21.5 / 8.0);
     assert_eq!(check(rec, "add_to_cart")["per_unit_weekly"], 180.5 / 8.0);
     assert_eq!(rec["event"], "add_to_cart");
+    // Events with no conversion action in the account are not eligible on Google Ads, however
+    // well their site-share estimate would do (add_payment_info would win on it).
+    for e in ["add_payment_info", "begin_checkout", "sign_up", "view_item"] {
+        assert_eq!(
+            check(rec, e)["excluded"],
+            "not a conversion action in Google Ads",
+            "{e}"
+        );
+    }
     let notes = report["notes"].to_string();
     assert!(
         notes.contains("ADD_TO_CART goal is not biddable"),
@@ -509,4 +570,141 @@ token_url = "{base}/token"
         .filter(|r: &&Request| r.url.path() == "/token")
         .count();
     assert_eq!(token_calls, 2, "one token, renewed once after the 401");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn google_ads_retries_a_5xx() {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    mount_gads_token(&server).await;
+    Mock::given(method("POST"))
+        .and(path(GADS_STREAM))
+        .respond_with(ResponseTemplate::new(503).set_body_raw(
+            r#"{"error": {"code": 503, "message": "The service is currently unavailable.", "status": "UNAVAILABLE"}}"#,
+            "application/json",
+        ))
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    mount_gads_streams(&server, json_response("gads_campaign_stream.json", &base)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = run_gads(&gads_config(dir.path(), &base)).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("HTTP 503") && stderr.contains("UNAVAILABLE"),
+        "{stderr}"
+    );
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["recommendations"][0]["event"], "add_to_cart");
+    assert_eq!(
+        check(&report["recommendations"][0], "purchase")["per_unit_weekly"],
+        21.5 / 8.0
+    );
+    assert_eq!(
+        stream_calls(&server).await,
+        5,
+        "503, 503, then the three queries"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn google_ads_truncated_json_is_an_error_not_a_partial_result() {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    mount_gads_token(&server).await;
+    // The stream breaks off in the middle of its second result.
+    let full = fixture_text("gads_campaign_stream.json", &base);
+    let cut = full[..full.len() * 2 / 3].to_string();
+    mount_gads_streams(
+        &server,
+        ResponseTemplate::new(200).set_body_raw(cut, "application/json"),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = run_gads(&gads_config(dir.path(), &base)).await;
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stdout.is_empty(),
+        "no report from a partial answer: {stdout}"
+    );
+    for needle in [
+        "account \"Demo store\"",
+        "Google Ads API",
+        "/customers/1234567890/googleAds:searchStream",
+        "not valid JSON",
+        "nothing from it was used",
+    ] {
+        assert!(stderr.contains(needle), "{needle:?} missing: {stderr}");
+    }
+    // Malformed (not JSON at all) is the same error.
+    server.reset().await;
+    mount_gads_token(&server).await;
+    mount_gads_streams(
+        &server,
+        ResponseTemplate::new(200).set_body_raw("<html>Bad gateway</html>", "text/html"),
+    )
+    .await;
+    let (code, _, stderr) = run_gads(&gads_config(dir.path(), &base)).await;
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("not valid JSON"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn google_ads_empty_results_are_zero_volume_not_a_crash() {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    mount_gads_token(&server).await;
+    // No conversions in the window: searchStream returns a batch without `results` (rows whose
+    // metrics are all zero are not returned).
+    mount_gads_streams(
+        &server,
+        ResponseTemplate::new(200).set_body_raw(
+            r#"[{"fieldMask": "campaign.id,campaign.name,segments.week,segments.conversionActionName,segments.conversionActionCategory,metrics.allConversions", "requestId": "r0"}]"#,
+            "application/json",
+        ),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = run_gads(&gads_config(dir.path(), &base)).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let rec = &report["recommendations"][0];
+    for e in ["purchase", "add_to_cart"] {
+        let c = check(rec, e);
+        assert_eq!(c["basis"], "platform_reported", "{e}");
+        assert_eq!(c["per_unit_weekly"], 0.0, "{e}");
+        assert_eq!(c["clears"], false, "{e}");
+    }
+    assert_eq!(
+        check(rec, "add_payment_info")["excluded"],
+        "not a conversion action in Google Ads"
+    );
+    assert_eq!(
+        rec["event"],
+        Value::Null,
+        "nothing clears on zero conversions"
+    );
+    assert_eq!(rec["ad_sets"], 1);
+    assert_eq!(
+        report["pulled"]["google_ads"]["campaigns"],
+        serde_json::json!([])
+    );
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("Google Ads reported no conversions"),
+        "{notes}"
+    );
+    // An empty stream (`[]`) reads the same.
+    server.reset().await;
+    mount_gads_token(&server).await;
+    mount_gads_streams(
+        &server,
+        ResponseTemplate::new(200).set_body_raw("[]", "application/json"),
+    )
+    .await;
+    let (code, stdout, stderr) = run_gads(&gads_config(dir.path(), &base)).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    let again: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(again["recommendations"], report["recommendations"]);
 }

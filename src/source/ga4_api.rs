@@ -165,7 +165,7 @@ pub async fn fetch(
     let at = Endpoint {
         account: account.to_string(),
         api: "GA4 Data API",
-        what: format!("POST {url}"),
+        what: format!("POST {url} (property {})", spec.property_id),
     };
     let mut auth = provider(spec, &at)?;
     let mut bearer = token(&auth, &at).await?;
@@ -189,7 +189,10 @@ pub async fn fetch(
             "offset": offset.to_string(),
         });
         let page_at = Endpoint {
-            what: format!("{} (offset {offset})", at.what),
+            what: format!(
+                "POST {url} (property {}, offset {offset})",
+                spec.property_id
+            ),
             ..at.clone()
         };
         let sent: Result<Response, HttpError> = http

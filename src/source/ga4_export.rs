@@ -16,6 +16,7 @@
 //! reader's rows (same reasons, same first line numbers, same `strict` mode).
 
 use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -178,6 +179,149 @@ pub fn channel_of(source: &str, medium: &str) -> Option<&'static str> {
         "affiliate" => Some("affiliate"),
         "organic" => Some("organic_search"),
         _ => Some("other"),
+    }
+}
+
+/// Whether a file name looks like an export shard: `.json`, `.ndjson` or `.jsonl`, optionally
+/// `.gz`, and not hidden.
+fn is_shard_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    let n = n.strip_suffix(".gz").unwrap_or(&n);
+    !name.starts_with('.')
+        && (n.ends_with(".json") || n.ends_with(".ndjson") || n.ends_with(".jsonl"))
+}
+
+/// Whether `name` matches a file-name pattern with `*` (any run) and `?` (one character).
+fn wildcard(pattern: &[char], name: &[char]) -> bool {
+    match pattern.split_first() {
+        None => name.is_empty(),
+        Some(('*', rest)) => (0..=name.len()).any(|k| wildcard(rest, &name[k..])),
+        Some(('?', rest)) => !name.is_empty() && wildcard(rest, &name[1..]),
+        Some((c, rest)) => name.first() == Some(c) && wildcard(rest, &name[1..]),
+    }
+}
+
+/// The files a GA4 export `source.path` names, in name order: the file itself; every shard
+/// (`*.json`, `*.ndjson`, `*.jsonl`, optionally `.gz`) in a folder, as `bq extract` writes them
+/// (`events-000000000000.json.gz`, `events-000000000001.json.gz`, ...); or the files a `*` / `?`
+/// pattern in the last path component matches (`exports/events-*.json.gz`).
+pub fn shards(path: &Path) -> Result<Vec<PathBuf>, SourceError> {
+    let none = |why: String| SourceError::Open {
+        path: path.to_path_buf(),
+        source: std::io::Error::new(std::io::ErrorKind::NotFound, why),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let pattern = name.contains(['*', '?']);
+    if !pattern && !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    type Keep = Box<dyn Fn(&str) -> bool>;
+    let (folder, keep): (PathBuf, Keep) = if pattern {
+        let p: Vec<char> = name.chars().collect();
+        let parent = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        (
+            parent,
+            Box::new(move |n: &str| {
+                !n.starts_with('.') && wildcard(&p, &n.chars().collect::<Vec<_>>())
+            }),
+        )
+    } else {
+        (path.to_path_buf(), Box::new(is_shard_name))
+    };
+    let entries = std::fs::read_dir(&folder).map_err(|source| SourceError::Open {
+        path: folder.clone(),
+        source,
+    })?;
+    let mut out: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file() || t.is_symlink()))
+        .filter(|e| keep(&e.file_name().to_string_lossy()))
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    out.sort();
+    if out.is_empty() {
+        return Err(none(if pattern {
+            "no file matches the pattern".into()
+        } else {
+            "the folder holds no export shard (*.json, *.ndjson or *.jsonl, optionally .gz)".into()
+        }));
+    }
+    Ok(out)
+}
+
+/// The shards of [`shards`] as one continuous stream: each opened (and un-gzipped) in turn when
+/// the previous one ends, with a line break between two shards when the first does not end with
+/// one. Empty (0-byte) shards are passed over; read errors name the shard.
+pub(crate) fn open_shards(path: &Path) -> Result<Box<dyn Read>, SourceError> {
+    let files = shards(path)?;
+    if files.len() == 1 {
+        return super::log::open(&files[0]);
+    }
+    Ok(Box::new(Shards {
+        files: files.into_iter().collect(),
+        current: None,
+        last: b'\n',
+        pending_newline: false,
+    }))
+}
+
+/// Reads export shards one after another.
+struct Shards {
+    files: std::collections::VecDeque<PathBuf>,
+    current: Option<(PathBuf, Box<dyn Read>)>,
+    last: u8,
+    pending_newline: bool,
+}
+
+impl Read for Shards {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            if self.pending_newline {
+                self.pending_newline = false;
+                self.last = b'\n';
+                out[0] = b'\n';
+                return Ok(1);
+            }
+            let Some((name, reader)) = &mut self.current else {
+                let Some(next) = self.files.pop_front() else {
+                    return Ok(0);
+                };
+                if std::fs::metadata(&next).is_ok_and(|m| m.len() == 0) {
+                    continue;
+                }
+                let r = super::log::open(&next)
+                    .map_err(|e| std::io::Error::other(format!("shard {}: {e}", next.display())))?;
+                self.current = Some((next, r));
+                continue;
+            };
+            match reader.read(out) {
+                Ok(0) => {
+                    self.current = None;
+                    self.pending_newline = self.last != b'\n';
+                }
+                Ok(n) => {
+                    self.last = out[n - 1];
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    return Err(std::io::Error::new(
+                        e.kind(),
+                        format!("shard {}: {e}", name.display()),
+                    ))
+                }
+            }
+        }
     }
 }
 

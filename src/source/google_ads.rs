@@ -32,6 +32,10 @@ const CATEGORIES: [(&str, &str); 8] = [
     ("SUBSCRIBE_PAID", "subscribe"),
 ];
 
+/// Why an event without a conversion action is not eligible on Google Ads when Google Ads
+/// reports per-campaign counts.
+pub const UNREPORTED: &str = "not a conversion action in Google Ads";
+
 /// The canonical event of a conversion-action category.
 pub fn event_of_category(c: &str) -> Option<&'static str> {
     CATEGORIES.iter().find(|(k, _)| *k == c).map(|(_, v)| *v)
@@ -112,28 +116,46 @@ pub struct AdsPull {
 }
 
 impl AdsPull {
-    /// Per event, every (campaign, week) count over the last `weeks` weeks.
+    /// Bidding units the floor check divides among: the campaigns with conversions, and at
+    /// least one (searchStream returns no row whose metrics are all zero, so an account with no
+    /// conversions in the window lists no campaign).
+    pub fn bidding_units(&self) -> usize {
+        self.campaigns.len().max(1)
+    }
+
+    /// Per event, every (campaign, week) count over the last `weeks` weeks. Every event with an
+    /// enabled conversion action is there, with zeros when it had no conversions (the API leaves
+    /// all-zero rows out).
     pub fn per_unit_weekly(&self, weeks: usize) -> BTreeMap<String, Vec<f64>> {
         let from = self.weeks.len().saturating_sub(weeks);
-        let mut events: Vec<&String> = self
+        let span = self.weeks.len() - from;
+        let mut events: Vec<String> = self
             .campaigns
             .iter()
-            .flat_map(|c| c.weekly.keys())
+            .flat_map(|c| c.weekly.keys().cloned())
+            .chain(
+                self.actions
+                    .iter()
+                    .filter_map(|a| event_of_category(&a.category).map(String::from)),
+            )
             .collect();
         events.sort();
         events.dedup();
         events
             .into_iter()
             .map(|e| {
-                let v = self
-                    .campaigns
-                    .iter()
-                    .flat_map(|c| match c.weekly.get(e) {
-                        Some(v) => v[from..].to_vec(),
-                        None => vec![0.0; self.weeks.len() - from],
-                    })
-                    .collect();
-                (e.clone(), v)
+                let v = if self.campaigns.is_empty() {
+                    vec![0.0; span]
+                } else {
+                    self.campaigns
+                        .iter()
+                        .flat_map(|c| match c.weekly.get(&e) {
+                            Some(v) => v[from..].to_vec(),
+                            None => vec![0.0; span],
+                        })
+                        .collect()
+                };
+                (e, v)
             })
             .collect()
     }

@@ -259,7 +259,11 @@ pub fn read_log(
     spec: &LogSpec,
     mut sink: impl FnMut(&Event<'_>) -> Result<(), SkipReason>,
 ) -> Result<ReadSummary, SourceError> {
-    let reader = open(&spec.path)?;
+    let reader = match spec.format {
+        // A folder or a pattern of `bq extract` shards reads as one stream.
+        LogFormat::Ga4Export => super::ga4_export::open_shards(&spec.path)?,
+        _ => open(&spec.path)?,
+    };
     let mut state = RowState::new(spec);
     match spec.format {
         LogFormat::Csv { delimiter } => read_csv(spec, reader, delimiter, &mut state, &mut sink)?,

@@ -55,6 +55,11 @@ const ACTIONS: [(&str, &str, &str); 9] = [
     ("search", "search", "omni_search"),
 ];
 
+/// Why an event without a Meta standard action type is not eligible on Meta when Meta reports
+/// per-ad-set counts.
+pub const UNREPORTED: &str =
+    "not a Meta standard event: no Meta action type counts it (a custom conversion is not read)";
+
 /// `promoted_object.custom_event_type` → canonical event.
 const CUSTOM_EVENT_TYPES: [(&str, &str); 10] = [
     ("CONTENT_VIEW", "view_item"),
@@ -409,11 +414,17 @@ impl MetaPull {
     }
 
     /// Per event, every (ad set, week) count over the last `weeks` weeks: the per-unit weekly
-    /// counts the floor check uses instead of site events × share ÷ ad sets.
+    /// counts the floor check uses instead of site events × share ÷ ad sets. Every event with a
+    /// Meta standard action type is there, with zeros when Meta attributed none of it.
     pub fn per_unit_weekly(&self, weeks: usize) -> BTreeMap<String, Vec<f64>> {
         let units = self.bidding_units();
         let from = self.weeks.len().saturating_sub(weeks);
-        let mut events: Vec<&String> = units.iter().flat_map(|u| u.weekly.keys()).collect();
+        let standard: Vec<String> = ACTIONS.iter().map(|(c, _, _)| c.to_string()).collect();
+        let mut events: Vec<&String> = units
+            .iter()
+            .flat_map(|u| u.weekly.keys())
+            .chain(standard.iter())
+            .collect();
         events.sort();
         events.dedup();
         events
