@@ -310,10 +310,21 @@ fn leaky(e: &ProxyEvidence) -> Option<Flag> {
     }
 }
 
-/// Baseline description for evidence: weeks, and how many came from the model store.
-fn baseline_json(base: &[DriftWeek]) -> Value {
-    json!({"weeks": base.len(), "from_store": base.iter().filter(|w| w.stored).count(),
-           "first": base.first().map(|w| w.week.to_string())})
+/// Adds the baseline's description to a flag's evidence: its weeks, how many came from the
+/// model store, and its first week (flat keys, so every renderer can print them).
+fn with_baseline(mut evidence: Value, base: &[DriftWeek]) -> Value {
+    if let Value::Object(m) = &mut evidence {
+        m.insert("baseline_weeks".into(), json!(base.len()));
+        m.insert(
+            "baseline_from_store".into(),
+            json!(base.iter().filter(|w| w.stored).count()),
+        );
+        m.insert(
+            "baseline_first_week".into(),
+            json!(base.first().map(|w| w.week.to_string())),
+        );
+    }
+    evidence
 }
 
 fn broken_surge(
@@ -342,13 +353,13 @@ fn broken_surge(
             "since {first_recent}, {} volume is {:.1}x its earlier weekly level (quasi-Poisson rate-ratio test p {}) while its precision fell from {} to {} (two-proportion z-test p {}): the extra events are not buyers",
             e.event, rate.ratio, p_eq(rate.p_increase), percent(pb), percent(pr), p_eq(z.p_greater)
         ),
-        json!({
-            "since_week": first_recent.to_string(), "baseline": baseline_json(base),
+        with_baseline(json!({
+            "since_week": first_recent.to_string(),
             "volume_ratio": r3(rate.ratio), "volume_test": "quasi-Poisson rate-ratio z-test (one-sided, increase)",
             "volume_p": rate.p_increase, "dispersion": r3(rate.dispersion),
             "precision_before": r3(pb), "precision_after": r3(pr),
             "precision_test": "two-proportion z-test (one-sided, decrease)", "precision_p": z.p_greater,
-        }),
+        }), base),
     ))
 }
 
@@ -379,8 +390,8 @@ fn tracking_break(
             "{} per purchasing unit fell from {:.2} to {:.2} in the last {} weeks (two-proportion z-test p {}): check the tracking",
             e.event, rb, rr, recent.len(), p_eq(z.p_greater)
         ),
-        json!({"per_purchase_before": r3(rb), "per_purchase_after": r3(rr), "baseline": baseline_json(base),
-               "test": "two-proportion z-test (one-sided, decrease)", "p": z.p_greater}),
+        with_baseline(json!({"per_purchase_before": r3(rb), "per_purchase_after": r3(rr),
+               "test": "two-proportion z-test (one-sided, decrease)", "p": z.p_greater}), base),
     ))
 }
 

@@ -461,6 +461,6 @@ fn drift_flags_use_stored_weeks_before_the_log() {
     let stored = fixture("demo/models");
     let f = surge(&run(&stored)).expect("broken_surge with the stored baseline");
     assert_eq!(f["evidence"]["since_week"], "2026-W45");
-    assert_eq!(f["evidence"]["baseline"]["from_store"], 6);
-    assert_eq!(f["evidence"]["baseline"]["first"], "2026-W38");
+    assert_eq!(f["evidence"]["baseline_from_store"], 6);
+    assert_eq!(f["evidence"]["baseline_first_week"], "2026-W38");
 }
