@@ -45,13 +45,7 @@ pub fn run(settings: &Settings) -> Result<Report, Error> {
 /// API sources (or reads their snapshot), reads the event log (or, with `source.kind =
 /// "ga4_api"`, takes GA4's weekly volumes), measures, flags and recommends.
 pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
-    let mut names: Vec<String> = settings
-        .observe
-        .candidates
-        .iter()
-        .map(|e| e.to_string())
-        .collect();
-    names.push(settings.observe.purchase.to_string());
+    let names = measured_events(settings);
     let pulled = pull(&settings.account, &settings.remote, &names).map_err(SourceError::from)?;
     let cutoff = settings
         .as_of
@@ -320,19 +314,23 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
     })
 }
 
+/// The events the API sources are asked about: the candidates, then purchase.
+fn measured_events(settings: &Settings) -> Vec<String> {
+    let o = &settings.observe;
+    o.candidates
+        .iter()
+        .chain(std::iter::once(&o.purchase))
+        .map(|e| e.to_string())
+        .collect()
+}
+
 /// Pulls the account's API sources and saves them as a snapshot (`dir/<account>/<last
 /// week>.json`) that `recommend` can re-read offline; returns the file written.
 pub fn pull_snapshot(
     settings: &Settings,
     dir: &std::path::Path,
 ) -> Result<std::path::PathBuf, SourceError> {
-    let mut names: Vec<String> = settings
-        .observe
-        .candidates
-        .iter()
-        .map(|e| e.to_string())
-        .collect();
-    names.push(settings.observe.purchase.to_string());
+    let names = measured_events(settings);
     let mut remote = settings.remote.clone();
     remote.snapshot = None;
     let pulled = pull(&settings.account, &remote, &names)?.ok_or_else(|| {

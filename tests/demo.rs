@@ -4,15 +4,6 @@ mod util;
 
 use util::*;
 
-fn rec<'a>(r: &'a serde_json::Value, platform: &str) -> &'a serde_json::Value {
-    r["recommendations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["platform"] == platform)
-        .unwrap()
-}
-
 fn flags(p: &serde_json::Value) -> Vec<String> {
     p["flags"]
         .as_array()

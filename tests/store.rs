@@ -34,15 +34,6 @@ fn demo_week(store: &Path, week: &str, save: bool) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-fn rec<'a>(r: &'a Value, platform: &str) -> &'a Value {
-    r["recommendations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["platform"] == platform)
-        .unwrap()
-}
-
 fn change<'a>(r: &'a Value, platform: &str) -> &'a Value {
     r["changes"]["recommendations"]
         .as_array()

@@ -54,6 +54,16 @@ pub fn proxy<'a>(report: &'a serde_json::Value, event: &str) -> &'a serde_json::
         .unwrap_or_else(|| panic!("no proxy {event}"))
 }
 
+/// Finds a platform's recommendation in a JSON report.
+pub fn rec<'a>(report: &'a serde_json::Value, platform: &str) -> &'a serde_json::Value {
+    report["recommendations"]
+        .as_array()
+        .expect("recommendations")
+        .iter()
+        .find(|x| x["platform"] == platform)
+        .unwrap_or_else(|| panic!("no recommendation for {platform}"))
+}
+
 /// Relative difference |a − b| / |b|.
 pub fn rel(a: f64, b: f64) -> f64 {
     (a - b).abs() / b.abs()
