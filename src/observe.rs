@@ -240,10 +240,40 @@ impl Observations {
     }
 }
 
-/// Hashes a string with the builder's fast hasher (FxHash: the keys are the log's own ids, not
+/// Hashes an id with the builder's fast hasher (FxHash: the keys are the log's own ids, not
 /// attacker-chosen input to a server, so a non-cryptographic hash is enough).
-fn fx_hash(s: &str) -> u64 {
+fn fx_hash(s: &[u8]) -> u64 {
     FxBuildHasher.hash_one(s)
+}
+
+/// Longest id stored inline in a hash table entry.
+const INLINE_ID: usize = 22;
+
+/// A user or session id as a hash table key: inline when short (the usual case), so a lookup
+/// compares it without following a pointer to another cache line.
+enum Id {
+    Inline(u8, [u8; INLINE_ID]),
+    Heap(Box<[u8]>),
+}
+
+impl Id {
+    fn new(s: &str) -> Self {
+        let b = s.as_bytes();
+        if b.len() <= INLINE_ID {
+            let mut a = [0u8; INLINE_ID];
+            a[..b.len()].copy_from_slice(b);
+            Id::Inline(b.len() as u8, a)
+        } else {
+            Id::Heap(b.into())
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Id::Inline(n, a) => &a[..*n as usize],
+            Id::Heap(b) => b,
+        }
+    }
 }
 
 /// State of one open unit while the log is read.
@@ -260,15 +290,22 @@ struct UnitState {
     purchase: Option<(i64, u64)>,
     /// Bit per tracked event (candidates, purchase, extras) that fired anywhere in the unit.
     fired: u64,
-    /// The log's session id (log sessions only), the key of [`ObservationBuilder::sessions`].
-    session: Option<Box<str>>,
+    /// Hash of the log's session id (log sessions only), to find its entry in
+    /// [`ObservationBuilder::sessions`] when the unit is folded.
+    session: Option<u64>,
     /// Next open unit with the same session id (a session id used by two users), or [`NO_UNIT`].
     next: u32,
+    /// The user's id, so that events of an open session find it without the user table.
+    user_id: Id,
+    /// The week slot whose tracked-event bits (for the week's distinct users) are pending in
+    /// `week_bits`, or [`NO_WEEK`]: a unit's events mostly fall in one week, so the week's
+    /// distinct-user set is touched once per unit and week instead of once per event.
+    week: u32,
+    week_bits: u64,
 }
 
-/// What the builder keeps per user for the whole run: a few words, and purchases only while a
-/// unit may still need them for its label.
-#[derive(Default)]
+/// What the builder keeps per user for the whole run: a few words. (Purchases are kept apart,
+/// and only while a unit may still need them for its label.)
 struct UserState {
     /// The open user unit or inferred session, or [`NO_UNIT`].
     open: u32,
@@ -277,9 +314,13 @@ struct UserState {
     /// Some state of this user was already folded (a unit, or a closed week's distinct users):
     /// an event of theirs beyond the lateness could change it, so it is skipped.
     folded: bool,
-    /// Purchases as (time, seq, value), sorted by (time, seq).
-    purchases: Vec<(i64, u64, Option<f64>)>,
 }
+
+/// No pending week in [`UnitState::week`].
+const NO_WEEK: u32 = u32::MAX;
+
+/// A user's purchases as (time, seq, value), sorted by (time, seq).
+type Purchases = Vec<(i64, u64, Option<f64>)>;
 
 /// Interns strings into dense indices; index 0 is reserved for "(unknown)".
 #[derive(Default)]
@@ -376,11 +417,15 @@ pub struct ObservationBuilder {
     names: FxHashMap<Box<str>, NameKind>,
     other_names: Vec<(String, u64)>,
     purchase_idx: u8,
-    users: FxHashMap<Box<str>, u32>,
+    /// Every user id seen, with its index (distinct users are counted exactly).
+    users: HashTable<(Id, u32)>,
     user_state: Vec<UserState>,
+    /// Purchases of users who may still need them.
+    purchases: FxHashMap<u32, Purchases>,
     extra_events: Vec<EventName>,
-    /// Open log sessions: hash table of unit ids keyed by the unit's session id.
-    sessions: HashTable<u32>,
+    /// Open log sessions: session id → first open unit with it (more are chained by
+    /// [`UnitState::next`] when several users share the id).
+    sessions: HashTable<(Id, u32)>,
     units: Vec<UnitState>,
     free: Vec<u32>,
     /// Open units in creation order: folding in this order keeps sums bit-identical.
@@ -434,8 +479,9 @@ impl ObservationBuilder {
             names,
             other_names: Vec::new(),
             purchase_idx,
-            users: FxHashMap::default(),
+            users: HashTable::new(),
             user_state: Vec::new(),
+            purchases: FxHashMap::default(),
             extra_events: Vec::new(),
             sessions: HashTable::new(),
             units: Vec::new(),
@@ -543,22 +589,11 @@ impl ObservationBuilder {
     /// its user's already-closed inferred session, or one later than the allowed lateness that
     /// could change what was already folded. The reader counts it as a skipped row.
     pub fn push(&mut self, ev: &Event<'_>) -> Result<(), SkipReason> {
-        let user = match self.users.get(ev.user) {
-            Some(&u) => u,
-            None => {
-                let u = self.users.len() as u32;
-                self.users.insert(ev.user.into(), u);
-                self.user_state.push(UserState {
-                    open: NO_UNIT,
-                    ..UserState::default()
-                });
-                u
-            }
-        };
         let late = self
             .span
             .is_some_and(|(_, hi)| ev.micros < hi.saturating_sub(self.lateness));
         if late {
+            let user = self.user_index(ev.user);
             if self.user_state[user as usize].folded {
                 self.stats.late_events += 1;
                 return Err(SkipReason::OutOfOrder);
@@ -576,7 +611,13 @@ impl ObservationBuilder {
                 NameKind::Other(i)
             }
         };
-        let unit = self.unit_for(ev, user)?;
+        let (user, unit) = match (self.spec.unit, ev.session) {
+            (UnitKind::Session, Some(sid)) => self.session_unit(ev, sid),
+            _ => {
+                let user = self.user_index(ev.user);
+                (user, self.unit_for(ev, user)?)
+            }
+        };
         let device = self.devices.get(ev.device);
         let channel = self.channels.get(ev.channel);
         let purchase_idx = self.purchase_idx;
@@ -602,7 +643,7 @@ impl ObservationBuilder {
                 if u.purchase.is_none_or(|p| at < p) {
                     u.purchase = Some(at);
                 }
-                let p = &mut self.user_state[user as usize].purchases;
+                let p = self.purchases.entry(user).or_default();
                 let pos = p.partition_point(|&(t, s, _)| (t, s) < at);
                 p.insert(pos, (ev.micros, ev.seq, ev.value));
             } else {
@@ -626,10 +667,15 @@ impl ObservationBuilder {
             }
             bits |= 1 << t;
         }
-        *w.active
-            .get_or_insert_with(FxHashMap::default)
-            .entry(user)
-            .or_default() |= bits;
+        let u = &mut self.units[unit as usize];
+        if u.week != slot as u32 {
+            if u.week != NO_WEEK {
+                flush_user_week(&mut self.weeks[u.week as usize], user, u.week_bits);
+            }
+            u.week = slot as u32;
+            u.week_bits = 0;
+        }
+        u.week_bits |= bits;
         let hi = match self.span {
             None => {
                 self.span = Some((ev.micros, ev.micros));
@@ -674,6 +720,7 @@ impl ObservationBuilder {
             self.fold(id, None);
         }
         if horizon > self.next_week_close {
+            self.flush_user_weeks(|w| w.end < horizon);
             let mut next = i64::MAX;
             for w in &mut self.weeks {
                 if w.active.is_none() {
@@ -689,7 +736,60 @@ impl ObservationBuilder {
         }
     }
 
-    /// Finds or opens the unit an event belongs to.
+    /// The index of a user id, added when new.
+    fn user_index(&mut self, user: &str) -> u32 {
+        let h = fx_hash(user.as_bytes());
+        if let Some(e) = self.users.find(h, |(id, _)| id.bytes() == user.as_bytes()) {
+            return e.1;
+        }
+        let u = self.users.len() as u32;
+        self.users
+            .insert_unique(h, (Id::new(user), u), |(id, _)| fx_hash(id.bytes()));
+        self.user_state.push(UserState {
+            open: NO_UNIT,
+            open_units: 0,
+            folded: false,
+        });
+        u
+    }
+
+    /// The (user, unit) of an event with a log session id: the session table first, whose
+    /// units carry their user's id, so an event of an open session never touches the (large)
+    /// user table.
+    fn session_unit(&mut self, ev: &Event<'_>, sid: &str) -> (u32, u32) {
+        let h = fx_hash(sid.as_bytes());
+        let head = self
+            .sessions
+            .find(h, |(id, _)| id.bytes() == sid.as_bytes())
+            .map(|e| e.1);
+        let Some(head) = head else {
+            let user = self.user_index(ev.user);
+            let id = self.new_unit(ev, user, Some(h));
+            self.sessions
+                .insert_unique(h, (Id::new(sid), id), |(k, _)| fx_hash(k.bytes()));
+            return (user, id);
+        };
+        let mut id = head;
+        loop {
+            let u = &self.units[id as usize];
+            if u.user_id.bytes() == ev.user.as_bytes() {
+                return (u.user, id);
+            }
+            if u.next == NO_UNIT {
+                break;
+            }
+            id = u.next;
+        }
+        // A session id used by another user: another unit, chained after the head.
+        let user = self.user_index(ev.user);
+        let id = self.new_unit(ev, user, Some(h));
+        self.units[id as usize].next = self.units[head as usize].next;
+        self.units[head as usize].next = id;
+        (user, id)
+    }
+
+    /// Finds or opens the unit of an event without a log session (user units, inferred
+    /// sessions).
     fn unit_for(&mut self, ev: &Event<'_>, user: u32) -> Result<u32, SkipReason> {
         match (self.spec.unit, ev.session) {
             (UnitKind::User, _) => {
@@ -701,38 +801,7 @@ impl ObservationBuilder {
                 self.user_state[user as usize].open = id;
                 Ok(id)
             }
-            (UnitKind::Session, Some(sid)) => {
-                let h = fx_hash(sid);
-                let units = &self.units;
-                let head = self
-                    .sessions
-                    .find(h, |&id| units[id as usize].session.as_deref() == Some(sid))
-                    .copied();
-                if let Some(head) = head {
-                    let mut id = head;
-                    loop {
-                        let u = &self.units[id as usize];
-                        if u.user == user {
-                            return Ok(id);
-                        }
-                        if u.next == NO_UNIT {
-                            break;
-                        }
-                        id = u.next;
-                    }
-                    let id = self.new_unit(ev, user, Some(sid));
-                    self.units[id as usize].next = self.units[head as usize].next;
-                    self.units[head as usize].next = id;
-                    return Ok(id);
-                }
-                let id = self.new_unit(ev, user, Some(sid));
-                let units = &self.units;
-                self.sessions.insert_unique(h, id, |&i| {
-                    fx_hash(units[i as usize].session.as_deref().unwrap_or(""))
-                });
-                Ok(id)
-            }
-            (UnitKind::Session, None) => {
+            (UnitKind::Session, _) => {
                 let open = self.user_state[user as usize].open;
                 if open != NO_UNIT {
                     let u = &self.units[open as usize];
@@ -752,7 +821,7 @@ impl ObservationBuilder {
     }
 
     /// Opens a unit in a free slot (reusing its `firsts` buffer) and queues it for folding.
-    fn new_unit(&mut self, ev: &Event<'_>, user: u32, session: Option<&str>) -> u32 {
+    fn new_unit(&mut self, ev: &Event<'_>, user: u32, session: Option<u64>) -> u32 {
         let state = |firsts: Vec<(u8, i64, u64)>| UnitState {
             user,
             start: (ev.micros, ev.seq),
@@ -762,8 +831,11 @@ impl ObservationBuilder {
             firsts,
             purchase: None,
             fired: 0,
-            session: session.map(Into::into),
+            session,
             next: NO_UNIT,
+            user_id: Id::new(ev.user),
+            week: NO_WEEK,
+            week_bits: 0,
         };
         let id = match self.free.pop() {
             Some(id) => {
@@ -794,7 +866,8 @@ impl ObservationBuilder {
         let week = self.weeks[slot].week;
         let u = &mut self.units[id as usize];
         let user = &mut self.user_state[u.user as usize];
-        let purchases = &user.purchases;
+        let purchases: &[(i64, u64, Option<f64>)] =
+            self.purchases.get(&u.user).map_or(&[], |p| p.as_slice());
         let first_after = purchases.partition_point(|&(t, _, _)| t < start);
         let label_purchase = purchases
             .get(first_after)
@@ -852,35 +925,49 @@ impl ObservationBuilder {
             let keep_from = self
                 .span
                 .map_or(i64::MIN, |(_, h)| h.saturating_sub(self.lateness));
-            let cut = user.purchases.partition_point(|&(t, _, _)| t < keep_from);
-            user.purchases.drain(..cut);
-            if user.purchases.is_empty() && user.purchases.capacity() > 0 {
-                user.purchases = Vec::new();
+            if let Some(p) = self.purchases.get_mut(&u.user) {
+                let cut = p.partition_point(|&(t, _, _)| t < keep_from);
+                p.drain(..cut);
+                if p.is_empty() {
+                    self.purchases.remove(&u.user);
+                }
             }
         }
-        if let Some(sid) = u.session.take() {
+        if u.week != NO_WEEK {
+            flush_user_week(&mut self.weeks[u.week as usize], u.user, u.week_bits);
+            u.week = NO_WEEK;
+        }
+        if let Some(h) = u.session.take() {
             let next = u.next;
-            self.unlink_session(id, &sid, next);
+            self.unlink_session(id, h, next);
         }
         self.free.push(id);
     }
 
-    /// Removes unit `id` (with session id `sid`, followed by `next` in its chain) from the
-    /// session table.
-    fn unlink_session(&mut self, id: u32, sid: &str, next: u32) {
-        let h = fx_hash(sid);
+    /// Removes unit `id` (whose session id hashes to `h`, followed by `next` in its chain)
+    /// from the session table.
+    fn unlink_session(&mut self, id: u32, h: u64, next: u32) {
         let units = &self.units;
-        let Ok(entry) = self.sessions.find_entry(h, |&i| {
-            i == id || units[i as usize].session.as_deref() == Some(sid)
-        }) else {
+        // The entry whose chain holds `id` (entries sharing a hash are rare; chains are short).
+        let in_chain = |&(_, head): &(Id, u32)| {
+            let mut p = head;
+            while p != NO_UNIT {
+                if p == id {
+                    return true;
+                }
+                p = units[p as usize].next;
+            }
+            false
+        };
+        let Ok(entry) = self.sessions.find_entry(h, in_chain) else {
             return;
         };
-        let head = *entry.get();
+        let head = entry.get().1;
         if head == id {
             if next == NO_UNIT {
                 let _ = entry.remove();
             } else {
-                *entry.into_mut() = next;
+                entry.into_mut().1 = next;
             }
             return;
         }
@@ -894,6 +981,20 @@ impl ObservationBuilder {
         }
     }
 
+    /// Moves the open units' pending week bits into the distinct-user sets of the weeks selected by
+    /// `which` (before those weeks are closed).
+    fn flush_user_weeks(&mut self, which: impl Fn(&WeekAcc) -> bool) {
+        let pick: Vec<bool> = self.weeks.iter().map(which).collect();
+        for &id in &self.queue {
+            let u = &mut self.units[id as usize];
+            if u.week != NO_WEEK && pick[u.week as usize] {
+                flush_user_week(&mut self.weeks[u.week as usize], u.user, u.week_bits);
+                u.week = NO_WEEK;
+                u.week_bits = 0;
+            }
+        }
+    }
+
     /// Closes every unit, resolves labels, and aggregates patterns and weekly volumes.
     pub fn finish(mut self) -> Observations {
         let k = self.purchase_idx as usize;
@@ -901,6 +1002,7 @@ impl ObservationBuilder {
         while let Some(id) = self.queue.pop_front() {
             self.fold(id, Some(hi));
         }
+        self.flush_user_weeks(|_| true);
         for w in &mut self.weeks {
             close_week(w, &mut self.user_state, k);
         }
@@ -1013,6 +1115,14 @@ impl ObservationBuilder {
             values,
         }
     }
+}
+
+/// Adds a user's tracked-event bits to a week's distinct-user set.
+fn flush_user_week(w: &mut WeekAcc, user: u32, bits: u64) {
+    *w.active
+        .get_or_insert_with(FxHashMap::default)
+        .entry(user)
+        .or_default() |= bits;
 }
 
 /// Counts a week's distinct users (in all and per tracked event) from its open set, marks those
