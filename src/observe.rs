@@ -417,8 +417,13 @@ pub struct ObservationBuilder {
     names: FxHashMap<Box<str>, NameKind>,
     other_names: Vec<(String, u64)>,
     purchase_idx: u8,
-    /// Every user id seen, with its index (distinct users are counted exactly).
-    users: HashTable<(Id, u32)>,
+    /// Every user id seen, as indices into `user_ids` (distinct users are counted exactly):
+    /// 4 bytes per table entry, the ids packed back to back, since this is the one structure
+    /// that grows with all users rather than open ones.
+    users: HashTable<u32>,
+    /// User ids, concatenated; user `u` is `user_ids[user_end[u - 1]..user_end[u]]`.
+    user_ids: Vec<u8>,
+    user_end: Vec<u64>,
     user_state: Vec<UserState>,
     /// Purchases of users who may still need them.
     purchases: FxHashMap<u32, Purchases>,
@@ -480,6 +485,8 @@ impl ObservationBuilder {
             other_names: Vec::new(),
             purchase_idx,
             users: HashTable::new(),
+            user_ids: Vec::new(),
+            user_end: Vec::new(),
             user_state: Vec::new(),
             purchases: FxHashMap::default(),
             extra_events: Vec::new(),
@@ -739,12 +746,25 @@ impl ObservationBuilder {
     /// The index of a user id, added when new.
     fn user_index(&mut self, user: &str) -> u32 {
         let h = fx_hash(user.as_bytes());
-        if let Some(e) = self.users.find(h, |(id, _)| id.bytes() == user.as_bytes()) {
-            return e.1;
+        let (ids, end) = (&self.user_ids, &self.user_end);
+        let id_of = |u: u32| {
+            let u = u as usize;
+            let from = if u == 0 { 0 } else { end[u - 1] as usize };
+            &ids[from..end[u] as usize]
+        };
+        if let Some(&u) = self.users.find(h, |&u| id_of(u) == user.as_bytes()) {
+            return u;
         }
-        let u = self.users.len() as u32;
-        self.users
-            .insert_unique(h, (Id::new(user), u), |(id, _)| fx_hash(id.bytes()));
+        let u = self.user_end.len() as u32;
+        self.user_ids.extend_from_slice(user.as_bytes());
+        self.user_end.push(self.user_ids.len() as u64);
+        let (ids, end) = (&self.user_ids, &self.user_end);
+        let id_of = |u: u32| {
+            let u = u as usize;
+            let from = if u == 0 { 0 } else { end[u - 1] as usize };
+            &ids[from..end[u] as usize]
+        };
+        self.users.insert_unique(h, u, |&u| fx_hash(id_of(u)));
         self.user_state.push(UserState {
             open: NO_UNIT,
             open_units: 0,
@@ -1101,7 +1121,7 @@ impl ObservationBuilder {
             patterns,
             ordering: self.ordering,
             units: self.units_total,
-            users: self.users.len() as u64,
+            users: self.user_end.len() as u64,
             censored_units: self.censored,
             sessions_inferred: self.inferred_sessions > 0,
             other_events: self
