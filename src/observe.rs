@@ -72,7 +72,7 @@ pub struct ObserveSpec {
     pub time_zone: TimeZone,
     /// How far behind the latest event time an event may arrive, in minutes
     /// (`analysis.lateness_minutes`, default 1440): within it, out-of-order events are placed
-    /// exactly; a later one from a user whose earlier units were already folded is skipped as
+    /// exactly; a later one from a user first seen before something was folded is skipped as
     /// `out_of_order`.
     pub lateness_minutes: u32,
 }
@@ -309,11 +309,6 @@ struct UnitState {
 struct UserState {
     /// The open user unit or inferred session, or [`NO_UNIT`].
     open: u32,
-    /// Open units of this user (log sessions included).
-    open_units: u32,
-    /// Some state of this user was already folded (a unit, or a closed week's distinct users):
-    /// an event of theirs beyond the lateness could change it, so it is skipped.
-    folded: bool,
 }
 
 /// No pending week in [`UnitState::week`].
@@ -393,12 +388,13 @@ struct WeekAcc {
 pub struct StreamStats {
     /// Most units open at once (units are folded into the counts once their label is final).
     pub peak_open_units: u64,
-    /// Events skipped because they came later than the allowed lateness and could have changed
-    /// a unit or week already folded (counted as `out_of_order`).
+    /// Events skipped because they came later than the allowed lateness from a user first seen
+    /// before something was folded, so they could change a folded unit or week (counted as
+    /// `out_of_order`).
     pub late_events: u64,
-    /// Line of the first event that came later than the lateness from a user with nothing
-    /// folded yet: it was kept, and from then on every unit stays open until the end (memory
-    /// grows with units, the results are exact).
+    /// Line of the first event that came later than the lateness from a user first seen after
+    /// the last fold (so nothing of theirs is folded): it was kept, and from then on every unit
+    /// stays open until the end (memory grows with units, the results are exact).
     pub unordered_from_line: Option<u64>,
 }
 
@@ -424,6 +420,10 @@ pub struct ObservationBuilder {
     /// User ids, concatenated; user `u` is `user_ids[user_end[u - 1]..user_end[u]]`.
     user_ids: Vec<u8>,
     user_end: Vec<u64>,
+    /// Users (by index) first seen before the last fold or week close: something of theirs
+    /// may be folded, so an event of theirs beyond the lateness is skipped. A user first seen
+    /// after it has nothing folded: a late event of theirs is kept (and folding stops).
+    users_before_fold: u32,
     user_state: Vec<UserState>,
     /// Purchases of users who may still need them.
     purchases: FxHashMap<u32, Purchases>,
@@ -487,6 +487,7 @@ impl ObservationBuilder {
             users: HashTable::new(),
             user_ids: Vec::new(),
             user_end: Vec::new(),
+            users_before_fold: 0,
             user_state: Vec::new(),
             purchases: FxHashMap::default(),
             extra_events: Vec::new(),
@@ -601,7 +602,7 @@ impl ObservationBuilder {
             .is_some_and(|(_, hi)| ev.micros < hi.saturating_sub(self.lateness));
         if late {
             let user = self.user_index(ev.user);
-            if self.user_state[user as usize].folded {
+            if user < self.users_before_fold {
                 self.stats.late_events += 1;
                 return Err(SkipReason::OutOfOrder);
             }
@@ -725,8 +726,10 @@ impl ObservationBuilder {
             }
             self.queue.pop_front();
             self.fold(id, None);
+            self.users_before_fold = self.user_end.len() as u32;
         }
         if horizon > self.next_week_close {
+            self.users_before_fold = self.user_end.len() as u32;
             self.flush_user_weeks(|w| w.end < horizon);
             let mut next = i64::MAX;
             for w in &mut self.weeks {
@@ -734,7 +737,7 @@ impl ObservationBuilder {
                     continue;
                 }
                 if w.end < horizon {
-                    close_week(w, &mut self.user_state, self.purchase_idx as usize);
+                    close_week(w, self.purchase_idx as usize);
                 } else {
                     next = next.min(w.end);
                 }
@@ -765,11 +768,7 @@ impl ObservationBuilder {
             &ids[from..end[u] as usize]
         };
         self.users.insert_unique(h, u, |&u| fx_hash(id_of(u)));
-        self.user_state.push(UserState {
-            open: NO_UNIT,
-            open_units: 0,
-            folded: false,
-        });
+        self.user_state.push(UserState { open: NO_UNIT });
         u
     }
 
@@ -872,7 +871,6 @@ impl ObservationBuilder {
         };
         self.queue.push_back(id);
         self.stats.peak_open_units = self.stats.peak_open_units.max(self.queue.len() as u64);
-        self.user_state[user as usize].open_units += 1;
         id
     }
 
@@ -885,7 +883,6 @@ impl ObservationBuilder {
         let slot = self.fold_week_slot_of(start);
         let week = self.weeks[slot].week;
         let u = &mut self.units[id as usize];
-        let user = &mut self.user_state[u.user as usize];
         let purchases: &[(i64, u64, Option<f64>)] =
             self.purchases.get(&u.user).map_or(&[], |p| p.as_slice());
         let first_after = purchases.partition_point(|&(t, _, _)| t < start);
@@ -935,16 +932,18 @@ impl ObservationBuilder {
         }
         self.units_total += 1;
         // Release the unit: its user's bookkeeping, its session id, its slot.
-        user.folded = true;
-        user.open_units -= 1;
-        if user.open == id {
-            user.open = NO_UNIT;
+        if u.session.is_none() {
+            let user = &mut self.user_state[u.user as usize];
+            if user.open == id {
+                user.open = NO_UNIT;
+            }
         }
-        if user.open_units == 0 && hi.is_none() {
-            // Every later unit of this user starts within the lateness of the watermark or later.
-            let keep_from = self
-                .span
-                .map_or(i64::MIN, |(_, h)| h.saturating_sub(self.lateness));
+        if hi.is_none() {
+            // Units fold in creation order, and none of this user's open or later units can
+            // start more than the lateness before this one (each was opened by an event within
+            // the lateness of a watermark at least this unit's start): older purchases are
+            // never needed again.
+            let keep_from = start.saturating_sub(self.lateness);
             if let Some(p) = self.purchases.get_mut(&u.user) {
                 let cut = p.partition_point(|&(t, _, _)| t < keep_from);
                 p.drain(..cut);
@@ -1024,7 +1023,7 @@ impl ObservationBuilder {
         }
         self.flush_user_weeks(|_| true);
         for w in &mut self.weeks {
-            close_week(w, &mut self.user_state, k);
+            close_week(w, k);
         }
         // Weekly event counts define the weeks; units and users are added below.
         let mut accs: BTreeMap<IsoWeek, WeekAcc> =
@@ -1145,14 +1144,13 @@ fn flush_user_week(w: &mut WeekAcc, user: u32, bits: u64) {
         .or_default() |= bits;
 }
 
-/// Counts a week's distinct users (in all and per tracked event) from its open set, marks those
-/// users as folded, and drops the set.
-fn close_week(w: &mut WeekAcc, users: &mut [UserState], k: usize) {
+/// Counts a week's distinct users (in all and per tracked event) from its open set, and drops
+/// the set.
+fn close_week(w: &mut WeekAcc, k: usize) {
     let Some(active) = w.active.take() else {
         return;
     };
-    for (&user, &bits) in &active {
-        users[user as usize].folded = true;
+    for &bits in active.values() {
         w.users += 1;
         for j in 0..k {
             if bits & (1 << j) != 0 {
