@@ -22,6 +22,7 @@ baseline=../shared/bench/baseline_pandas.py
 mkdir -p "$work"
 
 cargo build --release --locked --bin optsignal --example bench_log --example csv_scan >&2
+bin=${CARGO_TARGET_DIR:-target}/release
 python3 -c "import pandas, statsmodels" 2>/dev/null || python3 -m pip install --quiet pandas statsmodels >&2
 
 # measure NAME CMD...: runs CMD under /usr/bin/time -v, prints "wall cpu maxrss_kb".
@@ -42,10 +43,10 @@ machine="$(nproc)cpu-$(free -g | awk '/Mem:/ {print $2}')GiB-$(uname -m)"
 printf '\n%-10s %-10s %9s %9s %11s\n' events tool wall_s cpu_s max_rss_MB
 for n in "${sizes[@]}"; do
   f="$work/events_$n.csv"
-  [ -s "$f" ] || ./target/release/examples/bench_log "$n" "$f" >&2
+  [ -s "$f" ] || "$bin/examples/bench_log" "$n" "$f" >&2
   declare -A W C M
-  read -r W[scan] C[scan] M[scan] < <(measure scan ./target/release/examples/csv_scan "$f")
-  read -r W[opt] C[opt] M[opt] < <(measure opt ./target/release/optsignal recommend --events "$f" --platform meta --ad-sets 2 --format json)
+  read -r W[scan] C[scan] M[scan] < <(measure scan "$bin/examples/csv_scan" "$f")
+  read -r W[opt] C[opt] M[opt] < <(measure opt "$bin/optsignal" recommend --events "$f" --platform meta --ad-sets 2 --format json)
   tools=(scan opt)
   if [ "$n" -le "$pandas_max" ]; then
     read -r W[pandas] C[pandas] M[pandas] < <(measure pandas python3 "$baseline" "$f")
@@ -57,7 +58,7 @@ for n in "${sizes[@]}"; do
   done
   printf '  optsignal / scan: %.2fx wall, %.2fx cpu' "$(echo "${W[opt]} / ${W[scan]}" | bc -l)" "$(echo "${C[opt]} / ${C[scan]}" | bc -l)"
   if [ -n "${W[pandas]:-}" ]; then
-    printf ';  pandas / optsignal: %.1fx wall, %.1fx memory' "$(echo "${W[pandas]} / ${W[opt]}" | bc -l)" "$(echo "${M[pandas]} / ${M[opt]}" | bc -l)"
+    printf ';  pandas / optsignal: %.1fx wall, %.1fx cpu, %.1fx memory' "$(echo "${W[pandas]} / ${W[opt]}" | bc -l)" "$(echo "${C[pandas]} / ${C[opt]}" | bc -l)" "$(echo "${M[pandas]} / ${M[opt]}" | bc -l)"
   fi
   echo
   unset W C M

@@ -523,6 +523,7 @@ mod tests {
             purchase: name("purchase"),
             label_window_days: 7,
             session_gap_minutes: 30,
+            lateness_minutes: 1440,
             time_zone: jiff::tz::TimeZone::UTC,
         };
         let obs = crate::source::ga4_api::observations(&pull, &spec);

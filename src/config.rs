@@ -117,6 +117,9 @@ pub struct RawAnalysis {
     pub label_window_days: Option<u32>,
     /// Inactivity gap for inferred sessions, minutes (default 30).
     pub session_gap_minutes: Option<u32>,
+    /// How late (behind the latest event time) an event may arrive and still be placed exactly,
+    /// minutes (default 1440, one day).
+    pub lateness_minutes: Option<u32>,
     /// IANA time zone for ISO weeks (default UTC).
     pub time_zone: Option<String>,
     /// Weeks held out for out-of-time validation (default 1).
@@ -404,6 +407,10 @@ pub struct Settings {
     /// No event-level data: volumes come from the GA4 Data API (`source.kind = "ga4_api"`).
     pub volumes_only: bool,
 }
+
+/// Default allowed lateness of events, minutes (`analysis.lateness_minutes`): one day, so a GA4
+/// export's daily tables read in any order within the day are placed exactly.
+pub const DEFAULT_LATENESS_MINUTES: u32 = 1440;
 
 /// Funnel steps used when the config names none.
 pub const DEFAULT_FUNNEL_STEPS: [&str; 5] = [
@@ -831,6 +838,7 @@ impl Settings {
                 aliases,
                 time_zone: time_zone.clone(),
                 strict: false,
+                progress: false,
             },
             observe: ObserveSpec {
                 unit: a.unit.unwrap_or(UnitKind::Session),
@@ -839,6 +847,7 @@ impl Settings {
                 label_window_days,
                 session_gap_minutes,
                 time_zone,
+                lateness_minutes: a.lateness_minutes.unwrap_or(DEFAULT_LATENESS_MINUTES),
             },
             analysis: AnalysisSettings {
                 holdout_weeks,
@@ -1048,6 +1057,9 @@ pub struct Overrides {
     pub account: Option<String>,
     /// `--strict`: stop at the first malformed row.
     pub strict: bool,
+    /// Draw a progress bar on stderr while reading a large log (when stderr is a terminal);
+    /// off with `--quiet`.
+    pub progress: bool,
     /// `--as-of WEEK`: analyse events up to the end of that ISO week only.
     pub as_of: Option<crate::types::IsoWeek>,
     /// `--save`: write this run's week to the model store.
@@ -1172,6 +1184,7 @@ pub fn load_settings(config: Option<&Path>, o: &Overrides) -> Result<Settings, C
     }
     let mut s = Settings::from_raw_with(&raw, &origin, &base, !o.platforms_optional)?;
     s.source.strict = o.strict;
+    s.source.progress = o.progress;
     s.as_of = o.as_of;
     s.store.save |= o.save;
     Ok(s)

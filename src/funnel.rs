@@ -463,6 +463,7 @@ mod tests {
             label_window_days: 7,
             session_gap_minutes: 30,
             time_zone: jiff::tz::TimeZone::UTC,
+            lateness_minutes: 1440,
         };
         let steps: Vec<EventName> = ["view_item", "add_to_cart", "begin_checkout", "purchase"]
             .iter()

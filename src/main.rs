@@ -3,6 +3,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -11,6 +12,9 @@ use optsignal::error::Error;
 use optsignal::observe::UnitKind;
 use optsignal::report::terminal::{render, Style};
 
+/// `--quiet`: set once from the command line, read where settings are built.
+static QUIET: AtomicBool = AtomicBool::new(false);
+
 /// Which conversion event should your ad campaigns optimize on?
 #[derive(Parser)]
 #[command(name = "optsignal", version, about, long_about = None)]
@@ -18,6 +22,9 @@ struct Cli {
     /// More log output on stderr (-v info, -vv debug).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
+    /// No progress bar on stderr (it is only drawn when stderr is a terminal anyway).
+    #[arg(short, long, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -323,6 +330,7 @@ fn recommend(a: RecommendArgs) -> Result<String, Error> {
         candidates: a.candidates,
         account: a.account,
         strict: a.strict,
+        progress: !QUIET.load(Ordering::Relaxed),
         as_of: a.as_of,
         save: a.save,
         snapshot: a.snapshot,
@@ -423,6 +431,7 @@ fn data_settings(
             Unit::User => UnitKind::User,
         }),
         strict: d.strict,
+        progress: !QUIET.load(Ordering::Relaxed),
         platforms_optional: true,
         funnel_steps: steps,
         ..Overrides::default()
@@ -525,6 +534,7 @@ fn report(a: ReportArgs) -> Result<(String, i32), Error> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
+    QUIET.store(cli.quiet, Ordering::Relaxed);
     let result = match cli.command {
         Command::Recommend(a) => recommend(a).map(|s| (s, 0)),
         Command::Demo(a) => demo(a).map(|s| (s, 0)),

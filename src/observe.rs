@@ -11,10 +11,15 @@
 //! - **Week** of a unit: the ISO week of its start in the analysis time zone.
 //!
 //! Everything downstream works from [`Observations`]: grouped pattern counts (week × device ×
-//! channel × feature mask → units, purchasers) and weekly volumes. Memory grows with units and
-//! distinct patterns, not with events.
+//! channel × feature mask → units, purchasers) and weekly volumes. Units are folded into them
+//! as soon as their label is final, so memory grows with open units, distinct users and distinct
+//! patterns, not with events (see [`ObservationBuilder`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, VecDeque};
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
@@ -65,6 +70,11 @@ pub struct ObserveSpec {
     pub session_gap_minutes: u32,
     /// Zone in which ISO weeks are cut.
     pub time_zone: TimeZone,
+    /// How far behind the latest event time an event may arrive, in minutes
+    /// (`analysis.lateness_minutes`, default 1440): within it, out-of-order events are placed
+    /// exactly; a later one from a user first seen before something was folded is skipped as
+    /// `out_of_order`.
+    pub lateness_minutes: u32,
 }
 
 /// Event, unit and user counts of one event in one week.
@@ -230,7 +240,43 @@ impl Observations {
     }
 }
 
-/// State of one unit while the log is read.
+/// Hashes an id with the builder's fast hasher (FxHash: the keys are the log's own ids, not
+/// attacker-chosen input to a server, so a non-cryptographic hash is enough).
+fn fx_hash(s: &[u8]) -> u64 {
+    FxBuildHasher.hash_one(s)
+}
+
+/// Longest id stored inline in a hash table entry.
+const INLINE_ID: usize = 22;
+
+/// A user or session id as a hash table key: inline when short (the usual case), so a lookup
+/// compares it without following a pointer to another cache line.
+enum Id {
+    Inline(u8, [u8; INLINE_ID]),
+    Heap(Box<[u8]>),
+}
+
+impl Id {
+    fn new(s: &str) -> Self {
+        let b = s.as_bytes();
+        if b.len() <= INLINE_ID {
+            let mut a = [0u8; INLINE_ID];
+            a[..b.len()].copy_from_slice(b);
+            Id::Inline(b.len() as u8, a)
+        } else {
+            Id::Heap(b.into())
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Id::Inline(n, a) => &a[..*n as usize],
+            Id::Heap(b) => b,
+        }
+    }
+}
+
+/// State of one open unit while the log is read.
 struct UnitState {
     user: u32,
     start: (i64, u64),
@@ -238,19 +284,47 @@ struct UnitState {
     device: u16,
     channel: u16,
     /// First occurrence (time, seq) of each tracked candidate that fired, by candidate index.
+    /// Kept (cleared) when the slot is reused, so a new unit rarely allocates.
     firsts: Vec<(u8, i64, u64)>,
     /// First purchase, if any.
     purchase: Option<(i64, u64)>,
     /// Bit per tracked event (candidates, purchase, extras) that fired anywhere in the unit.
     fired: u64,
+    /// Hash of the log's session id (log sessions only), to find its entry in
+    /// [`ObservationBuilder::sessions`] when the unit is folded.
+    session: Option<u64>,
+    /// Next open unit with the same session id (a session id used by two users), or [`NO_UNIT`].
+    next: u32,
+    /// The user's id, so that events of an open session find it without the user table.
+    user_id: Id,
+    /// The week slot whose tracked-event bits (for the week's distinct users) are pending in
+    /// `week_bits`, or [`NO_WEEK`]: a unit's events mostly fall in one week, so the week's
+    /// distinct-user set is touched once per unit and week instead of once per event.
+    week: u32,
+    week_bits: u64,
 }
+
+/// What the builder keeps per user for the whole run: a few words. (Purchases are kept apart,
+/// and only while a unit may still need them for its label.)
+struct UserState {
+    /// The open user unit or inferred session, or [`NO_UNIT`].
+    open: u32,
+}
+
+/// No pending week in [`UnitState::week`].
+const NO_WEEK: u32 = u32::MAX;
+
+/// A user's purchases as (time, seq, value), sorted by (time, seq).
+type Purchases = Vec<(i64, u64, Option<f64>)>;
 
 /// Interns strings into dense indices; index 0 is reserved for "(unknown)".
 #[derive(Default)]
 struct Levels {
-    index: HashMap<Box<str>, u16>,
+    index: FxHashMap<Box<str>, u16>,
     names: Vec<String>,
     seen: bool,
+    /// The level returned last: consecutive events mostly share a segment.
+    last: u16,
 }
 
 impl Levels {
@@ -260,7 +334,11 @@ impl Levels {
         }
         let Some(v) = value else { return 0 };
         self.seen = true;
+        if self.last != 0 && self.names[self.last as usize] == v {
+            return self.last;
+        }
         if let Some(&i) = self.index.get(v) {
+            self.last = i;
             return i;
         }
         // Beyond 65k levels the segment is not a segment: fold the rest into "(unknown)".
@@ -273,34 +351,113 @@ impl Levels {
     }
 }
 
-/// Cached bounds of the ISO week of the last event, to avoid a time-zone conversion per event.
-struct WeekCache {
+/// What an event name is to the builder, looked up once per event.
+#[derive(Debug, Clone, Copy)]
+enum NameKind {
+    /// A candidate (bit < purchase index) or the purchase (bit = purchase index).
+    Tracked(u8),
+    /// A funnel step tracked only in the fired masks.
+    Extra(u8),
+    /// Anything else, counted by name in [`Observations::other_events`].
+    Other(u32),
+}
+
+/// Per ISO week: event counts as they stream, unit counts as units are folded, and the week's
+/// distinct users (a set kept only while the week is open).
+struct WeekAcc {
+    week: IsoWeek,
     start: i64,
     end: i64,
-    week: Option<IsoWeek>,
+    /// Events per tracked candidate and purchase.
+    events: Vec<u64>,
+    revenue: f64,
+    /// Units starting this week; per candidate, units where it fired; units with a purchase.
+    units: u64,
+    cand_units: Vec<u64>,
+    purchase_units: u64,
+    /// Distinct users counted so far (from closed sets), in all and per tracked event.
+    users: u64,
+    cand_users: Vec<u64>,
+    purchase_users: u64,
+    /// Users active this week with their tracked-event bits; `None` once the week is closed.
+    active: Option<FxHashMap<u32, u64>>,
+}
+
+/// How the stream went: what bounded memory, and what did not fit the lateness.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StreamStats {
+    /// Most units open at once (units are folded into the counts once their label is final).
+    pub peak_open_units: u64,
+    /// Events skipped because they came later than the allowed lateness from a user first seen
+    /// before something was folded, so they could change a folded unit or week (counted as
+    /// `out_of_order`).
+    pub late_events: u64,
+    /// Line of the first event that came later than the lateness from a user first seen after
+    /// the last fold (so nothing of theirs is folded): it was kept, and from then on every unit
+    /// stays open until the end (memory grows with units, the results are exact).
+    pub unordered_from_line: Option<u64>,
 }
 
 /// Streams events into [`Observations`]; feed it with [`ObservationBuilder::push`], then call
 /// [`ObservationBuilder::finish`].
+///
+/// **Bounded memory.** With session units, a unit is folded into the grouped counts (and its
+/// memory reused) once the stream's watermark (latest event time) passes
+/// `max(start + label_window, last event + session_gap) + lateness`: no event within the
+/// lateness can then change its features or its label. A user's purchases are kept only while
+/// an open unit may need them, and a week's distinct-user set only until the watermark passes its
+/// end + lateness. So memory grows with open units, distinct users and patterns, not with events.
+/// User units span a user's whole history and stay open until the end.
 pub struct ObservationBuilder {
     spec: ObserveSpec,
-    tracked: HashMap<String, u8>,
+    names: FxHashMap<Box<str>, NameKind>,
+    other_names: Vec<(String, u64)>,
     purchase_idx: u8,
-    users: HashMap<Box<str>, u32>,
-    user_purchases: Vec<Vec<(i64, Option<f64>)>>,
-    extra: HashMap<String, u8>,
+    /// Every user id seen, as indices into `user_ids` (distinct users are counted exactly):
+    /// 4 bytes per table entry, the ids packed back to back, since this is the one structure
+    /// that grows with all users rather than open ones.
+    users: HashTable<u32>,
+    /// User ids, concatenated; user `u` is `user_ids[user_end[u - 1]..user_end[u]]`.
+    user_ids: Vec<u8>,
+    user_end: Vec<u64>,
+    /// Users (by index) first seen before the last fold or week close: something of theirs
+    /// may be folded, so an event of theirs beyond the lateness is skipped. A user first seen
+    /// after it has nothing folded: a late event of theirs is kept (and folding stops).
+    users_before_fold: u32,
+    user_state: Vec<UserState>,
+    /// Purchases of users who may still need them.
+    purchases: FxHashMap<u32, Purchases>,
     extra_events: Vec<EventName>,
-    open_by_user: Vec<u32>,
-    sessions: HashMap<Box<str>, Vec<(u32, u32)>>,
+    /// Open log sessions: session id → first open unit with it (more are chained by
+    /// [`UnitState::next`] when several users share the id).
+    sessions: HashTable<(Id, u32)>,
     units: Vec<UnitState>,
+    free: Vec<u32>,
+    /// Open units in creation order: folding in this order keeps sums bit-identical.
+    queue: VecDeque<u32>,
     devices: Levels,
     channels: Levels,
-    week_events: BTreeMap<IsoWeek, (Vec<u64>, f64)>,
-    user_weeks: HashMap<(u32, IsoWeek), u64>,
-    week_cache: WeekCache,
-    other_events: BTreeMap<String, u64>,
+    weeks: Vec<WeekAcc>,
+    week_slot: FxHashMap<IsoWeek, u32>,
+    /// Bounds [start, end) of the cached week and its slot in `weeks`.
+    week_cache: (i64, i64, u32),
+    /// The same for folding (unit starts).
+    fold_cache: (i64, i64, u32),
+    /// Earliest end of an open week.
+    next_week_close: i64,
     span: Option<(i64, i64)>,
     inferred_sessions: u64,
+    lateness: i64,
+    window: i64,
+    gap: i64,
+    /// Grouped counts of folded units.
+    patterns: FxHashMap<(IsoWeek, u16, u16, u32), (u64, u64)>,
+    fired: FxHashMap<(IsoWeek, u16, u16, u64), u64>,
+    values: FxHashMap<(IsoWeek, u32), (u64, f64, f64)>,
+    ordering: Vec<Ordering>,
+    units_total: u64,
+    censored: u64,
+    stats: StreamStats,
 }
 
 const NO_UNIT: u32 = u32::MAX;
@@ -309,35 +466,51 @@ impl ObservationBuilder {
     /// Starts an empty builder; `spec.candidates` must hold at most [`MAX_CANDIDATES`] events
     /// (checked when settings are validated).
     pub fn new(spec: ObserveSpec) -> Self {
-        let mut tracked = HashMap::new();
+        let mut names = FxHashMap::default();
         for (i, c) in spec.candidates.iter().enumerate().take(MAX_CANDIDATES) {
-            tracked.insert(c.as_str().to_string(), i as u8);
+            names.insert(c.as_str().into(), NameKind::Tracked(i as u8));
         }
         let purchase_idx = spec.candidates.len().min(MAX_CANDIDATES) as u8;
-        tracked.insert(spec.purchase.as_str().to_string(), purchase_idx);
+        names.insert(
+            spec.purchase.as_str().into(),
+            NameKind::Tracked(purchase_idx),
+        );
+        let k = purchase_idx as usize;
         ObservationBuilder {
+            lateness: i64::from(spec.lateness_minutes) * MINUTE_US,
+            window: i64::from(spec.label_window_days) * DAY_US,
+            gap: i64::from(spec.session_gap_minutes) * MINUTE_US,
             spec,
-            tracked,
+            names,
+            other_names: Vec::new(),
             purchase_idx,
-            users: HashMap::new(),
-            user_purchases: Vec::new(),
-            extra: HashMap::new(),
+            users: HashTable::new(),
+            user_ids: Vec::new(),
+            user_end: Vec::new(),
+            users_before_fold: 0,
+            user_state: Vec::new(),
+            purchases: FxHashMap::default(),
             extra_events: Vec::new(),
-            open_by_user: Vec::new(),
-            sessions: HashMap::new(),
+            sessions: HashTable::new(),
             units: Vec::new(),
+            free: Vec::new(),
+            queue: VecDeque::new(),
             devices: Levels::default(),
             channels: Levels::default(),
-            week_events: BTreeMap::new(),
-            user_weeks: HashMap::new(),
-            week_cache: WeekCache {
-                start: 0,
-                end: 0,
-                week: None,
-            },
-            other_events: BTreeMap::new(),
+            weeks: Vec::new(),
+            week_slot: FxHashMap::default(),
+            week_cache: (0, 0, u32::MAX),
+            fold_cache: (0, 0, u32::MAX),
+            next_week_close: i64::MAX,
             span: None,
             inferred_sessions: 0,
+            patterns: FxHashMap::default(),
+            fired: FxHashMap::default(),
+            values: FxHashMap::default(),
+            ordering: vec![Ordering::default(); k],
+            units_total: 0,
+            censored: 0,
+            stats: StreamStats::default(),
         }
     }
 
@@ -346,50 +519,116 @@ impl ObservationBuilder {
     pub fn track_also(&mut self, events: &[EventName]) {
         for e in events {
             let next = self.purchase_idx as usize + 1 + self.extra_events.len();
-            if self.tracked.contains_key(e.as_str()) || self.extra.contains_key(e.as_str()) {
+            if matches!(
+                self.names.get(e.as_str()),
+                Some(NameKind::Tracked(_) | NameKind::Extra(_))
+            ) {
                 continue;
             }
             if next >= 64 {
                 break;
             }
-            self.extra.insert(e.as_str().to_string(), next as u8);
+            self.names
+                .insert(e.as_str().into(), NameKind::Extra(next as u8));
             self.extra_events.push(e.clone());
         }
     }
 
-    fn week_of(&mut self, micros: i64) -> IsoWeek {
-        let c = &self.week_cache;
-        if let Some(w) = c.week {
-            if c.start <= micros && micros < c.end {
-                return w;
-            }
-        }
-        let (week, start, end) = week_bounds(micros, &self.spec.time_zone);
-        self.week_cache = WeekCache {
-            start,
-            end,
-            week: Some(week),
-        };
-        week
+    /// How the stream went so far (open units, late events); read it before
+    /// [`ObservationBuilder::finish`].
+    pub fn stream_stats(&self) -> StreamStats {
+        self.stats
     }
 
-    /// Adds one event. Returns the reason when the event cannot be placed (an event older than
-    /// its user's already-closed inferred session), so the reader counts it as a skipped row.
-    pub fn push(&mut self, ev: &Event<'_>) -> Result<(), SkipReason> {
-        let user = match self.users.get(ev.user) {
-            Some(&u) => u,
+    /// The slot in `weeks` of the ISO week containing `micros` (cached: one time-zone
+    /// conversion per week, not per event).
+    fn week_slot_of(&mut self, micros: i64) -> usize {
+        let (s, e, slot) = self.week_cache;
+        if slot != u32::MAX && s <= micros && micros < e {
+            return slot as usize;
+        }
+        let slot = self.week_slot_uncached(micros);
+        self.week_cache = (self.weeks[slot].start, self.weeks[slot].end, slot as u32);
+        slot
+    }
+
+    /// [`Self::week_slot_of`] for unit starts, which trail the events by a label window: a cache
+    /// of their own, so folding does not evict the events' week.
+    fn fold_week_slot_of(&mut self, micros: i64) -> usize {
+        let (s, e, slot) = self.fold_cache;
+        if slot != u32::MAX && s <= micros && micros < e {
+            return slot as usize;
+        }
+        let slot = self.week_slot_uncached(micros);
+        self.fold_cache = (self.weeks[slot].start, self.weeks[slot].end, slot as u32);
+        slot
+    }
+
+    fn week_slot_uncached(&mut self, micros: i64) -> usize {
+        let (week, start, end) = week_bounds(micros, &self.spec.time_zone);
+        let slot = match self.week_slot.get(&week) {
+            Some(&i) => i,
             None => {
-                let u = self.users.len() as u32;
-                self.users.insert(ev.user.into(), u);
-                self.user_purchases.push(Vec::new());
-                self.open_by_user.push(NO_UNIT);
-                u
+                let k = self.purchase_idx as usize;
+                let i = self.weeks.len() as u32;
+                self.weeks.push(WeekAcc {
+                    week,
+                    start,
+                    end,
+                    events: vec![0; k + 1],
+                    revenue: 0.0,
+                    units: 0,
+                    cand_units: vec![0; k],
+                    purchase_units: 0,
+                    users: 0,
+                    cand_users: vec![0; k],
+                    purchase_users: 0,
+                    active: Some(FxHashMap::default()),
+                });
+                self.week_slot.insert(week, i);
+                self.next_week_close = self.next_week_close.min(end);
+                i
             }
         };
-        let tracked = self.tracked.get(ev.name).copied();
-        let unit = self.unit_for(ev, user)?;
+        slot as usize
+    }
+
+    /// Adds one event. Returns the reason when the event cannot be placed: an event older than
+    /// its user's already-closed inferred session, or one later than the allowed lateness that
+    /// could change what was already folded. The reader counts it as a skipped row.
+    pub fn push(&mut self, ev: &Event<'_>) -> Result<(), SkipReason> {
+        let late = self
+            .span
+            .is_some_and(|(_, hi)| ev.micros < hi.saturating_sub(self.lateness));
+        if late {
+            let user = self.user_index(ev.user);
+            if user < self.users_before_fold {
+                self.stats.late_events += 1;
+                return Err(SkipReason::OutOfOrder);
+            }
+            // Nothing of this user is folded yet: keep the event, and stop folding so that
+            // nothing it (or a later straggler) touches can be folded too early.
+            self.stats.unordered_from_line.get_or_insert(ev.line);
+        }
+        let kind = match self.names.get(ev.name) {
+            Some(&k) => k,
+            None => {
+                let i = self.other_names.len() as u32;
+                self.other_names.push((ev.name.to_string(), 0));
+                self.names.insert(ev.name.into(), NameKind::Other(i));
+                NameKind::Other(i)
+            }
+        };
+        let (user, unit) = match (self.spec.unit, ev.session) {
+            (UnitKind::Session, Some(sid)) => self.session_unit(ev, sid),
+            _ => {
+                let user = self.user_index(ev.user);
+                (user, self.unit_for(ev, user)?)
+            }
+        };
         let device = self.devices.get(ev.device);
         let channel = self.channels.get(ev.channel);
+        let purchase_idx = self.purchase_idx;
         let u = &mut self.units[unit as usize];
         let at = (ev.micros, ev.seq);
         // `<=`: the unit's own first event sets its segments too (start == at on creation).
@@ -399,15 +638,22 @@ impl ObservationBuilder {
             u.channel = channel;
         }
         u.last = u.last.max(ev.micros);
-        if let Some(bit) = tracked.or_else(|| self.extra.get(ev.name).copied()) {
-            u.fired |= 1u64 << bit;
+        let tracked = match kind {
+            NameKind::Tracked(t) => Some(t),
+            _ => None,
+        };
+        match kind {
+            NameKind::Tracked(bit) | NameKind::Extra(bit) => u.fired |= 1u64 << bit,
+            NameKind::Other(i) => self.other_names[i as usize].1 += 1,
         }
         if let Some(t) = tracked {
-            if t == self.purchase_idx {
+            if t == purchase_idx {
                 if u.purchase.is_none_or(|p| at < p) {
                     u.purchase = Some(at);
                 }
-                self.user_purchases[user as usize].push((ev.micros, ev.value));
+                let p = self.purchases.entry(user).or_default();
+                let pos = p.partition_point(|&(t, s, _)| (t, s) < at);
+                p.insert(pos, (ev.micros, ev.seq, ev.value));
             } else {
                 match u.firsts.iter_mut().find(|f| f.0 == t) {
                     Some(f) => {
@@ -418,87 +664,352 @@ impl ObservationBuilder {
                     None => u.firsts.push((t, ev.micros, ev.seq)),
                 }
             }
-        } else {
-            *self.other_events.entry(ev.name.to_string()).or_default() += 1;
         }
-        let week = self.week_of(ev.micros);
-        let k = self.purchase_idx as usize;
-        let entry = self
-            .week_events
-            .entry(week)
-            .or_insert_with(|| (vec![0; k + 1], 0.0));
+        let slot = self.week_slot_of(ev.micros);
+        let w = &mut self.weeks[slot];
+        let mut bits = 1u64 << 63;
         if let Some(t) = tracked {
-            entry.0[t as usize] += 1;
-            if t as usize == k {
-                entry.1 += ev.value.unwrap_or(0.0);
+            w.events[t as usize] += 1;
+            if t == purchase_idx {
+                w.revenue += ev.value.unwrap_or(0.0);
             }
+            bits |= 1 << t;
         }
-        let bits = self.user_weeks.entry((user, week)).or_default();
-        *bits |= 1 << 63;
-        if let Some(t) = tracked {
-            *bits |= 1 << t;
+        let u = &mut self.units[unit as usize];
+        if u.week != slot as u32 {
+            if u.week != NO_WEEK {
+                flush_user_week(&mut self.weeks[u.week as usize], user, u.week_bits);
+            }
+            u.week = slot as u32;
+            u.week_bits = 0;
         }
-        self.span = Some(match self.span {
-            None => (ev.micros, ev.micros),
-            Some((a, b)) => (a.min(ev.micros), b.max(ev.micros)),
-        });
+        u.week_bits |= bits;
+        let hi = match self.span {
+            None => {
+                self.span = Some((ev.micros, ev.micros));
+                ev.micros
+            }
+            Some((a, b)) => {
+                let hi = b.max(ev.micros);
+                self.span = Some((a.min(ev.micros), hi));
+                if hi == b {
+                    return Ok(()); // the watermark did not move: nothing new can be folded
+                }
+                hi
+            }
+        };
+        self.advance(hi);
         Ok(())
     }
 
-    /// Finds or opens the unit an event belongs to.
-    fn unit_for(&mut self, ev: &Event<'_>, user: u32) -> Result<u32, SkipReason> {
-        let new_unit = |units: &mut Vec<UnitState>| {
-            units.push(UnitState {
-                user,
-                start: (ev.micros, ev.seq),
-                last: ev.micros,
-                device: 0,
-                channel: 0,
-                firsts: Vec::new(),
-                purchase: None,
-                fired: 0,
-            });
-            (units.len() - 1) as u32
+    /// Whether nothing may be folded any more (user units, or input out of order).
+    fn folding_stopped(&self) -> bool {
+        self.spec.unit == UnitKind::User || self.stats.unordered_from_line.is_some()
+    }
+
+    /// Folds every unit, then closes every week, that no event within the lateness of watermark
+    /// `hi` can change any more.
+    fn advance(&mut self, hi: i64) {
+        if self.folding_stopped() {
+            return;
+        }
+        let horizon = hi.saturating_sub(self.lateness);
+        while let Some(&id) = self.queue.front() {
+            let u = &self.units[id as usize];
+            let done = u
+                .start
+                .0
+                .saturating_add(self.window)
+                .max(u.last.saturating_add(self.gap));
+            if done >= horizon {
+                break;
+            }
+            self.queue.pop_front();
+            self.fold(id, None);
+            self.users_before_fold = self.user_end.len() as u32;
+        }
+        if horizon > self.next_week_close {
+            self.users_before_fold = self.user_end.len() as u32;
+            self.flush_user_weeks(|w| w.end < horizon);
+            let mut next = i64::MAX;
+            for w in &mut self.weeks {
+                if w.active.is_none() {
+                    continue;
+                }
+                if w.end < horizon {
+                    close_week(w, self.purchase_idx as usize);
+                } else {
+                    next = next.min(w.end);
+                }
+            }
+            self.next_week_close = next;
+        }
+    }
+
+    /// The index of a user id, added when new.
+    fn user_index(&mut self, user: &str) -> u32 {
+        let h = fx_hash(user.as_bytes());
+        let (ids, end) = (&self.user_ids, &self.user_end);
+        let id_of = |u: u32| {
+            let u = u as usize;
+            let from = if u == 0 { 0 } else { end[u - 1] as usize };
+            &ids[from..end[u] as usize]
         };
-        let gap = i64::from(self.spec.session_gap_minutes) * MINUTE_US;
+        if let Some(&u) = self.users.find(h, |&u| id_of(u) == user.as_bytes()) {
+            return u;
+        }
+        let u = self.user_end.len() as u32;
+        self.user_ids.extend_from_slice(user.as_bytes());
+        self.user_end.push(self.user_ids.len() as u64);
+        let (ids, end) = (&self.user_ids, &self.user_end);
+        let id_of = |u: u32| {
+            let u = u as usize;
+            let from = if u == 0 { 0 } else { end[u - 1] as usize };
+            &ids[from..end[u] as usize]
+        };
+        self.users.insert_unique(h, u, |&u| fx_hash(id_of(u)));
+        self.user_state.push(UserState { open: NO_UNIT });
+        u
+    }
+
+    /// The (user, unit) of an event with a log session id: the session table first, whose
+    /// units carry their user's id, so an event of an open session never touches the (large)
+    /// user table.
+    fn session_unit(&mut self, ev: &Event<'_>, sid: &str) -> (u32, u32) {
+        let h = fx_hash(sid.as_bytes());
+        let head = self
+            .sessions
+            .find(h, |(id, _)| id.bytes() == sid.as_bytes())
+            .map(|e| e.1);
+        let Some(head) = head else {
+            let user = self.user_index(ev.user);
+            let id = self.new_unit(ev, user, Some(h));
+            self.sessions
+                .insert_unique(h, (Id::new(sid), id), |(k, _)| fx_hash(k.bytes()));
+            return (user, id);
+        };
+        let mut id = head;
+        loop {
+            let u = &self.units[id as usize];
+            if u.user_id.bytes() == ev.user.as_bytes() {
+                return (u.user, id);
+            }
+            if u.next == NO_UNIT {
+                break;
+            }
+            id = u.next;
+        }
+        // A session id used by another user: another unit, chained after the head.
+        let user = self.user_index(ev.user);
+        let id = self.new_unit(ev, user, Some(h));
+        self.units[id as usize].next = self.units[head as usize].next;
+        self.units[head as usize].next = id;
+        (user, id)
+    }
+
+    /// Finds or opens the unit of an event without a log session (user units, inferred
+    /// sessions).
+    fn unit_for(&mut self, ev: &Event<'_>, user: u32) -> Result<u32, SkipReason> {
         match (self.spec.unit, ev.session) {
             (UnitKind::User, _) => {
-                let open = self.open_by_user[user as usize];
+                let open = self.user_state[user as usize].open;
                 if open != NO_UNIT {
                     return Ok(open);
                 }
-                let id = new_unit(&mut self.units);
-                self.open_by_user[user as usize] = id;
+                let id = self.new_unit(ev, user, None);
+                self.user_state[user as usize].open = id;
                 Ok(id)
             }
-            (UnitKind::Session, Some(sid)) => {
-                if let Some(list) = self.sessions.get_mut(sid) {
-                    if let Some(&(_, id)) = list.iter().find(|(u, _)| *u == user) {
-                        return Ok(id);
-                    }
-                    let id = new_unit(&mut self.units);
-                    list.push((user, id));
-                    return Ok(id);
-                }
-                let id = new_unit(&mut self.units);
-                self.sessions.insert(sid.into(), vec![(user, id)]);
-                Ok(id)
-            }
-            (UnitKind::Session, None) => {
-                let open = self.open_by_user[user as usize];
+            (UnitKind::Session, _) => {
+                let open = self.user_state[user as usize].open;
                 if open != NO_UNIT {
                     let u = &self.units[open as usize];
-                    if ev.micros <= u.last + gap && ev.micros >= u.start.0 - gap {
+                    if ev.micros <= u.last + self.gap && ev.micros >= u.start.0 - self.gap {
                         return Ok(open);
                     }
-                    if ev.micros < u.start.0 - gap {
+                    if ev.micros < u.start.0 - self.gap {
                         return Err(SkipReason::OutOfOrder);
                     }
                 }
-                let id = new_unit(&mut self.units);
-                self.open_by_user[user as usize] = id;
+                let id = self.new_unit(ev, user, None);
+                self.user_state[user as usize].open = id;
                 self.inferred_sessions += 1;
                 Ok(id)
+            }
+        }
+    }
+
+    /// Opens a unit in a free slot (reusing its `firsts` buffer) and queues it for folding.
+    fn new_unit(&mut self, ev: &Event<'_>, user: u32, session: Option<u64>) -> u32 {
+        let state = |firsts: Vec<(u8, i64, u64)>| UnitState {
+            user,
+            start: (ev.micros, ev.seq),
+            last: ev.micros,
+            device: 0,
+            channel: 0,
+            firsts,
+            purchase: None,
+            fired: 0,
+            session,
+            next: NO_UNIT,
+            user_id: Id::new(ev.user),
+            week: NO_WEEK,
+            week_bits: 0,
+        };
+        let id = match self.free.pop() {
+            Some(id) => {
+                let slot = &mut self.units[id as usize];
+                let mut firsts = std::mem::take(&mut slot.firsts);
+                firsts.clear();
+                *slot = state(firsts);
+                id
+            }
+            None => {
+                self.units.push(state(Vec::new()));
+                (self.units.len() - 1) as u32
+            }
+        };
+        self.queue.push_back(id);
+        self.stats.peak_open_units = self.stats.peak_open_units.max(self.queue.len() as u64);
+        id
+    }
+
+    /// Resolves a unit's label and features and adds it to the grouped counts; frees its slot.
+    /// `hi` is the end of the data when folding at the end (for censoring); while streaming a
+    /// unit is folded only after its label window has passed, so it is never censored.
+    fn fold(&mut self, id: u32, hi: Option<i64>) {
+        let window = self.window;
+        let start = self.units[id as usize].start.0;
+        let slot = self.fold_week_slot_of(start);
+        let week = self.weeks[slot].week;
+        let u = &mut self.units[id as usize];
+        let purchases: &[(i64, u64, Option<f64>)] =
+            self.purchases.get(&u.user).map_or(&[], |p| p.as_slice());
+        let first_after = purchases.partition_point(|&(t, _, _)| t < start);
+        let label_purchase = purchases
+            .get(first_after)
+            .filter(|&&(t, _, _)| t <= start.saturating_add(window));
+        let label = label_purchase.is_some();
+        let label_value = label_purchase.and_then(|p| p.2);
+        if hi.is_some_and(|hi| start.saturating_add(window) > hi) {
+            self.censored += 1;
+        }
+        let mut mask = 0u32;
+        let wv = &mut self.weeks[slot];
+        wv.units += 1;
+        for &(j, t, s) in &u.firsts {
+            let j = j as usize;
+            wv.cand_units[j] += 1;
+            let in_window = self.spec.unit == UnitKind::Session || t <= start + window;
+            match u.purchase {
+                Some(p) if (t, s) > p => self.ordering[j].after_purchase_only += 1,
+                Some(_) => {
+                    self.ordering[j].before_purchase += 1;
+                    mask |= 1 << j;
+                }
+                None if in_window => mask |= 1 << j,
+                None => {}
+            }
+        }
+        if u.purchase.is_some() {
+            wv.purchase_units += 1;
+        }
+        let e = self
+            .patterns
+            .entry((week, u.device, u.channel, mask))
+            .or_default();
+        e.0 += 1;
+        e.1 += u64::from(label);
+        *self
+            .fired
+            .entry((week, u.device, u.channel, u.fired))
+            .or_default() += 1;
+        if let Some(v) = label_value {
+            let g = self.values.entry((week, mask)).or_default();
+            g.0 += 1;
+            g.1 += v;
+            g.2 += v * v;
+        }
+        self.units_total += 1;
+        // Release the unit: its user's bookkeeping, its session id, its slot.
+        if u.session.is_none() {
+            let user = &mut self.user_state[u.user as usize];
+            if user.open == id {
+                user.open = NO_UNIT;
+            }
+        }
+        if hi.is_none() {
+            // Units fold in creation order, and none of this user's open or later units can
+            // start more than the lateness before this one (each was opened by an event within
+            // the lateness of a watermark at least this unit's start): older purchases are
+            // never needed again.
+            let keep_from = start.saturating_sub(self.lateness);
+            if let Some(p) = self.purchases.get_mut(&u.user) {
+                let cut = p.partition_point(|&(t, _, _)| t < keep_from);
+                p.drain(..cut);
+                if p.is_empty() {
+                    self.purchases.remove(&u.user);
+                }
+            }
+        }
+        if u.week != NO_WEEK {
+            flush_user_week(&mut self.weeks[u.week as usize], u.user, u.week_bits);
+            u.week = NO_WEEK;
+        }
+        if let Some(h) = u.session.take() {
+            let next = u.next;
+            self.unlink_session(id, h, next);
+        }
+        self.free.push(id);
+    }
+
+    /// Removes unit `id` (whose session id hashes to `h`, followed by `next` in its chain)
+    /// from the session table.
+    fn unlink_session(&mut self, id: u32, h: u64, next: u32) {
+        let units = &self.units;
+        // The entry whose chain holds `id` (entries sharing a hash are rare; chains are short).
+        let in_chain = |&(_, head): &(Id, u32)| {
+            let mut p = head;
+            while p != NO_UNIT {
+                if p == id {
+                    return true;
+                }
+                p = units[p as usize].next;
+            }
+            false
+        };
+        let Ok(entry) = self.sessions.find_entry(h, in_chain) else {
+            return;
+        };
+        let head = entry.get().1;
+        if head == id {
+            if next == NO_UNIT {
+                let _ = entry.remove();
+            } else {
+                entry.into_mut().1 = next;
+            }
+            return;
+        }
+        let mut p = head;
+        while self.units[p as usize].next != NO_UNIT {
+            if self.units[p as usize].next == id {
+                self.units[p as usize].next = next;
+                return;
+            }
+            p = self.units[p as usize].next;
+        }
+    }
+
+    /// Moves the open units' pending week bits into the distinct-user sets of the weeks selected by
+    /// `which` (before those weeks are closed).
+    fn flush_user_weeks(&mut self, which: impl Fn(&WeekAcc) -> bool) {
+        let pick: Vec<bool> = self.weeks.iter().map(which).collect();
+        for &id in &self.queue {
+            let u = &mut self.units[id as usize];
+            if u.week != NO_WEEK && pick[u.week as usize] {
+                flush_user_week(&mut self.weeks[u.week as usize], u.user, u.week_bits);
+                u.week = NO_WEEK;
+                u.week_bits = 0;
             }
         }
     }
@@ -507,109 +1018,65 @@ impl ObservationBuilder {
     pub fn finish(mut self) -> Observations {
         let k = self.purchase_idx as usize;
         let (lo, hi) = self.span.unwrap_or((0, 0));
-        for p in &mut self.user_purchases {
-            // Stable: equal times keep file order, so "the first purchase" is well defined.
-            p.sort_by_key(|x| x.0);
+        while let Some(id) = self.queue.pop_front() {
+            self.fold(id, Some(hi));
+        }
+        self.flush_user_weeks(|_| true);
+        for w in &mut self.weeks {
+            close_week(w, k);
         }
         // Weekly event counts define the weeks; units and users are added below.
-        let week_list = fill_gaps(self.week_events.keys().copied().collect());
-        let week_index: HashMap<IsoWeek, u16> = week_list
+        let mut accs: BTreeMap<IsoWeek, WeekAcc> =
+            self.weeks.drain(..).map(|w| (w.week, w)).collect();
+        let week_list = fill_gaps(accs.keys().copied().collect());
+        let week_index: FxHashMap<IsoWeek, u16> = week_list
             .iter()
             .enumerate()
             .map(|(i, w)| (*w, i as u16))
             .collect();
-        let mut weeks: Vec<WeekVolumes> = week_list
+        let weeks: Vec<WeekVolumes> = week_list
             .iter()
             .map(|&w| {
-                let empty = (vec![0; k + 1], 0.0);
-                let (counts, revenue) = self.week_events.get(&w).unwrap_or(&empty);
                 let (start, end) = week_span(w, &self.spec.time_zone);
+                let complete = lo <= start + DAY_US && hi >= end - DAY_US;
+                let Some(a) = accs.remove(&w) else {
+                    return WeekVolumes {
+                        week: w,
+                        complete,
+                        units: 0,
+                        users: 0,
+                        candidates: vec![Volume::default(); k],
+                        purchase: Volume::default(),
+                        revenue: 0.0,
+                    };
+                };
                 WeekVolumes {
                     week: w,
-                    complete: lo <= start + DAY_US && hi >= end - DAY_US,
-                    units: 0,
-                    users: 0,
+                    complete,
+                    units: a.units,
+                    users: a.users,
                     candidates: (0..k)
                         .map(|j| Volume {
-                            events: counts[j],
-                            ..Volume::default()
+                            events: a.events[j],
+                            units: a.cand_units[j],
+                            users: a.cand_users[j],
                         })
                         .collect(),
                     purchase: Volume {
-                        events: counts[k],
-                        ..Volume::default()
+                        events: a.events[k],
+                        units: a.purchase_units,
+                        users: a.purchase_users,
                     },
-                    revenue: *revenue,
+                    revenue: a.revenue,
                 }
             })
             .collect();
-        for ((_, w), bits) in &self.user_weeks {
-            let wv = &mut weeks[week_index[w] as usize];
-            wv.users += 1;
-            for j in 0..k {
-                if bits & (1 << j) != 0 {
-                    wv.candidates[j].users += 1;
-                }
-            }
-            if bits & (1 << k) != 0 {
-                wv.purchase.users += 1;
-            }
-        }
-        let window = i64::from(self.spec.label_window_days) * DAY_US;
-        let mut ordering = vec![Ordering::default(); k];
-        let mut patterns: HashMap<(u16, u16, u16, u32), (u64, u64)> = HashMap::new();
-        let mut fired: HashMap<(u16, u16, u16, u64), u64> = HashMap::new();
-        let mut values: HashMap<(u16, u32), (u64, f64, f64)> = HashMap::new();
-        let mut censored = 0;
-        let units = std::mem::take(&mut self.units);
-        for u in &units {
-            let start = u.start.0;
-            let week = self.week_of(start);
-            let wi = week_index[&week];
-            let purchases = &self.user_purchases[u.user as usize];
-            let first_after = purchases.partition_point(|&(t, _)| t < start);
-            let label_purchase = purchases
-                .get(first_after)
-                .filter(|&&(t, _)| t <= start.saturating_add(window));
-            let label = label_purchase.is_some();
-            if start.saturating_add(window) > hi {
-                censored += 1;
-            }
-            let mut mask = 0u32;
-            let wv = &mut weeks[wi as usize];
-            wv.units += 1;
-            for &(j, t, s) in &u.firsts {
-                let j = j as usize;
-                wv.candidates[j].units += 1;
-                let in_window = self.spec.unit == UnitKind::Session || t <= start + window;
-                match u.purchase {
-                    Some(p) if (t, s) > p => ordering[j].after_purchase_only += 1,
-                    Some(_) => {
-                        ordering[j].before_purchase += 1;
-                        mask |= 1 << j;
-                    }
-                    None if in_window => mask |= 1 << j,
-                    None => {}
-                }
-            }
-            if u.purchase.is_some() {
-                wv.purchase.units += 1;
-            }
-            let e = patterns.entry((wi, u.device, u.channel, mask)).or_default();
-            e.0 += 1;
-            e.1 += u64::from(label);
-            *fired.entry((wi, u.device, u.channel, u.fired)).or_default() += 1;
-            if let Some(&(_, Some(v))) = label_purchase {
-                let g = values.entry((wi, mask)).or_default();
-                g.0 += 1;
-                g.1 += v;
-                g.2 += v * v;
-            }
-        }
-        let mut patterns: Vec<Pattern> = patterns
-            .into_iter()
-            .map(|((week, device, channel, mask), (n, y))| Pattern {
-                week,
+        let wi = |w: &IsoWeek| week_index[w];
+        let mut patterns: Vec<Pattern> = self
+            .patterns
+            .iter()
+            .map(|(&(week, device, channel, mask), &(n, y))| Pattern {
+                week: wi(&week),
                 device,
                 channel,
                 mask,
@@ -618,10 +1085,11 @@ impl ObservationBuilder {
             })
             .collect();
         patterns.sort_by_key(|p| (p.week, p.device, p.channel, p.mask));
-        let mut fired: Vec<FiredGroup> = fired
-            .into_iter()
-            .map(|((week, device, channel, mask), units)| FiredGroup {
-                week,
+        let mut fired: Vec<FiredGroup> = self
+            .fired
+            .iter()
+            .map(|(&(week, device, channel, mask), &units)| FiredGroup {
+                week: wi(&week),
                 device,
                 channel,
                 mask,
@@ -629,10 +1097,11 @@ impl ObservationBuilder {
             })
             .collect();
         fired.sort_by_key(|g| (g.week, g.device, g.channel, g.mask));
-        let mut values: Vec<ValueGroup> = values
-            .into_iter()
-            .map(|((week, mask), (valued, sum, sum_sq))| ValueGroup {
-                week,
+        let mut values: Vec<ValueGroup> = self
+            .values
+            .iter()
+            .map(|(&(week, mask), &(valued, sum, sum_sq))| ValueGroup {
+                week: wi(&week),
                 mask,
                 valued,
                 sum,
@@ -649,16 +1118,47 @@ impl ObservationBuilder {
             devices: levels(self.devices),
             channels: levels(self.channels),
             patterns,
-            ordering,
-            units: units.len() as u64,
-            users: self.users.len() as u64,
-            censored_units: censored,
+            ordering: self.ordering,
+            units: self.units_total,
+            users: self.user_end.len() as u64,
+            censored_units: self.censored,
             sessions_inferred: self.inferred_sessions > 0,
-            other_events: self.other_events,
+            other_events: self
+                .other_names
+                .into_iter()
+                .filter(|(_, n)| *n > 0)
+                .collect(),
             span_micros: (lo, hi),
             extra_events: self.extra_events,
             fired,
             values,
+        }
+    }
+}
+
+/// Adds a user's tracked-event bits to a week's distinct-user set.
+fn flush_user_week(w: &mut WeekAcc, user: u32, bits: u64) {
+    *w.active
+        .get_or_insert_with(FxHashMap::default)
+        .entry(user)
+        .or_default() |= bits;
+}
+
+/// Counts a week's distinct users (in all and per tracked event) from its open set, and drops
+/// the set.
+fn close_week(w: &mut WeekAcc, k: usize) {
+    let Some(active) = w.active.take() else {
+        return;
+    };
+    for &bits in active.values() {
+        w.users += 1;
+        for j in 0..k {
+            if bits & (1 << j) != 0 {
+                w.cand_users[j] += 1;
+            }
+        }
+        if bits & (1 << k) != 0 {
+            w.purchase_users += 1;
         }
     }
 }
@@ -718,6 +1218,7 @@ mod tests {
             label_window_days: 7,
             session_gap_minutes: 30,
             time_zone: TimeZone::UTC,
+            lateness_minutes: 60,
         }
     }
 
@@ -858,5 +1359,188 @@ mod tests {
                 users: 1
             }
         );
+    }
+
+    /// A comparable form of observations: segment indices replaced by names (levels are numbered
+    /// in order of first appearance, which shuffling changes).
+    fn normalized(o: &Observations) -> String {
+        let dev = |i: u16| o.devices.get(i as usize).cloned().unwrap_or_default();
+        let ch = |i: u16| o.channels.get(i as usize).cloned().unwrap_or_default();
+        let mut pats: Vec<_> = o
+            .patterns
+            .iter()
+            .map(|p| {
+                (
+                    p.week,
+                    dev(p.device),
+                    ch(p.channel),
+                    p.mask,
+                    p.units,
+                    p.purchasers,
+                )
+            })
+            .collect();
+        pats.sort();
+        let mut fired: Vec<_> = o
+            .fired
+            .iter()
+            .map(|g| (g.week, dev(g.device), ch(g.channel), g.mask, g.units))
+            .collect();
+        fired.sort();
+        format!(
+            "{pats:?}\n{fired:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{} {} {} {:?}",
+            o.weeks,
+            o.values,
+            o.ordering,
+            o.other_events,
+            o.units,
+            o.users,
+            o.censored_units,
+            o.span_micros
+        )
+    }
+
+    /// (time in thousandths of a minute, user, session, event, device, channel, value).
+    type Row = (
+        i64,
+        String,
+        Option<String>,
+        &'static str,
+        &'static str,
+        &'static str,
+        Option<f64>,
+    );
+
+    /// A time-ordered synthetic log over five weeks: users with several sessions, purchases with
+    /// whole-number values (so sums are exact in any order), two devices and channels.
+    fn synthetic(with_sessions: bool) -> Vec<Row> {
+        let names = ["view_item", "add_to_cart", "sign_up", "purchase", "scroll"];
+        let mut rng = 12345u64;
+        let mut next = || {
+            rng = rng
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (rng >> 33) as i64
+        };
+        let mut rows = Vec::new();
+        for sess in 0..600i64 {
+            let user = next() % 150;
+            // Session starts spread over 5 weeks, each a few events minutes apart.
+            let start = sess * 5 * 7 * 24 * 60 / 600 + next() % 600;
+            let device = if next() % 3 == 0 { "desktop" } else { "mobile" };
+            let channel = if next() % 2 == 0 {
+                "email"
+            } else {
+                "paid_social"
+            };
+            for e in 0..(1 + next() % 6) {
+                let name = names[(next() % 5) as usize];
+                let value = (name == "purchase").then(|| (10 + next() % 90) as f64);
+                // Distinct minutes: ties would be broken by file order, which shuffling changes.
+                let t = (start + e * 3) * 1000 + sess;
+                rows.push((
+                    t,
+                    format!("u{user}"),
+                    with_sessions.then(|| format!("s{sess}")),
+                    name,
+                    device,
+                    channel,
+                    value,
+                ));
+            }
+        }
+        rows.sort_by_key(|r| r.0);
+        rows
+    }
+
+    fn observe_rows(rows: &[Row], lateness_minutes: u32) -> (Observations, StreamStats) {
+        let mut sp = spec(UnitKind::Session);
+        sp.lateness_minutes = lateness_minutes;
+        let mut b = ObservationBuilder::new(sp);
+        b.track_also(&[EventName::new("view_item").unwrap()]);
+        for (seq, r) in rows.iter().enumerate() {
+            let e = Event {
+                line: seq as u64 + 2,
+                seq: seq as u64,
+                // r.0 is in thousandths of a minute.
+                micros: 1_788_739_200_000_000 + r.0 * MINUTE_US / 1000,
+                user: &r.1,
+                session: r.2.as_deref(),
+                name: r.3,
+                device: Some(r.4),
+                channel: Some(r.5),
+                value: r.6,
+            };
+            b.push(&e).unwrap();
+        }
+        let stats = b.stream_stats();
+        (b.finish(), stats)
+    }
+
+    #[test]
+    fn a_log_shuffled_within_the_lateness_gives_identical_observations() {
+        for with_sessions in [true, false] {
+            let rows = synthetic(with_sessions);
+            // Keeping every unit to the end (today's unbounded reading) is the reference.
+            let (all, all_stats) = observe_rows(&rows, u32::MAX / 2);
+            let (ordered, stats) = observe_rows(&rows, 60);
+            assert!(
+                stats.peak_open_units < all.units / 2,
+                "{stats:?} of {}",
+                all.units
+            );
+            assert_eq!(all_stats.peak_open_units, all.units);
+            assert_eq!(normalized(&ordered), normalized(&all));
+            if !with_sessions {
+                // Inferred sessions are cut in arrival order by definition: no shuffle test.
+                continue;
+            }
+            // Shuffle: sort by time plus a jitter of up to 50 minutes (within the 60 allowed).
+            let mut shuffled = rows.clone();
+            let mut rng = 99u64;
+            let mut keyed: Vec<(i64, usize)> = shuffled
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1);
+                    (r.0 + ((rng >> 33) % 50_000) as i64, i)
+                })
+                .collect();
+            keyed.sort();
+            shuffled = keyed.iter().map(|&(_, i)| rows[i].clone()).collect();
+            assert_ne!(shuffled, rows);
+            let (mixed, mixed_stats) = observe_rows(&shuffled, 60);
+            assert_eq!(mixed_stats.late_events, 0);
+            assert_eq!(mixed_stats.unordered_from_line, None);
+            assert!(mixed_stats.peak_open_units < all.units / 2);
+            assert_eq!(normalized(&mixed), normalized(&all));
+        }
+    }
+
+    #[test]
+    fn events_beyond_the_lateness_are_skipped_and_counted() {
+        let mut sp = spec(UnitKind::Session);
+        sp.lateness_minutes = 60;
+        let mut b = ObservationBuilder::new(sp);
+        b.push(&ev(0, 0, "u1", Some("s1"), "add_to_cart")).unwrap();
+        // Nine days later: u1's session (window 7 days) is folded and W37 is closed.
+        b.push(&ev(1, 9 * 24 * 60, "u2", Some("s2"), "view_item"))
+            .unwrap();
+        // u1 comes back two hours behind the latest event: beyond the lateness, and u1 is folded.
+        let late = ev(2, 9 * 24 * 60 - 120, "u1", Some("s1"), "purchase");
+        assert_eq!(b.push(&late), Err(SkipReason::OutOfOrder));
+        // Within the lateness: placed.
+        b.push(&ev(3, 9 * 24 * 60 - 30, "u1", Some("s3"), "purchase"))
+            .unwrap();
+        let stats = b.stream_stats();
+        assert_eq!(stats.late_events, 1);
+        assert_eq!(stats.unordered_from_line, None);
+        // A user never seen before may be late without harm: kept, and folding stops.
+        b.push(&ev(4, 60, "u9", Some("s9"), "add_to_cart")).unwrap();
+        assert_eq!(b.stream_stats().unordered_from_line, Some(6));
+        let o = b.finish();
+        assert_eq!(o.units, 4);
+        assert_eq!(o.weeks[0].purchase.events, 0);
+        assert_eq!(o.weeks[1].purchase.events, 1);
     }
 }

@@ -8,7 +8,7 @@ use crate::evidence::measure;
 use crate::flags::assess;
 use crate::history::{apply_hysteresis, changes, log_week_units};
 use crate::observe::week_span;
-use crate::observe::ObservationBuilder;
+use crate::observe::{ObservationBuilder, StreamStats};
 use crate::platform::PlatformId;
 use crate::report::{InputSummary, Report, Tool, WeekTotals, SCHEMA_VERSION};
 use crate::source::log::{read_log, ReadSummary};
@@ -51,6 +51,7 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
         .as_of
         .map(|w| week_span(w, &settings.observe.time_zone).1);
     let mut after_cutoff = 0u64;
+    let mut stream = StreamStats::default();
     let (obs, mut read, file) = if settings.volumes_only {
         let ga4 = pulled
             .as_ref()
@@ -74,6 +75,7 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
             builder.push(e)
         })?;
         let file = settings.source.path.display().to_string();
+        stream = builder.stream_stats();
         (builder.finish(), read, file)
     };
     read.rows_accepted = read.rows_accepted.saturating_sub(after_cutoff);
@@ -179,6 +181,18 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
             read.skipped_total(),
             read.rows_read,
             parts.join("; ")
+        ));
+    }
+    if stream.late_events > 0 {
+        notes.push(format!(
+            "{} events came more than {} minutes (analysis.lateness_minutes) behind the latest event, from users already counted: skipped as out of order",
+            stream.late_events, settings.observe.lateness_minutes
+        ));
+    }
+    if let Some(line) = stream.unordered_from_line {
+        notes.push(format!(
+            "the log is not in time order within {} minutes (analysis.lateness_minutes; first at line {line}): every unit was kept open until the end, so memory grew with units (the results are exact)",
+            settings.observe.lateness_minutes
         ));
     }
     if obs.censored_units > 0 {

@@ -127,6 +127,7 @@ fn schema() -> Value {
             purchase_event: s(""),
             label_window_days: Some(0),
             session_gap_minutes: Some(0),
+            lateness_minutes: Some(0),
             time_zone: s(""),
             holdout_weeks: Some(0),
             confidence: Some(0.0),

@@ -259,10 +259,13 @@ pub fn shards(path: &Path) -> Result<Vec<PathBuf>, SourceError> {
 /// The shards of [`shards`] as one continuous stream: each opened (and un-gzipped) in turn when
 /// the previous one ends, with a line break between two shards when the first does not end with
 /// one. Empty (0-byte) shards are passed over; read errors name the shard.
-pub(crate) fn open_shards(path: &Path) -> Result<Box<dyn Read>, SourceError> {
+pub(crate) fn open_shards(
+    path: &Path,
+    progress: bool,
+) -> Result<Box<dyn Read + Send>, SourceError> {
     let files = shards(path)?;
     if files.len() == 1 {
-        return super::log::open(&files[0]);
+        return super::log::open(&files[0], progress);
     }
     Ok(Box::new(Shards {
         files: files.into_iter().collect(),
@@ -275,7 +278,7 @@ pub(crate) fn open_shards(path: &Path) -> Result<Box<dyn Read>, SourceError> {
 /// Reads export shards one after another.
 struct Shards {
     files: std::collections::VecDeque<PathBuf>,
-    current: Option<(PathBuf, Box<dyn Read>)>,
+    current: Option<(PathBuf, Box<dyn Read + Send>)>,
     last: u8,
     pending_newline: bool,
 }
@@ -299,7 +302,7 @@ impl Read for Shards {
                 if std::fs::metadata(&next).is_ok_and(|m| m.len() == 0) {
                     continue;
                 }
-                let r = super::log::open(&next)
+                let r = super::log::open(&next, false)
                     .map_err(|e| std::io::Error::other(format!("shard {}: {e}", next.display())))?;
                 self.current = Some((next, r));
                 continue;

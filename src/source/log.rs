@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use jiff::tz::TimeZone;
 use serde::Serialize;
 
-use super::timestamp::TimestampFormat;
+use super::timestamp::{trim, TimestampFormat};
 use super::SourceError;
 use crate::types::EventName;
 
@@ -102,6 +102,8 @@ pub struct LogSpec {
     pub time_zone: TimeZone,
     /// Stop at the first malformed row instead of skipping it.
     pub strict: bool,
+    /// Draw a progress bar on stderr while reading (only shown when stderr is a terminal).
+    pub progress: bool,
 }
 
 impl LogSpec {
@@ -117,6 +119,7 @@ impl LogSpec {
             aliases: HashMap::new(),
             time_zone: TimeZone::UTC,
             strict: false,
+            progress: false,
         }
     }
 }
@@ -158,7 +161,8 @@ pub enum SkipReason {
     MissingEventName,
     /// The value column holds something that is not a number.
     BadValue,
-    /// An event older than its user's already-closed session (inferred sessions only).
+    /// An event older than its user's already-closed inferred session, or one later than
+    /// `analysis.lateness_minutes` behind the latest event from a user already folded.
     OutOfOrder,
 }
 
@@ -171,7 +175,9 @@ impl SkipReason {
             SkipReason::MissingUserId => "missing user id",
             SkipReason::MissingEventName => "missing event name",
             SkipReason::BadValue => "value is not a number",
-            SkipReason::OutOfOrder => "event older than its user's closed session",
+            SkipReason::OutOfOrder => {
+                "event out of order (older than its user's closed session, or beyond the lateness)"
+            }
         }
     }
 }
@@ -228,7 +234,9 @@ struct Slots {
     width: usize,
 }
 
-pub(crate) fn open(path: &Path) -> Result<Box<dyn Read>, SourceError> {
+/// Opens the log (through gzip for `.gz`), with a progress bar over the file's bytes when
+/// `progress` is set.
+pub(crate) fn open(path: &Path, progress: bool) -> Result<Box<dyn Read + Send>, SourceError> {
     let file = File::open(path).map_err(|source| SourceError::Open {
         path: path.to_path_buf(),
         source,
@@ -239,6 +247,7 @@ pub(crate) fn open(path: &Path) -> Result<Box<dyn Read>, SourceError> {
             path: path.to_path_buf(),
         });
     }
+    let file = progress::wrap(file, meta_len, path, progress);
     if path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
@@ -247,11 +256,82 @@ pub(crate) fn open(path: &Path) -> Result<Box<dyn Read>, SourceError> {
             BufReader::with_capacity(1 << 16, file),
         )))
     } else {
-        Ok(Box::new(file))
+        Ok(file)
+    }
+}
+
+/// A progress bar on stderr over the bytes of the file read so far.
+mod progress {
+    use std::io::{IsTerminal, Read};
+    use std::path::Path;
+
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+    /// Files smaller than this read in well under a second: no bar.
+    const MIN_BYTES: u64 = 16 << 20;
+    /// Bytes between two updates of the bar (keeps its atomics out of the hot path).
+    const STEP: u64 = 1 << 20;
+
+    /// Counts the bytes read through it into the bar; clears the bar when dropped.
+    struct Counting<R> {
+        inner: R,
+        bar: ProgressBar,
+        pending: u64,
+    }
+
+    impl<R: Read> Read for Counting<R> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.inner.read(buf)?;
+            self.pending += n as u64;
+            if self.pending >= STEP || n == 0 {
+                self.bar.inc(self.pending);
+                self.pending = 0;
+            }
+            Ok(n)
+        }
+    }
+
+    impl<R> Drop for Counting<R> {
+        fn drop(&mut self) {
+            self.bar.finish_and_clear();
+        }
+    }
+
+    /// The file itself, or the file counting into a bar when `enabled`, stderr is a terminal
+    /// and the file is large enough for a bar to help.
+    pub(super) fn wrap<R: Read + Send + 'static>(
+        file: R,
+        len: u64,
+        path: &Path,
+        enabled: bool,
+    ) -> Box<dyn Read + Send> {
+        if !enabled || len < MIN_BYTES || !std::io::stderr().is_terminal() {
+            return Box::new(file);
+        }
+        let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template(
+            "[{bar:20}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta} {wide_msg}",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        bar.set_message(name);
+        Box::new(Counting {
+            inner: file,
+            bar,
+            pending: 0,
+        })
     }
 }
 
 /// Reads the log, calling `sink` for every accepted event, and returns what was read and skipped.
+///
+/// On a machine with more than one core (and without `strict`), the file is parsed on a second
+/// thread while `sink` runs on the calling one: rows travel in batches over a bounded channel, in
+/// file order, so `sink` sees exactly the events (and sequence numbers) of a serial read.
 ///
 /// Errors (not skips): missing or empty file, a required column that is not there, a timestamp
 /// format that cannot be detected, and, with `strict`, the first malformed row.
@@ -261,22 +341,175 @@ pub fn read_log(
 ) -> Result<ReadSummary, SourceError> {
     let reader = match spec.format {
         // A folder or a pattern of `bq extract` shards reads as one stream.
-        LogFormat::Ga4Export => super::ga4_export::open_shards(&spec.path)?,
-        _ => open(&spec.path)?,
+        LogFormat::Ga4Export => super::ga4_export::open_shards(&spec.path, spec.progress)?,
+        _ => open(&spec.path, spec.progress)?,
     };
-    let mut state = RowState::new(spec);
-    match spec.format {
-        LogFormat::Csv { delimiter } => read_csv(spec, reader, delimiter, &mut state, &mut sink)?,
-        LogFormat::JsonLines => read_jsonl(spec, reader, &mut state, &mut sink)?,
-        LogFormat::Ga4Export => super::ga4_export::read(spec, reader, &mut state, &mut sink)?,
-    }
-    if state.summary.rows_read == 0 {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut summary = if cores > 1 && !spec.strict {
+        read_pipelined(spec, reader, &mut sink)?
+    } else {
+        let mut state = RowState::new(spec);
+        parse_into(spec, reader, &mut state, &mut sink)?;
+        state.summary.timestamp_format = state.format.to_string();
+        state.summary
+    };
+    if summary.rows_read == 0 {
         return Err(SourceError::Empty {
             path: spec.path.clone(),
         });
     }
-    state.summary.timestamp_format = state.format.to_string();
-    Ok(state.summary)
+    summary.rows_accepted = summary.rows_accepted.min(summary.rows_read);
+    Ok(summary)
+}
+
+/// Parses the whole file in its format, handing each valid row to `sink`.
+fn parse_into(
+    spec: &LogSpec,
+    reader: Box<dyn Read + Send>,
+    state: &mut RowState<'_>,
+    sink: &mut impl FnMut(&Event<'_>) -> Result<(), SkipReason>,
+) -> Result<(), SourceError> {
+    match spec.format {
+        LogFormat::Csv { delimiter } => read_csv(spec, reader, delimiter, state, sink),
+        LogFormat::JsonLines => read_jsonl(spec, reader, state, sink),
+        LogFormat::Ga4Export => super::ga4_export::read(spec, reader, state, sink),
+    }
+}
+
+/// Events per batch handed from the parsing thread to the observing one.
+const BATCH_EVENTS: usize = 4096;
+/// Batches in flight: enough to ride out jitter, few enough to keep memory flat.
+const BATCHES_IN_FLIGHT: usize = 4;
+
+/// A batch of parsed events, their strings packed in one buffer (reused across batches).
+#[derive(Default)]
+struct Batch {
+    text: String,
+    events: Vec<PackedEvent>,
+}
+
+/// An [`Event`] whose strings are ranges of [`Batch::text`]; absent optional fields are
+/// empty ranges with `u32::MAX` as start.
+struct PackedEvent {
+    line: u64,
+    seq: u64,
+    micros: i64,
+    value: Option<f64>,
+    fields: [(u32, u32); 5],
+}
+
+const ABSENT: (u32, u32) = (u32::MAX, 0);
+
+impl Batch {
+    fn push(&mut self, ev: &Event<'_>) {
+        let mut put = |s: Option<&str>| match s {
+            None => ABSENT,
+            Some(s) => {
+                let at = self.text.len() as u32;
+                self.text.push_str(s);
+                (at, s.len() as u32)
+            }
+        };
+        let fields = [
+            put(Some(ev.user)),
+            put(ev.session),
+            put(Some(ev.name)),
+            put(ev.device),
+            put(ev.channel),
+        ];
+        self.events.push(PackedEvent {
+            line: ev.line,
+            seq: ev.seq,
+            micros: ev.micros,
+            value: ev.value,
+            fields,
+        });
+    }
+
+    fn clear(&mut self) {
+        self.text.clear();
+        self.events.clear();
+    }
+
+    /// Calls `f` with every event of the batch, in order.
+    fn for_each(&self, mut f: impl FnMut(&Event<'_>)) {
+        let text = self.text.as_str();
+        let get = |(at, len): (u32, u32)| {
+            (at != u32::MAX).then(|| text.get(at as usize..(at + len) as usize).unwrap_or(""))
+        };
+        for p in &self.events {
+            let [user, session, name, device, channel] = p.fields;
+            f(&Event {
+                line: p.line,
+                seq: p.seq,
+                micros: p.micros,
+                user: get(user).unwrap_or(""),
+                session: get(session),
+                name: get(name).unwrap_or(""),
+                device: get(device),
+                channel: get(channel),
+                value: p.value,
+            });
+        }
+    }
+}
+
+/// Parses on a scoped thread, observes on this one (see [`read_log`]). Rows the sink rejects
+/// are counted here, after the parser's own skips; the two never share a reason.
+fn read_pipelined(
+    spec: &LogSpec,
+    reader: Box<dyn Read + Send>,
+    sink: &mut impl FnMut(&Event<'_>) -> Result<(), SkipReason>,
+) -> Result<ReadSummary, SourceError> {
+    use std::sync::mpsc;
+    let (full_tx, full_rx) = mpsc::sync_channel::<Batch>(BATCHES_IN_FLIGHT);
+    let (empty_tx, empty_rx) = mpsc::channel::<Batch>();
+    let mut rejected: Vec<(SkipReason, u64)> = Vec::new();
+    let parsed = std::thread::scope(|scope| {
+        let parser = scope.spawn(move || {
+            let mut state = RowState::new(spec);
+            let mut batch = Batch::default();
+            let mut closed = false;
+            let mut pack = |ev: &Event<'_>| {
+                if closed {
+                    return Ok(());
+                }
+                batch.push(ev);
+                if batch.events.len() >= BATCH_EVENTS {
+                    let next = empty_rx.try_recv().unwrap_or_default();
+                    closed = full_tx.send(std::mem::replace(&mut batch, next)).is_err();
+                }
+                Ok(())
+            };
+            let r = parse_into(spec, reader, &mut state, &mut pack);
+            if !batch.events.is_empty() {
+                let _ = full_tx.send(batch);
+            }
+            drop(full_tx);
+            r.map(|()| {
+                state.summary.timestamp_format = state.format.to_string();
+                state.summary
+            })
+        });
+        for mut batch in full_rx.iter() {
+            batch.for_each(|ev| {
+                if let Err(reason) = sink(ev) {
+                    rejected.push((reason, ev.line));
+                }
+            });
+            batch.clear();
+            let _ = empty_tx.send(batch);
+        }
+        parser
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    });
+    let mut summary = parsed?;
+    summary.rows_accepted -= rejected.len() as u64;
+    for (reason, line) in rejected {
+        summary.skip(reason, line);
+    }
+    Ok(summary)
 }
 
 /// Per-file reading state shared by the CSV, JSON and GA4 export paths.
@@ -335,7 +568,7 @@ impl<'s> RowState<'s> {
     ) -> Result<(), SourceError> {
         self.summary.rows_read += 1;
         let tz = &self.spec.time_zone;
-        if self.format == TimestampFormat::Auto && !r.timestamp.trim().is_empty() {
+        if self.format == TimestampFormat::Auto && !trim(r.timestamp).is_empty() {
             match TimestampFormat::detect(r.timestamp, tz) {
                 Some(f) => self.format = f,
                 None => {
@@ -351,11 +584,11 @@ impl<'s> RowState<'s> {
             let d = format!("timestamp {:?} is not {}", r.timestamp, self.format);
             return self.reject(SkipReason::BadTimestamp, r.line, d);
         };
-        let user = r.user.trim();
+        let user = trim(r.user);
         if user.is_empty() {
             return self.reject(SkipReason::MissingUserId, r.line, "empty user id".into());
         }
-        let raw_name = r.event.trim();
+        let raw_name = trim(r.event);
         if raw_name.is_empty() {
             return self.reject(
                 SkipReason::MissingEventName,
@@ -369,7 +602,7 @@ impl<'s> RowState<'s> {
             .get(raw_name)
             .map(EventName::as_str)
             .unwrap_or(raw_name);
-        let value = match r.value.trim() {
+        let value = match trim(r.value) {
             "" => None,
             v => match v.parse::<f64>() {
                 Ok(x) if x.is_finite() => Some(x),
@@ -406,13 +639,13 @@ impl<'s> RowState<'s> {
 
 /// The trimmed text, or `None` when nothing is left.
 fn non_empty(s: &str) -> Option<&str> {
-    let t = s.trim();
+    let t = trim(s);
     (!t.is_empty()).then_some(t)
 }
 
 fn read_csv(
     spec: &LogSpec,
-    reader: Box<dyn Read>,
+    reader: Box<dyn Read + Send>,
     delimiter: u8,
     state: &mut RowState<'_>,
     sink: &mut impl FnMut(&Event<'_>) -> Result<(), SkipReason>,
@@ -524,7 +757,7 @@ fn resolve_slots(
 
 fn read_jsonl(
     spec: &LogSpec,
-    reader: Box<dyn Read>,
+    reader: Box<dyn Read + Send>,
     state: &mut RowState<'_>,
     sink: &mut impl FnMut(&Event<'_>) -> Result<(), SkipReason>,
 ) -> Result<(), SourceError> {
