@@ -1,7 +1,14 @@
-//! Writes `fixtures/ga4/`: a slice of the demo store (every user whose id falls in 1/40 of the id
+//! Writes `fixtures/ga4/`: a slice of the demo store (every user whose id falls in 1/8 of the id
 //! space) as GA4's BigQuery export NDJSON (`events.ndjson.gz`, the shape `bq extract` writes:
 //! INT64 as strings, FLOAT as numbers, absent NULLs) and the same events as a canonical CSV
-//! (`events.csv`). Deterministic: re-running it gives the same bytes.
+//! (`events.csv.gz`). Deterministic: re-running it gives the same bytes.
+//!
+//! The slice carries what real exports have and the pushdown SQL must get right:
+//! - GA4's in-batch order (`batch_page_id`, `batch_ordering_id`, `batch_event_index`), in file
+//!   order, and timestamp ties: every third purchase shares its microsecond with the event before
+//!   it in the session, or with the one after it;
+//! - users without `ga_session_id` (sessions inferred from inactivity, as for `(not set)`);
+//! - consent-mode rows without `user_pseudo_id` (skipped as "missing user id" by every reader).
 //!
 //! ```sh
 //! cargo run --example ga4_fixture            # reads fixtures/demo/events.csv.gz
@@ -48,6 +55,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut sessions: HashMap<String, (i64, u32)> = HashMap::new();
     let mut taken: HashMap<String, Vec<i64>> = HashMap::new();
     let mut bundle = 0u64;
+    // Per demo session: (last event's micros, whether it was a purchase, events so far), for the
+    // timestamp ties and GA4's batch order; purchases seen, to tie every third one.
+    let mut last: HashMap<String, (i64, bool, u64)> = HashMap::new();
+    let mut purchases = 0u64;
     for line in text.lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
         let [ts, user, session, name, device, channel, value] = f[..] else {
@@ -56,13 +67,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let Ok(prefix) = u64::from_str_radix(&user[..6], 16) else {
             continue;
         };
-        if !prefix.is_multiple_of(40) {
+        if !prefix.is_multiple_of(8) {
             continue;
         }
         let t: jiff::Timestamp = ts.parse()?;
         let secs = t.as_second();
         // Deterministic sub-second part, as GA4 timestamps carry microseconds.
-        let micros = secs * 1_000_000 + (prefix as i64 * 7919 + secs) % 1_000_000;
+        let mut micros = secs * 1_000_000 + (prefix as i64 * 7919 + secs) % 1_000_000;
+        // Timestamp ties inside a session, around a purchase: every third purchase shares its
+        // microsecond with the event before it; the event after the next purchase, with it.
+        let prev = last.get(session).copied();
+        if name == "purchase" {
+            purchases += 1;
+            if let (true, Some((t, _, _))) = (purchases % 3 == 0, prev) {
+                micros = t;
+            }
+        } else if let (true, Some((t, true, _))) = (purchases % 3 == 1, prev) {
+            micros = t;
+        }
+        let ordering = prev.map_or(1, |p| p.2 + 1);
+        last.insert(session.to_string(), (micros, name == "purchase", ordering));
+        // About one user in eleven has no ga_session_id (GA4's "(not set)" sessions).
+        let no_session = (prefix / 8).is_multiple_of(11);
         let (pseudo, first_channel, first_secs, nsess) =
             users.entry(user.to_string()).or_insert_with(|| {
                 (
@@ -101,6 +127,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 {"key": "engagement_time_msec", "value": {"int_value": ((salt % 9000) + 100).to_string()}},
             ],
             "event_bundle_sequence_id": bundle.to_string(),
+            "batch_page_id": (sid * 1000).to_string(),
+            "batch_ordering_id": ordering.to_string(),
+            "batch_event_index": "0",
             "user_pseudo_id": pseudo,
             "user_first_touch_timestamp": (*first_secs * 1_000_000).to_string(),
             "privacy_info": {"analytics_storage": "Yes", "ads_storage": "Yes", "uses_transient_token": "No"},
@@ -131,13 +160,37 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             row["ecommerce"] = ecommerce;
         }
+        let csv_session = if no_session {
+            row["event_params"]
+                .as_array_mut()
+                .expect("event_params is an array")
+                .retain(|p| p["key"] != "ga_session_id");
+            String::new()
+        } else {
+            format!("{pseudo}.{sid}")
+        };
         writeln!(nd, "{row}")?;
         csv.push_str(&format!(
-            "{micros},{pseudo},{pseudo}.{sid},{name},{device},{channel},{value}\n"
+            "{micros},{pseudo},{csv_session},{name},{device},{channel},{value}\n"
         ));
+        // A consent-mode copy without user_pseudo_id, now and then.
+        if bundle.is_multiple_of(997) {
+            row.as_object_mut()
+                .expect("a row is an object")
+                .remove("user_pseudo_id");
+            writeln!(nd, "{row}")?;
+            csv.push_str(&format!(
+                "{micros},,{csv_session},{name},{device},{channel},{value}\n"
+            ));
+        }
     }
     nd.into_inner().map_err(|e| e.into_error())?.finish()?;
-    std::fs::write(out.join("events.csv"), csv)?;
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(out.join("events.csv.gz"))?,
+        flate2::Compression::best(),
+    );
+    gz.write_all(csv.as_bytes())?;
+    gz.finish()?;
     println!("wrote {} events from {} users", bundle, users.len());
     Ok(())
 }
