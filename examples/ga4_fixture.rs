@@ -79,7 +79,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let prev = last.get(session).copied();
         if name == "purchase" {
             purchases += 1;
-            if let (true, Some((t, _, _))) = (purchases % 3 == 0, prev) {
+            if let (true, Some((t, _, _))) = (purchases.is_multiple_of(3), prev) {
                 micros = t;
             }
         } else if let (true, Some((t, true, _))) = (purchases % 3 == 1, prev) {
@@ -173,6 +173,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         csv.push_str(&format!(
             "{micros},{pseudo},{csv_session},{name},{device},{channel},{value}\n"
         ));
+        // After some purchases the shopper goes on: an account created at the same microsecond
+        // (a tie the in-batch order decides), or another product viewed 40 s later.
+        if name == "purchase" && !purchases.is_multiple_of(3) {
+            let (after, at) = if purchases % 3 == 1 {
+                ("sign_up", micros)
+            } else {
+                ("view_item", micros + 40_000_000)
+            };
+            let mut next = row.clone();
+            next["event_name"] = json!(after);
+            next["event_timestamp"] = json!(at.to_string());
+            next["batch_ordering_id"] = json!((ordering + 1).to_string());
+            next.as_object_mut()
+                .expect("a row is an object")
+                .remove("ecommerce");
+            bundle += 1;
+            next["event_bundle_sequence_id"] = json!(bundle.to_string());
+            writeln!(nd, "{next}")?;
+            csv.push_str(&format!(
+                "{at},{pseudo},{csv_session},{after},{device},{channel},\n"
+            ));
+            last.insert(session.to_string(), (at, false, ordering + 1));
+        }
         // A consent-mode copy without user_pseudo_id, now and then.
         if bundle.is_multiple_of(997) {
             row.as_object_mut()
