@@ -258,6 +258,8 @@ pub struct RawConfig {
     pub ga4: Option<remote::RawGa4>,
     /// `[google_ads]`: Google Ads API.
     pub google_ads: Option<remote::RawGoogleAds>,
+    /// `[bigquery]`: a GA4 export in BigQuery, read by pushdown.
+    pub bigquery: Option<remote::RawBigQuery>,
 }
 
 /// A platform as the recommendation uses it.
@@ -406,6 +408,9 @@ pub struct Settings {
     pub remote: remote::RemoteSettings,
     /// No event-level data: volumes come from the GA4 Data API (`source.kind = "ga4_api"`).
     pub volumes_only: bool,
+    /// Events are read by BigQuery pushdown (`source.kind = "bigquery"`, `[bigquery]`): only
+    /// grouped counts leave the warehouse.
+    pub pushdown: bool,
 }
 
 /// Default allowed lateness of events, minutes (`analysis.lateness_minutes`): one day, so a GA4
@@ -517,10 +522,11 @@ impl Settings {
         let a = &raw.analysis;
         let s = &raw.source;
         let volumes_only = s.kind.as_deref() == Some("ga4_api");
+        let pushdown = s.kind.as_deref() == Some("bigquery");
         let path = match &s.path {
             Some(p) if p.is_absolute() => p.clone(),
             Some(p) => base_dir.join(p),
-            None if volumes_only => PathBuf::new(),
+            None if volumes_only || pushdown => PathBuf::new(),
             None => {
                 c.err(
                     "source.path",
@@ -538,12 +544,12 @@ impl Settings {
             TimeZone::UTC
         });
         let ga4_export = match s.kind.as_deref() {
-            None | Some("log") | Some("ga4_api") => false,
+            None | Some("log") | Some("ga4_api") | Some("bigquery") => false,
             Some("ga4_export") => true,
             Some(other) => {
                 c.err(
                     "source.kind",
-                    format!("{other:?}: use \"log\" (canonical event log), \"ga4_export\" (GA4 BigQuery export files) or \"ga4_api\" (weekly volumes from the GA4 Data API)"),
+                    format!("{other:?}: use \"log\" (canonical event log), \"ga4_export\" (GA4 BigQuery export files), \"bigquery\" (the GA4 export in BigQuery, by pushdown) or \"ga4_api\" (weekly volumes from the GA4 Data API)"),
                 );
                 false
             }
@@ -796,10 +802,17 @@ impl Settings {
                 meta: raw.meta.as_ref(),
                 ga4: raw.ga4.as_ref(),
                 google_ads: raw.google_ads.as_ref(),
+                bigquery: raw.bigquery.as_ref(),
             },
             base_dir,
             &mut |k, m| c.err(k, m),
         );
+        if pushdown && remote.bigquery.is_none() {
+            c.err(
+                "source.kind",
+                "\"bigquery\" needs a [bigquery] section (project, dataset, key_file)",
+            );
+        }
         if volumes_only && remote.ga4.is_none() && remote.snapshot.is_none() {
             c.err(
                 "source.kind",
@@ -828,6 +841,7 @@ impl Settings {
         Ok(Settings {
             remote,
             volumes_only,
+            pushdown,
             account: raw.account.clone().unwrap_or_else(|| "account".into()),
             source: LogSpec {
                 path,

@@ -54,6 +54,32 @@ enum Command {
     /// Pull the account's API sources (Meta, GA4, Google Ads) and save a snapshot per account and
     /// ISO week, for `recommend --snapshot FILE` to re-run offline.
     Pull(PullArgs),
+    /// The GA4 export in BigQuery (`source.kind = "bigquery"`): show the pushdown SQL.
+    #[command(subcommand)]
+    Bigquery(BigqueryCommand),
+}
+
+#[derive(Subcommand)]
+enum BigqueryCommand {
+    /// Print the GoogleSQL that computes the grouped counts inside BigQuery (what `recommend`
+    /// runs), to read or to run in the BigQuery console.
+    Sql {
+        /// Config file with [bigquery].
+        #[arg(short, long, env = "OPTSIGNAL_CONFIG")]
+        config: PathBuf,
+        /// The account, in a multi-account file.
+        #[arg(long)]
+        account: Option<String>,
+        /// Candidate proxy events, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        candidates: Option<Vec<String>>,
+        /// Observation unit.
+        #[arg(long, value_enum)]
+        unit: Option<Unit>,
+        /// Last ISO week of the analysis (default: [fetch] last_week, else the last complete week).
+        #[arg(long = "as-of", value_parser = parse_week)]
+        as_of: Option<optsignal::types::IsoWeek>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -294,6 +320,15 @@ struct RecommendArgs {
 
 fn parse_week(s: &str) -> Result<optsignal::types::IsoWeek, String> {
     s.parse()
+}
+
+impl Unit {
+    fn kind(self) -> UnitKind {
+        match self {
+            Unit::Session => UnitKind::Session,
+            Unit::User => UnitKind::User,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -539,6 +574,26 @@ fn main() -> ExitCode {
         Command::Recommend(a) => recommend(a).map(|s| (s, 0)),
         Command::Demo(a) => demo(a).map(|s| (s, 0)),
         Command::Pull(a) => pull(a).map(|s| (s, 0)),
+        Command::Bigquery(BigqueryCommand::Sql {
+            config,
+            account,
+            candidates,
+            unit,
+            as_of,
+        }) => {
+            let overrides = Overrides {
+                account,
+                candidates,
+                unit: unit.map(Unit::kind),
+                as_of,
+                platforms_optional: true,
+                ..Overrides::default()
+            };
+            load_settings(Some(&config), &overrides)
+                .map_err(Error::from)
+                .and_then(|s| optsignal::pipeline::bigquery_sql(&s, &config.display().to_string()))
+                .map(|s| (s, 0))
+        }
         Command::Audit(a) => audit(a),
         Command::Config(ConfigCommand::Check { config }) => config_check(config),
         Command::History(a) => history(a).map(|s| (s, 0)),

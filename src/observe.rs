@@ -1169,7 +1169,7 @@ const MAX_FILLED_WEEKS: usize = 260;
 
 /// Inserts the weeks without events between the first and the last week, so that a week with no
 /// events shows as zeros instead of vanishing.
-fn fill_gaps(weeks: Vec<IsoWeek>) -> Vec<IsoWeek> {
+pub(crate) fn fill_gaps(weeks: Vec<IsoWeek>) -> Vec<IsoWeek> {
     let (Some(&first), Some(&last)) = (weeks.first(), weeks.last()) else {
         return weeks;
     };

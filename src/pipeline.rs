@@ -41,6 +41,41 @@ pub fn run(settings: &Settings) -> Result<Report, Error> {
     Ok(a.report)
 }
 
+/// The [`Window`](crate::source::window::Window) of weeks a pushdown reads: `[fetch]`'s weeks,
+/// ending with `--as-of` when given.
+fn pushdown_window(settings: &Settings) -> crate::source::window::Window {
+    use crate::source::window::Window;
+    let w = settings
+        .remote
+        .window
+        .unwrap_or_else(|| Window::before(jiff::Zoned::now().date(), 8));
+    match settings.as_of {
+        Some(last) => Window::ending(last, w.weeks().len() as u32),
+        None => w,
+    }
+}
+
+/// The GoogleSQL that a `[bigquery]` config pushes down (for `optsignal bigquery sql`: read it,
+/// or run it in the BigQuery console).
+pub fn bigquery_sql(settings: &Settings, origin: &str) -> Result<String, Error> {
+    let bq = settings
+        .remote
+        .bigquery
+        .as_ref()
+        .ok_or_else(|| SourceError::NoBigQuery {
+            origin: origin.to_string(),
+        })?;
+    let window = pushdown_window(settings);
+    let p = crate::source::bigquery::pushdown(
+        bq,
+        &settings.observe,
+        &settings.funnel_steps,
+        &settings.source.aliases,
+        &window,
+    );
+    Ok(crate::source::bigquery::sql::pushdown_sql(&p).map_err(SourceError::from)?)
+}
+
 /// Runs the whole analysis and returns the report with the week to store: pulls the configured
 /// API sources (or reads their snapshot), reads the event log (or, with `source.kind =
 /// "ga4_api"`, takes GA4's weekly volumes), measures, flags and recommends.

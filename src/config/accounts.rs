@@ -207,6 +207,16 @@ fn schema() -> Value {
             base_url: s(""),
             token_url: s(""),
         }),
+        bigquery: Some(super::remote::RawBigQuery {
+            project: s(""),
+            dataset: s(""),
+            table_prefix: s(""),
+            billing_project: s(""),
+            location: s(""),
+            key_file: Some("p".into()),
+            base_url: s(""),
+            maximum_bytes_billed: Some(1),
+        }),
     };
     serde_json::to_value(raw).unwrap_or(Value::Null)
 }

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::source::bigquery::sql::ExportTable;
+use crate::source::bigquery::BigQuerySettings;
 use crate::source::ga4_api::Ga4Spec;
 use crate::source::google_ads::AdsSpec;
 use crate::source::http::HttpSettings;
@@ -64,6 +66,28 @@ pub struct RawGa4 {
     pub page_size: Option<u32>,
 }
 
+/// `[bigquery]`: a GA4 export in BigQuery, read by pushdown (`source.kind = "bigquery"`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBigQuery {
+    /// Project holding the export dataset.
+    pub project: Option<String>,
+    /// Export dataset (`analytics_<property id>`).
+    pub dataset: Option<String>,
+    /// Daily table prefix (default `events_`).
+    pub table_prefix: Option<String>,
+    /// Project the query runs and is billed in (default: `project`).
+    pub billing_project: Option<String>,
+    /// Dataset location (`EU`, `US`, a region).
+    pub location: Option<String>,
+    /// Service-account key file (JSON).
+    pub key_file: Option<PathBuf>,
+    /// API root (default `https://bigquery.googleapis.com/bigquery/v2`).
+    pub base_url: Option<String>,
+    /// Refuse queries estimated (dry run) to bill more bytes than this; also enforced by BigQuery.
+    pub maximum_bytes_billed: Option<u64>,
+}
+
 /// `[google_ads]`: a Google Ads customer.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -107,6 +131,8 @@ pub struct RemoteSettings {
     pub google_ads: Option<AdsSpec>,
     /// Snapshot to read instead of the network.
     pub snapshot: Option<PathBuf>,
+    /// GA4 export in BigQuery (the event source with `source.kind = "bigquery"`).
+    pub bigquery: Option<BigQuerySettings>,
 }
 
 impl RemoteSettings {
@@ -129,6 +155,8 @@ pub struct RawRemote<'a> {
     pub ga4: Option<&'a RawGa4>,
     /// `[google_ads]`.
     pub google_ads: Option<&'a RawGoogleAds>,
+    /// `[bigquery]`.
+    pub bigquery: Option<&'a RawBigQuery>,
 }
 
 fn resolve(base: &Path, p: &Path) -> PathBuf {
@@ -276,14 +304,59 @@ pub fn validate(
                 .unwrap_or_else(|| crate::source::google_ads::DEFAULT_TOKEN_URL.into()),
         })
     });
+    let bigquery = raw.bigquery.and_then(|b| {
+        let mut name = |key: &str, v: &Option<String>| {
+            let v = v.as_deref().unwrap_or("").trim().to_string();
+            if v.is_empty() {
+                err(format!("bigquery.{key}"), format!("give the {key}"));
+            }
+            v
+        };
+        let project = name("project", &b.project);
+        let dataset = name("dataset", &b.dataset);
+        let Some(key) = &b.key_file else {
+            err(
+                "bigquery.key_file".into(),
+                "name the service-account key file (JSON)".into(),
+            );
+            return None;
+        };
+        if b.maximum_bytes_billed == Some(0) {
+            err(
+                "bigquery.maximum_bytes_billed".into(),
+                "must be more than 0 bytes (leave it out for no limit)".into(),
+            );
+        }
+        let table = ExportTable {
+            project: project.clone(),
+            dataset,
+            prefix: b.table_prefix.clone().unwrap_or_else(|| "events_".into()),
+        };
+        Some(BigQuerySettings {
+            table,
+            billing_project: b
+                .billing_project
+                .clone()
+                .filter(|s| !s.trim().is_empty())
+                .unwrap_or(project),
+            location: b.location.clone().filter(|s| !s.trim().is_empty()),
+            key_file: resolve(base, key),
+            base_url: b
+                .base_url
+                .clone()
+                .unwrap_or_else(|| crate::source::bigquery::DEFAULT_BASE_URL.into()),
+            maximum_bytes_billed: b.maximum_bytes_billed,
+        })
+    });
     let snapshot = f.snapshot.as_deref().map(|p| resolve(base, p));
     let any = meta.is_some() || ga4.is_some() || google_ads.is_some() || snapshot.is_some();
     RemoteSettings {
         http,
-        window: any.then_some(window),
+        window: (any || bigquery.is_some()).then_some(window),
         meta,
         ga4,
         google_ads,
         snapshot,
+        bigquery,
     }
 }

@@ -86,7 +86,8 @@ impl SourceMedium {
     }
 }
 
-const SEARCH: [&str; 10] = [
+/// Sources that are search engines (matched as substrings).
+pub(crate) const SEARCH: [&str; 10] = [
     "google",
     "bing",
     "yahoo",
@@ -98,7 +99,8 @@ const SEARCH: [&str; 10] = [
     "msn",
     "ask",
 ];
-const SOCIAL: [&str; 11] = [
+/// Sources that are social networks (matched as substrings).
+pub(crate) const SOCIAL: [&str; 11] = [
     "facebook",
     "instagram",
     "tiktok",
@@ -111,7 +113,20 @@ const SOCIAL: [&str; 11] = [
     "threads",
     "meta",
 ];
-const SOCIAL_SHORT: [&str; 4] = ["fb", "ig", "x", "t.co"];
+/// Short social sources, matched whole.
+pub(crate) const SOCIAL_SHORT: [&str; 4] = ["fb", "ig", "x", "t.co"];
+
+/// Media that mean email.
+pub(crate) const EMAIL_MEDIA: [&str; 5] = ["email", "e-mail", "e_mail", "e mail", "newsletter"];
+/// Media that mean (organic) social.
+pub(crate) const SOCIAL_MEDIA: [&str; 6] = [
+    "social",
+    "social-network",
+    "social-media",
+    "sm",
+    "social network",
+    "social media",
+];
 
 fn is_search(source: &str) -> bool {
     SEARCH.iter().any(|s| source.contains(s))
@@ -138,10 +153,7 @@ pub fn channel_of(source: &str, medium: &str) -> Option<&'static str> {
     if source == "(direct)" && unset(&medium) {
         return Some("direct");
     }
-    if matches!(
-        medium.as_str(),
-        "email" | "e-mail" | "e_mail" | "e mail" | "newsletter"
-    ) {
+    if EMAIL_MEDIA.contains(&medium.as_str()) {
         return Some("email");
     }
     if matches!(
@@ -166,12 +178,7 @@ pub fn channel_of(source: &str, medium: &str) -> Option<&'static str> {
     if medium == "organic" && is_search(&source) {
         return Some("organic_search");
     }
-    if is_social(&source)
-        || matches!(
-            medium.as_str(),
-            "social" | "social-network" | "social-media" | "sm" | "social network" | "social media"
-        )
-    {
+    if is_social(&source) || SOCIAL_MEDIA.contains(&medium.as_str()) {
         return Some("organic_social");
     }
     match medium.as_str() {

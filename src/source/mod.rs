@@ -2,6 +2,7 @@
 //! gzip) and GA4's BigQuery export files feed the same [`log::Event`] stream into the observation
 //! builder.
 
+pub mod bigquery;
 pub mod ga4_api;
 pub mod ga4_export;
 pub mod google_ads;
@@ -18,6 +19,20 @@ use std::path::PathBuf;
 /// Why a source could not be read. Each variant names the file (and line or column) at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
+    /// The BigQuery pushdown SQL could not be generated from the settings.
+    #[error(transparent)]
+    PushdownSql(#[from] bigquery::sql::SqlError),
+    /// The BigQuery pushdown's result could not be read.
+    #[error(transparent)]
+    Pushdown(#[from] bigquery::PushdownError),
+    /// A BigQuery command on a config without a `[bigquery]` section.
+    #[error(
+        "{origin}: no [bigquery] section (project, dataset, key_file) to push the analysis down to"
+    )]
+    NoBigQuery {
+        /// The config file.
+        origin: String,
+    },
     /// The file could not be opened.
     #[error("cannot open event log {path}: {source}")]
     Open {

@@ -1,0 +1,405 @@
+//! BigQuery pushdown for GA4 exports that live in the warehouse: the grouped counts are computed
+//! inside BigQuery by generated GoogleSQL ([`sql`]) and only that small table is fetched; this
+//! module turns it into the same [`Observations`] the local reader builds.
+
+pub mod sql;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use rustc_hash::FxHashMap;
+
+use crate::observe::{
+    week_span, FiredGroup, Observations, ObserveSpec, Ordering, Pattern, UnitKind, ValueGroup,
+    Volume, WeekVolumes,
+};
+use crate::source::log::{ReadSummary, SkipReason, SkipTally};
+use crate::source::window::Window;
+use crate::types::{EventName, IsoWeek};
+
+use sql::{ExportTable, Pushdown, RowKind, COLUMNS};
+
+/// Default API root of BigQuery.
+pub const DEFAULT_BASE_URL: &str = "https://bigquery.googleapis.com/bigquery/v2";
+
+/// `[bigquery]`, validated: where the export is, who pays, and the spending guard.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BigQuerySettings {
+    /// The export's daily tables.
+    pub table: ExportTable,
+    /// Project the query job runs (and is billed) in.
+    pub billing_project: String,
+    /// Dataset location (`EU`, `US`, `europe-west3`), when not the default.
+    pub location: Option<String>,
+    /// Service-account key file (JSON).
+    pub key_file: PathBuf,
+    /// API root (tests point it at a mock server).
+    pub base_url: String,
+    /// Refuse to run a query estimated to bill more bytes than this; also sent to BigQuery as
+    /// `maximumBytesBilled`.
+    pub maximum_bytes_billed: Option<u64>,
+}
+
+/// The pushdown of one analysis: the weeks of `window` (in the analysis time zone), from daily
+/// tables a day wider on each side (they are cut in the property's zone).
+pub fn pushdown<'a>(
+    bq: &'a BigQuerySettings,
+    observe: &'a ObserveSpec,
+    extras: &'a [EventName],
+    aliases: &'a HashMap<String, EventName>,
+    window: &Window,
+) -> Pushdown<'a> {
+    let from = week_span(window.first, &observe.time_zone).0;
+    let until = week_span(window.last, &observe.time_zone).1;
+    let day = |d: jiff::civil::Date| d.strftime("%Y%m%d").to_string();
+    let one = jiff::Span::new().days(1);
+    let first = window.since().checked_sub(one).unwrap_or(window.since());
+    let last = window.until().checked_add(one).unwrap_or(window.until());
+    Pushdown {
+        table: &bq.table,
+        observe,
+        extras,
+        aliases,
+        days: (day(first), day(last)),
+        micros: Some((from, until)),
+    }
+}
+
+/// Why the pushdown's result could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum PushdownError {
+    /// The result lacks a column the SQL selects.
+    #[error("the pushdown result has no column {0:?} (was the query edited?)")]
+    MissingColumn(&'static str),
+    /// A cell does not hold what its column should.
+    #[error("pushdown result row {row}, column {column}: {message}")]
+    BadCell {
+        /// Row index (0-based) in the result.
+        row: usize,
+        /// Column name.
+        column: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// One result row, by column.
+struct Row<'a> {
+    index: usize,
+    cells: &'a [Option<String>],
+    at: &'a [usize; COLUMNS.len()],
+}
+
+impl Row<'_> {
+    fn text(&self, c: usize) -> Option<&str> {
+        self.cells.get(self.at[c]).and_then(|v| v.as_deref())
+    }
+
+    fn bad(&self, c: usize, message: String) -> PushdownError {
+        PushdownError::BadCell {
+            row: self.index,
+            column: COLUMNS[c],
+            message,
+        }
+    }
+
+    /// An INT64 cell (BigQuery sends them as strings); NULL is 0 (an empty `COUNTIF`).
+    fn int(&self, c: usize) -> Result<i64, PushdownError> {
+        match self.text(c) {
+            None => Ok(0),
+            Some(s) => s
+                .parse::<i64>()
+                .or_else(|_| s.parse::<f64>().map(|f| f as i64))
+                .map_err(|_| self.bad(c, format!("{s:?} is not an integer"))),
+        }
+    }
+
+    fn count(&self, c: usize) -> Result<u64, PushdownError> {
+        let v = self.int(c)?;
+        u64::try_from(v).map_err(|_| self.bad(c, format!("{v} is not a count")))
+    }
+
+    fn float(&self, c: usize) -> Result<f64, PushdownError> {
+        match self.text(c) {
+            None => Ok(0.0),
+            Some(s) => s
+                .parse::<f64>()
+                .map_err(|_| self.bad(c, format!("{s:?} is not a number"))),
+        }
+    }
+
+    fn week(&self) -> Result<IsoWeek, PushdownError> {
+        let s = self.text(WEEK).unwrap_or("");
+        s.parse::<IsoWeek>().map_err(|e| self.bad(WEEK, e))
+    }
+}
+
+const KIND: usize = 0;
+const WEEK: usize = 1;
+const DEVICE: usize = 2;
+const CHANNEL: usize = 3;
+const NAME: usize = 4;
+const MASK: usize = 5;
+const N1: usize = 6;
+const N2: usize = 7;
+const N3: usize = 8;
+const X1: usize = 9;
+const X2: usize = 10;
+
+/// Interned levels, "(unknown)" first, then by first appearance (as the local reader interns).
+fn levels(mut seen: Vec<(i64, String)>) -> Vec<String> {
+    if seen.is_empty() {
+        return Vec::new();
+    }
+    seen.sort();
+    std::iter::once("(unknown)".to_string())
+        .chain(seen.into_iter().map(|(_, n)| n))
+        .collect()
+}
+
+/// Builds [`Observations`] and the read summary from the pushdown's result: `columns` are the
+/// result's column names, `rows` its cells (NULL as `None`).
+pub fn observations(
+    columns: &[String],
+    rows: &[Vec<Option<String>>],
+    observe: &ObserveSpec,
+    extras: &[EventName],
+) -> Result<(Observations, ReadSummary), PushdownError> {
+    let mut at = [0usize; COLUMNS.len()];
+    for (i, name) in COLUMNS.iter().enumerate() {
+        at[i] = columns
+            .iter()
+            .position(|c| c == name)
+            .ok_or(PushdownError::MissingColumn(name))?;
+    }
+    let tracked = sql::tracked_events(observe, extras);
+    let k = observe.candidates.len();
+    let cand_index: HashMap<&str, usize> = observe
+        .candidates
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.as_str(), i))
+        .collect();
+    let is_tracked = |n: &str| tracked.iter().any(|t| t.as_str() == n);
+
+    // First pass: levels and weeks, so that indices are known.
+    let mut devices = Vec::new();
+    let mut channels = Vec::new();
+    let mut week_set = std::collections::BTreeSet::new();
+    let rows: Vec<Row<'_>> = rows
+        .iter()
+        .enumerate()
+        .map(|(index, cells)| Row {
+            index,
+            cells,
+            at: &at,
+        })
+        .collect();
+    let mut kinds = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let kind = r
+            .text(KIND)
+            .and_then(RowKind::parse)
+            .ok_or_else(|| r.bad(KIND, format!("unknown kind {:?}", r.text(KIND))))?;
+        kinds.push(kind);
+        match kind {
+            RowKind::Level => {
+                let name = r.text(NAME).unwrap_or("").to_string();
+                let first = r.int(N1)?;
+                if r.text(DEVICE).is_some() {
+                    devices.push((first, name));
+                } else {
+                    channels.push((first, name));
+                }
+            }
+            RowKind::WeekUsers => {
+                week_set.insert(r.week()?);
+            }
+            _ => {}
+        }
+    }
+    let devices = levels(devices);
+    let channels = levels(channels);
+    let level_index = |names: &[String], v: Option<&str>| -> u16 {
+        v.and_then(|v| names.iter().position(|n| n == v))
+            .map_or(0, |i| i as u16)
+    };
+    let week_list = crate::observe::fill_gaps(week_set.into_iter().collect());
+    let week_index: FxHashMap<IsoWeek, u16> = week_list
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (*w, i as u16))
+        .collect();
+    let wi = |r: &Row<'_>| -> Result<u16, PushdownError> {
+        let w = r.week()?;
+        week_index
+            .get(&w)
+            .copied()
+            .ok_or_else(|| r.bad(WEEK, format!("week {w} has no events")))
+    };
+
+    #[derive(Default, Clone)]
+    struct WeekAcc {
+        units: u64,
+        users: u64,
+        purchase_units: u64,
+        revenue: f64,
+        cand: Vec<Volume>,
+        purchase: Volume,
+    }
+    let mut weeks: Vec<WeekAcc> = vec![
+        WeekAcc {
+            cand: vec![Volume::default(); k],
+            ..WeekAcc::default()
+        };
+        week_list.len()
+    ];
+    let mut patterns = Vec::new();
+    let mut fired = Vec::new();
+    let mut values = Vec::new();
+    let mut ordering = vec![Ordering::default(); k];
+    let mut other_events: BTreeMap<String, u64> = BTreeMap::new();
+    let (mut units, mut censored, mut inferred) = (0u64, 0u64, 0u64);
+    let (mut lo, mut hi, mut users) = (0i64, 0i64, 0u64);
+    let mut read = ReadSummary {
+        timestamp_format: "unix_us".into(),
+        ..ReadSummary::default()
+    };
+    for (r, kind) in rows.iter().zip(kinds) {
+        match kind {
+            RowKind::Pattern => {
+                let mask = r.int(MASK)?;
+                patterns.push(Pattern {
+                    week: wi(r)?,
+                    device: level_index(&devices, r.text(DEVICE)),
+                    channel: level_index(&channels, r.text(CHANNEL)),
+                    mask: u32::try_from(mask)
+                        .map_err(|_| r.bad(MASK, format!("{mask} is not a feature mask")))?,
+                    units: r.count(N1)?,
+                    purchasers: r.count(N2)?,
+                });
+            }
+            RowKind::Fired => fired.push(FiredGroup {
+                week: wi(r)?,
+                device: level_index(&devices, r.text(DEVICE)),
+                channel: level_index(&channels, r.text(CHANNEL)),
+                mask: r.int(MASK)? as u64,
+                units: r.count(N1)?,
+            }),
+            RowKind::Value => values.push(ValueGroup {
+                week: wi(r)?,
+                mask: r.int(MASK)? as u32,
+                valued: r.count(N1)?,
+                sum: r.float(X1)?,
+                sum_sq: r.float(X2)?,
+            }),
+            RowKind::Units => {
+                let w = &mut weeks[wi(r)? as usize];
+                w.units = r.count(N1)?;
+                w.purchase_units = r.count(N2)?;
+            }
+            RowKind::Candidate => {
+                let name = r.text(NAME).unwrap_or("");
+                let j = *cand_index
+                    .get(name)
+                    .ok_or_else(|| r.bad(NAME, format!("{name:?} is not a candidate")))?;
+                weeks[wi(r)? as usize].cand[j].units = r.count(N1)?;
+                ordering[j].before_purchase += r.count(N2)?;
+                ordering[j].after_purchase_only += r.count(N3)?;
+            }
+            RowKind::Events => {
+                let name = r.text(NAME).unwrap_or("");
+                let w = &mut weeks[wi(r)? as usize];
+                let (events, distinct) = (r.count(N1)?, r.count(N2)?);
+                if let Some(&j) = cand_index.get(name) {
+                    w.cand[j].events = events;
+                    w.cand[j].users = distinct;
+                } else if name == observe.purchase.as_str() {
+                    w.purchase.events = events;
+                    w.purchase.users = distinct;
+                    w.revenue = r.float(X1)?;
+                } else if !is_tracked(name) {
+                    *other_events.entry(name.to_string()).or_default() += events;
+                }
+            }
+            RowKind::WeekUsers => weeks[wi(r)? as usize].users = r.count(N1)?,
+            RowKind::Level => {}
+            RowKind::Totals => {
+                units = r.count(N1)?;
+                censored = r.count(N2)?;
+                inferred = r.count(N3)?;
+            }
+            RowKind::Span => {
+                lo = r.int(N1)?;
+                hi = r.int(N2)?;
+                users = r.count(N3)?;
+            }
+            RowKind::Read => {
+                read.rows_read = r.count(N1)?;
+                for (reason, c) in [
+                    (SkipReason::BadTimestamp, N2),
+                    (SkipReason::MissingUserId, N3),
+                    (SkipReason::MissingEventName, MASK),
+                ] {
+                    let count = r.count(c)?;
+                    if count > 0 {
+                        read.rows_skipped.insert(
+                            reason,
+                            SkipTally {
+                                count,
+                                first_lines: Vec::new(),
+                            },
+                        );
+                    }
+                }
+            }
+        }
+    }
+    read.rows_accepted = read.rows_read - read.skipped_total().min(read.rows_read);
+    let day = 86_400_000_000i64;
+    let weeks = week_list
+        .iter()
+        .zip(weeks)
+        .map(|(&week, a)| {
+            let (start, end) = week_span(week, &observe.time_zone);
+            WeekVolumes {
+                week,
+                complete: lo <= start + day && hi >= end - day,
+                units: a.units,
+                users: a.users,
+                candidates: a.cand,
+                purchase: Volume {
+                    units: a.purchase_units,
+                    ..a.purchase
+                },
+                revenue: a.revenue,
+            }
+        })
+        .collect();
+    patterns.sort_by_key(|p: &Pattern| (p.week, p.device, p.channel, p.mask));
+    fired.sort_by_key(|g: &FiredGroup| (g.week, g.device, g.channel, g.mask));
+    values.sort_by_key(|g: &ValueGroup| (g.week, g.mask));
+    let extra_events = tracked[k + 1..].to_vec();
+    Ok((
+        Observations {
+            unit: observe.unit,
+            candidates: observe.candidates.clone(),
+            purchase: observe.purchase.clone(),
+            weeks,
+            devices,
+            channels,
+            patterns,
+            ordering,
+            units,
+            users,
+            censored_units: censored,
+            sessions_inferred: observe.unit == UnitKind::Session && inferred > 0,
+            other_events,
+            span_micros: (lo, hi),
+            extra_events,
+            fired,
+            values,
+        },
+        read,
+    ))
+}

@@ -1,0 +1,336 @@
+//! The BigQuery pushdown SQL, executed: `optsignal bigquery sql` prints the GoogleSQL, sqlglot
+//! transpiles it to DuckDB, DuckDB runs it on the GA4 export fixture (fixtures/ga4, with
+//! BigQuery's column types and a `_TABLE_SUFFIX`), and every grouped count must equal what the
+//! local NDJSON reader builds from the same file: patterns, funnel masks, order values, weekly
+//! volumes, distinct users, orderings, totals and skipped rows.
+//!
+//! Python with duckdb and sqlglot (pinned in scripts/requirements-pushdown.txt) comes from
+//! `$PUSHDOWN_PYTHON` (set by .ci/run), else from a virtualenv this test creates once under
+//! the target folder. A missing interpreter fails the test; it never skips.
+
+mod util;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use optsignal::config::{load_settings, Overrides, Settings};
+use optsignal::observe::{ObservationBuilder, Observations};
+use optsignal::source::log::{read_log, ReadSummary};
+use serde_json::Value;
+
+/// A Python interpreter with duckdb and sqlglot.
+fn python() -> PathBuf {
+    static PY: OnceLock<PathBuf> = OnceLock::new();
+    PY.get_or_init(|| {
+        if let Some(p) = std::env::var_os("PUSHDOWN_PYTHON") {
+            return PathBuf::from(p);
+        }
+        let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pushdown-venv");
+        let py = venv.join("bin/python");
+        let reqs = util::root().join("scripts/requirements-pushdown.txt");
+        let ok = |c: &mut Command| c.status().is_ok_and(|s| s.success());
+        let ready = py.exists()
+            && ok(Command::new(&py).args(["-c", "import duckdb, sqlglot"]))
+            && std::fs::read(venv.join("requirements.txt")).ok() == std::fs::read(&reqs).ok();
+        if !ready {
+            assert!(
+                ok(Command::new("python3").args(["-m", "venv", "--clear"]).arg(&venv)),
+                "python3 -m venv {} failed: Python 3 with venv is needed (or set PUSHDOWN_PYTHON)",
+                venv.display()
+            );
+            assert!(
+                ok(Command::new(&py)
+                    .args(["-m", "pip", "install", "--quiet", "-r"])
+                    .arg(&reqs)),
+                "pip install -r {} failed (the package index must be reachable, or set PUSHDOWN_PYTHON)",
+                reqs.display()
+            );
+            std::fs::copy(&reqs, venv.join("requirements.txt")).unwrap();
+        }
+        py
+    })
+    .clone()
+}
+
+/// Writes a config for the fixture; `kind` is "bigquery" or "ga4_export".
+fn config(dir: &Path, kind: &str, extra: &str) -> PathBuf {
+    let path = dir.join(format!("{kind}.toml"));
+    let source = match kind {
+        "bigquery" => "[source]\nkind = \"bigquery\"\n".to_string(),
+        _ => format!(
+            "[source]\nkind = \"ga4_export\"\npath = \"{}\"\n",
+            util::fixture("ga4/events.ndjson.gz").display()
+        ),
+    };
+    std::fs::write(
+        &path,
+        format!(
+            "{source}
+[source.aliases]
+add_payment_info = [\"add_shipping_info\"]
+[bigquery]
+project = \"demo-project\"
+dataset = \"analytics_1234\"
+key_file = \"key.json\"
+[fetch]
+weeks = 12
+last_week = \"2026-W47\"
+[funnel]
+steps = [\"view_item\", \"add_to_cart\", \"add_to_wishlist\", \"begin_checkout\", \"purchase\"]
+{extra}
+"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn settings(path: &Path) -> Settings {
+    load_settings(
+        Some(path),
+        &Overrides {
+            platforms_optional: true,
+            ..Overrides::default()
+        },
+    )
+    .unwrap()
+}
+
+/// Runs the pushdown SQL of `cfg` in DuckDB; returns the jobs.query-shaped response.
+fn run_in_duckdb(cfg: &Path, dir: &Path) -> Value {
+    let out = util::optsignal()
+        .args(["bigquery", "sql", "-c"])
+        .arg(cfg)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sql = dir.join("pushdown.sql");
+    std::fs::write(&sql, &out.stdout).unwrap();
+    let run = Command::new(python())
+        .arg(util::root().join("scripts/pushdown_duckdb.py"))
+        .arg("--sql")
+        .arg(&sql)
+        .arg("--events")
+        .arg(util::fixture("ga4/events.ndjson.gz"))
+        .args(["--project", "demo-project", "--dataset", "analytics_1234"])
+        .arg("--duckdb-sql")
+        .arg(dir.join("pushdown.duckdb.sql"))
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "DuckDB run failed: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    serde_json::from_slice(&run.stdout).unwrap()
+}
+
+/// The pushdown's observations from a jobs.query response.
+fn from_response(resp: &Value, s: &Settings) -> (Observations, ReadSummary) {
+    let columns: Vec<String> = resp["schema"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap().to_string())
+        .collect();
+    let rows: Vec<Vec<Option<String>>> = resp["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["f"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["v"].as_str().map(str::to_string))
+                .collect()
+        })
+        .collect();
+    optsignal::source::bigquery::observations(&columns, &rows, &s.observe, &s.funnel_steps).unwrap()
+}
+
+/// The local reader's observations of the same weeks.
+fn local(s: &Settings, from: i64, until: i64) -> (Observations, ReadSummary) {
+    let mut b = ObservationBuilder::new(s.observe.clone());
+    b.track_also(&s.funnel_steps);
+    let read = read_log(&s.source, |e| {
+        if e.micros < from || e.micros >= until {
+            return Ok(());
+        }
+        b.push(e)
+    })
+    .unwrap();
+    (b.finish(), read)
+}
+
+/// Pattern-like rows keyed by names (levels may be numbered differently).
+fn keyed<T: Copy>(
+    o: &Observations,
+    rows: &[T],
+    key: impl Fn(&T) -> (u16, u16, u16, u64),
+    val: impl Fn(&T) -> (u64, u64),
+) -> BTreeMap<(String, String, String, u64), (u64, u64)> {
+    let level = |names: &[String], i: u16| names.get(i as usize).cloned().unwrap_or_default();
+    rows.iter()
+        .map(|r| {
+            let (w, d, c, m) = key(r);
+            (
+                (
+                    o.weeks[w as usize].week.to_string(),
+                    level(&o.devices, d),
+                    level(&o.channels, c),
+                    m,
+                ),
+                val(r),
+            )
+        })
+        .collect()
+}
+
+fn assert_same(bq: &(Observations, ReadSummary), lo: &(Observations, ReadSummary)) {
+    let (b, br) = bq;
+    let (l, lr) = lo;
+    let pat = |o: &Observations| {
+        keyed(
+            o,
+            &o.patterns,
+            |p| (p.week, p.device, p.channel, u64::from(p.mask)),
+            |p| (p.units, p.purchasers),
+        )
+    };
+    assert!(l.patterns.len() > 100, "the fixture has too few patterns");
+    assert_eq!(pat(b), pat(l), "pattern counts");
+    let fired = |o: &Observations| {
+        keyed(
+            o,
+            &o.fired,
+            |g| (g.week, g.device, g.channel, g.mask),
+            |g| (g.units, 0),
+        )
+    };
+    assert_eq!(fired(b), fired(l), "fired masks");
+    assert_eq!(b.devices, l.devices);
+    assert_eq!(b.channels, l.channels);
+    assert_eq!(b.candidates, l.candidates);
+    assert_eq!(b.extra_events, l.extra_events);
+    assert_eq!(b.ordering, l.ordering, "orderings");
+    assert_eq!(
+        (b.units, b.users, b.censored_units, b.sessions_inferred),
+        (l.units, l.users, l.censored_units, l.sessions_inferred)
+    );
+    assert_eq!(b.span_micros, l.span_micros);
+    assert_eq!(b.other_events, l.other_events);
+    assert_eq!(b.weeks.len(), l.weeks.len());
+    for (x, y) in b.weeks.iter().zip(&l.weeks) {
+        assert_eq!(
+            (
+                x.week,
+                x.complete,
+                x.units,
+                x.users,
+                &x.candidates,
+                x.purchase
+            ),
+            (
+                y.week,
+                y.complete,
+                y.units,
+                y.users,
+                &y.candidates,
+                y.purchase
+            ),
+            "week {}",
+            y.week
+        );
+        assert!((x.revenue - y.revenue).abs() < 1e-6, "revenue {}", y.week);
+    }
+    assert_eq!(b.values.len(), l.values.len());
+    for (x, y) in b.values.iter().zip(&l.values) {
+        assert_eq!((x.week, x.mask, x.valued), (y.week, y.mask, y.valued));
+        assert!((x.sum - y.sum).abs() < 1e-6 && (x.sum_sq - y.sum_sq).abs() < 1e-4);
+    }
+    assert_eq!(br.rows_read, lr.rows_read);
+    assert_eq!(br.rows_accepted, lr.rows_accepted);
+    let skips = |r: &ReadSummary| {
+        r.rows_skipped
+            .iter()
+            .map(|(k, t)| (*k, t.count))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(skips(br), skips(lr));
+    assert!(lr.skipped_total() > 0, "the fixture has consent-mode rows");
+}
+
+fn compare(extra: &str) -> (Observations, ReadSummary) {
+    let dir = tempfile::tempdir().unwrap();
+    let bq_cfg = config(dir.path(), "bigquery", extra);
+    let resp = run_in_duckdb(&bq_cfg, dir.path());
+    let s = settings(&bq_cfg);
+    let window = s.remote.window.unwrap();
+    let from = optsignal::observe::week_span(window.first, &s.observe.time_zone).0;
+    let until = optsignal::observe::week_span(window.last, &s.observe.time_zone).1;
+    let bq = from_response(&resp, &s);
+    let lo = local(
+        &settings(&config(dir.path(), "ga4_export", extra)),
+        from,
+        until,
+    );
+    assert_same(&bq, &lo);
+    lo
+}
+
+#[test]
+fn session_units_count_the_same_in_duckdb_as_in_the_local_reader() {
+    let lo = compare("");
+    assert!(lo.0.sessions_inferred, "the fixture has (not set) sessions");
+    assert!(lo.0.ordering.iter().any(|o| o.after_purchase_only > 0));
+}
+
+#[test]
+fn user_units_in_another_time_zone_count_the_same() {
+    let lo = compare(
+        "[analysis]\nunit = \"user\"\ntime_zone = \"America/New_York\"\nlabel_window_days = 3\n",
+    );
+    assert!(lo.0.censored_units > 0);
+}
+
+#[test]
+fn a_narrower_window_reads_only_its_weeks() {
+    // Weeks 40–44 only: units starting before are not there, and labels end with the window.
+    let lo = compare("[analysis]\ntime_zone = \"Europe/Berlin\"\nsession_gap_minutes = 10\n")
+        .0
+        .weeks
+        .len();
+    assert!(lo >= 10);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), "bigquery", "");
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "weeks = 12\nlast_week = \"2026-W47\"",
+        "weeks = 5\nlast_week = \"2026-W44\"",
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let resp = run_in_duckdb(&cfg, dir.path());
+    let s = settings(&cfg);
+    let (bq, _) = from_response(&resp, &s);
+    let weeks: Vec<String> = bq.weeks.iter().map(|w| w.week.to_string()).collect();
+    assert_eq!(
+        weeks,
+        ["2026-W40", "2026-W41", "2026-W42", "2026-W43", "2026-W44"]
+    );
+    let window = s.remote.window.unwrap();
+    let from = optsignal::observe::week_span(window.first, &s.observe.time_zone).0;
+    let until = optsignal::observe::week_span(window.last, &s.observe.time_zone).1;
+    let lo = local(
+        &settings(&config(dir.path(), "ga4_export", "")),
+        from,
+        until,
+    );
+    assert_eq!(bq.patterns.iter().map(|p| p.units).sum::<u64>(), lo.0.units);
+    assert_eq!(bq.units, lo.0.units);
+}
