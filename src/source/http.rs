@@ -95,8 +95,9 @@ pub enum HttpError {
         message: String,
         /// What to do, when obvious.
         hint: Option<&'static str>,
-        /// Google's reason code and location, when the envelope has `errors[]`.
-        reason: Option<ApiReason>,
+        /// Google's reason code and location, when the envelope has `errors[]` (boxed: errors
+        /// travel in every `Result`).
+        reason: Option<Box<ApiReason>>,
     },
     /// No usable answer: connection, TLS or timeout failure (after retries).
     #[error("{at}: {message}")]
@@ -187,7 +188,7 @@ fn api_reason(e: &Value) -> Option<ApiReason> {
 
 /// The API's own message from a Graph or Google error body, whether it asks to retry, and
 /// Google's reason code when there is one.
-fn api_message(body: &[u8]) -> (Option<String>, bool, Option<ApiReason>) {
+fn api_message(body: &[u8]) -> (Option<String>, bool, Option<Box<ApiReason>>) {
     let Ok(v) = serde_json::from_slice::<Value>(body) else {
         return (None, false, None);
     };
@@ -211,7 +212,7 @@ fn api_message(body: &[u8]) -> (Option<String>, bool, Option<ApiReason>) {
         text = format!("{text} {inner}");
     }
     let meta = e.get("type").is_some() || e.get("fbtrace_id").is_some();
-    let reason = api_reason(e);
+    let reason = api_reason(e).map(Box::new);
     let mut tag = Vec::new();
     if let Some(s) = status {
         tag.push(s.to_string());
@@ -439,10 +440,10 @@ mod tests {
         assert!(!retry);
         assert_eq!(
             reason,
-            Some(ApiReason {
+            Some(Box::new(ApiReason {
                 reason: "invalidQuery".into(),
                 location: Some("query".into())
-            })
+            }))
         );
         assert_eq!(
             m.unwrap(),
