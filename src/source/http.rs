@@ -3,8 +3,8 @@
 //! name the account, the API, the endpoint and the API's own message — with secrets redacted.
 //!
 //! Retried: transport failures and timeouts, HTTP 429 and 5xx, Meta's rate-limit error codes
-//! (1, 2, 4, 17, 32, 341, 613, 80000–80014) and Google's `RESOURCE_EXHAUSTED`, whatever the
-//! status. Not retried: other 4xx (reported with the API's message), and bodies that are not
+//! (1, 2, 4, 17, 32, 341, 613, 80000–80014), Google's `RESOURCE_EXHAUSTED` and BigQuery's
+//! `rateLimitExceeded` reason (sent with HTTP 403), whatever the status. Not retried: other 4xx (reported with the API's message), and bodies that are not
 //! complete JSON (never read as a partial result).
 
 use std::future::Future;
@@ -71,6 +71,16 @@ impl std::fmt::Display for Endpoint {
     }
 }
 
+/// Google's machine-readable reason for an error (`error.errors[0]` of the JSON envelope, as
+/// BigQuery sends it), so a caller can tell `invalidQuery` from `notFound` without reading prose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiReason {
+    /// The reason code (`invalidQuery`, `notFound`, `accessDenied`, `bytesBilledLimitExceeded`).
+    pub reason: String,
+    /// Where the fault is, when the API says (`query`, a parameter name).
+    pub location: Option<String>,
+}
+
 /// Why an API call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
@@ -85,6 +95,9 @@ pub enum HttpError {
         message: String,
         /// What to do, when obvious.
         hint: Option<&'static str>,
+        /// Google's reason code and location, when the envelope has `errors[]` (boxed: errors
+        /// travel in every `Result`).
+        reason: Option<Box<ApiReason>>,
     },
     /// No usable answer: connection, TLS or timeout failure (after retries).
     #[error("{at}: {message}")]
@@ -161,10 +174,23 @@ enum Verdict {
     Fail(HttpError),
 }
 
-/// The API's own message from a Graph or Google error body, and whether it asks to retry.
-fn api_message(body: &[u8]) -> (Option<String>, bool) {
+/// Google's `errors[0].reason` / `.location` from an error object.
+fn api_reason(e: &Value) -> Option<ApiReason> {
+    let first = e.pointer("/errors/0")?;
+    Some(ApiReason {
+        reason: first.get("reason")?.as_str()?.to_string(),
+        location: first
+            .get("location")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    })
+}
+
+/// The API's own message from a Graph or Google error body, whether it asks to retry, and
+/// Google's reason code when there is one.
+fn api_message(body: &[u8]) -> (Option<String>, bool, Option<Box<ApiReason>>) {
     let Ok(v) = serde_json::from_slice::<Value>(body) else {
-        return (None, false);
+        return (None, false, None);
     };
     // Google Ads searchStream wraps errors in an array.
     let v = match v {
@@ -172,7 +198,7 @@ fn api_message(body: &[u8]) -> (Option<String>, bool) {
         v => v,
     };
     let Some(e) = v.get("error") else {
-        return (None, false);
+        return (None, false, None);
     };
     let message = e.get("message").and_then(Value::as_str).unwrap_or("");
     let status = e.get("status").and_then(Value::as_str);
@@ -186,9 +212,13 @@ fn api_message(body: &[u8]) -> (Option<String>, bool) {
         text = format!("{text} {inner}");
     }
     let meta = e.get("type").is_some() || e.get("fbtrace_id").is_some();
+    let reason = api_reason(e).map(Box::new);
     let mut tag = Vec::new();
     if let Some(s) = status {
         tag.push(s.to_string());
+    }
+    if let Some(r) = &reason {
+        tag.push(r.reason.clone());
     }
     if meta {
         if let Some(c) = code {
@@ -202,11 +232,16 @@ fn api_message(body: &[u8]) -> (Option<String>, bool) {
         text = format!("{text} [{}]", tag.join(", "));
     }
     let quota_detail = e.to_string().contains("quotaError");
+    // BigQuery says "slow down" with HTTP 403 and reason rateLimitExceeded.
+    let bq_rate = reason
+        .as_ref()
+        .is_some_and(|r| r.reason == "rateLimitExceeded");
     let retry = status == Some("RESOURCE_EXHAUSTED")
         || quota_detail
+        || bq_rate
         || (meta
             && code.is_some_and(|c| META_RETRY_CODES.contains(&c) || (80000..=80014).contains(&c)));
-    (Some(text.trim().to_string()), retry)
+    (Some(text.trim().to_string()), retry, reason)
 }
 
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
@@ -324,7 +359,7 @@ impl Http {
                 }
             }
         };
-        let (message, rate_limited) = api_message(&body);
+        let (message, rate_limited, reason) = api_message(&body);
         if (200..300).contains(&status) && !rate_limited {
             return Verdict::Done(body);
         }
@@ -340,7 +375,9 @@ impl Http {
             at: at.clone(),
             status,
             message,
-            hint: hint_for(status),
+            // A 403 that only means "slow down" is not a permission problem.
+            hint: if rate_limited { None } else { hint_for(status) },
+            reason,
         };
         if status == 429 || status >= 500 || rate_limited {
             Verdict::Retry { after, error }
@@ -381,17 +418,40 @@ mod tests {
     #[test]
     fn api_messages_and_rate_limit_codes() {
         let meta = br#"{"error":{"message":"(#17) User request limit reached","type":"OAuthException","code":17,"error_subcode":2446079,"fbtrace_id":"x"}}"#;
-        let (m, retry) = api_message(meta);
+        let (m, retry, _) = api_message(meta);
         assert!(retry);
         assert!(m.unwrap().contains("code 17, subcode 2446079"));
         let google = br#"{"error":{"code":429,"message":"Exhausted property tokens","status":"RESOURCE_EXHAUSTED"}}"#;
         assert!(api_message(google).1);
         let perm = br#"{"error":{"code":403,"message":"User does not have sufficient permissions for this property.","status":"PERMISSION_DENIED"}}"#;
-        let (m, retry) = api_message(perm);
+        let (m, retry, reason) = api_message(perm);
         assert!(!retry);
+        assert_eq!(reason, None);
         assert_eq!(
             m.unwrap(),
             "User does not have sufficient permissions for this property. [PERMISSION_DENIED]"
         );
+    }
+
+    #[test]
+    fn bigquery_reasons_are_kept_and_rate_limits_retried() {
+        let invalid = br#"{"error":{"code":400,"message":"Syntax error: Unexpected identifier SELEC at [1:1]","errors":[{"message":"Syntax error","domain":"global","reason":"invalidQuery","location":"query","locationType":"other"}],"status":"INVALID_ARGUMENT"}}"#;
+        let (m, retry, reason) = api_message(invalid);
+        assert!(!retry);
+        assert_eq!(
+            reason,
+            Some(Box::new(ApiReason {
+                reason: "invalidQuery".into(),
+                location: Some("query".into())
+            }))
+        );
+        assert_eq!(
+            m.unwrap(),
+            "Syntax error: Unexpected identifier SELEC at [1:1] [INVALID_ARGUMENT, invalidQuery]"
+        );
+        let rate = br#"{"error":{"code":403,"message":"Exceeded rate limits: too many api requests per user per method for this user_method.","errors":[{"message":"Exceeded rate limits","domain":"usageLimits","reason":"rateLimitExceeded"}],"status":"PERMISSION_DENIED"}}"#;
+        assert!(api_message(rate).1);
+        let denied = br#"{"error":{"code":403,"message":"Access Denied: Project p: User does not have bigquery.jobs.create permission in project p.","errors":[{"message":"Access Denied","domain":"global","reason":"accessDenied"}],"status":"PERMISSION_DENIED"}}"#;
+        assert!(!api_message(denied).1);
     }
 }

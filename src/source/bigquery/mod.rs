@@ -2,6 +2,7 @@
 //! inside BigQuery by generated GoogleSQL ([`sql`]) and only that small table is fetched; this
 //! module turns it into the same [`Observations`] the local reader builds.
 
+pub mod client;
 pub mod sql;
 
 use std::collections::{BTreeMap, HashMap};

@@ -1,0 +1,1162 @@
+//! A small BigQuery REST client: `jobs.query` (and its dry run) plus `jobs.getQueryResults`,
+//! on the shared HTTP layer ([`Http`]: retries with jitter on 429/5xx and BigQuery's
+//! `rateLimitExceeded`, `Retry-After`, redaction), so there is no second retry loop here.
+//!
+//! One query goes: optional dry run (the bytes-billed guard) → `POST /projects/{p}/queries` →
+//! while `jobComplete` is false, `GET /projects/{p}/queries/{jobId}` until an overall deadline
+//! (then the job is cancelled and a typed timeout names it) → follow `pageToken` until absent →
+//! check the row count against `totalRows`. Cells come back as strings (BigQuery encodes every
+//! scalar, INT64 included, as a JSON string; TIMESTAMP as int64 µs with `useInt64Timestamp`);
+//! NULL is `None`. Nested (RECORD / REPEATED) columns are refused: the SQL returns scalars.
+//!
+//! Auth: service-account key file → signed JWT → OAuth token (`gcp_auth`, which honours the
+//! key's `token_uri` and caches the token); an HTTP 401 rebuilds the provider and retries once.
+//! The token travels only in the `Authorization` header and is never logged or shown.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use tokio::time::Instant;
+
+use crate::source::http::{Endpoint, Http, HttpError};
+
+/// Default API root (`bigquery/v2`); tests point [`BigQuerySpec::base_url`] at a mock instead.
+pub const DEFAULT_BASE_URL: &str = "https://bigquery.googleapis.com/bigquery/v2";
+
+/// OAuth scope. `jobs.query` can run DML and DDL, so Google lists only the full `bigquery` (and
+/// `cloud-platform`) scope for it and `bigquery.readonly` is not reliably accepted; the tool only
+/// sends SELECTs it generated.
+pub const SCOPE: &str = "https://www.googleapis.com/auth/bigquery";
+
+/// The API's name in error messages.
+const API: &str = "BigQuery API";
+
+/// Where and how to run queries: billing project, credentials, limits and polling.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BigQuerySpec {
+    /// The project that runs (and pays for) the jobs; the data may live elsewhere.
+    pub project_id: String,
+    /// Dataset location (`EU`, `US`, `europe-west1`); jobs outside the US and EU multi-regions
+    /// cannot be polled without it. `None` lets BigQuery infer it.
+    pub location: Option<String>,
+    /// Service-account key file (JSON, as the Cloud console downloads it).
+    pub key_file: PathBuf,
+    /// API root; [`DEFAULT_BASE_URL`] unless testing.
+    pub base_url: String,
+    /// Refuse queries estimated to process more bytes than this (dry run first), and have
+    /// BigQuery enforce it too (`maximumBytesBilled`). `None`: no guard.
+    pub maximum_bytes_billed: Option<u64>,
+    /// Overall deadline for one query, from the first request to the last page.
+    pub job_timeout: Duration,
+    /// How long each request lets BigQuery wait for the job (`timeoutMs`); keep it below the
+    /// HTTP timeout.
+    pub wait: Duration,
+    /// Pause between polls of an unfinished job.
+    pub poll_interval: Duration,
+    /// Rows per page (`maxResults`); pages are also capped at 10 MB by BigQuery.
+    pub page_size: u32,
+}
+
+impl BigQuerySpec {
+    /// Settings with the defaults: no location, no bytes guard, 10 min deadline, 10 s waits,
+    /// 1 s poll pause, 10 000 rows a page.
+    pub fn new(project_id: impl Into<String>, key_file: impl Into<PathBuf>) -> Self {
+        BigQuerySpec {
+            project_id: project_id.into(),
+            location: None,
+            key_file: key_file.into(),
+            base_url: DEFAULT_BASE_URL.to_string(),
+            maximum_bytes_billed: None,
+            job_timeout: Duration::from_secs(600),
+            wait: Duration::from_secs(10),
+            poll_interval: Duration::from_secs(1),
+            page_size: 10_000,
+        }
+    }
+}
+
+/// The value of a named query parameter (`@name` in the SQL), with its BigQuery type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParamValue {
+    /// `STRING`.
+    String(String),
+    /// `INT64` (sent as a string, as BigQuery expects).
+    Int64(i64),
+    /// `BOOL`.
+    Bool(bool),
+    /// `ARRAY<STRING>` (for `IN UNNEST(@events)`).
+    StringArray(Vec<String>),
+    /// `ARRAY<INT64>`.
+    Int64Array(Vec<i64>),
+}
+
+/// A named query parameter: values never get spliced into the SQL text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryParam {
+    /// The name, without `@`.
+    pub name: String,
+    /// The typed value.
+    pub value: ParamValue,
+}
+
+impl QueryParam {
+    /// A `STRING` parameter.
+    pub fn string(name: impl Into<String>, value: impl Into<String>) -> Self {
+        QueryParam {
+            name: name.into(),
+            value: ParamValue::String(value.into()),
+        }
+    }
+
+    /// An `INT64` parameter.
+    pub fn int64(name: impl Into<String>, value: i64) -> Self {
+        QueryParam {
+            name: name.into(),
+            value: ParamValue::Int64(value),
+        }
+    }
+
+    /// A `BOOL` parameter.
+    pub fn bool(name: impl Into<String>, value: bool) -> Self {
+        QueryParam {
+            name: name.into(),
+            value: ParamValue::Bool(value),
+        }
+    }
+
+    /// An `ARRAY<STRING>` parameter.
+    pub fn strings<S: Into<String>>(
+        name: impl Into<String>,
+        values: impl IntoIterator<Item = S>,
+    ) -> Self {
+        QueryParam {
+            name: name.into(),
+            value: ParamValue::StringArray(values.into_iter().map(Into::into).collect()),
+        }
+    }
+
+    /// An `ARRAY<INT64>` parameter.
+    pub fn int64s(name: impl Into<String>, values: impl IntoIterator<Item = i64>) -> Self {
+        QueryParam {
+            name: name.into(),
+            value: ParamValue::Int64Array(values.into_iter().collect()),
+        }
+    }
+
+    /// The REST form: `{name, parameterType, parameterValue}`.
+    fn to_json(&self) -> Value {
+        let scalar = |t: &str, v: String| json!({"name": self.name, "parameterType": {"type": t}, "parameterValue": {"value": v}});
+        let array = |t: &str, vs: Vec<String>| {
+            let values: Vec<Value> = vs.into_iter().map(|v| json!({"value": v})).collect();
+            json!({
+                "name": self.name,
+                "parameterType": {"type": "ARRAY", "arrayType": {"type": t}},
+                "parameterValue": {"arrayValues": values},
+            })
+        };
+        match &self.value {
+            ParamValue::String(s) => scalar("STRING", s.clone()),
+            ParamValue::Int64(i) => scalar("INT64", i.to_string()),
+            ParamValue::Bool(b) => scalar("BOOL", b.to_string()),
+            ParamValue::StringArray(v) => array("STRING", v.clone()),
+            ParamValue::Int64Array(v) => array("INT64", v.iter().map(i64::to_string).collect()),
+        }
+    }
+}
+
+/// A result column: its name and BigQuery type (`STRING`, `INTEGER`, `FLOAT`, `BOOLEAN`,
+/// `TIMESTAMP`, …), as the schema says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    /// Column name.
+    pub name: String,
+    /// BigQuery type name (legacy spelling: `INTEGER`, `FLOAT`, `BOOLEAN`).
+    pub field_type: String,
+    /// `NULLABLE` or `REQUIRED` (`REPEATED` is refused).
+    pub mode: String,
+}
+
+/// One result row: a cell per schema field, in schema order; NULL is `None`. Numbers stay
+/// strings (INT64 does not fit JSON doubles); callers parse the columns they read.
+pub type Row = Vec<Option<String>>;
+
+/// What a dry run says about a query, before anything is billed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DryRun {
+    /// Bytes the query would process (the estimate shown before running).
+    pub total_bytes_processed: u64,
+    /// The result's columns.
+    pub schema: Vec<Field>,
+}
+
+/// A finished query: its columns, rows and cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryResult {
+    /// The job's id (absent only if BigQuery ran the query without creating a job).
+    pub job_id: Option<String>,
+    /// Where the job ran (`EU`), as BigQuery reports it.
+    pub location: Option<String>,
+    /// The columns, in cell order.
+    pub schema: Vec<Field>,
+    /// The rows, in BigQuery's order across all pages ([`BigQueryClient::query_pages`] leaves
+    /// this empty and hands the rows over page by page).
+    pub rows: Vec<Row>,
+    /// Rows in the result (`totalRows`), checked against the rows read.
+    pub total_rows: u64,
+    /// Bytes processed, when reported.
+    pub total_bytes_processed: Option<u64>,
+    /// Bytes billed, when reported (BigQuery bills at least 10 MB per table).
+    pub total_bytes_billed: Option<u64>,
+    /// Served from the query cache (nothing billed).
+    pub cache_hit: bool,
+}
+
+impl QueryResult {
+    /// The index of the column `name` in each row, or a typed error listing the columns.
+    pub fn column(&self, name: &str) -> Result<usize, BigQueryError> {
+        column_of(&self.schema, name, self.job_id.as_deref())
+    }
+}
+
+/// The index of column `name` in `schema` (for [`BigQueryClient::query_pages`] callbacks).
+pub fn column_of(
+    schema: &[Field],
+    name: &str,
+    job_id: Option<&str>,
+) -> Result<usize, BigQueryError> {
+    schema
+        .iter()
+        .position(|f| f.name == name)
+        .ok_or_else(|| BigQueryError::MissingColumn {
+            column: name.to_string(),
+            job_id: job_id.map(str::to_string),
+            available: schema
+                .iter()
+                .map(|f| f.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}
+
+/// Why a BigQuery call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BigQueryError {
+    /// Transport, auth, malformed JSON, or an API error without a BigQuery reason.
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    /// The query would bill (dry-run estimate), or did try to bill, more than the limit; when
+    /// the dry run refused it, no job was started.
+    #[error("{at}: {}", bytes_limit_text(*estimate, *limit, message.as_deref()))]
+    BytesBilledLimit {
+        /// Where.
+        at: Box<Endpoint>,
+        /// The dry run's `totalBytesProcessed`, when one ran.
+        estimate: Option<u64>,
+        /// `maximum_bytes_billed`, when set here (BigQuery may enforce a project default).
+        limit: Option<u64>,
+        /// BigQuery's message, when BigQuery itself refused.
+        message: Option<String>,
+    },
+    /// BigQuery refused the request or the job failed: `invalidQuery`, `notFound`,
+    /// `accessDenied`, … with BigQuery's message and the location of the fault.
+    #[error("{at}: {}", rejected_text(*status, job_id.as_deref(), reason, location.as_deref(), message))]
+    Rejected {
+        /// Where.
+        at: Box<Endpoint>,
+        /// HTTP status, or `None` when a 200 answer reported the job's errors.
+        status: Option<u16>,
+        /// The job, when known.
+        job_id: Option<String>,
+        /// BigQuery's reason code.
+        reason: String,
+        /// Where in the request the fault is (`query`), when given.
+        location: Option<String>,
+        /// BigQuery's message.
+        message: String,
+    },
+    /// The job did not finish before the deadline; it was asked to cancel.
+    #[error("{at}: job {job_id} did not finish within {:.0} s and was asked to cancel (raise the job timeout, or query fewer days)", waited.as_secs_f64())]
+    Timeout {
+        /// Where.
+        at: Box<Endpoint>,
+        /// The job.
+        job_id: String,
+        /// The deadline that passed.
+        waited: Duration,
+    },
+    /// A column holds RECORD or REPEATED values; this client reads scalars only.
+    #[error("{at}: column {column:?} is {kind}: only scalar columns can be read (flatten or aggregate it in the SQL)")]
+    Nested {
+        /// Where.
+        at: Box<Endpoint>,
+        /// The column.
+        column: String,
+        /// What it is (`REPEATED RECORD`).
+        kind: String,
+    },
+    /// Fewer or more rows arrived than `totalRows` announced: the result is not used.
+    #[error(
+        "{at}: job {job_id}: read {read} rows but totalRows is {total}; the result was not used"
+    )]
+    RowCount {
+        /// Where (the last page).
+        at: Box<Endpoint>,
+        /// The job.
+        job_id: String,
+        /// Rows read across pages.
+        read: u64,
+        /// `totalRows`.
+        total: u64,
+    },
+    /// A column the caller needs is not in the result.
+    #[error("no column {column:?} in the BigQuery result{}; it has: {available}", job_id.as_ref().map(|j| format!(" of job {j}")).unwrap_or_default())]
+    MissingColumn {
+        /// The column looked for.
+        column: String,
+        /// The job.
+        job_id: Option<String>,
+        /// The columns there are.
+        available: String,
+    },
+}
+
+impl BigQueryError {
+    /// BigQuery's reason code (`invalidQuery`, `notFound`, …), when the error carries one.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            BigQueryError::Rejected { reason, .. } => Some(reason),
+            BigQueryError::BytesBilledLimit { .. } => Some("bytesBilledLimitExceeded"),
+            BigQueryError::Http(HttpError::Api {
+                reason: Some(r), ..
+            }) => Some(&r.reason),
+            _ => None,
+        }
+    }
+}
+
+fn bytes_limit_text(estimate: Option<u64>, limit: Option<u64>, message: Option<&str>) -> String {
+    let mut t = match (estimate, limit) {
+        (Some(e), Some(l)) if message.is_none() => format!(
+            "the dry run estimates {e} bytes processed, over maximum_bytes_billed = {l}; no job was started"
+        ),
+        _ => "BigQuery refused to bill more than the bytes limit".to_string(),
+    };
+    if let Some(m) = message {
+        t.push_str(&format!(": {m}"));
+        if let Some(l) = limit {
+            t.push_str(&format!(" (maximum_bytes_billed = {l}"));
+            if let Some(e) = estimate {
+                t.push_str(&format!(", dry-run estimate {e}"));
+            }
+            t.push(')');
+        }
+    }
+    t.push_str(" — raise maximum_bytes_billed, or query fewer days or events");
+    t
+}
+
+fn rejected_text(
+    status: Option<u16>,
+    job_id: Option<&str>,
+    reason: &str,
+    location: Option<&str>,
+    message: &str,
+) -> String {
+    let mut t = match (status, job_id) {
+        (Some(s), _) => format!("HTTP {s}: "),
+        (None, Some(j)) => format!("job {j} failed: "),
+        (None, None) => "the job failed: ".to_string(),
+    };
+    t.push_str(message);
+    // The HTTP layer already tags the message with the reason; a job's errors are not tagged.
+    if !message.contains(reason) {
+        t.push_str(&format!(" [{reason}]"));
+    }
+    if let Some(l) = location.filter(|l| !l.is_empty()) {
+        t.push_str(&format!(" (at {l})"));
+    }
+    let hint = match reason {
+        "notFound" => Some("check the project, dataset and table names, and the location"),
+        "accessDenied" => Some(
+            "the service account needs roles/bigquery.jobUser on the billing project and roles/bigquery.dataViewer on the dataset",
+        ),
+        _ => None,
+    };
+    if let Some(h) = hint {
+        t.push_str(&format!(" ({h})"));
+    }
+    t
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct JobReference {
+    job_id: Option<String>,
+    location: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawField {
+    name: String,
+    #[serde(rename = "type")]
+    field_type: String,
+    mode: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawSchema {
+    #[serde(default)]
+    fields: Vec<RawField>,
+}
+
+#[derive(Deserialize)]
+struct RawCell {
+    #[serde(default)]
+    v: Value,
+}
+
+#[derive(Deserialize)]
+struct RawRow {
+    #[serde(default)]
+    f: Vec<RawCell>,
+}
+
+#[derive(Deserialize, Clone)]
+struct ErrorProto {
+    #[serde(default)]
+    reason: String,
+    location: Option<String>,
+    #[serde(default)]
+    message: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JobStatus {
+    error_result: Option<ErrorProto>,
+}
+
+/// `jobs.query` and `jobs.getQueryResults` answers share this shape.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Response {
+    #[serde(default)]
+    job_complete: bool,
+    #[serde(default)]
+    job_reference: JobReference,
+    schema: Option<RawSchema>,
+    #[serde(default)]
+    rows: Vec<RawRow>,
+    total_rows: Option<Value>,
+    page_token: Option<String>,
+    total_bytes_processed: Option<Value>,
+    total_bytes_billed: Option<Value>,
+    cache_hit: Option<bool>,
+    #[serde(default)]
+    errors: Vec<ErrorProto>,
+    status: Option<JobStatus>,
+}
+
+/// An int64 that BigQuery sends as a JSON string (or, leniently, a number).
+fn int64(v: Option<&Value>, what: &str) -> Result<Option<u64>, String> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => s
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("{what} {s:?} is not a count")),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .map(Some)
+            .ok_or_else(|| format!("{what} {n} is not a count")),
+        Some(other) => Err(format!("{what} {other} is not a count")),
+    }
+}
+
+/// A scalar cell: NULL → `None`; strings as they are; numbers and booleans leniently as text.
+/// `Err` names what the cell holds when it is not a scalar.
+fn cell(v: Value) -> Result<Option<String>, &'static str> {
+    match v {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(s)),
+        Value::Number(n) => Ok(Some(n.to_string())),
+        Value::Bool(b) => Ok(Some(b.to_string())),
+        Value::Array(_) => Err("REPEATED"),
+        Value::Object(_) => Err("RECORD"),
+    }
+}
+
+/// The schema, refusing RECORD / STRUCT / REPEATED columns.
+fn scalar_schema(raw: Option<RawSchema>, at: &Endpoint) -> Result<Vec<Field>, BigQueryError> {
+    let fields = raw.unwrap_or_default().fields;
+    let mut out = Vec::with_capacity(fields.len());
+    for f in fields {
+        let mode = f.mode.unwrap_or_else(|| "NULLABLE".to_string());
+        let nested = matches!(f.field_type.as_str(), "RECORD" | "STRUCT");
+        if nested || mode == "REPEATED" {
+            let kind = if mode == "REPEATED" {
+                format!("REPEATED {}", f.field_type)
+            } else {
+                f.field_type
+            };
+            return Err(BigQueryError::Nested {
+                at: Box::new(at.clone()),
+                column: f.name,
+                kind,
+            });
+        }
+        out.push(Field {
+            name: f.name,
+            field_type: f.field_type,
+            mode,
+        });
+    }
+    Ok(out)
+}
+
+/// Rows of one page, each checked against the schema.
+fn page_rows(raw: Vec<RawRow>, schema: &[Field], at: &Endpoint) -> Result<Vec<Row>, BigQueryError> {
+    let mut rows = Vec::with_capacity(raw.len());
+    for (i, r) in raw.into_iter().enumerate() {
+        if r.f.len() != schema.len() {
+            return Err(malformed(
+                at,
+                format!(
+                    "row {i} of the page has {} cells for {} columns",
+                    r.f.len(),
+                    schema.len()
+                ),
+            ));
+        }
+        let mut row = Vec::with_capacity(schema.len());
+        for (c, field) in r.f.into_iter().zip(schema) {
+            row.push(cell(c.v).map_err(|kind| BigQueryError::Nested {
+                at: Box::new(at.clone()),
+                column: field.name.clone(),
+                kind: kind.to_string(),
+            })?);
+        }
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+fn malformed(at: &Endpoint, message: String) -> BigQueryError {
+    BigQueryError::Http(HttpError::Malformed {
+        at: at.clone(),
+        message,
+    })
+}
+
+/// A random UUID (v4) for `requestId`, so a retried `jobs.query` POST does not start a second job.
+fn request_id() -> String {
+    let mut x: u128 = rand::random();
+    x = (x & !(0xF << 76)) | (0x4 << 76);
+    x = (x & !(0x3 << 62)) | (0x2 << 62);
+    let h = format!("{x:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
+/// A BigQuery client for one billing project and service account. Cheap to share by
+/// reference across tasks; the OAuth token is cached by the provider.
+pub struct BigQueryClient {
+    http: Http,
+    account: String,
+    spec: BigQuerySpec,
+    auth: Mutex<Arc<gcp_auth::CustomServiceAccount>>,
+}
+
+impl std::fmt::Debug for BigQueryClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BigQueryClient")
+            .field("account", &self.account)
+            .field("spec", &self.spec)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A running job: its id and location, for polls, pages and cancelling.
+struct Job {
+    id: String,
+    location: Option<String>,
+}
+
+impl BigQueryClient {
+    /// A client for `spec`, reading the key file now so a bad path fails before any query.
+    /// `account` names the config's account in error messages.
+    pub fn new(
+        http: Http,
+        account: impl Into<String>,
+        spec: BigQuerySpec,
+    ) -> Result<Self, BigQueryError> {
+        let account = account.into();
+        let at = Endpoint {
+            account: account.clone(),
+            api: API,
+            what: format!("project {}", spec.project_id),
+        };
+        let provider = provider(&spec, &at)?;
+        Ok(BigQueryClient {
+            http,
+            account,
+            spec,
+            auth: Mutex::new(Arc::new(provider)),
+        })
+    }
+
+    /// The settings in use.
+    pub fn spec(&self) -> &BigQuerySpec {
+        &self.spec
+    }
+
+    fn base(&self) -> &str {
+        self.spec.base_url.trim_end_matches('/')
+    }
+
+    fn queries_url(&self) -> String {
+        format!("{}/projects/{}/queries", self.base(), self.spec.project_id)
+    }
+
+    fn endpoint(&self, what: String) -> Endpoint {
+        Endpoint {
+            account: self.account.clone(),
+            api: API,
+            what,
+        }
+    }
+
+    /// Estimates the bytes `sql` would process, without running it or billing anything.
+    pub async fn dry_run(&self, sql: &str, params: &[QueryParam]) -> Result<DryRun, BigQueryError> {
+        let url = self.queries_url();
+        let at = self.endpoint(format!(
+            "POST {url} (project {}, dry run)",
+            self.spec.project_id
+        ));
+        let body = self.body(sql, params, None);
+        let resp: Response = self
+            .call(&at, |bearer| {
+                self.http
+                    .client()
+                    .post(&url)
+                    .bearer_auth(bearer)
+                    .json(&body)
+            })
+            .await
+            .map_err(|e| self.classify(e, None, None))?;
+        let total = int64(resp.total_bytes_processed.as_ref(), "totalBytesProcessed")
+            .map_err(|m| malformed(&at, m))?
+            .ok_or_else(|| malformed(&at, "the dry run has no totalBytesProcessed".into()))?;
+        let schema = scalar_schema(resp.schema, &at)?;
+        tracing::debug!(target: "optsignal::bigquery", bytes = total, "dry run");
+        Ok(DryRun {
+            total_bytes_processed: total,
+            schema,
+        })
+    }
+
+    /// Runs `sql` to completion and returns every row. With `maximum_bytes_billed` set, a dry
+    /// run comes first and an estimate over the limit is refused before any job starts.
+    pub async fn query(
+        &self,
+        sql: &str,
+        params: &[QueryParam],
+    ) -> Result<QueryResult, BigQueryError> {
+        let mut rows = Vec::new();
+        let mut result = self
+            .query_pages(sql, params, |_, page| {
+                rows.extend(page);
+                Ok(())
+            })
+            .await?;
+        result.rows = rows;
+        Ok(result)
+    }
+
+    /// Like [`query`](Self::query), but hands each page's rows to `on_page` (with the schema)
+    /// as it arrives, so a large result is never held whole; the returned result has no rows.
+    pub async fn query_pages(
+        &self,
+        sql: &str,
+        params: &[QueryParam],
+        mut on_page: impl FnMut(&[Field], Vec<Row>) -> Result<(), BigQueryError>,
+    ) -> Result<QueryResult, BigQueryError> {
+        let started = Instant::now();
+        let deadline = started + self.spec.job_timeout;
+        let mut estimate = None;
+        if let Some(limit) = self.spec.maximum_bytes_billed {
+            let dry = self.dry_run(sql, params).await?;
+            if dry.total_bytes_processed > limit {
+                return Err(BigQueryError::BytesBilledLimit {
+                    at: Box::new(self.endpoint(format!(
+                        "POST {} (project {}, dry run)",
+                        self.queries_url(),
+                        self.spec.project_id
+                    ))),
+                    estimate: Some(dry.total_bytes_processed),
+                    limit: Some(limit),
+                    message: None,
+                });
+            }
+            estimate = Some(dry.total_bytes_processed);
+        }
+
+        let url = self.queries_url();
+        let at = self.endpoint(format!("POST {url} (project {})", self.spec.project_id));
+        let rid = request_id();
+        let body = self.body(sql, params, Some(&rid));
+        let mut page: Response = self
+            .call(&at, |bearer| {
+                self.http
+                    .client()
+                    .post(&url)
+                    .bearer_auth(bearer)
+                    .json(&body)
+            })
+            .await
+            .map_err(|e| self.classify(e, estimate, None))?;
+        let job = match page.job_reference.job_id.take() {
+            Some(id) => Some(Job {
+                id,
+                location: page
+                    .job_reference
+                    .location
+                    .take()
+                    .or_else(|| self.spec.location.clone()),
+            }),
+            None => None,
+        };
+        let job_id = job.as_ref().map(|j| j.id.clone());
+        tracing::debug!(target: "optsignal::bigquery", job = ?job_id, complete = page.job_complete, "jobs.query");
+        self.job_errors(&page, &at, job_id.as_deref(), estimate)?;
+
+        // Wait for the job.
+        let mut at = at;
+        let mut bytes = (
+            page.total_bytes_processed.take(),
+            page.total_bytes_billed.take(),
+        );
+        let mut cache_hit = page.cache_hit;
+        while !page.job_complete {
+            let Some(job) = &job else {
+                return Err(malformed(
+                    &at,
+                    "jobComplete is false but there is no jobReference.jobId to poll".into(),
+                ));
+            };
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(self.time_out(job, started.elapsed()).await);
+            }
+            tokio::time::sleep(self.spec.poll_interval.min(left)).await;
+            let left = deadline.saturating_duration_since(Instant::now());
+            (at, page) = self
+                .results(job, None, self.spec.wait.min(left), estimate)
+                .await?;
+            bytes.0 = bytes.0.or(page.total_bytes_processed.take());
+            bytes.1 = bytes.1.or(page.total_bytes_billed.take());
+            cache_hit = cache_hit.or(page.cache_hit);
+        }
+
+        let schema = scalar_schema(page.schema.take(), &at)?;
+        let total_rows =
+            int64(page.total_rows.as_ref(), "totalRows").map_err(|m| malformed(&at, m))?;
+        let mut read = 0u64;
+        let mut seen_tokens = std::collections::HashSet::new();
+        loop {
+            let rows = page_rows(std::mem::take(&mut page.rows), &schema, &at)?;
+            read += rows.len() as u64;
+            on_page(&schema, rows)?;
+            let Some(token) = page.page_token.take() else {
+                break;
+            };
+            let Some(job) = &job else {
+                return Err(malformed(
+                    &at,
+                    "a pageToken came without a jobReference.jobId to page through".into(),
+                ));
+            };
+            if !seen_tokens.insert(token.clone()) {
+                return Err(malformed(
+                    &at,
+                    "BigQuery sent the same pageToken twice".into(),
+                ));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(self.time_out(job, started.elapsed()).await);
+            }
+            (at, page) = self
+                .results(job, Some(&token), self.spec.wait.min(left), estimate)
+                .await?;
+            if !page.job_complete {
+                return Err(malformed(
+                    &at,
+                    "a result page says the job is not complete".into(),
+                ));
+            }
+        }
+        if let Some(total) = total_rows {
+            if total != read {
+                return Err(BigQueryError::RowCount {
+                    at: Box::new(at),
+                    job_id: job_id.unwrap_or_default(),
+                    read,
+                    total,
+                });
+            }
+        }
+        let processed =
+            int64(bytes.0.as_ref(), "totalBytesProcessed").map_err(|m| malformed(&at, m))?;
+        let billed = int64(bytes.1.as_ref(), "totalBytesBilled").map_err(|m| malformed(&at, m))?;
+        tracing::debug!(target: "optsignal::bigquery", job = ?job_id, rows = read, bytes = ?processed, "query done");
+        Ok(QueryResult {
+            job_id,
+            location: job.and_then(|j| j.location),
+            schema,
+            rows: Vec::new(),
+            total_rows: total_rows.unwrap_or(read),
+            total_bytes_processed: processed,
+            total_bytes_billed: billed,
+            cache_hit: cache_hit.unwrap_or(false),
+        })
+    }
+
+    /// The `jobs.query` body; `request_id` is `None` for a dry run.
+    fn body(&self, sql: &str, params: &[QueryParam], request_id: Option<&str>) -> Value {
+        let mut b = Map::new();
+        b.insert("query".into(), json!(sql));
+        b.insert("useLegacySql".into(), json!(false));
+        match request_id {
+            None => {
+                b.insert("dryRun".into(), json!(true));
+            }
+            Some(rid) => {
+                b.insert("requestId".into(), json!(rid));
+                b.insert("timeoutMs".into(), json!(self.spec.wait.as_millis() as u64));
+                b.insert("maxResults".into(), json!(self.spec.page_size));
+                b.insert("formatOptions".into(), json!({"useInt64Timestamp": true}));
+                if let Some(limit) = self.spec.maximum_bytes_billed {
+                    // int64 fields go as strings in BigQuery's JSON.
+                    b.insert("maximumBytesBilled".into(), json!(limit.to_string()));
+                }
+            }
+        }
+        if let Some(loc) = &self.spec.location {
+            b.insert("location".into(), json!(loc));
+        }
+        if !params.is_empty() {
+            b.insert("parameterMode".into(), json!("NAMED"));
+            b.insert(
+                "queryParameters".into(),
+                Value::Array(params.iter().map(QueryParam::to_json).collect()),
+            );
+        }
+        Value::Object(b)
+    }
+
+    /// One `jobs.getQueryResults` call: a poll (no token) or a page.
+    async fn results(
+        &self,
+        job: &Job,
+        page_token: Option<&str>,
+        wait: Duration,
+        estimate: Option<u64>,
+    ) -> Result<(Endpoint, Response), BigQueryError> {
+        let url = format!("{}/{}", self.queries_url(), job.id);
+        let at = self.endpoint(match page_token {
+            None => format!("GET {url} (job {}, waiting)", job.id),
+            Some(_) => format!("GET {url} (job {}, next page)", job.id),
+        });
+        let mut query: Vec<(&str, String)> = vec![
+            ("maxResults", self.spec.page_size.to_string()),
+            ("timeoutMs", wait.as_millis().to_string()),
+            ("formatOptions.useInt64Timestamp", "true".into()),
+        ];
+        if let Some(loc) = &job.location {
+            query.push(("location", loc.clone()));
+        }
+        if let Some(t) = page_token {
+            query.push(("pageToken", t.to_string()));
+        }
+        let resp: Response = self
+            .call(&at, |bearer| {
+                self.http
+                    .client()
+                    .get(&url)
+                    .query(&query)
+                    .bearer_auth(bearer)
+            })
+            .await
+            .map_err(|e| self.classify(e, estimate, Some(&job.id)))?;
+        self.job_errors(&resp, &at, Some(&job.id), estimate)?;
+        Ok((at, resp))
+    }
+
+    /// Asks BigQuery to cancel a job past its deadline (best effort) and builds the timeout.
+    async fn time_out(&self, job: &Job, waited: Duration) -> BigQueryError {
+        let url = format!(
+            "{}/projects/{}/jobs/{}/cancel",
+            self.base(),
+            self.spec.project_id,
+            job.id
+        );
+        let at = self.endpoint(format!("POST {url}"));
+        let location: Vec<(&str, &str)> = job
+            .location
+            .as_deref()
+            .map(|l| vec![("location", l)])
+            .unwrap_or_default();
+        let cancelled: Result<Value, HttpError> = self
+            .call(&at, |bearer| {
+                self.http
+                    .client()
+                    .post(&url)
+                    .query(&location)
+                    .bearer_auth(bearer)
+            })
+            .await;
+        if let Err(e) = cancelled {
+            tracing::warn!(target: "optsignal::bigquery", "{e}");
+        }
+        BigQueryError::Timeout {
+            at: Box::new(self.endpoint(format!(
+                "GET {}/{} (job {})",
+                self.queries_url(),
+                job.id,
+                job.id
+            ))),
+            job_id: job.id.clone(),
+            waited,
+        }
+    }
+
+    /// A 200 answer that reports the job failed (`status.errorResult`, or `errors` on a
+    /// complete job; `errors` on a running job may be transient, Google says, so polling goes on).
+    fn job_errors(
+        &self,
+        resp: &Response,
+        at: &Endpoint,
+        job_id: Option<&str>,
+        estimate: Option<u64>,
+    ) -> Result<(), BigQueryError> {
+        let fatal = resp
+            .status
+            .as_ref()
+            .and_then(|s| s.error_result.clone())
+            .or_else(|| resp.errors.first().filter(|_| resp.job_complete).cloned());
+        let Some(e) = fatal else {
+            if !resp.errors.is_empty() {
+                tracing::debug!(target: "optsignal::bigquery", n = resp.errors.len(), "errors reported while the job runs");
+            }
+            return Ok(());
+        };
+        if e.reason == "bytesBilledLimitExceeded" {
+            return Err(BigQueryError::BytesBilledLimit {
+                at: Box::new(at.clone()),
+                estimate,
+                limit: self.spec.maximum_bytes_billed,
+                message: Some(e.message),
+            });
+        }
+        Err(BigQueryError::Rejected {
+            at: Box::new(at.clone()),
+            status: None,
+            job_id: job_id.map(str::to_string),
+            reason: e.reason,
+            location: e.location,
+            message: e.message,
+        })
+    }
+
+    /// Google's error envelope, typed: the bytes limit, or a BigQuery reason with its message.
+    fn classify(&self, e: HttpError, estimate: Option<u64>, job_id: Option<&str>) -> BigQueryError {
+        match e {
+            HttpError::Api {
+                at,
+                status,
+                message,
+                reason: Some(r),
+                ..
+            } => {
+                if r.reason == "bytesBilledLimitExceeded" {
+                    BigQueryError::BytesBilledLimit {
+                        at: Box::new(at),
+                        estimate,
+                        limit: self.spec.maximum_bytes_billed,
+                        message: Some(message),
+                    }
+                } else {
+                    BigQueryError::Rejected {
+                        at: Box::new(at),
+                        status: Some(status),
+                        job_id: job_id.map(str::to_string),
+                        reason: r.reason,
+                        location: r.location,
+                        message,
+                    }
+                }
+            }
+            e => BigQueryError::Http(e),
+        }
+    }
+
+    /// Sends with a bearer token through the shared HTTP layer; on HTTP 401 renews the token
+    /// once (a fresh provider) and sends again.
+    async fn call<T: DeserializeOwned>(
+        &self,
+        at: &Endpoint,
+        build: impl Fn(&str) -> reqwest::RequestBuilder,
+    ) -> Result<T, HttpError> {
+        let mut renewed = false;
+        loop {
+            let auth = Arc::clone(&self.auth.lock().unwrap_or_else(PoisonError::into_inner));
+            let bearer = token(&auth, at).await?;
+            match self.http.json(at, || build(&bearer)).await {
+                Err(e) if e.is_unauthorized() && !renewed => {
+                    tracing::info!(target: "optsignal::http", "{at}: HTTP 401, renewing the token once");
+                    renewed = true;
+                    let fresh = Arc::new(provider(&self.spec, at)?);
+                    *self.auth.lock().unwrap_or_else(PoisonError::into_inner) = fresh;
+                }
+                r => return r,
+            }
+        }
+    }
+}
+
+async fn token(
+    provider: &gcp_auth::CustomServiceAccount,
+    at: &Endpoint,
+) -> Result<String, HttpError> {
+    use gcp_auth::TokenProvider;
+    provider
+        .token(&[SCOPE])
+        .await
+        .map(|t| t.as_str().to_string())
+        .map_err(|e| HttpError::Auth {
+            at: at.clone(),
+            message: format!("service-account token: {e}"),
+        })
+}
+
+fn provider(
+    spec: &BigQuerySpec,
+    at: &Endpoint,
+) -> Result<gcp_auth::CustomServiceAccount, HttpError> {
+    gcp_auth::CustomServiceAccount::from_file(&spec.key_file).map_err(|e| HttpError::Auth {
+        at: at.clone(),
+        message: format!("key file {}: {e}", spec.key_file.display()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at() -> Endpoint {
+        Endpoint {
+            account: "a".into(),
+            api: API,
+            what: "x".into(),
+        }
+    }
+
+    #[test]
+    fn parameters_take_bigquerys_named_form() {
+        let p = QueryParam::strings("events", ["add_to_cart", "purchase"]).to_json();
+        assert_eq!(
+            p,
+            json!({"name": "events",
+                   "parameterType": {"type": "ARRAY", "arrayType": {"type": "STRING"}},
+                   "parameterValue": {"arrayValues": [{"value": "add_to_cart"}, {"value": "purchase"}]}})
+        );
+        let p = QueryParam::int64("n", -42).to_json();
+        assert_eq!(p["parameterType"]["type"], "INT64");
+        assert_eq!(p["parameterValue"]["value"], "-42");
+        let p = QueryParam::string("start", "20240101").to_json();
+        assert_eq!(p["parameterValue"]["value"], "20240101");
+        assert_eq!(
+            QueryParam::bool("b", true).to_json()["parameterValue"]["value"],
+            "true"
+        );
+        let p = QueryParam::int64s("ids", [1, 2]).to_json();
+        assert_eq!(p["parameterType"]["arrayType"]["type"], "INT64");
+        assert_eq!(p["parameterValue"]["arrayValues"][1]["value"], "2");
+    }
+
+    #[test]
+    fn cells_are_scalars_or_refused() {
+        assert_eq!(cell(Value::Null), Ok(None));
+        assert_eq!(cell(json!("1532")), Ok(Some("1532".into())));
+        assert_eq!(cell(json!(0.5)), Ok(Some("0.5".into())));
+        assert_eq!(cell(json!([{"v": "a"}])), Err("REPEATED"));
+        assert_eq!(cell(json!({"f": [{"v": "a"}]})), Err("RECORD"));
+    }
+
+    #[test]
+    fn int64_comes_as_a_string() {
+        assert_eq!(int64(Some(&json!("123456")), "x"), Ok(Some(123_456)));
+        assert_eq!(int64(Some(&json!(7)), "x"), Ok(Some(7)));
+        assert_eq!(int64(None, "x"), Ok(None));
+        assert!(int64(Some(&json!("12a")), "totalRows")
+            .unwrap_err()
+            .contains("totalRows"));
+    }
+
+    #[test]
+    fn nested_schemas_are_refused_naming_the_column() {
+        let raw: RawSchema = serde_json::from_value(json!({"fields": [
+            {"name": "user_pseudo_id", "type": "STRING"},
+            {"name": "items", "type": "RECORD", "mode": "REPEATED", "fields": []}]}))
+        .unwrap();
+        let e = scalar_schema(Some(raw), &at()).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("column \"items\" is REPEATED RECORD"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn missing_columns_are_named_with_the_ones_there() {
+        let schema = vec![
+            Field {
+                name: "iso_week".into(),
+                field_type: "STRING".into(),
+                mode: "NULLABLE".into(),
+            },
+            Field {
+                name: "events".into(),
+                field_type: "INTEGER".into(),
+                mode: "NULLABLE".into(),
+            },
+        ];
+        assert_eq!(column_of(&schema, "events", None).unwrap(), 1);
+        let e = column_of(&schema, "users", Some("job_1")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "no column \"users\" in the BigQuery result of job job_1; it has: iso_week, events"
+        );
+    }
+
+    #[test]
+    fn request_ids_are_uuid_v4() {
+        let a = request_id();
+        assert_eq!(a.len(), 36);
+        assert_eq!(&a[14..15], "4");
+        assert!(matches!(&a[19..20], "8" | "9" | "a" | "b"), "{a}");
+        assert_ne!(a, request_id());
+    }
+}
