@@ -59,27 +59,34 @@ enum Command {
     Bigquery(BigqueryCommand),
 }
 
+/// Which pushdown a `bigquery` command is about.
+#[derive(clap::Args)]
+struct PushdownArgs {
+    /// Config file with [bigquery].
+    #[arg(short, long, env = "OPTSIGNAL_CONFIG")]
+    config: PathBuf,
+    /// The account, in a multi-account file.
+    #[arg(long)]
+    account: Option<String>,
+    /// Candidate proxy events, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    candidates: Option<Vec<String>>,
+    /// Observation unit.
+    #[arg(long, value_enum)]
+    unit: Option<Unit>,
+    /// Last ISO week of the analysis (default: [fetch] last_week, else the last complete week).
+    #[arg(long = "as-of", value_parser = parse_week)]
+    as_of: Option<optsignal::types::IsoWeek>,
+}
+
 #[derive(Subcommand)]
 enum BigqueryCommand {
     /// Print the GoogleSQL that computes the grouped counts inside BigQuery (what `recommend`
     /// runs), to read or to run in the BigQuery console.
-    Sql {
-        /// Config file with [bigquery].
-        #[arg(short, long, env = "OPTSIGNAL_CONFIG")]
-        config: PathBuf,
-        /// The account, in a multi-account file.
-        #[arg(long)]
-        account: Option<String>,
-        /// Candidate proxy events, comma-separated.
-        #[arg(long, value_delimiter = ',')]
-        candidates: Option<Vec<String>>,
-        /// Observation unit.
-        #[arg(long, value_enum)]
-        unit: Option<Unit>,
-        /// Last ISO week of the analysis (default: [fetch] last_week, else the last complete week).
-        #[arg(long = "as-of", value_parser = parse_week)]
-        as_of: Option<optsignal::types::IsoWeek>,
-    },
+    Sql(PushdownArgs),
+    /// Dry-run the pushdown: the bytes it would process (and bill), against
+    /// bigquery.maximum_bytes_billed; exit 1 when over it. Costs nothing.
+    Estimate(PushdownArgs),
 }
 
 #[derive(clap::Args)]
@@ -375,6 +382,38 @@ fn recommend(a: RecommendArgs) -> Result<String, Error> {
     render_report(&settings, a.format)
 }
 
+fn bigquery(c: BigqueryCommand) -> Result<(String, i32), Error> {
+    let (a, estimate) = match c {
+        BigqueryCommand::Sql(a) => (a, false),
+        BigqueryCommand::Estimate(a) => (a, true),
+    };
+    let overrides = Overrides {
+        account: a.account,
+        candidates: a.candidates,
+        unit: a.unit.map(Unit::kind),
+        as_of: a.as_of,
+        platforms_optional: true,
+        ..Overrides::default()
+    };
+    let settings = load_settings(Some(&a.config), &overrides)?;
+    let origin = a.config.display().to_string();
+    if !estimate {
+        return Ok((optsignal::pipeline::bigquery_sql(&settings, &origin)?, 0));
+    }
+    let (bytes, limit) = optsignal::pipeline::bigquery_estimate(&settings, &origin)?;
+    let b = optsignal::source::bigquery::bytes;
+    let limit = limit.map_or("no limit set (bigquery.maximum_bytes_billed)".into(), |l| {
+        format!("limit {}", b(l))
+    });
+    Ok((
+        format!(
+            "the pushdown would process {} ({bytes} bytes; {limit})",
+            b(bytes)
+        ),
+        0,
+    ))
+}
+
 fn pull(a: PullArgs) -> Result<String, Error> {
     let overrides = Overrides {
         account: a.account,
@@ -574,26 +613,7 @@ fn main() -> ExitCode {
         Command::Recommend(a) => recommend(a).map(|s| (s, 0)),
         Command::Demo(a) => demo(a).map(|s| (s, 0)),
         Command::Pull(a) => pull(a).map(|s| (s, 0)),
-        Command::Bigquery(BigqueryCommand::Sql {
-            config,
-            account,
-            candidates,
-            unit,
-            as_of,
-        }) => {
-            let overrides = Overrides {
-                account,
-                candidates,
-                unit: unit.map(Unit::kind),
-                as_of,
-                platforms_optional: true,
-                ..Overrides::default()
-            };
-            load_settings(Some(&config), &overrides)
-                .map_err(Error::from)
-                .and_then(|s| optsignal::pipeline::bigquery_sql(&s, &config.display().to_string()))
-                .map(|s| (s, 0))
-        }
+        Command::Bigquery(c) => bigquery(c),
         Command::Audit(a) => audit(a),
         Command::Config(ConfigCommand::Check { config }) => config_check(config),
         Command::History(a) => history(a).map(|s| (s, 0)),

@@ -76,6 +76,97 @@ pub fn bigquery_sql(settings: &Settings, origin: &str) -> Result<String, Error> 
     Ok(crate::source::bigquery::sql::pushdown_sql(&p).map_err(SourceError::from)?)
 }
 
+/// The dry-run estimate of a `[bigquery]` config's pushdown, with the limit in force (for
+/// `optsignal bigquery estimate`).
+pub fn bigquery_estimate(settings: &Settings, origin: &str) -> Result<(u64, Option<u64>), Error> {
+    let sql = bigquery_sql(settings, origin)?;
+    let bq = settings
+        .remote
+        .bigquery
+        .as_ref()
+        .ok_or_else(|| SourceError::NoBigQuery {
+            origin: origin.to_string(),
+        })?;
+    let bytes =
+        crate::source::bigquery::estimate(bq, &settings.remote.http, &settings.account, &sql)
+            .map_err(SourceError::from)?;
+    Ok((bytes, bq.maximum_bytes_billed))
+}
+
+/// Runs the pushdown of a `source.kind = "bigquery"` config: the dry run's estimate is shown
+/// on stderr when it is a terminal (and always logged), then the job runs.
+fn run_pushdown(
+    settings: &Settings,
+) -> Result<
+    (
+        crate::observe::Observations,
+        ReadSummary,
+        crate::source::bigquery::PushdownRun,
+    ),
+    Error,
+> {
+    use crate::source::bigquery::{bytes, pushdown, run};
+    use std::io::IsTerminal;
+    let no_bq = || SourceError::NoBigQuery {
+        origin: "the config".into(),
+    };
+    let bq = settings.remote.bigquery.as_ref().ok_or_else(no_bq)?;
+    let window = pushdown_window(settings);
+    let p = pushdown(
+        bq,
+        &settings.observe,
+        &settings.funnel_steps,
+        &settings.source.aliases,
+        &window,
+    );
+    let sql = crate::source::bigquery::sql::pushdown_sql(&p).map_err(SourceError::from)?;
+    let show = settings.source.progress && std::io::stderr().is_terminal();
+    let mut on_estimate = |estimate: u64, limit: Option<u64>| {
+        let limit = limit.map_or("no limit set".into(), |l| format!("limit {}", bytes(l)));
+        tracing::info!(target: "optsignal::bigquery", "dry run: {} to process ({limit})", bytes(estimate));
+        if show {
+            eprintln!(
+                "BigQuery: the query will process {} ({limit}); running it",
+                bytes(estimate)
+            );
+        }
+    };
+    Ok(run(
+        bq,
+        &settings.remote.http,
+        &settings.account,
+        &p,
+        &sql,
+        &mut on_estimate,
+    )
+    .map_err(SourceError::from)?)
+}
+
+/// What a pushdown cost, as a report note.
+fn pushdown_note(run: &crate::source::bigquery::PushdownRun) -> String {
+    use crate::source::bigquery::bytes;
+    let processed = run
+        .processed_bytes
+        .map_or("an unreported amount".into(), bytes);
+    let billed = match (run.cache_hit, run.billed_bytes) {
+        (true, _) => "nothing billed (cached)".to_string(),
+        (false, Some(b)) => format!("{} billed", bytes(b)),
+        (false, None) => "bytes billed not reported".to_string(),
+    };
+    let limit = run
+        .limit_bytes
+        .map_or(String::new(), |l| format!(", limit {}", bytes(l)));
+    format!(
+        "BigQuery pushdown on {} ({}–{}): {processed} processed (dry-run estimate {}{limit}), {billed}, job {}; {} grouped rows left the warehouse",
+        run.table,
+        run.days.0,
+        run.days.1,
+        bytes(run.estimated_bytes),
+        run.job_id.as_deref().unwrap_or("(none)"),
+        run.result_rows
+    )
+}
+
 /// Runs the whole analysis and returns the report with the week to store: pulls the configured
 /// API sources (or reads their snapshot), reads the event log (or, with `source.kind =
 /// "ga4_api"`, takes GA4's weekly volumes), measures, flags and recommends.
@@ -87,7 +178,16 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
         .map(|w| week_span(w, &settings.observe.time_zone).1);
     let mut after_cutoff = 0u64;
     let mut stream = StreamStats::default();
-    let (obs, mut read, file) = if settings.volumes_only {
+    let mut pushdown = None;
+    let (obs, mut read, file) = if settings.pushdown {
+        let (obs, read, run) = run_pushdown(settings)?;
+        let file = format!(
+            "BigQuery {} (daily tables {}–{})",
+            run.table, run.days.0, run.days.1
+        );
+        pushdown = Some(run);
+        (obs, read, file)
+    } else if settings.volumes_only {
         let ga4 = pulled
             .as_ref()
             .and_then(|p| p.ga4.as_ref())
@@ -197,6 +297,9 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
     }
     if let Some(p) = &pulled {
         pulled_notes(p, &recommendations, &reported, &mut notes);
+    }
+    if let Some(run) = &pushdown {
+        notes.push(pushdown_note(run));
     }
     if read.skipped_total() > 0 {
         let parts: Vec<String> = read

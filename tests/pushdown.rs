@@ -18,7 +18,9 @@ use std::sync::OnceLock;
 use optsignal::config::{load_settings, Overrides, Settings};
 use optsignal::observe::{ObservationBuilder, Observations};
 use optsignal::source::log::{read_log, ReadSummary};
-use serde_json::Value;
+use serde_json::{json, Value};
+use wiremock::matchers::{body_partial_json, method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 /// A Python interpreter with duckdb and sqlglot.
 fn python() -> PathBuf {
@@ -56,6 +58,11 @@ fn python() -> PathBuf {
 
 /// Writes a config for the fixture; `kind` is "bigquery" or "ga4_export".
 fn config(dir: &Path, kind: &str, extra: &str) -> PathBuf {
+    config_with(dir, kind, extra, "")
+}
+
+/// [`config`] with more `[bigquery]` lines.
+fn config_with(dir: &Path, kind: &str, extra: &str, bigquery: &str) -> PathBuf {
     let path = dir.join(format!("{kind}.toml"));
     let source = match kind {
         "bigquery" => "[source]\nkind = \"bigquery\"\n".to_string(),
@@ -73,7 +80,8 @@ add_payment_info = [\"add_shipping_info\"]
 [bigquery]
 project = \"demo-project\"
 dataset = \"analytics_1234\"
-key_file = \"key.json\"
+key_file = \"service-account.json\"
+{bigquery}
 [fetch]
 weeks = 12
 last_week = \"2026-W47\"
@@ -333,4 +341,244 @@ fn a_narrower_window_reads_only_its_weeks() {
     );
     assert_eq!(bq.patterns.iter().map(|p| p.units).sum::<u64>(), lo.0.units);
     assert_eq!(bq.units, lo.0.units);
+}
+
+/// Differences between two JSON documents; numbers may differ by 1e-9 relative (order values are
+/// summed in another order in the warehouse).
+fn json_close(a: &Value, b: &Value, at: &str, out: &mut Vec<String>) {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for k in x.keys().chain(y.keys().filter(|k| !x.contains_key(*k))) {
+                let none = Value::Null;
+                json_close(
+                    x.get(k).unwrap_or(&none),
+                    y.get(k).unwrap_or(&none),
+                    &format!("{at}.{k}"),
+                    out,
+                );
+            }
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (u, v)) in x.iter().zip(y).enumerate() {
+                json_close(u, v, &format!("{at}[{i}]"), out);
+            }
+        }
+        (Value::Number(x), Value::Number(y)) => {
+            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+            if (x - y).abs() > 1e-9 * x.abs().max(y.abs()).max(1.0) {
+                out.push(format!("{at}: {x} vs {y}"));
+            }
+        }
+        _ if a == b => {}
+        _ => out.push(format!("{at}: {a} vs {b}")),
+    }
+}
+
+/// A mock BigQuery (and its OAuth token endpoint) that answers the dry run with `estimate` bytes
+/// and the query with the DuckDB result `resp`.
+async fn mock_bigquery(dir: &Path, resp: &Value, estimate: u64) -> (MockServer, String) {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "ya29.pushdown-test", "expires_in": 3599, "token_type": "Bearer"
+        })))
+        .mount(&server)
+        .await;
+    let (_, pem, _) = util::fake_service_account(
+        dir,
+        &format!("{}/token", server.uri()),
+        "pushdown@optsignal-test.iam.gserviceaccount.com",
+    );
+    Mock::given(method("POST"))
+        .and(path("/projects/demo-project/queries"))
+        .and(body_partial_json(
+            json!({"dryRun": true, "useLegacySql": false}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "kind": "bigquery#queryResponse",
+            "jobComplete": true,
+            "jobReference": {"projectId": "demo-project", "location": "EU"},
+            "schema": resp["schema"],
+            "totalBytesProcessed": estimate.to_string(),
+        })))
+        .mount(&server)
+        .await;
+    let mut answer = resp.clone();
+    answer["jobReference"]["jobId"] = json!("job_pushdown_1");
+    answer["totalBytesProcessed"] = json!(estimate.to_string());
+    answer["totalBytesBilled"] = json!(estimate.to_string());
+    Mock::given(method("POST"))
+        .and(path("/projects/demo-project/queries"))
+        .and(|r: &Request| {
+            serde_json::from_slice::<Value>(&r.body).is_ok_and(|b| b["dryRun"] != json!(true))
+        })
+        .respond_with(ResponseTemplate::new(200).set_body_json(answer))
+        .mount(&server)
+        .await;
+    (server, pem)
+}
+
+const RECOMMEND: [&str; 7] = [
+    "--platform",
+    "meta",
+    "--ad-sets",
+    "1",
+    "--share",
+    "0.6",
+    "--format",
+];
+
+/// `recommend` on `source.kind = "bigquery"`, against a mock BigQuery serving what DuckDB
+/// computed from the fixture, gives the report of the local export reader on the same file.
+#[tokio::test(flavor = "multi_thread")]
+async fn recommend_on_bigquery_gives_the_report_of_the_local_export_reader() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = config(dir.path(), "bigquery", "");
+    let resp = run_in_duckdb(&plain, dir.path());
+    let (server, pem) = mock_bigquery(dir.path(), &resp, 2_345_678_901).await;
+    let cfg = config_with(
+        dir.path(),
+        "bigquery",
+        "",
+        &format!(
+            "base_url = \"{}\"\nmaximum_bytes_billed = 10_000_000_000\nlocation = \"EU\"",
+            server.uri()
+        ),
+    );
+    let estimate = util::optsignal()
+        .args(["bigquery", "estimate", "-c"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&estimate.stdout).trim(),
+        "the pushdown would process 2.3 GB (2345678901 bytes; limit 10.0 GB)"
+    );
+    let local_cfg = config(dir.path(), "ga4_export", "");
+    let run = |cfg: PathBuf| {
+        let out = util::optsignal()
+            .arg("recommend")
+            .arg("-c")
+            .arg(cfg)
+            .args(RECOMMEND)
+            .arg("json")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            serde_json::from_slice::<Value>(&out.stdout).unwrap(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let ((mut bq, stderr), (mut lo, _)) =
+        tokio::task::spawn_blocking(move || (run(cfg), run(local_cfg)))
+            .await
+            .unwrap();
+    assert!(!stderr.contains(&pem) && !stderr.contains("ya29."));
+    let note = bq["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|n| n.as_str().filter(|n| n.starts_with("BigQuery pushdown")))
+        .expect("a note on what the pushdown cost")
+        .to_string();
+    assert!(
+        note.contains("2.3 GB processed (dry-run estimate 2.3 GB, limit 10.0 GB)")
+            && note.contains("job job_pushdown_1"),
+        "{note}"
+    );
+    assert_eq!(
+        bq["input"]["file"],
+        "BigQuery demo-project.analytics_1234.events_* (daily tables 20260830–20261123)"
+    );
+    for r in [&mut bq, &mut lo] {
+        r["input"]["file"] = Value::Null;
+        r["input"]["timestamp_format"] = Value::Null;
+        r["input"]["rows_skipped"]["missing_user_id"]["first_lines"] = Value::Null;
+        r["changes"]["store"] = Value::Null;
+        r["changes"]["notes"] = Value::Null;
+        let notes = r["notes"].as_array_mut().unwrap();
+        notes.retain(|n| {
+            let n = n.as_str().unwrap();
+            !n.starts_with("BigQuery pushdown") && !n.contains("rows skipped")
+        });
+    }
+    let mut diffs = Vec::new();
+    json_close(&bq, &lo, "", &mut diffs);
+    assert!(
+        diffs.is_empty(),
+        "the reports differ:\n{}",
+        diffs.join("\n")
+    );
+    // Two dry runs (`bigquery estimate`, then `recommend`'s) and one job reached BigQuery.
+    let calls = server.received_requests().await.unwrap();
+    let dry = |r: &&&Request| {
+        serde_json::from_slice::<Value>(&r.body).is_ok_and(|b| b["dryRun"] == json!(true))
+    };
+    let queries: Vec<_> = calls
+        .iter()
+        .filter(|r| r.url.path() == "/projects/demo-project/queries")
+        .collect();
+    assert_eq!(queries.iter().filter(dry).count(), 2);
+    assert_eq!(queries.len(), 3);
+}
+
+/// A dry run over `bigquery.maximum_bytes_billed` stops the run before any job starts.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_estimate_over_the_limit_runs_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = json!({"schema": {"fields": []}, "rows": []});
+    let (server, _) = mock_bigquery(dir.path(), &empty, 2_345_678_901).await;
+    let cfg = config_with(
+        dir.path(),
+        "bigquery",
+        "",
+        &format!(
+            "base_url = \"{}\"\nmaximum_bytes_billed = 1_000_000_000",
+            server.uri()
+        ),
+    );
+    let estimate_cfg = cfg.clone();
+    let (out, estimate) = tokio::task::spawn_blocking(move || {
+        let out = util::optsignal()
+            .arg("recommend")
+            .arg("-c")
+            .arg(cfg)
+            .args(RECOMMEND)
+            .arg("json")
+            .output()
+            .unwrap();
+        let estimate = util::optsignal()
+            .args(["bigquery", "estimate", "-c"])
+            .arg(estimate_cfg)
+            .output()
+            .unwrap();
+        (out, estimate)
+    })
+    .await
+    .unwrap();
+    // `bigquery estimate` says the same, and fails the same way.
+    assert_eq!(estimate.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&estimate.stderr);
+    assert!(
+        said.contains("2345678901") && said.contains("1000000000"),
+        "{said}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("2345678901") || err.contains("2.3 GB"),
+        "{err}"
+    );
+    let calls = server.received_requests().await.unwrap();
+    let jobs = calls.iter().filter(|r| {
+        r.url.path() == "/projects/demo-project/queries"
+            && serde_json::from_slice::<Value>(&r.body).is_ok_and(|b| b["dryRun"] != json!(true))
+    });
+    assert_eq!(jobs.count(), 0, "no job may start over the limit");
 }

@@ -690,13 +690,16 @@ impl BigQueryClient {
         &self,
         sql: &str,
         params: &[QueryParam],
-        mut on_page: impl FnMut(&[Field], Vec<Row>) -> Result<(), BigQueryError>,
+        on_page: impl FnMut(&[Field], Vec<Row>) -> Result<(), BigQueryError>,
     ) -> Result<QueryResult, BigQueryError> {
-        let started = Instant::now();
-        let deadline = started + self.spec.job_timeout;
-        let mut estimate = None;
+        self.query_pages_after(sql, params, None, on_page).await
+    }
+
+    /// A dry run checked against `maximum_bytes_billed`: the estimate, or the typed refusal when
+    /// it is over the limit. No job starts either way.
+    pub async fn estimate(&self, sql: &str, params: &[QueryParam]) -> Result<u64, BigQueryError> {
+        let dry = self.dry_run(sql, params).await?;
         if let Some(limit) = self.spec.maximum_bytes_billed {
-            let dry = self.dry_run(sql, params).await?;
             if dry.total_bytes_processed > limit {
                 return Err(BigQueryError::BytesBilledLimit {
                     at: Box::new(self.endpoint(format!(
@@ -709,8 +712,27 @@ impl BigQueryClient {
                     message: None,
                 });
             }
-            estimate = Some(dry.total_bytes_processed);
         }
+        Ok(dry.total_bytes_processed)
+    }
+
+    /// [`query_pages`](Self::query_pages) after the caller already ran [`estimate`](Self::estimate)
+    /// (to show the estimate first): `estimate` skips the second dry run; `None` does it here
+    /// when a limit is set.
+    pub async fn query_pages_after(
+        &self,
+        sql: &str,
+        params: &[QueryParam],
+        estimate: Option<u64>,
+        mut on_page: impl FnMut(&[Field], Vec<Row>) -> Result<(), BigQueryError>,
+    ) -> Result<QueryResult, BigQueryError> {
+        let started = Instant::now();
+        let deadline = started + self.spec.job_timeout;
+        let estimate = match (estimate, self.spec.maximum_bytes_billed) {
+            (Some(e), _) => Some(e),
+            (None, Some(_)) => Some(self.estimate(sql, params).await?),
+            (None, None) => None,
+        };
 
         let url = self.queries_url();
         let at = self.endpoint(format!("POST {url} (project {})", self.spec.project_id));

@@ -1,5 +1,6 @@
 //! BigQuery pushdown for GA4 exports that live in the warehouse: the grouped counts are computed
-//! inside BigQuery by generated GoogleSQL ([`sql`]) and only that small table is fetched; this
+//! inside BigQuery by generated GoogleSQL ([`sql`]), run over REST ([`client`]: auth, dry-run
+//! estimate and bytes-billed guard, polling, paging), and only that small table is fetched; this
 //! module turns it into the same [`Observations`] the local reader builds.
 
 pub mod client;
@@ -20,8 +21,7 @@ use crate::types::{EventName, IsoWeek};
 
 use sql::{ExportTable, Pushdown, RowKind, COLUMNS};
 
-/// Default API root of BigQuery.
-pub const DEFAULT_BASE_URL: &str = "https://bigquery.googleapis.com/bigquery/v2";
+pub use client::DEFAULT_BASE_URL;
 
 /// `[bigquery]`, validated: where the export is, who pays, and the spending guard.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,9 +66,15 @@ pub fn pushdown<'a>(
     }
 }
 
-/// Why the pushdown's result could not be read.
+/// Why the pushdown failed: BigQuery refused or failed, or its result could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum PushdownError {
+    /// The query job (or its dry run) failed; the error names the endpoint and BigQuery's reason.
+    #[error(transparent)]
+    BigQuery(#[from] client::BigQueryError),
+    /// The HTTP client or async runtime could not start.
+    #[error("BigQuery: {0}")]
+    Setup(String),
     /// The result lacks a column the SQL selects.
     #[error("the pushdown result has no column {0:?} (was the query edited?)")]
     MissingColumn(&'static str),
@@ -82,6 +88,120 @@ pub enum PushdownError {
         /// What is wrong.
         message: String,
     },
+}
+
+/// What a pushdown cost and returned, for the report's notes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PushdownRun {
+    /// The wildcard table read.
+    pub table: String,
+    /// First and last daily table (`YYYYMMDD`).
+    pub days: (String, String),
+    /// The dry run's estimate of bytes processed.
+    pub estimated_bytes: u64,
+    /// The limit in force (`bigquery.maximum_bytes_billed`).
+    pub limit_bytes: Option<u64>,
+    /// Bytes the job processed, as BigQuery reports it.
+    pub processed_bytes: Option<u64>,
+    /// Bytes billed (0 on a cache hit).
+    pub billed_bytes: Option<u64>,
+    /// Whether BigQuery answered from its cache.
+    pub cache_hit: bool,
+    /// The job id, to find it in the console.
+    pub job_id: Option<String>,
+    /// Rows of the grouped result.
+    pub result_rows: u64,
+}
+
+/// Bytes as people read them (`1.2 GB`, decimal units as BigQuery bills).
+pub fn bytes(n: u64) -> String {
+    let units = ["bytes", "kB", "MB", "GB", "TB", "PB"];
+    let mut x = n as f64;
+    let mut u = 0;
+    while x >= 1000.0 && u + 1 < units.len() {
+        x /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} bytes")
+    } else {
+        format!("{x:.1} {}", units[u])
+    }
+}
+
+/// The client of a `[bigquery]` section.
+fn client_of(
+    bq: &BigQuerySettings,
+    http: &crate::source::http::HttpSettings,
+    account: &str,
+) -> Result<client::BigQueryClient, PushdownError> {
+    let spec = client::BigQuerySpec {
+        location: bq.location.clone(),
+        base_url: bq.base_url.clone(),
+        maximum_bytes_billed: bq.maximum_bytes_billed,
+        ..client::BigQuerySpec::new(bq.billing_project.clone(), bq.key_file.clone())
+    };
+    let http = crate::source::http::Http::new(http.clone()).map_err(PushdownError::Setup)?;
+    Ok(client::BigQueryClient::new(http, account, spec)?)
+}
+
+/// A dry run of `sql`: the bytes it would process (free; no job starts). Over
+/// `maximum_bytes_billed` it is the typed refusal that `run` would give.
+pub fn estimate(
+    bq: &BigQuerySettings,
+    http: &crate::source::http::HttpSettings,
+    account: &str,
+    sql: &str,
+) -> Result<u64, PushdownError> {
+    let work = async {
+        client_of(bq, http, account)?
+            .estimate(sql, &[])
+            .await
+            .map_err(PushdownError::from)
+    };
+    crate::source::http::block_on(work).map_err(PushdownError::Setup)?
+}
+
+/// Runs a pushdown: a dry run (its estimate goes to `on_estimate` before anything is billed,
+/// and one over `maximum_bytes_billed` stops here), then the job, polled and paged to the end;
+/// returns the observations, the read summary and what it cost.
+pub fn run(
+    bq: &BigQuerySettings,
+    http: &crate::source::http::HttpSettings,
+    account: &str,
+    p: &Pushdown<'_>,
+    sql: &str,
+    on_estimate: &mut dyn FnMut(u64, Option<u64>),
+) -> Result<(Observations, ReadSummary, PushdownRun), PushdownError> {
+    let work = async {
+        let c = client_of(bq, http, account)?;
+        let estimate = c.estimate(sql, &[]).await?;
+        on_estimate(estimate, bq.maximum_bytes_billed);
+        let mut rows = Vec::new();
+        let result = c
+            .query_pages_after(sql, &[], Some(estimate), |_, page| {
+                rows.extend(page);
+                Ok(())
+            })
+            .await?;
+        Ok::<_, PushdownError>((estimate, result, rows))
+    };
+    let (estimate, result, rows) =
+        crate::source::http::block_on(work).map_err(PushdownError::Setup)??;
+    let columns: Vec<String> = result.schema.iter().map(|f| f.name.clone()).collect();
+    let (obs, read) = observations(&columns, &rows, p.observe, p.extras)?;
+    let run = PushdownRun {
+        table: p.table.wildcard().trim_matches('`').to_string(),
+        days: p.days.clone(),
+        estimated_bytes: estimate,
+        limit_bytes: bq.maximum_bytes_billed,
+        processed_bytes: result.total_bytes_processed,
+        billed_bytes: result.total_bytes_billed,
+        cache_hit: result.cache_hit,
+        job_id: result.job_id.clone(),
+        result_rows: rows.len() as u64,
+    };
+    Ok((obs, read, run))
 }
 
 /// One result row, by column.
