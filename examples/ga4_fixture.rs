@@ -12,6 +12,7 @@
 //!
 //! ```sh
 //! cargo run --example ga4_fixture            # reads fixtures/demo/events.csv.gz
+//! cargo run --example ga4_fixture -- 1 /tmp/ga4-full   # every user, elsewhere
 //! ```
 
 use std::collections::HashMap;
@@ -41,7 +42,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         root.join("fixtures/demo/events.csv.gz"),
     )?)
     .read_to_string(&mut text)?;
-    let out = root.join("fixtures/ga4");
+    // `-- EVERY DIR`: one user in EVERY (default 8) into DIR (default fixtures/ga4), e.g.
+    // `-- 1 /tmp/ga4-full` for the whole demo store, to measure the pushdown on more events.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let every: u64 = args.first().map_or(Ok(8), |a| a.parse())?;
+    let out = args
+        .get(1)
+        .map_or_else(|| root.join("fixtures/ga4"), std::path::PathBuf::from);
     std::fs::create_dir_all(&out)?;
     let mut csv = String::from("timestamp,user_id,session_id,event_name,device,channel,value\n");
     let gz = flate2::write::GzEncoder::new(
@@ -67,7 +74,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let Ok(prefix) = u64::from_str_radix(&user[..6], 16) else {
             continue;
         };
-        if !prefix.is_multiple_of(8) {
+        if !prefix.is_multiple_of(every) {
             continue;
         }
         let t: jiff::Timestamp = ts.parse()?;
