@@ -206,6 +206,9 @@ pub struct RawEmail {
     pub password_env: Option<String>,
     /// File holding the SMTP password (relative to the config file; trailing newline ignored).
     pub password_file: Option<PathBuf>,
+    /// PEM file of extra root certificate(s) to trust for the SMTP server, added to the
+    /// platform's roots (relative to the config file): a private or company CA.
+    pub ca_file: Option<PathBuf>,
     /// Connection and command timeout in seconds (default 30).
     pub timeout_secs: Option<u64>,
 }
@@ -365,6 +368,9 @@ pub struct EmailSettings {
     pub security: SmtpSecurity,
     /// Credentials, when the server needs them.
     pub auth: Option<SmtpAuth>,
+    /// Extra trusted root certificate(s) for the server (PEM file, resolved path), read at send
+    /// time.
+    pub ca_file: Option<PathBuf>,
     /// Connection and command timeout.
     pub timeout: std::time::Duration,
 }
@@ -1000,6 +1006,25 @@ pub(crate) fn email_settings(
             format!("\"plain\" would send the password to {host} unencrypted; use \"starttls\" or \"tls\" (plain with credentials is only allowed to a relay on this machine)"),
         ));
     }
+    let ca_file = match &e.ca_file {
+        Some(f) if f.as_os_str().is_empty() => {
+            return Err(invalid(
+                origin,
+                "email.ca_file",
+                "give the path of a PEM file with the CA certificate(s)",
+            ))
+        }
+        Some(_) if security == SmtpSecurity::Plain => {
+            return Err(invalid(
+                origin,
+                "email.ca_file",
+                "security = \"plain\" uses no TLS, so a CA file would be ignored; use \"starttls\" or \"tls\", or drop ca_file",
+            ))
+        }
+        Some(f) if f.is_absolute() => Some(f.clone()),
+        Some(f) => Some(base_dir.join(f)),
+        None => None,
+    };
     let timeout_secs = e.timeout_secs.unwrap_or(30);
     if timeout_secs == 0 {
         return Err(invalid(
@@ -1016,6 +1041,7 @@ pub(crate) fn email_settings(
         port,
         security,
         auth,
+        ca_file,
         timeout: std::time::Duration::from_secs(timeout_secs),
     })
 }
@@ -1376,6 +1402,35 @@ mod tests {
             err.contains("report.critical_flags[0]") && err.contains("broken_surge"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn ca_file_resolves_against_the_config_dir_and_needs_tls() {
+        let mut r = raw();
+        let mut e = email();
+        e.ca_file = Some("corp-ca.pem".into());
+        r.email = Some(e.clone());
+        let s = Settings::from_raw(&r, "x.toml", Path::new("/cfg")).unwrap();
+        assert_eq!(
+            s.email.unwrap().ca_file,
+            Some(PathBuf::from("/cfg/corp-ca.pem"))
+        );
+        e.ca_file = Some("/etc/ssl/corp.pem".into());
+        r.email = Some(e.clone());
+        let s = Settings::from_raw(&r, "x.toml", Path::new("/cfg")).unwrap();
+        assert_eq!(
+            s.email.unwrap().ca_file,
+            Some(PathBuf::from("/etc/ssl/corp.pem"))
+        );
+        for (security, ca) in [(Some("plain"), "ca.pem"), (None, "")] {
+            e.security = security.map(Into::into);
+            e.ca_file = Some(ca.into());
+            r.email = Some(e.clone());
+            let err = Settings::from_raw(&r, "x.toml", Path::new("/cfg"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("x.toml: email.ca_file"), "{err}");
+        }
     }
 
     #[test]

@@ -159,6 +159,7 @@ fn schema() -> Value {
             username_env: s(""),
             password_env: s(""),
             password_file: Some("p".into()),
+            ca_file: Some("ca.pem".into()),
             timeout_secs: Some(1),
         }),
         report: super::RawReport {

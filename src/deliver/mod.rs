@@ -38,6 +38,14 @@ pub enum DeliverError {
     /// A credential could not be read (the message names the variable or file, not the value).
     #[error("{0}")]
     Secret(String),
+    /// `email.ca_file` is missing, unreadable or holds no usable PEM certificate.
+    #[error("email.ca_file {}: {detail}", path.display())]
+    CaFile {
+        /// The file (resolved path).
+        path: PathBuf,
+        /// What is wrong with it.
+        detail: String,
+    },
     /// The data have no week at all.
     #[error("the data cover no ISO week: nothing to report")]
     NoWeek,
@@ -110,10 +118,12 @@ pub enum DeliverError {
 
 impl DeliverError {
     /// The documented exit code: 2 for configuration problems (missing `[email]`, unreadable
-    /// secret), 1 for everything that happens at run time.
+    /// secret or CA file), 1 for everything that happens at run time.
     pub fn exit_code(&self) -> i32 {
         match self {
-            DeliverError::NoEmailConfig { .. } | DeliverError::Secret(_) => EXIT_USAGE,
+            DeliverError::NoEmailConfig { .. }
+            | DeliverError::Secret(_)
+            | DeliverError::CaFile { .. } => EXIT_USAGE,
             _ => EXIT_RUNTIME,
         }
     }
@@ -124,6 +134,7 @@ impl DeliverError {
             DeliverError::Auth { .. } => Some("check the user name and the password source (email.username / username_env, password_env / password_file); the week is not marked sent, so the next run retries"),
             DeliverError::Connection { .. } => Some("check email.host, email.port and email.security (starttls: 587, tls: 465, plain: 25); the week is not marked sent, so the next run retries"),
             DeliverError::Refused { .. } => Some("check email.from and email.to; the week is not marked sent, so the next run retries"),
+            DeliverError::CaFile { .. } => Some("email.ca_file names a PEM file (relative to the config file) with the CA certificate(s) that signed the SMTP server's certificate"),
             DeliverError::NoEmailConfig { .. } => Some("add an [email] section; see the README's \"Weekly report by email\""),
             _ => None,
         }

@@ -2,10 +2,14 @@
 //! plain, optional authentication, and failures sorted into what a person can act on.
 //!
 //! Credentials are read from their source (environment variable or file) at send time and go
-//! only to lettre; errors name the variable or file, never the value.
+//! only to lettre; errors name the variable or file, never the value. `email.ca_file` adds
+//! root certificates to the platform's trust store for the server; STARTTLS is required, never
+//! opportunistic.
+
+use std::path::Path;
 
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{Message, SmtpTransport, Transport};
 
 use super::DeliverError;
@@ -44,13 +48,48 @@ fn read_secret(what: &str, s: &SecretSource) -> Result<String, DeliverError> {
     }
 }
 
+/// Reads `email.ca_file`: one or more PEM certificates to trust besides the platform's roots.
+/// Errors name the file.
+fn read_ca_file(path: &Path) -> Result<Certificate, DeliverError> {
+    let err = |detail: String| DeliverError::CaFile {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let pem = std::fs::read(path).map_err(|e| err(format!("cannot read it: {e}")))?;
+    // lettre accepts a file without any certificate block (and trusts nothing more): say so.
+    if !pem
+        .windows(b"-----BEGIN CERTIFICATE-----".len())
+        .any(|w| w == b"-----BEGIN CERTIFICATE-----")
+    {
+        return Err(err(
+            "no PEM certificate in it (expected \"-----BEGIN CERTIFICATE-----\" blocks)".into(),
+        ));
+    }
+    Certificate::from_pem(&pem).map_err(|e| err(format!("not a valid PEM certificate file: {e}")))
+}
+
 fn transport(email: &EmailSettings) -> Result<SmtpTransport, DeliverError> {
     let host = email.host.as_str();
+    let ca = match (&email.ca_file, email.security) {
+        (Some(path), SmtpSecurity::StartTls | SmtpSecurity::Tls) => Some(read_ca_file(path)?),
+        _ => None,
+    };
     let tls_params = || {
-        TlsParameters::new(host.to_string()).map_err(|e| DeliverError::Connection {
-            host: host.to_string(),
-            port: email.port,
-            detail: format!("TLS set-up failed: {e}"),
+        let mut b = TlsParameters::builder(host.to_string());
+        if let Some(cert) = ca.clone() {
+            b = b.add_root_certificate(cert);
+        }
+        b.build_rustls().map_err(|e| match &email.ca_file {
+            // Only the extra roots can make an otherwise working set-up fail here.
+            Some(path) => DeliverError::CaFile {
+                path: path.clone(),
+                detail: format!("its certificate(s) cannot be used as trust roots: {e}"),
+            },
+            None => DeliverError::Connection {
+                host: host.to_string(),
+                port: email.port,
+                detail: format!("TLS set-up failed: {e}"),
+            },
         })
     };
     let builder = match email.security {
@@ -97,13 +136,30 @@ fn classify(email: &EmailSettings, e: lettre::transport::smtp::Error) -> Deliver
             port,
             detail: if e.is_timeout() {
                 format!("timed out after {} s: {detail}", email.timeout.as_secs())
-            } else if e.is_tls() {
-                format!("TLS failed: {detail}")
+            } else if detail.contains("STARTTLS is not supported") {
+                format!("{detail}: security = \"starttls\" requires it and never falls back to an unencrypted session (use \"tls\" for port 465, or \"plain\" only for a local relay)")
+            } else if e.is_tls() || tls_words(&detail) {
+                let mut d = format!("TLS failed: {detail}");
+                if detail.contains("certificate") {
+                    match &email.ca_file {
+                        None => d.push_str(" (the server's certificate is not trusted: if a private or company CA signed it, set email.ca_file to that CA's PEM file)"),
+                        Some(p) => d.push_str(&format!(" (the server's certificate is trusted neither by the platform nor by email.ca_file {})", p.display())),
+                    }
+                }
+                d
             } else {
                 detail
             },
         },
     }
+}
+
+/// Whether an error that lettre reports as a network failure is really the TLS handshake (the
+/// rustls error travels inside an I/O error).
+fn tls_words(detail: &str) -> bool {
+    ["certificate", "handshake", "tls", "TLS"]
+        .iter()
+        .any(|w| detail.contains(w))
 }
 
 /// Sends one message; `Ok` means the server accepted it for every recipient.
