@@ -290,8 +290,11 @@ struct UnitState {
     purchase: Option<(i64, u64)>,
     /// Bit per tracked event (candidates, purchase, extras) that fired anywhere in the unit.
     fired: u64,
-    /// Whether the unit is a log session (it has an entry in [`ObservationBuilder::sessions`]).
-    log_session: bool,
+    /// Hash of the log's session id (log sessions only), to find its entry in
+    /// [`ObservationBuilder::sessions`] when the unit is folded.
+    session: Option<u64>,
+    /// Next open unit with the same session id (a session id used by two users), or [`NO_UNIT`].
+    next: u32,
     /// The user's id, so that events of an open session find it without the user table.
     user_id: Id,
     /// The week slot whose tracked-event bits (for the week's distinct users) are pending in
@@ -425,15 +428,10 @@ pub struct ObservationBuilder {
     /// Purchases of users who may still need them.
     purchases: FxHashMap<u32, Purchases>,
     extra_events: Vec<EventName>,
-    /// Log sessions: (session id, unit slot, the slot's generation when the unit opened). A
-    /// folded unit's entry is not looked up again (folding would cost two more cache misses a
-    /// unit): folding bumps the slot's generation, so the entry is dead, and dead entries are
-    /// swept out when the table is full. A session id shared by several users has one entry
-    /// per user (the unit holds the user's id).
-    sessions: HashTable<(Id, u32, u32)>,
+    /// Open log sessions: session id → first open unit with it (more are chained by
+    /// [`UnitState::next`] when several users share the id).
+    sessions: HashTable<(Id, u32)>,
     units: Vec<UnitState>,
-    /// Generation of each unit slot, bumped when its unit is folded (see `sessions`).
-    slot_gen: Vec<u32>,
     free: Vec<u32>,
     /// Open units in creation order: folding in this order keeps sums bit-identical.
     queue: VecDeque<u32>,
@@ -495,7 +493,6 @@ impl ObservationBuilder {
             extra_events: Vec::new(),
             sessions: HashTable::new(),
             units: Vec::new(),
-            slot_gen: Vec::new(),
             free: Vec::new(),
             queue: VecDeque::new(),
             devices: Levels::default(),
@@ -780,33 +777,33 @@ impl ObservationBuilder {
     /// user table.
     fn session_unit(&mut self, ev: &Event<'_>, sid: &str) -> (u32, u32) {
         let h = fx_hash(sid.as_bytes());
-        let (units, gens) = (&self.units, &self.slot_gen);
-        let found = self.sessions.find(h, |(id, unit, gen)| {
-            id.bytes() == sid.as_bytes()
-                && gens[*unit as usize] == *gen
-                && units[*unit as usize].user_id.bytes() == ev.user.as_bytes()
-        });
-        if let Some(&(_, unit, _)) = found {
-            return (self.units[unit as usize].user, unit);
-        }
-        // A new session, or a session id used by another user (or seen again after its session
-        // was folded): a new unit with an entry of its own.
-        let user = self.user_index(ev.user);
-        let id = self.new_unit(ev, user, true);
-        if self.sessions.len() == self.sessions.capacity() {
-            // Full: sweep out the entries of folded units before growing, and grow only when
-            // more than half of the table is live (so a sweep frees at least half of it).
-            let gens = &self.slot_gen;
+        let head = self
+            .sessions
+            .find(h, |(id, _)| id.bytes() == sid.as_bytes())
+            .map(|e| e.1);
+        let Some(head) = head else {
+            let user = self.user_index(ev.user);
+            let id = self.new_unit(ev, user, Some(h));
             self.sessions
-                .retain(|&mut (_, unit, gen)| gens[unit as usize] == gen);
-            let live = self.sessions.len();
-            if live * 2 > self.sessions.capacity() {
-                self.sessions.reserve(live, |(k, _, _)| fx_hash(k.bytes()));
+                .insert_unique(h, (Id::new(sid), id), |(k, _)| fx_hash(k.bytes()));
+            return (user, id);
+        };
+        let mut id = head;
+        loop {
+            let u = &self.units[id as usize];
+            if u.user_id.bytes() == ev.user.as_bytes() {
+                return (u.user, id);
             }
+            if u.next == NO_UNIT {
+                break;
+            }
+            id = u.next;
         }
-        let gen = self.slot_gen[id as usize];
-        self.sessions
-            .insert_unique(h, (Id::new(sid), id, gen), |(k, _, _)| fx_hash(k.bytes()));
+        // A session id used by another user: another unit, chained after the head.
+        let user = self.user_index(ev.user);
+        let id = self.new_unit(ev, user, Some(h));
+        self.units[id as usize].next = self.units[head as usize].next;
+        self.units[head as usize].next = id;
         (user, id)
     }
 
@@ -819,7 +816,7 @@ impl ObservationBuilder {
                 if open != NO_UNIT {
                     return Ok(open);
                 }
-                let id = self.new_unit(ev, user, false);
+                let id = self.new_unit(ev, user, None);
                 self.user_state[user as usize].open = id;
                 Ok(id)
             }
@@ -834,7 +831,7 @@ impl ObservationBuilder {
                         return Err(SkipReason::OutOfOrder);
                     }
                 }
-                let id = self.new_unit(ev, user, false);
+                let id = self.new_unit(ev, user, None);
                 self.user_state[user as usize].open = id;
                 self.inferred_sessions += 1;
                 Ok(id)
@@ -843,7 +840,7 @@ impl ObservationBuilder {
     }
 
     /// Opens a unit in a free slot (reusing its `firsts` buffer) and queues it for folding.
-    fn new_unit(&mut self, ev: &Event<'_>, user: u32, log_session: bool) -> u32 {
+    fn new_unit(&mut self, ev: &Event<'_>, user: u32, session: Option<u64>) -> u32 {
         let state = |firsts: Vec<(u8, i64, u64)>| UnitState {
             user,
             start: (ev.micros, ev.seq),
@@ -853,7 +850,8 @@ impl ObservationBuilder {
             firsts,
             purchase: None,
             fired: 0,
-            log_session,
+            session,
+            next: NO_UNIT,
             user_id: Id::new(ev.user),
             week: NO_WEEK,
             week_bits: 0,
@@ -868,7 +866,6 @@ impl ObservationBuilder {
             }
             None => {
                 self.units.push(state(Vec::new()));
-                self.slot_gen.push(0);
                 (self.units.len() - 1) as u32
             }
         };
@@ -935,7 +932,7 @@ impl ObservationBuilder {
         }
         self.units_total += 1;
         // Release the unit: its user's bookkeeping, its session id, its slot.
-        if !u.log_session {
+        if u.session.is_none() {
             let user = &mut self.user_state[u.user as usize];
             if user.open == id {
                 user.open = NO_UNIT;
@@ -959,10 +956,48 @@ impl ObservationBuilder {
             flush_user_week(&mut self.weeks[u.week as usize], u.user, u.week_bits);
             u.week = NO_WEEK;
         }
-        // Its entry in `sessions` (if any) is dead from now on.
-        let gen = &mut self.slot_gen[id as usize];
-        *gen = gen.wrapping_add(1);
+        if let Some(h) = u.session.take() {
+            let next = u.next;
+            self.unlink_session(id, h, next);
+        }
         self.free.push(id);
+    }
+
+    /// Removes unit `id` (whose session id hashes to `h`, followed by `next` in its chain)
+    /// from the session table.
+    fn unlink_session(&mut self, id: u32, h: u64, next: u32) {
+        let units = &self.units;
+        // The entry whose chain holds `id` (entries sharing a hash are rare; chains are short).
+        let in_chain = |&(_, head): &(Id, u32)| {
+            let mut p = head;
+            while p != NO_UNIT {
+                if p == id {
+                    return true;
+                }
+                p = units[p as usize].next;
+            }
+            false
+        };
+        let Ok(entry) = self.sessions.find_entry(h, in_chain) else {
+            return;
+        };
+        let head = entry.get().1;
+        if head == id {
+            if next == NO_UNIT {
+                let _ = entry.remove();
+            } else {
+                entry.into_mut().1 = next;
+            }
+            return;
+        }
+        let mut p = head;
+        while self.units[p as usize].next != NO_UNIT {
+            if self.units[p as usize].next == id {
+                self.units[p as usize].next = next;
+                return;
+            }
+            p = self.units[p as usize].next;
+        }
     }
 
     /// Moves the open units' pending week bits into the distinct-user sets of the weeks selected by
@@ -1480,41 +1515,6 @@ mod tests {
             assert!(mixed_stats.peak_open_units < all.units / 2);
             assert_eq!(normalized(&mixed), normalized(&all));
         }
-    }
-
-    #[test]
-    fn shared_and_reused_session_ids_survive_the_sweeps_of_folded_sessions() {
-        let mut sp = spec(UnitKind::Session);
-        sp.lateness_minutes = 60;
-        let mut b = ObservationBuilder::new(sp);
-        // Two users share session id "s": two units.
-        b.push(&ev(0, 0, "u1", Some("s"), "add_to_cart")).unwrap();
-        b.push(&ev(1, 1, "u2", Some("s"), "view_item")).unwrap();
-        b.push(&ev(2, 2, "u1", Some("s"), "purchase")).unwrap();
-        // Thousands of one-event sessions over 40 days: units fold, their table entries die
-        // and are swept out as the table fills up.
-        let ids: Vec<(String, String)> = (0..4000)
-            .map(|i| (format!("v{}", i % 700), format!("x{i}")))
-            .collect();
-        for (i, (user, sid)) in ids.iter().enumerate() {
-            let t = 3 + i as i64 * 15;
-            b.push(&ev(3 + i as u64, t, user, Some(sid), "add_to_cart"))
-                .unwrap();
-        }
-        // "s" again from u1, long after its session was folded: a new session; and u2 too.
-        let t = 3 + 4000 * 15;
-        b.push(&ev(5000, t, "u1", Some("s"), "sign_up")).unwrap();
-        b.push(&ev(5001, t + 1, "u2", Some("s"), "sign_up"))
-            .unwrap();
-        b.push(&ev(5002, t + 2, "u1", Some("s"), "add_to_cart"))
-            .unwrap();
-        assert!(b.stream_stats().peak_open_units < 1000);
-        let o = b.finish();
-        assert_eq!(o.units, 4000 + 4);
-        assert_eq!(o.users, 702);
-        // add_to_cart: the 4000, u1's first "s" (which bought), u1's second "s".
-        assert_eq!(o.table(0, |_| true), [1, 4001, 0, 2]);
-        assert_eq!(o.table(1, |_| true)[1], 2);
     }
 
     #[test]
