@@ -1518,6 +1518,40 @@ mod tests {
     }
 
     #[test]
+    fn shared_and_reused_session_ids_survive_the_folding_of_their_sessions() {
+        let mut sp = spec(UnitKind::Session);
+        sp.lateness_minutes = 60;
+        let mut b = ObservationBuilder::new(sp);
+        // Two users share session id "s": two units.
+        b.push(&ev(0, 0, "u1", Some("s"), "add_to_cart")).unwrap();
+        b.push(&ev(1, 1, "u2", Some("s"), "view_item")).unwrap();
+        b.push(&ev(2, 2, "u1", Some("s"), "purchase")).unwrap();
+        // Thousands of one-event sessions over 40 days: units fold as the watermark moves.
+        let ids: Vec<(String, String)> = (0..4000)
+            .map(|i| (format!("v{}", i % 700), format!("x{i}")))
+            .collect();
+        for (i, (user, sid)) in ids.iter().enumerate() {
+            let t = 3 + i as i64 * 15;
+            b.push(&ev(3 + i as u64, t, user, Some(sid), "add_to_cart"))
+                .unwrap();
+        }
+        // "s" again from u1, long after its session was folded: a new session; and u2 too.
+        let t = 3 + 4000 * 15;
+        b.push(&ev(5000, t, "u1", Some("s"), "sign_up")).unwrap();
+        b.push(&ev(5001, t + 1, "u2", Some("s"), "sign_up"))
+            .unwrap();
+        b.push(&ev(5002, t + 2, "u1", Some("s"), "add_to_cart"))
+            .unwrap();
+        assert!(b.stream_stats().peak_open_units < 1000);
+        let o = b.finish();
+        assert_eq!(o.units, 4000 + 4);
+        assert_eq!(o.users, 702);
+        // add_to_cart: the 4000, u1's first "s" (which bought), u1's second "s".
+        assert_eq!(o.table(0, |_| true), [1, 4001, 0, 2]);
+        assert_eq!(o.table(1, |_| true)[1], 2);
+    }
+
+    #[test]
     fn events_beyond_the_lateness_are_skipped_and_counted() {
         let mut sp = spec(UnitKind::Session);
         sp.lateness_minutes = 60;
