@@ -153,3 +153,98 @@ fn a_folder_or_a_pattern_of_shards_reads_as_one_file() {
         "{stderr}"
     );
 }
+
+/// Events of a user that share a microsecond are ordered by GA4's in-batch order
+/// (`batch_ordering_id`, `batch_event_index`), not by where `bq extract` happened to write them:
+/// swapping every tie in the file changes nothing. Without the batch columns the file's order
+/// decides, and the same swap changes the leakage guard's answer (so the tie order matters).
+#[test]
+fn ties_follow_the_batch_order_not_the_file_order() {
+    use std::collections::HashMap;
+    use std::io::Read;
+    let mut text = String::new();
+    flate2::read::MultiGzDecoder::new(
+        std::fs::File::open(util::fixture("ga4/events.ndjson.gz")).unwrap(),
+    )
+    .read_to_string(&mut text)
+    .unwrap();
+    let mut rows: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // Swap each pair of consecutive rows of one user at one microsecond.
+    let key = |r: &Value| (r["user_pseudo_id"].clone(), r["event_timestamp"].clone());
+    let mut swapped = 0;
+    let mut i = 0;
+    while i + 1 < rows.len() {
+        if key(&rows[i]) == key(&rows[i + 1]) && rows[i]["user_pseudo_id"].is_string() {
+            rows.swap(i, i + 1);
+            swapped += 1;
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    assert!(swapped > 20, "the fixture has {swapped} ties");
+    let dir = tempfile::tempdir().unwrap();
+    let run = |rows: &[Value], name: &str| {
+        let file = dir.path().join(name);
+        let body: Vec<String> = rows.iter().map(|r| r.to_string()).collect();
+        std::fs::write(&file, body.join("\n") + "\n").unwrap();
+        let cfg = dir.path().join(format!("{name}.toml"));
+        std::fs::write(
+            &cfg,
+            format!(
+                "[source]\nkind = \"ga4_export\"\npath = \"{}\"\n[[platforms]]\nid = \"meta\"\n",
+                file.display()
+            ),
+        )
+        .unwrap();
+        let r = report(&["-c", cfg.to_str().unwrap()]);
+        let ordering: HashMap<String, Value> = r["proxies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["event"].as_str().unwrap().to_string(),
+                    p["ordering"].clone(),
+                )
+            })
+            .collect();
+        (r["proxies"].clone(), ordering)
+    };
+    let original = report(&[
+        "-c",
+        {
+            let cfg = dir.path().join("orig.toml");
+            std::fs::write(
+                &cfg,
+                format!(
+                    "[source]\nkind = \"ga4_export\"\npath = \"{}\"\n[[platforms]]\nid = \"meta\"\n",
+                    util::fixture("ga4/events.ndjson.gz").display()
+                ),
+            )
+            .unwrap();
+            cfg
+        }
+        .to_str()
+        .unwrap(),
+    ]);
+    let (batch, _) = run(&rows, "swapped.ndjson");
+    assert_eq!(
+        batch, original["proxies"],
+        "ties must follow the batch order"
+    );
+    for r in &mut rows {
+        let o = r.as_object_mut().unwrap();
+        o.remove("batch_ordering_id");
+        o.remove("batch_event_index");
+    }
+    let (file_order, ordering) = run(&rows, "swapped-no-batch.ndjson");
+    assert_ne!(
+        file_order, original["proxies"],
+        "without batch columns, file order decides"
+    );
+    assert!(ordering.values().any(|o| !o.is_null()));
+}

@@ -35,6 +35,26 @@ struct Row {
     session_traffic_source_last_click: Option<LastClick>,
     traffic_source: Option<SourceMedium>,
     ecommerce: Option<Ecommerce>,
+    batch_ordering_id: Option<Value>,
+    batch_event_index: Option<Value>,
+}
+
+/// Bits of the in-batch event index in [`batch_order`].
+const EVENT_INDEX_BITS: u32 = 20;
+
+/// GA4's order of events that share a microsecond: `batch_ordering_id`, then
+/// `batch_event_index`, packed into one number (the pushdown SQL orders by the same two
+/// columns). `None` when the export has no batch columns (before 2024) or they do not fit, and
+/// the file's order decides.
+fn batch_order(ordering: Option<&Value>, index: Option<&Value>) -> Option<u64> {
+    let num = |v: Option<&Value>| match v? {
+        Value::String(s) => s.parse::<u64>().ok(),
+        Value::Number(n) => n.as_u64(),
+        _ => None,
+    };
+    let (o, i) = (num(ordering)?, num(index)?);
+    (o < 1 << (64 - EVENT_INDEX_BITS) && i < 1 << EVENT_INDEX_BITS)
+        .then_some(o << EVENT_INDEX_BITS | i)
 }
 
 #[derive(Deserialize)]
@@ -396,6 +416,10 @@ pub(crate) fn read(
             .unwrap_or("");
         let raw = RawRow {
             line,
+            order: batch_order(
+                row.batch_ordering_id.as_ref(),
+                row.batch_event_index.as_ref(),
+            ),
             timestamp: &scalar(row.event_timestamp.as_ref()),
             user: &user,
             session: &session,

@@ -523,6 +523,9 @@ pub(crate) struct RowState<'s> {
 /// The raw text of one row's canonical fields.
 pub(crate) struct RawRow<'a> {
     pub(crate) line: u64,
+    /// Order among events of the same user at the same microsecond, when the source has one of
+    /// its own (GA4's in-batch order); `None` is file order.
+    pub(crate) order: Option<u64>,
     pub(crate) timestamp: &'a str,
     pub(crate) user: &'a str,
     pub(crate) session: &'a str,
@@ -614,7 +617,7 @@ impl<'s> RowState<'s> {
         };
         let ev = Event {
             line: r.line,
-            seq: self.seq,
+            seq: r.order.unwrap_or(self.seq),
             micros,
             user,
             session: non_empty(r.session),
@@ -705,6 +708,7 @@ fn read_csv(
         let field = |i: Option<usize>| i.and_then(|i| rec.get(i)).unwrap_or("");
         let raw = RawRow {
             line,
+            order: None,
             timestamp: field(Some(slots.timestamp)),
             user: field(Some(slots.user)),
             session: field(slots.session),
@@ -843,6 +847,7 @@ fn read_jsonl(
         );
         let raw = RawRow {
             line,
+            order: None,
             timestamp: &ts,
             user: &user,
             session: &session,

@@ -11,8 +11,7 @@
 //!   without it are cut into sessions at `session_gap_minutes` of inactivity; user units are
 //!   `user_pseudo_id`;
 //! - events are ordered per user by `event_timestamp`, ties by GA4's own in-batch order
-//!   (`batch_page_id`, `batch_ordering_id`, `batch_event_index`) — the local reader breaks ties by
-//!   file order, which matches when the file is in that order;
+//!   (`batch_ordering_id`, then `batch_event_index`), as the local NDJSON reader does;
 //! - a unit's start, device and channel are its first event's; the channel is the session's last
 //!   click (`session_traffic_source_last_click.manual_campaign`), else the user's first touch
 //!   (`traffic_source`), mapped exactly as [`channel_of`](super::super::ga4_export::channel_of);
@@ -369,14 +368,13 @@ WITH src AS (
     LOWER(TRIM(IFNULL(traffic_source.source, ''))) AS ft_s,
     LOWER(TRIM(IFNULL(traffic_source.medium, ''))) AS ft_m,
     ecommerce.purchase_revenue AS value,
-    batch_page_id AS bp,
     batch_ordering_id AS bo,
     batch_event_index AS bi
   FROM {table}
   WHERE _TABLE_SUFFIX BETWEEN {first_day} AND {last_day}{before}
 ),
 ev AS (
-  SELECT ts, user_id, sid, device, value, bp, bo, bi,
+  SELECT ts, user_id, sid, device, value, bo, bi,
     {name} AS name,
     COALESCE({last_click},
       {first_touch}) AS channel
@@ -385,8 +383,8 @@ ev AS (
 ),
 seqd AS (
   SELECT *,
-    ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY ts, bp, bo, bi) AS seq,
-    LAG(ts) OVER (PARTITION BY user_id, sid ORDER BY ts, bp, bo, bi) AS prev_ts
+    ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY ts, bo, bi) AS seq,
+    LAG(ts) OVER (PARTITION BY user_id, sid ORDER BY ts, bo, bi) AS prev_ts
   FROM ev
 ),
 units_ev AS (
