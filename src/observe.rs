@@ -52,6 +52,27 @@ impl UnitKind {
     }
 }
 
+/// Every tracked event in bit order of [`FiredGroup::mask`]: the candidates, the purchase, then
+/// the extra events not already tracked, at most 64 in all. The local builder and the BigQuery
+/// pushdown both number events by this rule.
+pub fn tracked_order(
+    candidates: &[EventName],
+    purchase: &EventName,
+    extras: &[EventName],
+) -> Vec<EventName> {
+    let mut out: Vec<EventName> = candidates.to_vec();
+    out.push(purchase.clone());
+    for e in extras {
+        if out.len() >= 64 {
+            break;
+        }
+        if !out.contains(e) {
+            out.push(e.clone());
+        }
+    }
+    out
+}
+
 /// The most candidates one run can track (one bit each in a pattern mask).
 pub const MAX_CANDIDATES: usize = 32;
 
@@ -515,21 +536,15 @@ impl ObservationBuilder {
     }
 
     /// Also tracks these events (funnel steps that are not candidates) in [`Observations::fired`];
-    /// events already tracked, and any beyond 64 tracked events in all, are ignored.
+    /// events already tracked, and any beyond 64 tracked events in all, are ignored (see
+    /// [`tracked_order`]).
     pub fn track_also(&mut self, events: &[EventName]) {
-        for e in events {
-            let next = self.purchase_idx as usize + 1 + self.extra_events.len();
-            if matches!(
-                self.names.get(e.as_str()),
-                Some(NameKind::Tracked(_) | NameKind::Extra(_))
-            ) {
-                continue;
-            }
-            if next >= 64 {
-                break;
-            }
+        let k = self.purchase_idx as usize;
+        let known = [self.extra_events.as_slice(), events].concat();
+        let all = tracked_order(&self.spec.candidates[..k], &self.spec.purchase, &known);
+        for (bit, e) in all.iter().enumerate().skip(k + 1 + self.extra_events.len()) {
             self.names
-                .insert(e.as_str().into(), NameKind::Extra(next as u8));
+                .insert(e.as_str().into(), NameKind::Extra(bit as u8));
             self.extra_events.push(e.clone());
         }
     }

@@ -27,7 +27,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use crate::observe::{ObserveSpec, UnitKind};
+use crate::observe::{tracked_order, ObserveSpec, UnitKind};
 use crate::types::EventName;
 
 /// Result columns, in order: every row is one `kind` of count (see [`RowKind`]).
@@ -168,20 +168,9 @@ pub enum SqlError {
     TimeZone,
 }
 
-/// Events tracked in the fired mask, in bit order: candidates, purchase, then funnel steps not
-/// already tracked (the rule of `ObservationBuilder::track_also`).
+/// Events tracked in the fired mask, in bit order ([`tracked_order`]).
 pub fn tracked_events(observe: &ObserveSpec, extras: &[EventName]) -> Vec<EventName> {
-    let mut out: Vec<EventName> = observe.candidates.clone();
-    out.push(observe.purchase.clone());
-    for e in extras {
-        if out.len() >= 64 {
-            break;
-        }
-        if !out.contains(e) {
-            out.push(e.clone());
-        }
-    }
-    out
+    tracked_order(&observe.candidates, &observe.purchase, extras)
 }
 
 /// A GoogleSQL string literal.
