@@ -55,9 +55,19 @@ fn pushdown_window(settings: &Settings) -> crate::source::window::Window {
     }
 }
 
-/// The GoogleSQL that a `[bigquery]` config pushes down (for `optsignal bigquery sql`: read it,
-/// or run it in the BigQuery console).
-pub fn bigquery_sql(settings: &Settings, origin: &str) -> Result<String, Error> {
+/// A `[bigquery]` config's settings, its pushdown and that pushdown's GoogleSQL; `origin` names
+/// the config in the error when the section is missing.
+fn pushdown_of<'a>(
+    settings: &'a Settings,
+    origin: &str,
+) -> Result<
+    (
+        &'a crate::source::bigquery::BigQuerySettings,
+        crate::source::bigquery::sql::Pushdown<'a>,
+        String,
+    ),
+    Error,
+> {
     let bq = settings
         .remote
         .bigquery
@@ -65,28 +75,27 @@ pub fn bigquery_sql(settings: &Settings, origin: &str) -> Result<String, Error> 
         .ok_or_else(|| SourceError::NoBigQuery {
             origin: origin.to_string(),
         })?;
-    let window = pushdown_window(settings);
     let p = crate::source::bigquery::pushdown(
         bq,
         &settings.observe,
         &settings.funnel_steps,
         &settings.source.aliases,
-        &window,
+        &pushdown_window(settings),
     );
-    Ok(crate::source::bigquery::sql::pushdown_sql(&p).map_err(SourceError::from)?)
+    let sql = crate::source::bigquery::sql::pushdown_sql(&p).map_err(SourceError::from)?;
+    Ok((bq, p, sql))
+}
+
+/// The GoogleSQL that a `[bigquery]` config pushes down (for `optsignal bigquery sql`: read it,
+/// or run it in the BigQuery console).
+pub fn bigquery_sql(settings: &Settings, origin: &str) -> Result<String, Error> {
+    Ok(pushdown_of(settings, origin)?.2)
 }
 
 /// The dry-run estimate of a `[bigquery]` config's pushdown, with the limit in force (for
 /// `optsignal bigquery estimate`).
 pub fn bigquery_estimate(settings: &Settings, origin: &str) -> Result<(u64, Option<u64>), Error> {
-    let sql = bigquery_sql(settings, origin)?;
-    let bq = settings
-        .remote
-        .bigquery
-        .as_ref()
-        .ok_or_else(|| SourceError::NoBigQuery {
-            origin: origin.to_string(),
-        })?;
+    let (bq, _, sql) = pushdown_of(settings, origin)?;
     let bytes =
         crate::source::bigquery::estimate(bq, &settings.remote.http, &settings.account, &sql)
             .map_err(SourceError::from)?;
@@ -105,21 +114,9 @@ fn run_pushdown(
     ),
     Error,
 > {
-    use crate::source::bigquery::{bytes, pushdown, run};
+    use crate::source::bigquery::{bytes, run};
     use std::io::IsTerminal;
-    let no_bq = || SourceError::NoBigQuery {
-        origin: "the config".into(),
-    };
-    let bq = settings.remote.bigquery.as_ref().ok_or_else(no_bq)?;
-    let window = pushdown_window(settings);
-    let p = pushdown(
-        bq,
-        &settings.observe,
-        &settings.funnel_steps,
-        &settings.source.aliases,
-        &window,
-    );
-    let sql = crate::source::bigquery::sql::pushdown_sql(&p).map_err(SourceError::from)?;
+    let (bq, p, sql) = pushdown_of(settings, "the config")?;
     let show = settings.source.progress && std::io::stderr().is_terminal();
     let mut on_estimate = |estimate: u64, limit: Option<u64>| {
         let limit = limit.map_or("no limit set".into(), |l| format!("limit {}", bytes(l)));
