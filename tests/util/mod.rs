@@ -1,5 +1,5 @@
 //! Shared helpers for the integration tests: the real binary, the repository's fixtures, and the
-//! read-only real logs in `../shared/data/real`.
+//! read-only real logs (`$OPTSIGNAL_REAL_DATA`, default `../shared/data/real`).
 
 #![allow(dead_code)]
 
@@ -15,9 +15,41 @@ pub fn fixture(rel: &str) -> PathBuf {
     root().join("fixtures").join(rel)
 }
 
-/// The shared real data sets (beside the repository, as on developer machines and in CI).
-pub fn real(rel: &str) -> PathBuf {
-    root().join("../shared/data/real").join(rel)
+/// The environment variable naming the folder of the real data sets.
+pub const REAL_DATA_ENV: &str = "OPTSIGNAL_REAL_DATA";
+
+/// The folder of the real data sets: `$OPTSIGNAL_REAL_DATA`, else `../shared/data/real` beside
+/// the crate (as on the developers' machines), and whether it was set explicitly.
+pub fn real_data_dir() -> (PathBuf, bool) {
+    match std::env::var_os(REAL_DATA_ENV) {
+        Some(d) if !d.is_empty() => (PathBuf::from(d), true),
+        _ => (root().join("../shared/data/real"), false),
+    }
+}
+
+/// A file of the real data sets, or `None` when they are not on this machine: then one line
+/// "skipped: TEST: ..." goes straight to the terminal (not through the test harness's capture,
+/// which would hide it), and the test returns. When `OPTSIGNAL_REAL_DATA` is set explicitly and
+/// the file is missing, the test fails instead: the user asked for these tests.
+pub fn real_or_skip(test: &str, rel: &str) -> Option<PathBuf> {
+    let (dir, explicit) = real_data_dir();
+    let path = dir.join(rel);
+    if path.is_file() {
+        return Some(path);
+    }
+    assert!(
+        !explicit,
+        "{REAL_DATA_ENV}={} is set but {} does not exist",
+        dir.display(),
+        path.display()
+    );
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped: {test}: the real data sets are not at {} (set {REAL_DATA_ENV} to their folder)",
+        dir.display()
+    );
+    None
 }
 
 /// The `optsignal` binary, with a clean environment for config overrides.
