@@ -52,5 +52,8 @@ fn readme_examples_name_files_that_exist() {
         }
     }
     assert!(checked >= 10, "only {checked} file arguments found");
-    assert!(missing.is_empty(), "examples name missing files: {missing:#?}");
+    assert!(
+        missing.is_empty(),
+        "examples name missing files: {missing:#?}"
+    );
 }
