@@ -375,7 +375,10 @@ fn audit_one(
     base: &std::path::Path,
 ) -> AccountAudit {
     let settings = match Settings::validate(raw, origin, Some(name), base) {
-        Ok(s) => s,
+        Ok(s) => {
+            crate::config::secrets::register_configured(&s);
+            s
+        }
         Err(errs) => {
             return failed(
                 name,

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod remote;
+pub mod secrets;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -1227,6 +1228,7 @@ pub fn load_settings(config: Option<&Path>, o: &Overrides) -> Result<Settings, C
     s.source.progress = o.progress;
     s.as_of = o.as_of;
     s.store.save |= o.save;
+    secrets::register_configured(&s);
     Ok(s)
 }
 

@@ -11,6 +11,7 @@ use optsignal::config::{load_settings, Overrides};
 use optsignal::error::Error;
 use optsignal::observe::UnitKind;
 use optsignal::report::terminal::{render, Style};
+use optsignal::source::secret::redact;
 
 /// `--quiet`: set once from the command line, read where settings are built.
 static QUIET: AtomicBool = AtomicBool::new(false);
@@ -354,7 +355,8 @@ fn init_logging(verbose: u8) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        // Every log line is redacted: a debug line may quote a request or a server's answer.
+        .with_writer(|| optsignal::source::secret::Redacting::new(std::io::stderr()))
         .with_target(false)
         .init();
 }
@@ -626,7 +628,7 @@ fn main() -> ExitCode {
         Ok((out, code)) => {
             // A closed pipe (`| head`) is not an error worth a panic or a message.
             let mut stdout = std::io::stdout().lock();
-            match writeln!(stdout, "{out}").and_then(|_| stdout.flush()) {
+            match writeln!(stdout, "{}", redact(&out)).and_then(|_| stdout.flush()) {
                 Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
                     eprintln!("error: cannot write the report to stdout: {e}");
                     ExitCode::from(optsignal::error::EXIT_RUNTIME as u8)
@@ -635,7 +637,7 @@ fn main() -> ExitCode {
             }
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", redact(&e.to_string()));
             if let Some(h) = e.hint() {
                 eprintln!("hint: {h}");
             }

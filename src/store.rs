@@ -674,6 +674,12 @@ pub fn write_atomic(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    // Stored weeks are text: no configured secret is written into the store.
+    let redacted = std::str::from_utf8(bytes).map(crate::source::secret::redact);
+    let bytes = match &redacted {
+        Ok(t) => t.as_bytes(),
+        Err(_) => bytes,
+    };
     let io_err = |action: &'static str, p: &Path| {
         let p = p.to_path_buf();
         move |source| StoreError::Io {

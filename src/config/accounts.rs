@@ -288,7 +288,7 @@ pub fn load_file(path: &Path) -> Result<ConfigFile, ConfigError> {
     let built = config::Config::builder()
         .add_source(config::File::from(path).format(config::FileFormat::Toml))
         .build()
-        .map_err(|e| load_err(path, e.to_string()))?;
+        .map_err(|e| load_err(path, super::secrets::parse_message(path, &e.to_string())))?;
     let mut top: Map<String, Value> = built
         .try_deserialize()
         .map_err(|e| load_err(path, e.to_string()))?;

@@ -120,6 +120,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), std::io::Error> {
         .file_name()
         .map_or_else(|| "state".into(), |n| n.to_string_lossy().into_owned());
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    // Reports and state records are text: no configured secret is written into them.
+    let redacted = std::str::from_utf8(bytes).map(crate::source::secret::redact);
+    let bytes = match &redacted {
+        Ok(t) => t.as_bytes(),
+        Err(_) => bytes,
+    };
     let result = (|| {
         let mut f = File::create(&tmp)?;
         f.write_all(bytes)?;

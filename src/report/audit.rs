@@ -148,7 +148,7 @@ pub fn render_markdown(a: &Audit) -> String {
             }
         }
     }
-    o
+    crate::source::secret::redact(&o).into_owned()
 }
 
 /// The audit's HTML template, compiled into the binary.
@@ -216,5 +216,6 @@ pub fn render_html(a: &Audit) -> Result<String, super::document::RenderError> {
         accounts => accounts,
         version => env!("CARGO_PKG_VERSION"),
     })
+    .map(|t| crate::source::secret::redact(&t).into_owned())
     .map_err(err)
 }

@@ -95,7 +95,9 @@ pub fn render(view: &ReportView, format: DocFormat) -> Result<String, RenderErro
     let env = environment()?;
     let name = format.template_name();
     let tmpl = env.get_template(name).map_err(|e| render_error(name, e))?;
-    tmpl.render(view).map_err(|e| render_error(name, e))
+    let text = tmpl.render(view).map_err(|e| render_error(name, e))?;
+    // Files, emails and stdout all start here: no configured secret leaves in a document.
+    Ok(crate::source::secret::redact(&text).into_owned())
 }
 
 /// Renders a one-line template (the email subject) against the view: `{{ account }}`,
@@ -105,7 +107,8 @@ pub fn render_line(template: &str, view: &ReportView) -> Result<String, RenderEr
     let out = env
         .render_str(template, view)
         .map_err(|e| render_error("email.subject", e))?;
-    Ok(out.split_whitespace().collect::<Vec<_>>().join(" "))
+    let line = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    Ok(crate::source::secret::redact(&line).into_owned())
 }
 
 /// Checks that a one-line template compiles, so config validation can name the key.

@@ -135,7 +135,10 @@ async fn token(
     provider
         .token(&[SCOPE])
         .await
-        .map(|t| t.as_str().to_string())
+        .map(|t| {
+            crate::source::secret::register(t.as_str());
+            t.as_str().to_string()
+        })
         .map_err(|e| HttpError::Auth {
             at: at.clone(),
             message: format!("service-account token: {e}"),

@@ -1,6 +1,8 @@
 //! The HTTP layer every API source shares: one `reqwest` client, timeouts, bounded concurrency,
 //! retries with exponential backoff and jitter (honouring `Retry-After`), and typed errors that
-//! name the account, the API, the endpoint and the API's own message — with secrets redacted.
+//! name the account, the API, the endpoint and the API's own message — with secrets redacted
+//! (secret query parameters by name, and every registered secret value wherever it appears:
+//! [`super::secret::redact`]).
 //!
 //! Retried: transport failures and timeouts, HTTP 429 and 5xx, Meta's rate-limit error codes
 //! (1, 2, 4, 17, 32, 341, 613, 80000–80014), Google's `RESOURCE_EXHAUSTED` and BigQuery's
@@ -14,6 +16,8 @@ use std::time::Duration;
 use backon::BackoffBuilder;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+
+use super::secret::redact;
 
 /// Query parameters whose values are secrets and are replaced by `***` in any URL shown.
 const SECRET_PARAMS: [&str; 5] = [
@@ -337,7 +341,7 @@ impl Http {
         let transport = |e: reqwest::Error| HttpError::Transport {
             at: at.clone(),
             // reqwest's message may include the URL: drop it, `at` names the endpoint.
-            message: redact_url(&e.without_url().to_string()),
+            message: redact(&redact_url(&e.without_url().to_string())).into_owned(),
         };
         let resp = match req.send().await {
             Ok(r) => r,
@@ -371,6 +375,8 @@ impl Http {
                 redact_url(head.trim())
             }
         });
+        // A server may echo what it was sent ("Invalid OAuth access token: EAAB…").
+        let message = redact(&message).into_owned();
         let error = HttpError::Api {
             at: at.clone(),
             status,

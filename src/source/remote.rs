@@ -145,8 +145,9 @@ pub fn write_snapshot(dir: &Path, p: &Pulled) -> Result<PathBuf, RemoteError> {
     };
     std::fs::create_dir_all(&folder).map_err(|e| err(e.to_string()))?;
     let text = serde_json::to_string_pretty(p).map_err(|e| err(e.to_string()))?;
+    let text = super::secret::redact(&text);
     let tmp = folder.join(format!(".{}.json.tmp-{}", p.last_week, std::process::id()));
-    std::fs::write(&tmp, text).map_err(|e| err(e.to_string()))?;
+    std::fs::write(&tmp, text.as_bytes()).map_err(|e| err(e.to_string()))?;
     std::fs::rename(&tmp, &path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         err(e.to_string())

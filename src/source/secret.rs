@@ -1,18 +1,132 @@
-//! Secrets (access tokens, refresh tokens, developer tokens, client secrets): read from an
-//! environment variable or a file named in the config, never from the config text, and never
-//! printed — [`Secret`]'s `Debug` and `Display` write `***`.
+//! Secrets (access tokens, refresh tokens, developer tokens, client secrets, SMTP passwords):
+//! read from an environment variable or a file named in the config, never from the config text,
+//! and never printed — [`Secret`]'s `Debug` and `Display` write `***`.
+//!
+//! Formatting is not enough: a server may echo a token in its error body, a debug log may print a
+//! request. So every secret value read is also put in a process-wide registry ([`register`]), and
+//! every string that leaves the process (stdout, stderr and logs, report and email documents,
+//! snapshot and store files) goes through [`redact`], which replaces each registered value with
+//! `***`, whatever the path that carried it there.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::{PoisonError, RwLock};
+
+/// What a registered secret becomes in any output.
+pub const MASK: &str = "***";
+
+/// Values shorter than this are not registered: masking every `abc` in a report would garble it,
+/// and a secret that short protects nothing.
+pub const MIN_REDACTED_CHARS: usize = 4;
+
+/// Every secret value this process has read, in each form it may be printed in (as is,
+/// percent-encoded in a URL, escaped in JSON); longest first so that no shorter value masks
+/// part of a longer one.
+static REGISTRY: RwLock<Vec<String>> = RwLock::new(Vec::new());
+
+/// Registers a secret value so that [`redact`] masks it in every output from now on. Called by
+/// [`Secret::new`], by the SMTP credential reader, and for every secret a config names when the
+/// config is loaded. Empty and very short values are ignored (see [`MIN_REDACTED_CHARS`]).
+pub fn register(value: &str) {
+    let v = value.trim();
+    if v.chars().count() < MIN_REDACTED_CHARS {
+        return;
+    }
+    let json = serde_json::to_string(v).unwrap_or_default();
+    let forms = [
+        v.to_string(),
+        percent_encode(v),
+        json.trim_matches('"').to_string(),
+    ];
+    let mut r = REGISTRY.write().unwrap_or_else(PoisonError::into_inner);
+    for f in forms {
+        if !r.contains(&f) {
+            r.push(f);
+        }
+    }
+    r.sort_by_key(|s| std::cmp::Reverse(s.len()));
+}
+
+/// `text` with every registered secret value replaced by [`MASK`]; borrowed (no copy) when it
+/// holds none, which is the usual case.
+pub fn redact(text: &str) -> Cow<'_, str> {
+    let r = REGISTRY.read().unwrap_or_else(PoisonError::into_inner);
+    if !r.iter().any(|s| text.contains(s.as_str())) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = text.to_string();
+    for s in r.iter() {
+        if out.contains(s.as_str()) {
+            out = out.replace(s.as_str(), MASK);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A writer that buffers what it is given and writes it [`redact`]ed to the inner writer on
+/// flush or drop: one per log line (tracing's `MakeWriter`), so a secret is never split.
+pub struct Redacting<W: std::io::Write> {
+    inner: W,
+    buf: Vec<u8>,
+}
+
+impl<W: std::io::Write> Redacting<W> {
+    /// Wraps `inner`.
+    pub fn new(inner: W) -> Self {
+        Redacting {
+            inner,
+            buf: Vec::new(),
+        }
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for Redacting<W> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if !self.buf.is_empty() {
+            let text = String::from_utf8_lossy(&self.buf);
+            self.inner.write_all(redact(&text).as_bytes())?;
+            self.buf.clear();
+        }
+        self.inner.flush()
+    }
+}
+
+impl<W: std::io::Write> Drop for Redacting<W> {
+    fn drop(&mut self) {
+        let _ = std::io::Write::flush(self);
+    }
+}
+
+/// A value as it appears in a URL query (RFC 3986 unreserved characters kept).
+fn percent_encode(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
 
 /// A secret value. Only [`Secret::expose`] gives the text, for the one place that sends it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
 impl Secret {
-    /// Wraps a value (trimmed: files usually end with a newline).
+    /// Wraps a value (trimmed: files usually end with a newline) and [`register`]s it, so that
+    /// no output ever shows it.
     pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into().trim().to_string())
+        let v = value.into().trim().to_string();
+        register(&v);
+        Secret(v)
     }
 
     /// The secret text, to put in a request header, query or form. Never log it.
@@ -122,6 +236,23 @@ mod tests {
         }
         let h = format!("{:?}", Holder { token: s });
         assert!(!h.contains("EAAB"), "{h}");
+    }
+
+    #[test]
+    fn registered_values_are_masked_in_every_form() {
+        register(r#"reg-test-s3cret/"value"#);
+        let Cow::Owned(t) = redact(
+            r#"body: reg-test-s3cret/"value; url: ?k=reg-test-s3cret%2F%22value; json: "reg-test-s3cret/\"value""#,
+        ) else {
+            panic!("nothing masked");
+        };
+        assert!(!t.contains("s3cret"), "{t}");
+        assert_eq!(t.matches(MASK).count(), 3, "{t}");
+        register("abc");
+        assert!(matches!(redact("abc stays"), Cow::Borrowed("abc stays")));
+        let s = Secret::new("  reg-test-from-new \n");
+        assert_eq!(redact("x reg-test-from-new y"), "x *** y");
+        assert_eq!(s.expose(), "reg-test-from-new");
     }
 
     #[test]
