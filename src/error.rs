@@ -37,6 +37,9 @@ pub enum Error {
     /// The weekly report job failed (rendering, SMTP, state files).
     #[error(transparent)]
     Deliver(#[from] crate::deliver::DeliverError),
+    /// An A/B test readout failed (assignment, or nothing to compare).
+    #[error(transparent)]
+    Experiment(#[from] crate::abtest::ExperimentError),
     /// Writing an output file failed.
     #[error("cannot write {path}: {source}")]
     Write {
@@ -56,7 +59,8 @@ impl Error {
             | Error::Demo(_)
             | Error::Write { .. }
             | Error::Store(_)
-            | Error::NothingAsOf { .. } => EXIT_RUNTIME,
+            | Error::NothingAsOf { .. }
+            | Error::Experiment(_) => EXIT_RUNTIME,
             Error::Deliver(e) => e.exit_code(),
         }
     }

@@ -10,7 +10,10 @@
 //! The same measurements also diagnose the funnel ([`funnel`]), rank audience seeds ([`seeds`]),
 //! size A/B tests per metric ([`testplan`]) and value each proxy for value-based bidding ([`value`]).
 //! [`deliver`] is the weekly report job (files, or SMTP once per week).
+//! [`experiment`] reads an A/B test out on a micro metric and the macro outcome ([`abtest`] is
+//! its job: assignment, log, readout).
 
+pub mod abtest;
 pub mod advise;
 pub mod audit;
 pub mod config;
@@ -18,6 +21,7 @@ pub mod deliver;
 pub mod demo;
 pub mod error;
 pub mod evidence;
+pub mod experiment;
 pub mod flags;
 pub mod format;
 pub mod funnel;

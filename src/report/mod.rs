@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod chart;
 pub mod document;
+pub mod experiment;
 pub mod terminal;
 pub mod view;
 

@@ -2,6 +2,7 @@
 //! gzip) and GA4's BigQuery export files feed the same [`log::Event`] stream into the observation
 //! builder.
 
+pub mod assignment;
 pub mod bigquery;
 pub mod ga4_api;
 pub mod ga4_export;

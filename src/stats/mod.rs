@@ -18,6 +18,7 @@
 
 pub mod auc;
 pub mod clearance;
+pub mod cluster;
 pub mod decompose;
 pub mod drift;
 pub mod fdr;
