@@ -1,34 +1,41 @@
 //! The recommendation: which event each platform should optimize on, and why.
 //!
-//! Rule (documented in `docs/definitions.md`):
+//! This module gathers each event's floor check and segment-adjusted evidence, hands them to the
+//! pure stage [`crate::core::recommend`] (objective, lift floor, clearance band, score margin),
+//! and writes the outcome with its numbers for people. Rules (documented in
+//! `docs/definitions.md`):
 //! 1. For every event, the expected weekly volume per bidding unit is
 //!    `site weekly events × attributed_share / ad_sets`, over the last `volume_weeks` complete
 //!    weeks; its clearance is the probability that one floor window (7 or 30 days) reaches the
 //!    floor, from a negative binomial fitted to the weekly counts (Poisson when not overdispersed).
-//!    An event clears at `clearance ≥ clearance_threshold` (default 0.8).
-//! 2. If purchase clears, recommend purchase.
-//! 3. Otherwise, among candidates the platform can optimize on, that carry no flag, and that
-//!    clear: the one with the highest lower bound of precision (Wilson), ties broken by funnel
-//!    depth. The next one by the same order is the runner-up.
-//! 4. "Unlock": for the next deeper eligible event (or purchase) that does not clear, the most
-//!    bidding units it would clear with, and the volume multiple it would need at today's count.
-//! 5. When nothing clears, say so and what consolidation would let the best proxy clear.
-//! 6. Platform-reported counts (Meta per ad set, Google Ads per campaign) replace the site-share
+//! 2. The best event maximizes `P(clear) × segment-adjusted precision` among eligible events
+//!    that clear (`≥ clearance_threshold`; the standing event within the band below it) and are
+//!    useful (purchase, or lift interval's lower bound ≥ 1.5). Purchase scores P(clear) × 1.
+//! 3. "Unlock": for the next deeper useful event (or purchase) that does not clear, the most
+//!    bidding units it would clear with, the volume multiple and the attributed share it needs.
+//! 4. When nothing useful clears, say so and what would: fewer bidding units, more volume or
+//!    share for the most attainable useful event, or a deeper or derived event of a given volume.
+//! 5. Platform-reported counts (Meta per ad set, Google Ads per campaign) replace the site-share
 //!    estimate for the events the platform counts, zeros included. When a platform counts any
 //!    event, an event it does not count at all (no conversion action, no standard event) is not
 //!    eligible on it, purchase included ([`ReportedCounts::unreported`] says why): it cannot be
 //!    bid on until it is set up there, and a site-share guess is not comparable with the
 //!    platform's own counts. One recommendation never mixes the two bases.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::config::{AnalysisSettings, PlatformSettings};
+use crate::core::recommend::{self as stage, Candidate, Choice, Exclusion, Params, Verdict};
+use crate::core::standardize::{standardize, Segment, Standardized};
 use crate::evidence::ProxyEvidence;
 use crate::format::{amount, percent};
 use crate::observe::Observations;
 use crate::platform::{Floor, PlatformId};
 use crate::stats::clearance::{clearance, max_units_that_clear, volume_multiple_needed};
-use crate::types::EventName;
+use crate::stats::interval::z_quantile;
+use crate::types::{EventName, Interval, Probability};
 
 /// Where a floor check's per-unit counts come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -50,7 +57,7 @@ pub struct ReportedCounts {
     pub units: u32,
     /// Canonical event → every (unit, week) count over the recent weeks, for every event the
     /// platform counts (all zeros when it counted none of them).
-    pub per_unit_weekly: std::collections::BTreeMap<String, Vec<f64>>,
+    pub per_unit_weekly: BTreeMap<String, Vec<f64>>,
     /// Why an event missing from `per_unit_weekly` is not eligible on this platform (`not a
     /// conversion action in Google Ads`); applies when `per_unit_weekly` is not empty.
     pub unreported: String,
@@ -69,10 +76,23 @@ pub struct EventCheck {
     pub per_unit_window: f64,
     /// Probability that a window clears the floor.
     pub clearance: f64,
-    /// Whether it clears at the threshold.
+    /// Whether it clears: at the threshold, or for the standing event within the band below it.
     pub clears: bool,
     /// Why it cannot be recommended, if it cannot (flags, platform support, no data).
     pub excluded: Option<String>,
+    /// Segment-standardized precision (1 for purchase).
+    pub precision_adjusted: Option<f64>,
+    /// Segment-standardized lift (none for purchase).
+    pub lift_adjusted: Option<f64>,
+    /// Its interval; the lift floor applies to its lower bound.
+    pub lift_adjusted_ci: Option<Interval>,
+    /// Purchase, or the adjusted lift interval's lower bound reaches the lift floor.
+    pub useful: bool,
+    /// The objective: clearance × adjusted precision.
+    pub score: f64,
+    /// Why it cannot be recommended, as a reason code (for the hold stage).
+    #[serde(skip)]
+    pub exclusion: Option<Exclusion>,
 }
 
 /// What would let a deeper event clear.
@@ -84,6 +104,9 @@ pub struct Unlock {
     pub max_ad_sets: Option<u32>,
     /// The factor on today's volume it would need with today's bidding units.
     pub volume_multiple: Option<f64>,
+    /// The attributed share it would need with today's bidding units (`None`: not even 100%,
+    /// or the counts are the platform's own).
+    pub share_needed: Option<f64>,
 }
 
 /// The recommendation for one platform.
@@ -91,7 +114,7 @@ pub struct Unlock {
 pub struct Recommendation {
     /// Platform id.
     pub platform: PlatformId,
-    /// Recommended event; `None` when nothing clears.
+    /// Recommended event; `None` when nothing useful clears.
     pub event: Option<EventName>,
     /// The next best event by the same rule.
     pub runner_up: Option<EventName>,
@@ -122,6 +145,30 @@ pub struct Recommendation {
     pub held: bool,
     /// Consecutive stored weeks, this one included, in which `best` has been the best.
     pub best_weeks: u32,
+    /// The recommend stage's reason code (`None` when the floor could not be checked).
+    pub verdict: Option<Verdict>,
+    /// The lift floor applied (lower bound of the adjusted lift interval).
+    pub lift_floor: f64,
+    /// Site events a week a deeper or derived event with lift ≥ the floor would need to clear
+    /// with today's bidding units and share (when nothing useful clears).
+    pub derived_weekly_needed: Option<f64>,
+    /// Warnings of the hold stage (a standing event under tracking suspicion).
+    pub warnings: Vec<Warning>,
+}
+
+/// A warning attached to a recommendation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Warning {
+    /// The standing event carries `tracking_break`: it is kept, its counts are not trusted.
+    TrackingSuspect {
+        /// The event.
+        event: EventName,
+        /// Consecutive weeks flagged.
+        weeks: u32,
+        /// Weeks after which the break counts as lasting.
+        confirm_weeks: u32,
+    },
 }
 
 /// Weekly site counts (events) of an event over the last `volume_weeks` complete weeks; empty
@@ -139,6 +186,28 @@ pub fn recent_weekly_counts(obs: &Observations, j: Option<usize>, volume_weeks: 
                 Some(j) => w.candidates[j].events as f64,
                 None => w.purchase.events as f64,
             }
+        })
+        .collect()
+}
+
+/// Segment-standardized precision and lift of every candidate (device × channel segments over
+/// all weeks, [`crate::core::standardize`]), in candidate order.
+pub fn adjusted_evidence(obs: &Observations, confidence: f64) -> Vec<Option<Standardized>> {
+    let z = z_quantile(confidence);
+    (0..obs.candidates.len())
+        .map(|j| {
+            let bit = 1u32 << j;
+            let mut segs: BTreeMap<(u16, u16), Segment> = BTreeMap::new();
+            for p in &obs.patterns {
+                let s = segs.entry((p.device, p.channel)).or_default();
+                s.units += p.units;
+                s.purchasers += p.purchasers;
+                if p.mask & bit != 0 {
+                    s.with += p.units;
+                    s.with_purchasers += p.purchasers;
+                }
+            }
+            standardize(&segs.into_values().collect::<Vec<_>>(), z, 1.0)
         })
         .collect()
 }
@@ -161,77 +230,257 @@ pub fn recommend_reported(
     a: &AnalysisSettings,
     reported: &[ReportedCounts],
 ) -> Vec<Recommendation> {
+    recommend_standing(obs, evidence, platforms, a, reported, &BTreeMap::new())
+}
+
+/// [`recommend_reported`], knowing the event each platform was told to optimize on last week
+/// (`standing`, from the model store): it keeps clearing within the clearance band and stays
+/// best within the score margin.
+pub fn recommend_standing(
+    obs: &Observations,
+    evidence: &[ProxyEvidence],
+    platforms: &[PlatformSettings],
+    a: &AnalysisSettings,
+    reported: &[ReportedCounts],
+    standing: &BTreeMap<PlatformId, EventName>,
+) -> Vec<Recommendation> {
+    let adjusted = adjusted_evidence(obs, a.confidence);
+    let params = Params::with_threshold(Probability::clamped(a.clearance_threshold));
     platforms
         .iter()
         .map(|p| {
             let r = reported.iter().find(|r| r.platform == p.profile.id);
-            match r {
-                Some(r) => {
-                    let mut p = p.clone();
-                    p.ad_sets = r.units.max(1);
-                    recommend_one(obs, evidence, &p, a, Some(r))
-                }
-                None => recommend_one(obs, evidence, p, a, None),
+            let mut p = p.clone();
+            if let Some(r) = r {
+                p.ad_sets = r.units.max(1);
             }
+            let ctx = Ctx {
+                obs,
+                evidence,
+                adjusted: &adjusted,
+                p: &p,
+                a,
+                reported: r,
+                params,
+                standing: standing.get(&p.profile.id),
+            };
+            recommend_one(&ctx)
         })
         .collect()
 }
 
-fn recommend_one(
-    obs: &Observations,
-    evidence: &[ProxyEvidence],
-    p: &PlatformSettings,
-    a: &AnalysisSettings,
-    reported: Option<&ReportedCounts>,
-) -> Recommendation {
-    let floor = p.profile.floor.clone();
-    let thinning = p.attributed_share / f64::from(p.ad_sets);
-    let window = f64::from(floor.days);
-    let unit_noun = floor.unit.noun(1.0);
-    let units_noun = floor.unit.noun(f64::from(p.ad_sets));
-    // Rule 6: when the platform counts any event, the events it does not count are not eligible.
-    let uncounted = |event: &EventName| -> Option<String> {
-        let r = reported.filter(|r| !r.per_unit_weekly.is_empty())?;
-        (!r.per_unit_weekly.contains_key(event.as_str())).then(|| r.unreported.clone())
-    };
-    let check = |event: &EventName, counts: &[f64], excluded: Option<String>| {
-        let own = reported
+/// Everything one platform's recommendation is computed from.
+struct Ctx<'a> {
+    obs: &'a Observations,
+    evidence: &'a [ProxyEvidence],
+    adjusted: &'a [Option<Standardized>],
+    p: &'a PlatformSettings,
+    a: &'a AnalysisSettings,
+    reported: Option<&'a ReportedCounts>,
+    params: Params,
+    standing: Option<&'a EventName>,
+}
+
+impl Ctx<'_> {
+    fn thinning(&self) -> f64 {
+        self.p.attributed_share / f64::from(self.p.ad_sets)
+    }
+
+    fn window(&self) -> f64 {
+        f64::from(self.p.profile.floor.days)
+    }
+
+    /// Site counts of candidate `j` (`None`: purchase).
+    fn counts(&self, j: Option<usize>) -> Vec<f64> {
+        recent_weekly_counts(self.obs, j, self.a.volume_weeks)
+    }
+
+    /// Rule 5: when the platform counts any event, the events it does not count are excluded.
+    fn uncounted(&self, event: &EventName) -> Option<Exclusion> {
+        let r = self.reported.filter(|r| !r.per_unit_weekly.is_empty())?;
+        (!r.per_unit_weekly.contains_key(event.as_str()))
+            .then(|| Exclusion::NotCounted(r.unreported.clone()))
+    }
+
+    fn exclusion(&self, e: &ProxyEvidence) -> Option<Exclusion> {
+        if !self.p.profile.can_optimize(&e.event) {
+            return Some(Exclusion::NotOptimizable);
+        }
+        if let Some(x) = self.uncounted(&e.event) {
+            return Some(x);
+        }
+        e.is_disqualified()
+            .then(|| Exclusion::Flagged(e.flags.iter().map(|f| f.kind).collect()))
+    }
+
+    /// The floor check and the stage's candidate of one event (`j = None`: purchase).
+    fn check(&self, j: Option<usize>, exclusion: Option<Exclusion>) -> (EventCheck, Candidate) {
+        let event = j.map_or(&self.obs.purchase, |j| &self.evidence[j].event);
+        let floor = &self.p.profile.floor;
+        let own = self
+            .reported
             .and_then(|r| r.per_unit_weekly.get(event.as_str()))
             .filter(|c| !c.is_empty());
         let (basis, c) = match own {
             Some(own) => (
                 CountBasis::PlatformReported,
-                clearance(own, 1.0, window, floor.events),
+                clearance(own, 1.0, self.window(), floor.events),
             ),
             None => (
                 CountBasis::SiteShare,
-                clearance(counts, thinning, window, floor.events),
+                clearance(
+                    &self.counts(j),
+                    self.thinning(),
+                    self.window(),
+                    floor.events,
+                ),
             ),
         };
-        let (wk, win, prob) = c.map_or((0.0, 0.0, 0.0), |c| {
-            (
-                c.per_unit_mean_week,
-                c.per_unit_mean_window,
-                c.probability.get(),
-            )
+        let (wk, win, prob) = c.map_or((0.0, 0.0, Probability::clamped(0.0)), |c| {
+            (c.per_unit_mean_week, c.per_unit_mean_window, c.probability)
         });
-        EventCheck {
+        // Segment-adjusted where the units have segments to adjust over; pooled otherwise.
+        let adj = j.and_then(|j| self.adjusted.get(j).copied().flatten());
+        let pooled = j.map(|j| &self.evidence[j]);
+        let cand = Candidate {
+            event: event.clone(),
+            depth: event.funnel_depth(),
+            is_purchase: j.is_none(),
+            clearance: prob,
+            precision: match pooled {
+                None => Some(1.0),
+                Some(e) => adj.map(|s| s.precision).or(e.precision),
+            },
+            lift_ci: adj.map(|s| s.lift_ci).or(pooled.and_then(|e| e.lift_ci)),
+            exclusion,
+        };
+        let a = stage::assess(&cand, self.standing, &self.params);
+        let check = EventCheck {
             basis,
             event: event.clone(),
             per_unit_weekly: wk,
             per_unit_window: win,
-            clearance: prob,
-            clears: prob >= a.clearance_threshold,
-            excluded,
+            clearance: prob.get(),
+            clears: a.clears,
+            excluded: cand
+                .exclusion
+                .as_ref()
+                .map(|x| self.exclusion_text(x, event)),
+            precision_adjusted: cand.precision,
+            lift_adjusted: adj.map(|s| s.lift).or(pooled.and_then(|e| e.lift)),
+            lift_adjusted_ci: cand.lift_ci,
+            useful: a.useful,
+            score: a.score,
+            exclusion: cand.exclusion.clone(),
+        };
+        (check, cand)
+    }
+
+    fn exclusion_text(&self, x: &Exclusion, event: &EventName) -> String {
+        match x {
+            Exclusion::NotOptimizable => format!(
+                "{} cannot optimize on {event}",
+                self.p.profile.id.display_name()
+            ),
+            Exclusion::NotCounted(why) => why.clone(),
+            Exclusion::Flagged(kinds) => {
+                let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
+                format!("flagged {}", names.join(", "))
+            }
         }
+    }
+
+    /// The floor checks and candidates of purchase (index 0) and every proxy (index j + 1).
+    fn candidates(&self) -> (Vec<EventCheck>, Vec<Candidate>) {
+        let purchase = self.check(None, self.uncounted(&self.obs.purchase));
+        let proxies = (0..self.evidence.len())
+            .map(|j| self.check(Some(j), self.exclusion(&self.evidence[j])));
+        std::iter::once(purchase).chain(proxies).unzip()
+    }
+
+    /// Site counts behind candidate index `i` (0: purchase).
+    fn counts_of(&self, i: usize) -> Vec<f64> {
+        self.counts(i.checked_sub(1))
+    }
+
+    /// What would let candidate `i` clear: fewer bidding units, more volume, more share.
+    fn unlock(&self, i: usize, checks: &[EventCheck]) -> Unlock {
+        let counts = self.counts_of(i);
+        let (floor, t) = (&self.p.profile.floor, self.params.threshold());
+        let share_needed = (checks[i].basis == CountBasis::SiteShare)
+            .then(|| share_needed(&counts, self.p.ad_sets, self.window(), floor.events, t))
+            .flatten();
+        Unlock {
+            event: checks[i].event.clone(),
+            max_ad_sets: max_units_that_clear(
+                &counts,
+                self.p.attributed_share,
+                self.window(),
+                floor.events,
+                t,
+                self.p.ad_sets,
+            ),
+            volume_multiple: volume_multiple_needed(
+                &counts,
+                self.thinning(),
+                self.window(),
+                floor.events,
+                t,
+            ),
+            share_needed,
+        }
+    }
+
+    /// Site events a week that a steady (Poisson) event needs to clear on this platform.
+    fn derived_weekly_needed(&self) -> Option<f64> {
+        let floor = &self.p.profile.floor;
+        volume_multiple_needed(
+            &[10.0; 4],
+            self.thinning(),
+            self.window(),
+            floor.events,
+            self.params.threshold(),
+        )
+        .map(|m| (m * 10.0).ceil())
+    }
+}
+
+/// The smallest attributed share in (0, 1] with which `counts` would clear across `units`
+/// bidding units (bisection to 0.5 percentage points); `None` when even 100% would not.
+fn share_needed(
+    counts: &[f64],
+    units: u32,
+    window: f64,
+    floor: f64,
+    threshold: f64,
+) -> Option<f64> {
+    let clears = |s: f64| {
+        clearance(counts, s / f64::from(units.max(1)), window, floor)
+            .is_some_and(|c| c.probability.get() >= threshold)
     };
-    let purchase_counts = recent_weekly_counts(obs, None, a.volume_weeks);
+    if !clears(1.0) {
+        return None;
+    }
+    let (mut lo, mut hi) = (0.0_f64, 1.0_f64);
+    while hi - lo > 0.005 {
+        let mid = 0.5 * (lo + hi);
+        if clears(mid) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    Some((hi * 200.0).ceil() / 200.0)
+}
+
+fn recommend_one(ctx: &Ctx) -> Recommendation {
+    let p = ctx.p;
     let mut rec = Recommendation {
         platform: p.profile.id,
         event: None,
         runner_up: None,
         per_unit_weekly: None,
-        floor: floor.clone(),
+        floor: p.profile.floor.clone(),
         clearance: None,
         reason: String::new(),
         ad_sets: p.ad_sets,
@@ -243,235 +492,33 @@ fn recommend_one(
         best: None,
         held: false,
         best_weeks: 1,
+        verdict: None,
+        lift_floor: ctx.params.lift_floor(),
+        derived_weekly_needed: None,
+        warnings: Vec::new(),
     };
-    if purchase_counts.is_empty() {
-        let hours = (obs.span_micros.1 - obs.span_micros.0) as f64 / 3.6e9;
+    if ctx.counts(None).is_empty() {
+        let hours = (ctx.obs.span_micros.1 - ctx.obs.span_micros.0) as f64 / 3.6e9;
         rec.reason = format!(
             "Cannot check the learning-phase floor: the data cover no complete ISO week ({hours:.1} hours in all). Give at least one complete week, ideally {}.",
-            a.volume_weeks
+            ctx.a.volume_weeks
         );
         return rec;
     }
-    let purchase_check = check(&obs.purchase, &purchase_counts, uncounted(&obs.purchase));
-    let purchase_open = purchase_check.excluded.is_none();
-    let mut checks = vec![purchase_check.clone()];
-    let mut eligible: Vec<(usize, EventCheck)> = Vec::new();
-    for (j, e) in evidence.iter().enumerate() {
-        let counts = recent_weekly_counts(obs, Some(j), a.volume_weeks);
-        let excluded = if !p.profile.can_optimize(&e.event) {
-            Some(format!(
-                "{} cannot optimize on {}",
-                p.profile.id.display_name(),
-                e.event
-            ))
-        } else if let Some(why) = uncounted(&e.event) {
-            Some(why)
-        } else if e.is_disqualified() {
-            let names: Vec<&str> = e.flags.iter().map(|f| f.kind.name()).collect();
-            Some(format!("flagged {}", names.join(", ")))
-        } else {
-            None
-        };
-        let c = check(&e.event, &counts, excluded);
-        if c.excluded.is_none() {
-            eligible.push((j, c.clone()));
-        }
-        checks.push(c);
-    }
-    // Strongest signal first: precision lower bound, then funnel depth.
-    let strength = |j: usize| evidence[j].precision_ci.map_or(0.0, |c| c.lo);
-    eligible.sort_by(|(x, _), (y, _)| {
-        strength(*y)
-            .total_cmp(&strength(*x))
-            .then(evidence[*y].funnel_depth.cmp(&evidence[*x].funnel_depth))
-    });
-    let floor_txt = format!(
-        "{} per {} per {} days",
-        amount(floor.events),
-        unit_noun,
-        floor.days
-    );
-    let vol_txt = |c: &EventCheck| {
-        let window_txt = if floor.days == 7 {
-            String::new()
-        } else {
-            format!(" ({} per {} days)", amount(c.per_unit_window), floor.days)
-        };
-        format!(
-            "{} per {} per week{}",
-            amount(c.per_unit_weekly),
-            unit_noun,
-            window_txt
-        )
-    };
-    let quality = |j: usize| {
-        let e = &evidence[j];
-        match (e.precision, e.precision_ci, e.lift) {
-            (Some(pr), Some(ci), Some(l)) => format!(
-                "{} of these {} go on to buy ({}–{}), {:.1}× the base rate",
-                percent(pr),
-                obs.unit.plural(),
-                percent(ci.lo),
-                percent(ci.hi),
-                l
-            ),
-            _ => "no precision estimate".into(),
-        }
-    };
-    let clearing: Vec<&(usize, EventCheck)> = eligible.iter().filter(|(_, c)| c.clears).collect();
-    let unlock_for = |depth: u8| -> Option<Unlock> {
-        // The next deeper event: the shallowest eligible candidate deeper than `depth`, else purchase.
-        let mut deeper: Vec<&(usize, EventCheck)> = eligible
-            .iter()
-            .filter(|(j, c)| evidence[*j].funnel_depth > depth && !c.clears)
-            .collect();
-        deeper.sort_by_key(|(j, _)| evidence[*j].funnel_depth);
-        let (event, counts) = match deeper.first() {
-            Some((j, _)) => (
-                evidence[*j].event.clone(),
-                recent_weekly_counts(obs, Some(*j), a.volume_weeks),
-            ),
-            None if !purchase_check.clears && purchase_open => {
-                (obs.purchase.clone(), purchase_counts.clone())
-            }
-            None => return None,
-        };
-        Some(Unlock {
-            max_ad_sets: max_units_that_clear(
-                &counts,
-                p.attributed_share,
-                window,
-                floor.events,
-                a.clearance_threshold,
-                p.ad_sets,
-            ),
-            volume_multiple: volume_multiple_needed(
-                &counts,
-                thinning,
-                window,
-                floor.events,
-                a.clearance_threshold,
-            ),
-            event,
-        })
-    };
-    let unlock_txt = |u: &Unlock| {
-        let mut parts = Vec::new();
-        if let Some(k) = u.max_ad_sets {
-            if k < p.ad_sets {
-                parts.push(format!(
-                    "with at most {k} {}",
-                    floor.unit.noun(f64::from(k))
-                ));
-            }
-        }
-        if let Some(m) = u.volume_multiple {
-            parts.push(format!("with {m:.1}× today's volume"));
-        }
-        if parts.is_empty() {
-            String::new()
-        } else {
-            format!(" {} would clear {}.", u.event, parts.join(", or "))
-        }
-    };
-    if purchase_check.clears && purchase_open {
-        rec.event = Some(obs.purchase.clone());
-        rec.per_unit_weekly = Some(purchase_check.per_unit_weekly);
-        rec.clearance = Some(purchase_check.clearance);
-        rec.runner_up = clearing.first().map(|(j, _)| evidence[*j].event.clone());
-        rec.reason = format!(
-            "{} itself clears the floor: {} against {} (clears {} of windows); optimize on the real outcome.",
-            obs.purchase,
-            vol_txt(&purchase_check),
-            floor_txt,
-            percent(purchase_check.clearance)
-        );
-    } else if let Some((j, c)) = clearing.first() {
-        rec.event = Some(evidence[*j].event.clone());
-        rec.per_unit_weekly = Some(c.per_unit_weekly);
-        rec.clearance = Some(c.clearance);
-        rec.runner_up = clearing.get(1).map(|(k, _)| evidence[*k].event.clone());
-        let purchase_txt = match &purchase_check.excluded {
-            Some(why) => format!("{} cannot be optimized on here ({why})", obs.purchase),
-            None => format!(
-                "{} is too rare: {} against {} (clears {} of windows)",
-                obs.purchase,
-                vol_txt(&purchase_check),
-                floor_txt,
-                percent(purchase_check.clearance)
-            ),
-        };
-        rec.reason = format!(
-            "{purchase_txt}. {} clears the floor: {} (clears {}), and {}.",
-            evidence[*j].event,
-            vol_txt(c),
-            percent(c.clearance),
-            quality(*j)
-        );
-        rec.unlock = unlock_for(evidence[*j].funnel_depth);
-        if let Some(u) = &rec.unlock {
-            rec.reason.push_str(&unlock_txt(u));
-        }
+    let (checks, cands) = ctx.candidates();
+    let choice = stage::recommend(&cands, ctx.standing, &ctx.params);
+    rec.verdict = Some(choice.verdict);
+    if let Some(b) = choice.best {
+        rec.event = Some(checks[b].event.clone());
+        rec.per_unit_weekly = Some(checks[b].per_unit_weekly);
+        rec.clearance = Some(checks[b].clearance);
+        rec.runner_up = choice.runner_up.map(|i| checks[i].event.clone());
+        rec.unlock = unlock_target(&cands, &choice, b).map(|i| ctx.unlock(i, &checks));
     } else {
-        // Nothing clears: what consolidation would let the strongest eligible proxy clear?
-        let best = eligible.first();
-        rec.reason = format!(
-            "No eligible event clears {} with {} {}: {} has {}.",
-            floor_txt,
-            p.ad_sets,
-            units_noun,
-            obs.purchase,
-            vol_txt(&purchase_check)
-        );
-        if let Some((j, _)) = best {
-            let counts = recent_weekly_counts(obs, Some(*j), a.volume_weeks);
-            let k = max_units_that_clear(
-                &counts,
-                p.attributed_share,
-                window,
-                floor.events,
-                a.clearance_threshold,
-                p.ad_sets,
-            );
-            let m = volume_multiple_needed(
-                &counts,
-                thinning,
-                window,
-                floor.events,
-                a.clearance_threshold,
-            );
-            rec.unlock = Some(Unlock {
-                event: evidence[*j].event.clone(),
-                max_ad_sets: k,
-                volume_multiple: m,
-            });
-            match k {
-                Some(k) => rec.reason.push_str(&format!(
-                    " Consolidate into {k} {} and optimize on {} ({}).",
-                    floor.unit.noun(f64::from(k)),
-                    evidence[*j].event,
-                    quality(*j)
-                )),
-                None => rec.reason.push_str(&format!(
-                    " Even one {unit_noun} would not clear on {}; it needs {} its volume.",
-                    evidence[*j].event,
-                    m.map_or("far more than 10×".to_string(), |m| format!("{m:.1}×"))
-                )),
-            }
-        }
+        rec.unlock = attainable(&cands, &choice, &checks).map(|i| ctx.unlock(i, &checks));
+        rec.derived_weekly_needed = ctx.derived_weekly_needed();
     }
-    if let Some(today) = &p.optimizing_on {
-        if let Some(e) = evidence
-            .iter()
-            .find(|e| &e.event == today && e.is_disqualified())
-        {
-            let names: Vec<&str> = e.flags.iter().map(|f| f.kind.name()).collect();
-            rec.reason.push_str(&format!(
-                " Stop optimizing on {today}: it is flagged {}.",
-                names.join(", ")
-            ));
-        }
-    }
+    rec.reason = explain::reason(ctx, &rec, &checks, &choice);
     rec.change_needed = match (&rec.optimizing_on, &rec.event) {
         (Some(today), Some(rec_ev)) => Some(today != rec_ev),
         (Some(_), None) => Some(true),
@@ -480,6 +527,246 @@ fn recommend_one(
     rec.checks = checks;
     rec.best = rec.event.clone();
     rec
+}
+
+/// The next deeper useful eligible event than `b` that does not clear: the shallowest such proxy,
+/// else purchase; `None` when `b` is purchase or purchase is excluded and no proxy qualifies.
+fn unlock_target(cands: &[Candidate], choice: &Choice, b: usize) -> Option<usize> {
+    if cands[b].is_purchase {
+        return None;
+    }
+    let open = |i: usize| cands[i].exclusion.is_none() && !choice.assessed[i].clears;
+    (1..cands.len())
+        .filter(|&i| open(i) && choice.assessed[i].useful && cands[i].depth > cands[b].depth)
+        .min_by_key(|&i| cands[i].depth)
+        .or_else(|| open(0).then_some(0))
+}
+
+/// When nothing useful clears: the most attainable useful eligible proxy (the most volume per
+/// bidding unit), else purchase when eligible.
+fn attainable(cands: &[Candidate], choice: &Choice, checks: &[EventCheck]) -> Option<usize> {
+    (1..cands.len())
+        .filter(|&i| cands[i].exclusion.is_none() && choice.assessed[i].useful)
+        .max_by(|&x, &y| {
+            checks[x]
+                .per_unit_weekly
+                .total_cmp(&checks[y].per_unit_weekly)
+        })
+        .or_else(|| cands[0].exclusion.is_none().then_some(0))
+}
+
+/// The recommendation's sentences for people, from the stage's reason codes.
+mod explain {
+    use super::*;
+
+    pub(super) fn reason(
+        ctx: &Ctx,
+        rec: &Recommendation,
+        checks: &[EventCheck],
+        choice: &Choice,
+    ) -> String {
+        let purchase = &checks[0];
+        let mut text = match (choice.best, choice.verdict) {
+            (Some(_), Verdict::Purchase) => format!(
+                "{} itself clears the floor: {} against {} (clears {} of windows); optimize on the real outcome.",
+                purchase.event,
+                volume(ctx, purchase),
+                floor(ctx),
+                percent(purchase.clearance)
+            ),
+            (Some(b), _) => proxy_reason(ctx, rec, checks, b, choice.verdict),
+            (None, _) => nothing_reason(ctx, rec, checks),
+        };
+        if let Some(today) = &ctx.p.optimizing_on {
+            if let Some(e) = ctx
+                .evidence
+                .iter()
+                .find(|e| &e.event == today && e.is_disqualified())
+            {
+                let names: Vec<&str> = e.flags.iter().map(|f| f.kind.name()).collect();
+                text.push_str(&format!(
+                    " Stop optimizing on {today}: it is flagged {}.",
+                    names.join(", ")
+                ));
+            }
+        }
+        text
+    }
+
+    fn floor(ctx: &Ctx) -> String {
+        let f = &ctx.p.profile.floor;
+        format!(
+            "{} per {} per {} days",
+            amount(f.events),
+            f.unit.noun(1.0),
+            f.days
+        )
+    }
+
+    fn volume(ctx: &Ctx, c: &EventCheck) -> String {
+        let f = &ctx.p.profile.floor;
+        let window = if f.days == 7 {
+            String::new()
+        } else {
+            format!(" ({} per {} days)", amount(c.per_unit_window), f.days)
+        };
+        format!(
+            "{} per {} per week{window}",
+            amount(c.per_unit_weekly),
+            f.unit.noun(1.0)
+        )
+    }
+
+    fn quality(ctx: &Ctx, event: &EventName) -> String {
+        let Some(e) = ctx.evidence.iter().find(|e| &e.event == event) else {
+            return "no precision estimate".into();
+        };
+        match (e.precision, e.precision_ci, e.lift) {
+            (Some(pr), Some(ci), Some(l)) => format!(
+                "{} of these {} go on to buy ({}–{}), {:.1}× the base rate",
+                percent(pr),
+                ctx.obs.unit.plural(),
+                percent(ci.lo),
+                percent(ci.hi),
+                l
+            ),
+            _ => "no precision estimate".into(),
+        }
+    }
+
+    fn purchase_text(ctx: &Ctx, purchase: &EventCheck) -> String {
+        match &purchase.excluded {
+            Some(why) => format!("{} cannot be optimized on here ({why})", purchase.event),
+            None => format!(
+                "{} is too rare: {} against {} (clears {} of windows)",
+                purchase.event,
+                volume(ctx, purchase),
+                floor(ctx),
+                percent(purchase.clearance)
+            ),
+        }
+    }
+
+    fn proxy_reason(
+        ctx: &Ctx,
+        rec: &Recommendation,
+        checks: &[EventCheck],
+        b: usize,
+        v: Verdict,
+    ) -> String {
+        let c = &checks[b];
+        let mut text = format!(
+            "{}. {} clears the floor: {} (clears {}), and {}.",
+            purchase_text(ctx, &checks[0]),
+            c.event,
+            volume(ctx, c),
+            percent(c.clearance),
+            quality(ctx, &c.event)
+        );
+        if v == Verdict::StandingWithinMargin {
+            if let Some(r) = &rec.runner_up {
+                text.push_str(&format!(
+                    " It stays ahead of {r}, which does not beat its score by {:.0}% (changing the event restarts learning).",
+                    ctx.params.score_margin() * 100.0
+                ));
+            }
+        }
+        if let Some(u) = &rec.unlock {
+            text.push_str(&unlock_text(ctx, u));
+        }
+        text
+    }
+
+    /// " X would clear with at most k units, or with m× today's volume, or with s% share."
+    pub(super) fn unlock_text(ctx: &Ctx, u: &Unlock) -> String {
+        let mut parts = Vec::new();
+        let units = ctx.p.ad_sets;
+        if let Some(k) = u.max_ad_sets.filter(|&k| k < units) {
+            parts.push(format!(
+                "with at most {k} {}",
+                ctx.p.profile.floor.unit.noun(f64::from(k))
+            ));
+        }
+        if let Some(m) = u.volume_multiple {
+            parts.push(format!("with {m:.1}× today's volume"));
+        }
+        if let Some(s) = u.share_needed.filter(|&s| s > ctx.p.attributed_share) {
+            parts.push(format!(
+                "if {} saw {} of events (today {})",
+                ctx.p.profile.id.display_name(),
+                percent(s),
+                percent(ctx.p.attributed_share)
+            ));
+        }
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!(" {} would clear {}.", u.event, parts.join(", or "))
+        }
+    }
+
+    fn nothing_reason(ctx: &Ctx, rec: &Recommendation, checks: &[EventCheck]) -> String {
+        let f = &ctx.p.profile.floor;
+        let mut text = format!(
+            "Nothing useful clears {} with {} {}: {}.",
+            floor(ctx),
+            ctx.p.ad_sets,
+            f.unit.noun(f64::from(ctx.p.ad_sets)),
+            purchase_text(ctx, &checks[0])
+        );
+        let weak: Vec<String> = checks
+            .iter()
+            .filter(|c| c.exclusion.is_none() && c.clears && !c.useful)
+            .filter_map(|c| {
+                let (l, ci) = (c.lift_adjusted?, c.lift_adjusted_ci?);
+                Some(format!(
+                    "{} ({:.2}× [{:.2}, {:.2}])",
+                    c.event, l, ci.lo, ci.hi
+                ))
+            })
+            .collect();
+        if !weak.is_empty() {
+            text.push_str(&format!(
+                " {} clear{} but the segment-adjusted lift interval starts below {:.1}: optimizing on it would be optimizing on traffic, not buyers.",
+                weak.join(", "),
+                if weak.len() == 1 { "s" } else { "" },
+                ctx.params.lift_floor()
+            ));
+        }
+        match &rec.unlock {
+            Some(u) => {
+                let c = checks.iter().find(|c| c.event == u.event);
+                let vol = c.map_or(String::new(), |c| format!(" has {} and", volume(ctx, c)));
+                let q = if u.event == ctx.obs.purchase {
+                    String::new()
+                } else {
+                    format!(" ({})", quality(ctx, &u.event))
+                };
+                let what = unlock_text(ctx, u);
+                if what.is_empty() {
+                    text.push_str(&format!(
+                        " {}{q}{vol} would not clear even with one {} or all events seen; it needs far more volume.",
+                        u.event,
+                        f.unit.noun(1.0)
+                    ));
+                } else {
+                    text.push_str(&format!(
+                        " {}{q}{vol} is the closest useful event:{what}",
+                        u.event
+                    ));
+                }
+            }
+            None => text.push_str(" No eligible event is useful."),
+        }
+        if let Some(n) = rec.derived_weekly_needed {
+            text.push_str(&format!(
+                " Or track a deeper or derived event (lift ≥ {:.1}) with at least {} events a week on the site.",
+                ctx.params.lift_floor(),
+                amount(n)
+            ));
+        }
+        text
+    }
 }
 
 #[cfg(test)]
@@ -541,6 +828,9 @@ mod tests {
         // add_payment_info is the stronger signal: it would win wherever it is eligible.
         for (e, lo) in evidence.iter_mut().zip([0.10, 0.40]) {
             e.precision_ci = Some(Interval { lo, hi: lo + 0.1 });
+            e.precision = Some(lo + 0.05);
+            e.lift = Some(5.0);
+            e.lift_ci = Some(Interval { lo: 4.0, hi: 6.0 });
             e.flags.clear();
         }
         (obs, evidence, a)

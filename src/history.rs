@@ -1,10 +1,10 @@
 //! Weekly memory: what changed since the last stored week, and hysteresis so that a
 //! recommendation does not flip-flop on one noisy week.
 //!
-//! - **Hysteresis** ([`apply_hysteresis`]): a new best event replaces the standing
-//!   recommendation (last stored week's) only when it has been the best for `confirm_weeks`
-//!   consecutive stored weeks, or the standing event is flagged, not optimizable or no longer
-//!   clears its floor.
+//! - **Hysteresis** ([`apply_hysteresis`], over the pure stage [`crate::core::hold`]): a new best
+//!   event replaces the standing recommendation (last stored week's) only when it has been the
+//!   best for `confirm_weeks` consecutive stored weeks, or the evidence against the standing event
+//!   is overwhelming; a standing event under suspicion of a tracking break is held with a warning.
 //! - **Changes** ([`changes`]): per platform, kept / held / switched and why; per proxy, a
 //!   two-proportion z-test of this week's precision against the previous stored week's (units that
 //!   started in each week), a quasi-Poisson test of its unit volume, and raised or cleared flags.
@@ -17,7 +17,11 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use crate::advise::Recommendation;
+use crate::advise::{Recommendation, Warning};
+use crate::core::hold::{
+    classify, hold, Cause, Hold, Overrides, Standing, StandingFacts, StandingState, Surge,
+};
+use crate::core::recommend::Exclusion;
 use crate::evidence::ProxyEvidence;
 use crate::flags::FlagKind;
 use crate::format::{p_value, percent};
@@ -28,23 +32,8 @@ use crate::stats::interval::{normal_sf, two_proportion_z, wilson};
 use crate::store::{StoredRecommendation, StoredWeek};
 use crate::types::{EventName, Interval, IsoWeek};
 
-/// What hysteresis did with one platform's recommendation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RecommendationStatus {
-    /// No stored week before this one: this week's best stands.
-    FirstWeek,
-    /// This week's best is the standing recommendation.
-    Kept,
-    /// Another event is best, but not yet for `confirm_weeks` weeks: the standing one is held.
-    Held,
-    /// Another event has been best for `confirm_weeks` weeks: it replaces the standing one.
-    Switched,
-    /// The standing event is flagged, not optimizable or no longer clears: replaced at once.
-    Replaced,
-    /// Nothing stood last week (nothing cleared); this week's best is taken at once.
-    New,
-}
+/// What hysteresis did with one platform's recommendation (see [`crate::core::hold::Status`]).
+pub use crate::core::hold::Status as RecommendationStatus;
 
 /// One platform's recommendation against last week's.
 #[derive(Debug, Clone, Serialize)]
@@ -59,6 +48,8 @@ pub struct RecommendationChange {
     pub event: Option<EventName>,
     /// What happened.
     pub status: RecommendationStatus,
+    /// Why the standing event was replaced at once (status `replaced`).
+    pub cause: Option<Cause>,
     /// Consecutive stored weeks `best` has led, this one included.
     pub best_weeks: u32,
     /// Weeks a new best must lead to replace the standing one.
@@ -67,102 +58,219 @@ pub struct RecommendationChange {
     pub message: String,
 }
 
-/// Applies hysteresis to one platform's fresh recommendation, given the previous stored week's
-/// record for that platform, and says what it did. Sets `rec.best_weeks`, and when the standing
-/// event is held: `rec.event`, `held`, its volume and clearance, `runner_up` (= the leader),
-/// `change_needed` and a reason that starts with "Holding X; Y leads for k of n weeks".
+/// Consecutive stored weeks, ending with this one, in which `event` carried `tracking_break`
+/// (0 when it does not carry it this week).
+pub fn tracking_weeks(event: &EventName, now: &[ProxyEvidence], earlier: &[StoredWeek]) -> u32 {
+    let flagged_now = now
+        .iter()
+        .any(|e| &e.event == event && e.has(FlagKind::TrackingBreak));
+    if !flagged_now {
+        return 0;
+    }
+    let before = earlier
+        .iter()
+        .rev()
+        .take_while(|w| {
+            w.proxy(event)
+                .is_some_and(|p| p.flags.contains(&FlagKind::TrackingBreak))
+        })
+        .count();
+    1 + before as u32
+}
+
+/// The numbers of a `broken_surge` flag as the override thresholds read them; `None` when the
+/// flag does not carry them.
+fn surge_numbers(e: &ProxyEvidence) -> Option<Surge> {
+    let f = e.flags.iter().find(|f| f.kind == FlagKind::BrokenSurge)?;
+    let num = |k: &str| f.evidence.get(k).and_then(serde_json::Value::as_f64);
+    let (before, after) = (num("precision_before")?, num("precision_after")?);
+    Some(Surge {
+        volume_p: num("volume_p")?,
+        precision_p: num("precision_p")?,
+        volume_ratio: num("volume_ratio")?,
+        precision_ratio: if before > 0.0 { after / before } else { 1.0 },
+    })
+}
+
+/// What is known this week about the standing event `standing` of `rec`.
+pub fn standing_facts(
+    rec: &Recommendation,
+    standing: &EventName,
+    evidence: &[ProxyEvidence],
+    tracking_weeks: u32,
+) -> StandingFacts {
+    let check = rec.checks.iter().find(|c| &c.event == standing);
+    let e = evidence.iter().find(|e| &e.event == standing);
+    StandingFacts {
+        // Without any floor check (no complete week) nothing can be judged: keep it.
+        present: check.is_some() || rec.checks.is_empty(),
+        usable_on_platform: !check.is_some_and(|c| {
+            matches!(
+                c.exclusion,
+                Some(Exclusion::NotOptimizable | Exclusion::NotCounted(_))
+            )
+        }),
+        flags: e.map_or(Vec::new(), |e| e.flags.iter().map(|f| f.kind).collect()),
+        surge: e.and_then(surge_numbers),
+        lift_ci: check.and_then(|c| c.lift_adjusted_ci),
+        clearance: check.map_or(1.0, |c| c.clearance),
+        tracking_weeks,
+    }
+}
+
+/// Applies hysteresis ([`crate::core::hold`]) to one platform's fresh recommendation, given the
+/// previous stored week's record for that platform and the standing event's facts this week;
+/// returns the recommendation after hysteresis and what was done. When the standing event is
+/// held, the result carries it as `event`, `held`, its volume and clearance, `runner_up` (= the
+/// leader), `change_needed` and a reason that starts with "Holding X".
 pub fn apply_hysteresis(
-    rec: &mut Recommendation,
+    rec: Recommendation,
     prev: Option<&StoredRecommendation>,
     confirm_weeks: u32,
-) -> RecommendationChange {
-    let best = rec.best.clone();
-    rec.best_weeks = match prev {
-        Some(p) if p.best == best => p.best_weeks.saturating_add(1),
-        _ => 1,
-    };
-    let k = rec.best_weeks;
-    let name = |e: &Option<EventName>| e.as_ref().map_or("nothing".to_string(), |e| e.to_string());
-    let mut change = RecommendationChange {
+    facts: Option<&StandingFacts>,
+) -> (Recommendation, RecommendationChange) {
+    let standing = prev.map(|p| Standing {
+        event: p.event.clone(),
+        best: p.best.clone(),
+        best_weeks: p.best_weeks,
+    });
+    let state = facts.map_or(StandingState::Ordinary, |f| {
+        classify(f, &Overrides::default())
+    });
+    let h = hold(rec.best.as_ref(), standing.as_ref(), state, confirm_weeks);
+    let change = RecommendationChange {
         platform: rec.platform,
         previous: prev.and_then(|p| p.event.clone()),
-        best: best.clone(),
-        event: best.clone(),
-        status: RecommendationStatus::FirstWeek,
-        best_weeks: k,
+        best: rec.best.clone(),
+        event: h.event.clone(),
+        status: h.status,
+        cause: h.cause,
+        best_weeks: h.best_weeks,
         confirm_weeks,
-        message: String::new(),
+        message: change_message(&h, &rec, prev, confirm_weeks, facts),
     };
-    let Some(p) = prev else {
-        change.message = format!(
-            "{}: no stored week before this one, so this week's best stands",
-            name(&best)
-        );
-        return change;
+    let mut out = rec;
+    out.best_weeks = h.best_weeks;
+    if matches!(
+        h.status,
+        RecommendationStatus::Held | RecommendationStatus::HeldTracking
+    ) {
+        out = held(out, &h, confirm_weeks, facts);
+    }
+    (out, change)
+}
+
+/// The fresh recommendation turned into "hold the standing event".
+fn held(
+    rec: Recommendation,
+    h: &Hold,
+    confirm_weeks: u32,
+    facts: Option<&StandingFacts>,
+) -> Recommendation {
+    let Some(standing) = h.event.clone() else {
+        return rec;
     };
-    let Some(standing) = p.event.clone() else {
-        change.status = RecommendationStatus::New;
-        change.message = match &best {
-            Some(b) => format!("nothing cleared last week; {b} clears now and is taken at once"),
-            None => "nothing clears, as last week".into(),
-        };
-        return change;
+    let mut out = rec;
+    if let Some(c) = out.checks.iter().find(|c| c.event == standing) {
+        out.per_unit_weekly = Some(c.per_unit_weekly);
+        out.clearance = Some(c.clearance);
+    }
+    let leader = name(&out.best);
+    let k = h.best_weeks;
+    out.reason = if h.status == RecommendationStatus::HeldTracking {
+        let weeks = facts.map_or(1, |f| f.tracking_weeks.max(1));
+        out.warnings.push(Warning::TrackingSuspect {
+            event: standing.clone(),
+            weeks,
+            confirm_weeks,
+        });
+        format!(
+            "Holding {standing}: it is flagged tracking_break ({weeks} of {confirm_weeks} weeks), so its counts this week are not trusted and the recommendation does not move on them; check the {standing} tag. A break that lasts {confirm_weeks} weeks replaces it. This week's analysis: {}",
+            out.reason
+        )
+    } else {
+        format!(
+            "Holding {standing}; {leader} leads for {k} of {confirm_weeks} weeks (changing the optimization event restarts learning, so a new leader must confirm first). This week's analysis: {}",
+            out.reason
+        )
     };
-    if best.as_ref() == Some(&standing) {
-        change.status = RecommendationStatus::Kept;
-        change.message = format!("{standing} stays the best event ({k} weeks in a row)");
-        return change;
+    out.runner_up = out.best.clone();
+    out.event = Some(standing.clone());
+    out.held = true;
+    out.unlock = None;
+    out.change_needed = out.optimizing_on.as_ref().map(|t| t != &standing);
+    out
+}
+
+fn name(e: &Option<EventName>) -> String {
+    e.as_ref().map_or("nothing".to_string(), |e| e.to_string())
+}
+
+/// The one-sentence message of what hysteresis did.
+fn change_message(
+    h: &Hold,
+    rec: &Recommendation,
+    prev: Option<&StoredRecommendation>,
+    confirm_weeks: u32,
+    facts: Option<&StandingFacts>,
+) -> String {
+    use RecommendationStatus::*;
+    let best = name(&rec.best);
+    let standing = name(&prev.and_then(|p| p.event.clone()));
+    let k = h.best_weeks;
+    match h.status {
+        FirstWeek => format!("{best}: no stored week before this one, so this week's best stands"),
+        New if rec.best.is_some() => {
+            format!("nothing cleared last week; {best} clears now and is taken at once")
+        }
+        New => "nothing useful clears, as last week".into(),
+        Kept => format!("{standing} stays the best event ({k} weeks in a row)"),
+        Held => format!("holding {standing}; {best} leads for {k} of {confirm_weeks} weeks"),
+        HeldTracking => format!(
+            "holding {standing}: flagged tracking_break for {} of {confirm_weeks} weeks, its counts are not trusted; {best} leads",
+            facts.map_or(1, |f| f.tracking_weeks.max(1))
+        ),
+        Switched => format!("{best} has led for {k} of {confirm_weeks} weeks: it replaces {standing}"),
+        Replaced => format!(
+            "{standing} {}: replaced by {best} at once",
+            cause_text(h.cause, rec, prev, confirm_weeks)
+        ),
     }
-    // Is the standing event still usable? Its floor check this week decides.
-    let check = rec.checks.iter().find(|c| c.event == standing);
-    let broken = match check {
-        Some(c) if c.excluded.is_some() => Some(format!(
-            "{standing} can no longer be used ({})",
-            c.excluded.clone().unwrap_or_default()
-        )),
-        Some(c) if !c.clears => Some(format!(
-            "{standing} no longer clears its floor (clears {} of windows)",
-            percent(c.clearance)
-        )),
-        Some(_) => None,
-        None if rec.checks.is_empty() => None,
-        None => Some(format!("{standing} is no longer a candidate")),
-    };
-    if let Some(why) = broken {
-        change.status = RecommendationStatus::Replaced;
-        change.message = format!("{why}: replaced by {} at once", name(&best));
-        return change;
+}
+
+fn cause_text(
+    cause: Option<Cause>,
+    rec: &Recommendation,
+    prev: Option<&StoredRecommendation>,
+    confirm_weeks: u32,
+) -> String {
+    let check = prev
+        .and_then(|p| p.event.as_ref())
+        .and_then(|s| rec.checks.iter().find(|c| &c.event == s));
+    match cause {
+        Some(Cause::NotCandidate) => "is no longer a candidate".into(),
+        Some(Cause::NotUsable) => format!(
+            "can no longer be used ({})",
+            check.and_then(|c| c.excluded.clone()).unwrap_or_default()
+        ),
+        Some(Cause::Leaky) => "is flagged leaky (it fires after purchase)".into(),
+        Some(Cause::BrokenSurge) => "is flagged broken_surge beyond doubt (both tests p ≤ 1e-4, volume ≥ 2×, precision ≤ half)".into(),
+        Some(Cause::BelowLiftFloor) => format!(
+            "has its whole lift interval below {:.1}{}",
+            rec.lift_floor,
+            check
+                .and_then(|c| c.lift_adjusted_ci)
+                .map_or(String::new(), |i| format!(" ([{:.2}, {:.2}])", i.lo, i.hi))
+        ),
+        Some(Cause::VolumeCollapse) => format!(
+            "no longer clears its floor (clears {} of windows)",
+            percent(check.map_or(0.0, |c| c.clearance))
+        ),
+        Some(Cause::LastingTrackingBreak) => {
+            format!("has been flagged tracking_break for {confirm_weeks} weeks: the break lasts")
+        }
+        None => "is unusable".into(),
     }
-    if k >= confirm_weeks {
-        change.status = RecommendationStatus::Switched;
-        change.message = format!(
-            "{} has led for {k} of {confirm_weeks} weeks: it replaces {standing}",
-            name(&best)
-        );
-        return change;
-    }
-    // Hold the standing event against a leader that has not yet confirmed.
-    change.status = RecommendationStatus::Held;
-    change.event = Some(standing.clone());
-    change.message = format!(
-        "holding {standing}; {} leads for {k} of {confirm_weeks} weeks",
-        name(&best)
-    );
-    if let Some(c) = check {
-        rec.per_unit_weekly = Some(c.per_unit_weekly);
-        rec.clearance = Some(c.clearance);
-    }
-    rec.runner_up = best.clone();
-    rec.event = Some(standing.clone());
-    rec.held = true;
-    rec.unlock = None;
-    rec.reason = format!(
-        "Holding {standing}; {} leads for {k} of {confirm_weeks} weeks (changing the optimization event restarts learning, so a new leader must confirm first). This week's analysis: {}",
-        name(&best),
-        rec.reason
-    );
-    rec.change_needed = rec.optimizing_on.as_ref().map(|t| t != &standing);
-    change
 }
 
 /// One week's precision of a proxy as compared.
@@ -790,16 +898,26 @@ mod tests {
         EventName::new(s)
     }
 
-    fn rec(best: &str, standing_clears: bool) -> Recommendation {
-        let check = |e: &str, clears: bool| EventCheck {
+    fn check(e: &str, clearance: f64) -> EventCheck {
+        EventCheck {
             basis: crate::advise::CountBasis::SiteShare,
             event: EventName::new(e).unwrap(),
             per_unit_weekly: 100.0,
             per_unit_window: 100.0,
-            clearance: if clears { 0.99 } else { 0.2 },
-            clears,
+            clearance,
+            clears: clearance >= 0.8,
             excluded: None,
-        };
+            precision_adjusted: Some(0.2),
+            lift_adjusted: Some(7.0),
+            lift_adjusted_ci: Some(Interval::new(6.0, 8.0)),
+            useful: true,
+            score: 0.2 * clearance,
+            exclusion: None,
+        }
+    }
+
+    /// A fresh recommendation whose best is `best`, with view_item's clearance `standing`.
+    fn rec(best: &str, standing: f64) -> Recommendation {
         Recommendation {
             platform: PlatformId::Meta,
             event: ev(best),
@@ -813,10 +931,14 @@ mod tests {
             optimizing_on: ev("view_item"),
             change_needed: None,
             unlock: None,
-            checks: vec![check("view_item", standing_clears), check(best, true)],
+            checks: vec![check("view_item", standing), check(best, 0.99)],
             best: ev(best),
             held: false,
             best_weeks: 1,
+            verdict: None,
+            lift_floor: 1.5,
+            derived_weekly_needed: None,
+            warnings: Vec::new(),
         }
     }
 
@@ -832,13 +954,23 @@ mod tests {
         }
     }
 
+    /// Hysteresis with the standing event's facts read from the recommendation itself.
+    fn step(
+        r: Recommendation,
+        prev: Option<&StoredRecommendation>,
+        n: u32,
+    ) -> (Recommendation, RecommendationChange) {
+        let facts = prev
+            .and_then(|p| p.event.clone())
+            .map(|s| standing_facts(&r, &s, &[], 0));
+        apply_hysteresis(r, prev, n, facts.as_ref())
+    }
+
     #[test]
     fn a_noisy_week_is_held_and_forgotten_and_a_steady_leader_switches() {
-        let mut w0 = rec("view_item", true);
-        apply_hysteresis(&mut w0, None, 3);
+        let (w0, _) = step(rec("view_item", 0.99), None, 3);
         // Week 1: add_to_cart leads once; view_item is held.
-        let mut w1 = rec("add_to_cart", true);
-        let c = apply_hysteresis(&mut w1, Some(&stored(&w0)), 3);
+        let (w1, c) = step(rec("add_to_cart", 0.99), Some(&stored(&w0)), 3);
         assert_eq!(c.status, RecommendationStatus::Held);
         assert_eq!(w1.event, ev("view_item"));
         assert!(w1
@@ -846,24 +978,76 @@ mod tests {
             .starts_with("Holding view_item; add_to_cart leads for 1 of 3 weeks"));
         assert_eq!(w1.change_needed, Some(false));
         // Week 2: view_item is best again: kept, and the leader's count starts over.
-        let mut w2 = rec("view_item", true);
-        let c = apply_hysteresis(&mut w2, Some(&stored(&w1)), 3);
+        let (w2, c) = step(rec("view_item", 0.99), Some(&stored(&w1)), 3);
         assert_eq!(c.status, RecommendationStatus::Kept);
         // Weeks 3-5: add_to_cart leads three weeks in a row: held, held, switched.
         let mut prev = stored(&w2);
         let mut statuses = Vec::new();
         for _ in 0..3 {
-            let mut w = rec("add_to_cart", true);
-            statuses.push(apply_hysteresis(&mut w, Some(&prev), 3).status);
+            let (w, c) = step(rec("add_to_cart", 0.99), Some(&prev), 3);
+            statuses.push(c.status);
             prev = stored(&w);
         }
         use RecommendationStatus::*;
         assert_eq!(statuses, vec![Held, Held, Switched]);
         assert_eq!(prev.event, ev("add_to_cart"));
-        // A standing event that no longer clears is replaced at once.
-        let mut w = rec("add_to_cart", false);
-        let c = apply_hysteresis(&mut w, Some(&stored(&w0)), 3);
-        assert_eq!(c.status, Replaced);
+    }
+
+    #[test]
+    fn a_clearance_dip_is_held_and_a_collapse_replaces_at_once() {
+        let (w0, _) = step(rec("view_item", 0.99), None, 2);
+        // Below the band (0.2 < 0.5) but not collapsed: the dip goes through hysteresis.
+        let (w, c) = step(rec("add_to_cart", 0.2), Some(&stored(&w0)), 2);
+        assert_eq!(
+            (c.status, w.event.clone()),
+            (RecommendationStatus::Held, ev("view_item"))
+        );
+        // Collapsed (0.1 < 0.2): replaced at once, with the cause.
+        let (w, c) = step(rec("add_to_cart", 0.1), Some(&stored(&w0)), 2);
+        assert_eq!(c.status, RecommendationStatus::Replaced);
+        assert_eq!(c.cause, Some(Cause::VolumeCollapse));
+        assert_eq!(w.event, ev("add_to_cart"));
+        assert!(
+            c.message.contains("no longer clears its floor (clears 10%"),
+            "{}",
+            c.message
+        );
+    }
+
+    #[test]
+    fn a_tracking_suspect_is_held_with_a_warning() {
+        let (w0, _) = step(rec("view_item", 0.99), None, 2);
+        let fresh = rec("add_to_cart", 0.0);
+        let mut facts = standing_facts(&fresh, &EventName::new("view_item").unwrap(), &[], 1);
+        facts.flags = vec![FlagKind::TrackingBreak];
+        let (w, c) = apply_hysteresis(fresh.clone(), Some(&stored(&w0)), 2, Some(&facts));
+        assert_eq!(c.status, RecommendationStatus::HeldTracking);
+        assert_eq!(w.event, ev("view_item"));
+        assert!(w.held);
+        assert!(
+            w.reason
+                .starts_with("Holding view_item: it is flagged tracking_break (1 of 2 weeks)"),
+            "{}",
+            w.reason
+        );
+        assert_eq!(
+            w.warnings,
+            vec![Warning::TrackingSuspect {
+                event: EventName::new("view_item").unwrap(),
+                weeks: 1,
+                confirm_weeks: 2
+            }]
+        );
+        // The second flagged week: the break lasts, the standing event is replaced.
+        facts.tracking_weeks = 2;
+        let (w, c) = apply_hysteresis(fresh, Some(&stored(&w0)), 2, Some(&facts));
+        assert_eq!(
+            (c.status, c.cause),
+            (
+                RecommendationStatus::Replaced,
+                Some(Cause::LastingTrackingBreak)
+            )
+        );
         assert_eq!(w.event, ev("add_to_cart"));
     }
 }

@@ -9,6 +9,7 @@
 //! last week and hold a recommendation until a new leader confirms.
 //! The same measurements also diagnose the funnel ([`funnel`]), rank audience seeds ([`seeds`]),
 //! size A/B tests per metric ([`testplan`]) and value each proxy for value-based bidding ([`value`]).
+//! The decisions themselves are pure stages in [`core`] (recommend → hold).
 //! [`deliver`] is the weekly report job (files, or SMTP once per week).
 //! [`experiment`] reads an A/B test out on a micro metric and the macro outcome ([`abtest`] is
 //! its job: assignment, log, readout).
@@ -17,6 +18,7 @@ pub mod abtest;
 pub mod advise;
 pub mod audit;
 pub mod config;
+pub mod core;
 pub mod deliver;
 pub mod demo;
 pub mod error;

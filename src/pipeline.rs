@@ -1,12 +1,12 @@
 //! The main job, end to end: read the log (up to `--as-of`), observe, measure, flag, recommend,
 //! hold or switch against the stored previous week, assemble the report.
 
-use crate::advise::{recommend_reported, ReportedCounts};
+use crate::advise::{recommend_standing, ReportedCounts};
 use crate::config::Settings;
 use crate::error::Error;
 use crate::evidence::measure;
 use crate::flags::assess;
-use crate::history::{apply_hysteresis, changes, log_week_units};
+use crate::history::{apply_hysteresis, changes, log_week_units, standing_facts, tracking_weeks};
 use crate::observe::week_span;
 use crate::observe::{ObservationBuilder, StreamStats};
 use crate::platform::PlatformId;
@@ -15,6 +15,8 @@ use crate::source::log::{read_log, ReadSummary};
 use crate::source::remote::{pull, Pulled, RemoteError};
 use crate::source::SourceError;
 use crate::store::{Store, StoredWeek};
+use crate::types::EventName;
+use std::collections::BTreeMap;
 
 /// A run's report and the week it would store.
 #[derive(Debug, Clone)]
@@ -237,15 +239,33 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
     }
     let mut platforms = settings.platforms.clone();
     let reported = reported_counts(pulled.as_ref(), &mut platforms, settings);
-    let mut recommendations =
-        recommend_reported(&obs, &proxies, &platforms, &settings.analysis, &reported);
-    let rec_changes: Vec<_> = recommendations
-        .iter_mut()
+    let standing: BTreeMap<PlatformId, EventName> = earlier
+        .last()
+        .map(|w| {
+            w.recommendations
+                .iter()
+                .filter_map(|r| Some((r.platform, r.event.clone()?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let fresh = recommend_standing(
+        &obs,
+        &proxies,
+        &platforms,
+        &settings.analysis,
+        &reported,
+        &standing,
+    );
+    let (recommendations, rec_changes): (Vec<_>, Vec<_>) = fresh
+        .into_iter()
         .map(|r| {
             let prev = earlier.last().and_then(|p| p.recommendation(r.platform));
-            apply_hysteresis(r, prev, settings.analysis.confirm_weeks)
+            let facts = standing
+                .get(&r.platform)
+                .map(|s| standing_facts(&r, s, &proxies, tracking_weeks(s, &proxies, &earlier)));
+            apply_hysteresis(r, prev, settings.analysis.confirm_weeks, facts.as_ref())
         })
-        .collect();
+        .unzip();
     let stored = StoredWeek::from_run(
         &settings.account,
         &obs,

@@ -127,6 +127,9 @@ pub fn render(r: &Report, style: Style) -> String {
             Some(e) if rec.held => format!("optimize on {} (held)", style.green(e.as_str())),
             Some(e) => format!("optimize on {}", style.green(e.as_str())),
             None if rec.checks.is_empty() => style.red("floor not checked"),
+            None if rec.verdict == Some(crate::core::recommend::Verdict::NothingUsefulClears) => {
+                style.red("nothing useful clears")
+            }
             None => style.red("nothing clears the floor"),
         };
         let runner = rec

@@ -251,6 +251,9 @@ fn rec_view(rec: &Recommendation) -> RecView {
         (Some(e), Some(false)) => (format!("optimize on {e}"), "keep"),
         (Some(e), None) => (format!("optimize on {e}"), "new"),
         (None, _) if rec.checks.is_empty() => ("floor not checked".to_string(), "none"),
+        (None, _) if rec.verdict == Some(crate::core::recommend::Verdict::NothingUsefulClears) => {
+            ("nothing useful clears".to_string(), "none")
+        }
         (None, _) => ("nothing clears the floor".to_string(), "none"),
     };
     let volume = rec.per_unit_weekly.map(|v| {
