@@ -50,11 +50,42 @@ fn demo_recommends_per_platform_and_flags_the_giveaway() {
     assert_eq!(google["event"], "purchase");
     assert_eq!(google["change_needed"], false);
 
-    // TikTok, 3 ad groups seeing 25%: only view_item clears; add_to_cart needs 1 ad group.
+    // TikTok, 3 ad groups seeing 25%: only view_item clears, and its segment-adjusted lift
+    // interval starts at 1.09, below the 1.5 floor: nothing useful clears. add_to_cart would,
+    // with 1 ad group, 1.6× the volume or 40% of events seen; a derived event needs 674 a week.
     let tiktok = rec(&r, "tiktok");
-    assert_eq!(tiktok["event"], "view_item");
+    assert_eq!(tiktok["event"], serde_json::Value::Null);
+    assert_eq!(tiktok["verdict"], "nothing_useful_clears");
+    let view = tiktok["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["event"] == "view_item")
+        .unwrap();
+    assert_eq!(
+        (view["clears"].as_bool(), view["useful"].as_bool()),
+        (Some(true), Some(false))
+    );
+    assert_eq!(
+        format!("{:.2}", view["lift_adjusted_ci"][0].as_f64().unwrap()),
+        "1.09"
+    );
     assert_eq!(tiktok["unlock"]["event"], "add_to_cart");
     assert_eq!(tiktok["unlock"]["max_ad_sets"], 1);
+    assert_eq!(
+        format!(
+            "{:.1}",
+            tiktok["unlock"]["volume_multiple"].as_f64().unwrap()
+        ),
+        "1.6"
+    );
+    assert_eq!(tiktok["unlock"]["share_needed"], 0.4);
+    assert_eq!(tiktok["derived_weekly_needed"], 674.0);
+    let reason = tiktok["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("Nothing useful clears 50 per ad group per 7 days"),
+        "{reason}"
+    );
 
     // sign_up is broken since the giveaway, with its evidence and the tests named.
     let sign_up = proxy(&r, "sign_up");

@@ -193,50 +193,58 @@ fn the_committed_demo_store_feeds_the_demo_report() {
         .contains("9 stored week(s)"));
 }
 
-#[test]
-fn a_one_week_leader_is_held_and_a_two_week_leader_switches() {
-    // Last stored week (W41): Meta stood on view_item. add_to_cart is this week's best.
+/// A store holding the committed W41 with `platform` standing on `event` (best for 4 weeks).
+fn store_standing_on(platform: optsignal::platform::PlatformId, event: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::new(dir.path(), "Demo store");
     let mut w41 = Store::new(&fixture("demo/models"), "Demo store")
         .load("2026-W41".parse().unwrap())
         .unwrap();
-    let meta = w41
+    let r = w41
         .recommendations
         .iter_mut()
-        .find(|r| r.platform == optsignal::platform::PlatformId::Meta)
+        .find(|r| r.platform == platform)
         .unwrap();
-    let view_item = optsignal::types::EventName::new("view_item");
-    meta.event = view_item.clone();
-    meta.best = view_item;
-    meta.best_weeks = 4;
+    let e = optsignal::types::EventName::new(event);
+    r.event = e.clone();
+    r.best = e;
+    r.best_weeks = 4;
     store.save(&w41).unwrap();
+    dir
+}
 
-    // W42: add_to_cart leads for the first week: view_item is held.
+#[test]
+fn a_one_week_leader_is_held_and_a_two_week_leader_switches() {
+    use optsignal::platform::PlatformId;
+    // Last stored week (W41): Google Ads stood on add_payment_info; purchase, which clears,
+    // scores 1.0 against its 0.68 and is this week's best.
+    let dir = store_standing_on(PlatformId::GoogleAds, "add_payment_info");
+
+    // W42: purchase leads for the first week: add_payment_info is held.
     let r = demo_week(dir.path(), "2026-W42", true);
-    let m = rec(&r, "meta");
-    assert_eq!(m["event"], "view_item", "{m}");
-    assert_eq!(m["best"], "add_to_cart");
-    assert_eq!(m["held"], true);
-    assert_eq!(m["best_weeks"], 1);
-    assert_eq!(m["runner_up"], "add_to_cart");
-    let reason = m["reason"].as_str().unwrap();
+    let g = rec(&r, "google_ads");
+    assert_eq!(g["event"], "add_payment_info", "{g}");
+    assert_eq!(g["best"], "purchase");
+    assert_eq!(g["held"], true);
+    assert_eq!(g["best_weeks"], 1);
+    assert_eq!(g["runner_up"], "purchase");
+    let reason = g["reason"].as_str().unwrap();
     assert!(
-        reason.starts_with("Holding view_item; add_to_cart leads for 1 of 2 weeks"),
+        reason.starts_with("Holding add_payment_info; purchase leads for 1 of 2 weeks"),
         "{reason}"
     );
-    assert_eq!(change(&r, "meta")["status"], "held");
-    // Google and TikTok were not touched: their best is what stood.
-    assert_eq!(change(&r, "google_ads")["status"], "kept");
+    assert_eq!(change(&r, "google_ads")["status"], "held");
+    // Meta was not touched: its best is what stood.
+    assert_eq!(change(&r, "meta")["status"], "kept");
 
-    // W43: add_to_cart leads for the second week in a row: it replaces view_item.
+    // W43: purchase leads for the second week in a row: it replaces add_payment_info.
     let r = demo_week(dir.path(), "2026-W43", true);
-    let m = rec(&r, "meta");
-    assert_eq!(m["event"], "add_to_cart", "{m}");
-    assert_eq!(m["held"], false);
-    assert_eq!(m["best_weeks"], 2);
-    assert_eq!(change(&r, "meta")["status"], "switched");
-    assert_eq!(change(&r, "meta")["previous"], "view_item");
+    let g = rec(&r, "google_ads");
+    assert_eq!(g["event"], "purchase", "{g}");
+    assert_eq!(g["held"], false);
+    assert_eq!(g["best_weeks"], 2);
+    assert_eq!(change(&r, "google_ads")["status"], "switched");
+    assert_eq!(change(&r, "google_ads")["previous"], "add_payment_info");
 
     // The terminal report says it in words.
     let out = optsignal()
@@ -253,8 +261,52 @@ fn a_one_week_leader_is_held_and_a_two_week_leader_switches() {
         "{text}"
     );
     assert!(
-        text.contains("add_to_cart has led for 2 of 2 weeks: it replaces view_item"),
+        text.contains("purchase has led for 2 of 2 weeks: it replaces add_payment_info"),
         "{text}"
+    );
+}
+
+#[test]
+fn the_clearance_band_keeps_a_standing_event_just_below_the_cut() {
+    use optsignal::platform::PlatformId;
+    // Meta stood on begin_checkout: in W42 it clears 78% of windows, below the 80% a newcomer
+    // needs but inside the band (≥ 50%), and its score (0.78 × 39%) beats add_to_cart's.
+    let dir = store_standing_on(PlatformId::Meta, "begin_checkout");
+    let r = demo_week(dir.path(), "2026-W42", false);
+    let m = rec(&r, "meta");
+    assert_eq!(m["event"], "begin_checkout", "{m}");
+    assert_eq!(m["held"], false);
+    let check = m["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["event"] == "begin_checkout")
+        .unwrap();
+    let c = check["clearance"].as_f64().unwrap();
+    assert!((0.5..0.8).contains(&c), "{c}");
+    assert_eq!(check["clears"], true);
+    assert_eq!(change(&r, "meta")["status"], "kept");
+    // Without the store, the same week recommends add_to_cart: begin_checkout does not clear.
+    let fresh = demo_week(tempfile::tempdir().unwrap().path(), "2026-W42", false);
+    assert_eq!(rec(&fresh, "meta")["event"], "add_to_cart");
+}
+
+#[test]
+fn a_standing_event_below_the_lift_floor_is_replaced_at_once() {
+    use optsignal::platform::PlatformId;
+    // Meta stood on view_item: its whole segment-adjusted lift interval is below 1.5.
+    let dir = store_standing_on(PlatformId::Meta, "view_item");
+    let r = demo_week(dir.path(), "2026-W42", false);
+    assert_eq!(rec(&r, "meta")["event"], "add_to_cart");
+    let c = change(&r, "meta");
+    assert_eq!(c["status"], "replaced");
+    assert_eq!(c["cause"], "below_lift_floor");
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .contains("whole lift interval below 1.5"),
+        "{c}"
     );
 }
 
@@ -274,6 +326,7 @@ fn a_standing_event_that_breaks_is_replaced_at_once() {
     assert_eq!(rec(&r, "meta")["event"], "add_to_cart");
     let c = change(&r, "meta");
     assert_eq!(c["status"], "replaced");
+    assert_eq!(c["cause"], "broken_surge");
     assert!(c["message"].as_str().unwrap().contains("flagged"), "{c}");
     // Without --save nothing was written.
     assert_eq!(store.weeks().unwrap().len(), 1);
