@@ -167,13 +167,17 @@ pub fn assess(report: &Report) -> (Vec<PlatformRow>, Vec<Finding>) {
                 if proxy.is_none() && today.as_str() != purchase_name(report) {
                     here.push(at(Severity::Warning, "today_not_measured", format!("{name} bids on {today}, which is not among the measured candidates; add it to analysis.candidates")));
                 }
-                if let (Some(c), Some(rec_ev)) = (today_check, &rec.event) {
-                    if !c.clears && rec_ev != today {
-                        here.push(at(Severity::Critical, "learning_limited", format!(
-                            "{name} bids on {today}: {:.1} per {} per week against a floor of {}, clears only {} of windows, while {rec_ev} would clear",
-                            c.per_unit_weekly, rec.floor.unit.noun(1.0), rec.floor.events, percent(c.clearance)
-                        )));
-                    }
+                if let Some(c) = today_check.filter(|c| !c.clears && rec.event.as_ref() != Some(today)) {
+                    // Learning-limited either way: a clearing event exists, or nothing useful
+                    // clears and the fix is consolidation or a deeper event (the reason says).
+                    let instead = rec.event.as_ref().map_or(
+                        "and nothing useful clears either: consolidate or add a deeper event".to_string(),
+                        |e| format!("while {e} would clear"),
+                    );
+                    here.push(at(Severity::Critical, "learning_limited", format!(
+                        "{name} bids on {today}: {:.1} per {} per week against a floor of {}, clears only {} of windows, {instead}",
+                        c.per_unit_weekly, rec.floor.unit.noun(1.0), rec.floor.events, percent(c.clearance)
+                    )));
                 }
                 if rec.change_needed == Some(true) && here.iter().all(|f| f.severity < Severity::Critical) {
                     let to = rec.event.as_ref().map_or("nothing that clears".into(), |e| e.to_string());
