@@ -27,6 +27,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::config::{AnalysisSettings, PlatformSettings};
+use crate::core::flag::FlagKind;
 use crate::core::recommend::{self as stage, Candidate, Choice, Exclusion, Params, Verdict};
 use crate::core::standardize::{standardize, Segment, Standardized};
 use crate::evidence::ProxyEvidence;
@@ -93,6 +94,10 @@ pub struct EventCheck {
     /// Why it cannot be recommended, as a reason code (for the hold stage).
     #[serde(skip)]
     pub exclusion: Option<Exclusion>,
+    /// Trailing complete weeks whose counts look damaged by a tracking break (the proxy carries
+    /// only `tracking_break` and fewer than `confirm_weeks` weeks are damaged): its clearance is
+    /// then judged on the weeks before them, and a warning says so. 0 otherwise.
+    pub tracking_suspect_weeks: u32,
 }
 
 /// What would let a deeper event clear.
@@ -295,6 +300,18 @@ impl Ctx<'_> {
         recent_weekly_counts(self.obs, j, self.a.volume_weeks)
     }
 
+    /// The counts the floor check uses: for a tracking suspect, the `volume_weeks` complete weeks
+    /// before its damaged ones.
+    fn site_counts(&self, j: Option<usize>) -> Vec<f64> {
+        let d = j.map_or(0, |j| self.suspect_weeks(j)) as usize;
+        if d == 0 {
+            return self.counts(j);
+        }
+        let all = recent_weekly_counts(self.obs, j, u32::MAX);
+        let kept = &all[..all.len().saturating_sub(d)];
+        kept[kept.len().saturating_sub(self.a.volume_weeks as usize)..].to_vec()
+    }
+
     /// Rule 5: when the platform counts any event, the events it does not count are excluded.
     fn uncounted(&self, event: &EventName) -> Option<Exclusion> {
         let r = self.reported.filter(|r| !r.per_unit_weekly.is_empty())?;
@@ -302,15 +319,36 @@ impl Ctx<'_> {
             .then(|| Exclusion::NotCounted(r.unreported.clone()))
     }
 
-    fn exclusion(&self, e: &ProxyEvidence) -> Option<Exclusion> {
+    fn exclusion(&self, j: usize) -> Option<Exclusion> {
+        let e = &self.evidence[j];
         if !self.p.profile.can_optimize(&e.event) {
             return Some(Exclusion::NotOptimizable);
         }
         if let Some(x) = self.uncounted(&e.event) {
             return Some(x);
         }
+        if self.suspect_weeks(j) > 0 {
+            return None;
+        }
         e.is_disqualified()
             .then(|| Exclusion::Flagged(e.flags.iter().map(|f| f.kind).collect()))
+    }
+
+    /// When `tracking_break` is the proxy's only flag and fewer than `confirm_weeks` trailing
+    /// weeks are damaged ([`damaged_weeks`]), their number: the proxy stays eligible on its
+    /// counts from before them (the recommendation does not move on damaged counts). 0 otherwise.
+    fn suspect_weeks(&self, j: usize) -> u32 {
+        let e = &self.evidence[j];
+        let only_tracking = e.flags.iter().all(|f| f.kind == FlagKind::TrackingBreak);
+        if !e.has(FlagKind::TrackingBreak) || !only_tracking {
+            return 0;
+        }
+        let d = damaged_weeks(self.obs, j, self.a.surge_weeks).max(1);
+        if d >= self.a.confirm_weeks.max(1) {
+            0
+        } else {
+            d
+        }
     }
 
     /// The floor check and the stage's candidate of one event (`j = None`: purchase).
@@ -329,7 +367,7 @@ impl Ctx<'_> {
             None => (
                 CountBasis::SiteShare,
                 clearance(
-                    &self.counts(j),
+                    &self.site_counts(j),
                     self.thinning(),
                     self.window(),
                     floor.events,
@@ -372,6 +410,7 @@ impl Ctx<'_> {
             useful: a.useful,
             score: a.score,
             exclusion: cand.exclusion.clone(),
+            tracking_suspect_weeks: j.map_or(0, |j| self.suspect_weeks(j)),
         };
         (check, cand)
     }
@@ -393,14 +432,13 @@ impl Ctx<'_> {
     /// The floor checks and candidates of purchase (index 0) and every proxy (index j + 1).
     fn candidates(&self) -> (Vec<EventCheck>, Vec<Candidate>) {
         let purchase = self.check(None, self.uncounted(&self.obs.purchase));
-        let proxies = (0..self.evidence.len())
-            .map(|j| self.check(Some(j), self.exclusion(&self.evidence[j])));
+        let proxies = (0..self.evidence.len()).map(|j| self.check(Some(j), self.exclusion(j)));
         std::iter::once(purchase).chain(proxies).unzip()
     }
 
     /// Site counts behind candidate index `i` (0: purchase).
     fn counts_of(&self, i: usize) -> Vec<f64> {
-        self.counts(i.checked_sub(1))
+        self.site_counts(i.checked_sub(1))
     }
 
     /// What would let candidate `i` clear: fewer bidding units, more volume, more share.
@@ -443,6 +481,29 @@ impl Ctx<'_> {
         )
         .map(|m| (m * 10.0).ceil())
     }
+}
+
+/// Trailing complete weeks (at most `recent`) in which candidate `j`'s units per purchasing unit
+/// fell below half of its ratio over the complete weeks before the last `recent`: the weeks a
+/// tracking break damaged.
+pub fn damaged_weeks(obs: &Observations, j: usize, recent: u32) -> u32 {
+    let weeks: Vec<_> = obs.weeks.iter().filter(|w| w.complete).collect();
+    let r = (recent as usize).min(weeks.len().saturating_sub(1));
+    let (base, tail) = weeks.split_at(weeks.len() - r);
+    let (x, p) = base.iter().fold((0u64, 0u64), |(x, p), w| {
+        (x + w.candidates[j].units, p + w.purchase.units)
+    });
+    if x == 0 || p == 0 {
+        return 0;
+    }
+    let ratio = x as f64 / p as f64;
+    tail.iter()
+        .rev()
+        .take_while(|w| {
+            w.purchase.units > 0
+                && (w.candidates[j].units as f64 / w.purchase.units as f64) < 0.5 * ratio
+        })
+        .count() as u32
 }
 
 /// The smallest attributed share in (0, 1] with which `counts` would clear across `units`
@@ -517,6 +578,17 @@ fn recommend_one(ctx: &Ctx) -> Recommendation {
     } else {
         rec.unlock = attainable(&cands, &choice, &checks).map(|i| ctx.unlock(i, &checks));
         rec.derived_weekly_needed = ctx.derived_weekly_needed();
+    }
+    if let Some(c) = choice
+        .best
+        .map(|b| &checks[b])
+        .filter(|c| c.tracking_suspect_weeks > 0)
+    {
+        rec.warnings.push(Warning::TrackingSuspect {
+            event: c.event.clone(),
+            weeks: c.tracking_suspect_weeks,
+            confirm_weeks: ctx.a.confirm_weeks,
+        });
     }
     rec.reason = explain::reason(ctx, &rec, &checks, &choice);
     rec.change_needed = match (&rec.optimizing_on, &rec.event) {
@@ -663,6 +735,12 @@ mod explain {
             percent(c.clearance),
             quality(ctx, &c.event)
         );
+        if c.tracking_suspect_weeks > 0 {
+            text.push_str(&format!(
+                " {} is flagged tracking_break: its last {} week(s) look damaged (under half its usual count per purchase), so it is judged on the weeks before and kept rather than abandoned on broken counts; check the {} tag (a break lasting {} weeks rules it out).",
+                c.event, c.tracking_suspect_weeks, c.event, ctx.a.confirm_weeks
+            ));
+        }
         if v == Verdict::StandingWithinMargin {
             if let Some(r) = &rec.runner_up {
                 text.push_str(&format!(
@@ -923,5 +1001,90 @@ mod tests {
             r.reason
         );
         assert!(r.unlock.is_none(), "no unlock towards an excluded purchase");
+    }
+
+    /// Weekly site counts per event (one entry per week, weeks 43-46).
+    fn weekly_setup(
+        site: &[(&str, [u64; 4])],
+    ) -> (Observations, Vec<ProxyEvidence>, AnalysisSettings) {
+        let (mut obs, ev, a) =
+            setup(&[("add_to_cart", 1), ("add_payment_info", 1), ("purchase", 1)]);
+        for (w, week) in obs.weeks.iter_mut().enumerate() {
+            for (e, counts) in site {
+                match obs.candidates.iter().position(|c| c.as_str() == *e) {
+                    Some(j) => {
+                        week.candidates[j].events = counts[w];
+                        week.candidates[j].units = counts[w];
+                    }
+                    None => {
+                        week.purchase.events = counts[w];
+                        week.purchase.units = counts[w];
+                    }
+                }
+            }
+        }
+        (obs, ev, a)
+    }
+
+    fn flag(kind: crate::flags::FlagKind) -> crate::flags::Flag {
+        crate::flags::Flag {
+            kind,
+            message: String::new(),
+            evidence: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn a_tracking_suspect_is_judged_on_its_counts_before_the_break() {
+        use crate::flags::FlagKind;
+        // add_to_cart loses 80% in the last week; add_payment_info is flagged, so add_to_cart is
+        // the only proxy left. Meta, one ad set seeing everything: 50 per 7 days.
+        let (obs, mut ev, mut a) = weekly_setup(&[
+            ("add_to_cart", [70, 70, 70, 14]),
+            ("add_payment_info", [40; 4]),
+            ("purchase", [5; 4]),
+        ]);
+        assert_eq!(damaged_weeks(&obs, 0, 2), 1);
+        ev[1].flags = vec![flag(FlagKind::NotPredictive)];
+        a.confirm_weeks = 2;
+        let meta = PlatformSettings {
+            profile: PlatformId::Meta.profile(),
+            ad_sets: 1,
+            attributed_share: 1.0,
+            optimizing_on: None,
+        };
+        // Unflagged, its damaged counts make it miss the floor.
+        let r = &recommend(&obs, &ev, std::slice::from_ref(&meta), &a)[0];
+        assert!(check(r, "add_to_cart").clearance < 0.8, "{}", r.reason);
+        assert_eq!(r.event, None);
+        // Flagged tracking_break (one damaged week of two to confirm): judged on the weeks before
+        // the break, kept, with a warning.
+        ev[0].flags = vec![flag(FlagKind::TrackingBreak)];
+        let r = &recommend(&obs, &ev, std::slice::from_ref(&meta), &a)[0];
+        assert_eq!(r.event, Some(name("add_to_cart")), "{}", r.reason);
+        let c = check(r, "add_to_cart");
+        assert_eq!((c.tracking_suspect_weeks, c.excluded.as_deref()), (1, None));
+        assert!(c.clearance > 0.95);
+        assert_eq!(
+            r.warnings,
+            vec![Warning::TrackingSuspect {
+                event: name("add_to_cart"),
+                weeks: 1,
+                confirm_weeks: 2
+            }]
+        );
+        assert!(
+            r.reason.contains("add_to_cart is flagged tracking_break"),
+            "{}",
+            r.reason
+        );
+        // A break as long as confirm_weeks is lasting: excluded like any flag.
+        a.confirm_weeks = 1;
+        let r = &recommend(&obs, &ev, std::slice::from_ref(&meta), &a)[0];
+        assert_eq!(r.event, None);
+        assert_eq!(
+            check(r, "add_to_cart").excluded.as_deref(),
+            Some("flagged tracking_break")
+        );
     }
 }

@@ -58,9 +58,15 @@ pub struct RecommendationChange {
     pub message: String,
 }
 
-/// Consecutive stored weeks, ending with this one, in which `event` carried `tracking_break`
-/// (0 when it does not carry it this week).
-pub fn tracking_weeks(event: &EventName, now: &[ProxyEvidence], earlier: &[StoredWeek]) -> u32 {
+/// Consecutive stored weeks, ending with this one, in which `event` carried `tracking_break`, or
+/// the trailing weeks of this run's data that the break damaged (`damaged`), whichever is more
+/// (0 when it does not carry the flag this week).
+pub fn tracking_weeks(
+    event: &EventName,
+    now: &[ProxyEvidence],
+    earlier: &[StoredWeek],
+    damaged: u32,
+) -> u32 {
     let flagged_now = now
         .iter()
         .any(|e| &e.event == event && e.has(FlagKind::TrackingBreak));
@@ -75,7 +81,7 @@ pub fn tracking_weeks(event: &EventName, now: &[ProxyEvidence], earlier: &[Store
                 .is_some_and(|p| p.flags.contains(&FlagKind::TrackingBreak))
         })
         .count();
-    1 + before as u32
+    (1 + before as u32).max(damaged)
 }
 
 /// The numbers of a `broken_surge` flag as the override thresholds read them; `None` when the
@@ -913,6 +919,7 @@ mod tests {
             useful: true,
             score: 0.2 * clearance,
             exclusion: None,
+            tracking_suspect_weeks: 0,
         }
     }
 

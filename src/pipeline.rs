@@ -1,7 +1,7 @@
 //! The main job, end to end: read the log (up to `--as-of`), observe, measure, flag, recommend,
 //! hold or switch against the stored previous week, assemble the report.
 
-use crate::advise::{recommend_standing, ReportedCounts};
+use crate::advise::{damaged_weeks, recommend_standing, ReportedCounts};
 use crate::config::Settings;
 use crate::error::Error;
 use crate::evidence::measure;
@@ -260,9 +260,19 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
         .into_iter()
         .map(|r| {
             let prev = earlier.last().and_then(|p| p.recommendation(r.platform));
-            let facts = standing
-                .get(&r.platform)
-                .map(|s| standing_facts(&r, s, &proxies, tracking_weeks(s, &proxies, &earlier)));
+            let facts = standing.get(&r.platform).map(|s| {
+                let damaged = obs
+                    .candidates
+                    .iter()
+                    .position(|c| c == s)
+                    .map_or(0, |j| damaged_weeks(&obs, j, settings.analysis.surge_weeks));
+                standing_facts(
+                    &r,
+                    s,
+                    &proxies,
+                    tracking_weeks(s, &proxies, &earlier, damaged),
+                )
+            });
             apply_hysteresis(r, prev, settings.analysis.confirm_weeks, facts.as_ref())
         })
         .unzip();
