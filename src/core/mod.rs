@@ -6,4 +6,6 @@
 pub mod flag;
 pub mod hold;
 pub mod recommend;
+#[cfg(test)]
+mod stability;
 pub mod standardize;

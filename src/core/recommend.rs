@@ -14,7 +14,7 @@
 //! `≥ threshold − margin`, the clearance band) and it is useful (purchase, or the lower bound of
 //! its segment-adjusted lift interval ≥ `lift_floor`, default 1.5). The best is the contender with
 //! the highest score (ties: the deeper event), except that the standing event stays best while no
-//! contender beats its score by more than `score_margin` (default 15%). No contender: nothing
+//! contender beats its score by more than `score_margin` (default 30%). No contender: nothing
 //! useful clears ([`Verdict::NothingUsefulClears`] when some event clears or is useful on its
 //! own, [`Verdict::NothingClears`] otherwise).
 
@@ -24,12 +24,17 @@ use crate::types::{EventName, Interval, Probability};
 /// Lowest lower bound of a proxy's lift interval that is worth optimizing on: below 1.5× the base
 /// rate the bidder is optimizing on traffic, not on buyers.
 pub const LIFT_FLOOR: f64 = 1.5;
-/// Clearance band below the threshold within which the standing event keeps clearing (0.8 − 0.3
-/// = 0.5: it stays while the floor is reached in at least half the windows). The 4-week
-/// clearance estimate has a standard deviation of 0.13–0.16 near the cut.
-pub const CLEARANCE_MARGIN: f64 = 0.3;
-/// Relative score a challenger must exceed the standing event's by to lead (15%).
-pub const SCORE_MARGIN: f64 = 0.15;
+/// Clearance band below the threshold within which the standing event keeps clearing (0.8 − 0.4
+/// = 0.4). The 4-week clearance estimate has a standard deviation of 0.13–0.16 near the cut and
+/// overlapping windows keep its errors for weeks: a narrower band (0.3) let a store whose event
+/// truly clears 75% of windows drop it about once a year in the stability simulation
+/// (`core/stability.rs`), each drop a learning reset and usually a return.
+pub const CLEARANCE_MARGIN: f64 = 0.4;
+/// Relative score a challenger must exceed the standing event's by to lead (30%): the score
+/// carries the clearance estimate's noise (sd 0.15 on 0.75 is 20%), and 15% let ordinary dips of
+/// the standing event hand the lead to a weaker challenger (0.45 switches per store-year in the
+/// stability simulation, against 0.23 at 30%).
+pub const SCORE_MARGIN: f64 = 0.3;
 
 /// Why the parameters were refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -346,32 +351,32 @@ mod tests {
         // A newcomer at 0.79 does not clear ...
         let fresh = recommend(&c, None, &params());
         assert_eq!(best(&c, &fresh), Some("view_cart"));
-        // ... the standing event at 0.79 (and down to 0.5) does.
+        // ... the standing event at 0.79 (and down to 0.4) does.
         let standing = name("add_to_cart");
         let r = recommend(&c, Some(&standing), &params());
         assert_eq!(best(&c, &r), Some("add_to_cart"));
-        let low = [cand("add_to_cart", 0.49, 0.18, 7.0)];
+        let low = [cand("add_to_cart", 0.39, 0.18, 7.0)];
         assert_eq!(recommend(&low, Some(&standing), &params()).best, None);
-        let edge = [cand("add_to_cart", 0.5, 0.18, 7.0)];
+        let edge = [cand("add_to_cart", 0.4, 0.18, 7.0)];
         assert_eq!(recommend(&edge, Some(&standing), &params()).best, Some(0));
     }
 
     #[test]
     fn a_challenger_must_beat_the_standing_score_by_the_margin() {
         let standing = name("add_to_cart");
-        // 0.20 vs 0.18: +11%, inside the 15% margin: the standing event stays best.
+        // 0.23 vs 0.18: +28%, inside the 30% margin: the standing event stays best.
         let c = [
             cand("add_to_cart", 1.0, 0.18, 7.0),
-            cand("begin_checkout", 1.0, 0.20, 8.0),
+            cand("begin_checkout", 1.0, 0.23, 8.0),
         ];
         let r = recommend(&c, Some(&standing), &params());
         assert_eq!(best(&c, &r), Some("add_to_cart"));
         assert_eq!(r.verdict, Verdict::StandingWithinMargin);
         assert_eq!(r.runner_up, Some(1));
-        // 0.21 vs 0.18: +17%: the challenger leads.
+        // 0.24 vs 0.18: +33%: the challenger leads.
         let c = [
             cand("add_to_cart", 1.0, 0.18, 7.0),
-            cand("begin_checkout", 1.0, 0.21, 8.0),
+            cand("begin_checkout", 1.0, 0.24, 8.0),
         ];
         assert_eq!(
             best(&c, &recommend(&c, Some(&standing), &params())),
