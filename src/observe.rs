@@ -1214,7 +1214,9 @@ impl ObservationBuilder {
             censored_units: self.censored,
             sessions_inferred: self.inferred_sessions > 0,
             session_id_events: self.with_session_id,
-            session_id_missing: if self.with_session_id > 0 {
+            // Counted only where such events may join a session (not GA4's export, whose
+            // pushdown SQL has no per-event count to match).
+            session_id_missing: if self.with_session_id > 0 && self.join_missing {
                 self.missing_session_id
             } else {
                 0

@@ -730,6 +730,21 @@ mod tests {
     }
 
     #[test]
+    fn type_error_paths_are_removed_and_env_vars_named() {
+        let mut v: Value =
+            serde_json::json!({"analysis": {"alpha": "x", "unit": "s"}, "platforms": [{"id": 1}]});
+        assert!(remove_path(&mut v, "analysis.alpha"));
+        assert!(remove_path(&mut v, "platforms[0].id"));
+        assert!(!remove_path(&mut v, "platforms[3].id"));
+        assert!(!remove_path(&mut v, "nothing.here"));
+        assert_eq!(v, serde_json::json!({"analysis": {"unit": "s"}, "platforms": [{}]}));
+        assert_eq!(
+            env_var_of("analysis.label_window_days"),
+            "OPTSIGNAL_ANALYSIS__LABEL_WINDOW_DAYS"
+        );
+    }
+
+    #[test]
     fn single_account_files_still_load() {
         let (_d, p) = write(
             "account = \"Solo\"\n[source]\npath = \"x.csv\"\n[[platforms]]\nid = \"tiktok\"\n",

@@ -787,7 +787,9 @@ impl<'s> RowState<'s> {
         self.summary.rows_read += 1;
         if let Some(sample) = &mut self.sample {
             sample.push(OwnedRow::of(&r));
-            if sample.len() >= SAMPLE_ROWS {
+            // Strict mode stops at the first bad row, in file order: a sample of one.
+            let cap = if self.spec.strict { 1 } else { SAMPLE_ROWS };
+            if sample.len() >= cap {
                 self.end_sample(sink)?;
             }
             return Ok(());
@@ -992,6 +994,9 @@ fn non_empty(s: &str) -> Option<&str> {
     (!t.is_empty()).then_some(t)
 }
 
+/// The CSV reader's buffer.
+const CSV_BUFFER: usize = 1 << 16;
+
 fn read_csv(
     spec: &LogSpec,
     reader: Box<dyn Read + Send>,
@@ -1004,13 +1009,14 @@ fn read_csv(
         inner: reader,
         read: 0,
         boundary: boundary.clone(),
-        limit: spec.max_row_bytes as u64,
+        // The CSV reader reads ahead by up to its buffer: allow that on top of the row.
+        limit: spec.max_row_bytes as u64 + CSV_BUFFER as u64,
     };
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .delimiter(delimiter)
-        .buffer_capacity(1 << 16)
+        .buffer_capacity(CSV_BUFFER)
         .from_reader(bounded);
     // StringRecord: the csv crate checks UTF-8 once per record instead of once per field.
     let mut rec = csv::StringRecord::new();
@@ -1059,6 +1065,13 @@ fn read_csv(
             }
         }
         line = rec.position().map(|p| p.line()).unwrap_or(line + 1);
+        if rdr.position().byte() - at > spec.max_row_bytes as u64 {
+            return Err(SourceError::RowTooLong {
+                path: spec.path.clone(),
+                line,
+                limit: spec.max_row_bytes,
+            });
+        }
         if rec.len() != slots.width {
             if rec.len() == 1 && rec.get(0).is_some_and(str::is_empty) {
                 continue; // a blank line
@@ -1336,6 +1349,42 @@ not-a-time,u1,s1,add_to_cart,mobile,email,\n\
         );
         let e = collect(&LogSpec::canonical(&p4)).unwrap_err().to_string();
         assert!(e.contains("last tuesday") && e.contains(":2"), "{e}");
+    }
+
+    #[test]
+    fn bounded_line_stops_before_holding_an_over_long_line() {
+        let mut input = std::io::BufReader::with_capacity(8, &b"short\nway too long a line\nx"[..]);
+        let mut out = Vec::new();
+        assert_eq!(bounded_line(&mut input, &mut out, 10).unwrap(), 6);
+        assert_eq!(out, b"short\n");
+        out.clear();
+        let e = bounded_line(&mut input, &mut out, 10).unwrap_err();
+        assert!(is_too_long(&e));
+        assert!(out.len() <= 10, "{}", out.len());
+    }
+
+    #[test]
+    fn sampled_format_survives_a_bad_first_row_and_strays_are_set_aside() {
+        let mut body = b"timestamp,user_id,event_name\n1511658000,u,pv\n".to_vec();
+        for i in 0..300 {
+            body.extend(format!("2017-11-26T00:{:02}:{:02}Z,u{i},pv\n", i / 60, i % 60).bytes());
+        }
+        // A stray far beyond the bulk, after the sample.
+        body.extend(b"2019-01-01T00:00:00Z,s,pv\n");
+        for i in 0..1000 {
+            body.extend(format!("2017-11-26T06:{:02}:{:02}Z,v{i},pv\n", (i / 60) % 60, i % 60).bytes());
+        }
+        let (_d, p) = write("log.csv", &body);
+        let mut spec = LogSpec::canonical(&p);
+        spec.plausible.not_before = 0;
+        let (events, s) = collect(&spec).unwrap();
+        assert_eq!(s.timestamp_format, "rfc3339");
+        assert_eq!(s.rows_skipped[&SkipReason::BadTimestamp].first_lines, vec![2]);
+        assert_eq!(
+            s.rows_skipped[&SkipReason::ImplausibleTimestamp].first_lines,
+            vec![303]
+        );
+        assert_eq!(events.len(), 1300);
     }
 
     #[test]
