@@ -32,7 +32,12 @@ fn write_lines(dir: &Path, name: &str, lines: &[String]) -> PathBuf {
 /// `recommend --format json` on the demo config with another event log.
 fn demo_report(events: &Path) -> serde_json::Value {
     let cfg = fixture("demo/optsignal.toml");
-    recommend_json(&["-c", cfg.to_str().unwrap(), "--events", events.to_str().unwrap()])
+    recommend_json(&[
+        "-c",
+        cfg.to_str().unwrap(),
+        "--events",
+        events.to_str().unwrap(),
+    ])
 }
 
 /// What one bad row must not move: sessions, purchasing sessions, weeks and rows kept.
@@ -53,12 +58,28 @@ fn a_year_2100_row_is_set_aside_and_moves_nothing() {
     let base = demo_report(&write_lines(d.path(), "base.csv", &lines));
     for (name, at, stray) in [
         // After the run date: the plausibility window.
-        ("y2100.csv", 50_000, "2100-01-01T00:00:00Z,stray,s,view_item,mobile,email,"),
+        (
+            "y2100.csv",
+            50_000,
+            "2100-01-01T00:00:00Z,stray,s,view_item,mobile,email,",
+        ),
         // Before the run date but far beyond the log's bulk: a jump nothing confirms.
-        ("jump.csv", 50_000, "2026-12-01T00:00:00Z,stray,s,view_item,mobile,email,"),
+        (
+            "jump.csv",
+            50_000,
+            "2026-12-01T00:00:00Z,stray,s,view_item,mobile,email,",
+        ),
         // The very first data row, after the run date and before it.
-        ("first.csv", 1, "2100-01-01T00:00:00Z,stray,s,purchase,mobile,email,9"),
-        ("jump_first.csv", 1, "2026-12-01T00:00:00Z,stray,s,purchase,mobile,email,9"),
+        (
+            "first.csv",
+            1,
+            "2100-01-01T00:00:00Z,stray,s,purchase,mobile,email,9",
+        ),
+        (
+            "jump_first.csv",
+            1,
+            "2026-12-01T00:00:00Z,stray,s,purchase,mobile,email,9",
+        ),
     ] {
         let mut bad = lines.clone();
         bad.insert(at, stray.to_string());
@@ -66,7 +87,11 @@ fn a_year_2100_row_is_set_aside_and_moves_nothing() {
         assert_eq!(answer(&r), answer(&base), "{name}");
         let skipped = &r["input"]["rows_skipped"]["implausible_timestamp"];
         assert_eq!(skipped["count"], 1, "{name}: {skipped}");
-        assert_eq!(skipped["first_lines"], serde_json::json!([at + 1]), "{name}");
+        assert_eq!(
+            skipped["first_lines"],
+            serde_json::json!([at + 1]),
+            "{name}"
+        );
         assert!(
             r["notes"]
                 .as_array()
@@ -125,8 +150,14 @@ fn blank_session_ids_join_their_users_session_and_the_note_counts_them() {
     let (units0, buyers0, kept0, weeks0) = answer(&base);
     assert_eq!((kept, weeks), (kept0, weeks0));
     // Today: +1,152 sessions and +8% purchasers. Within 0.5% now.
-    assert!(units.abs_diff(units0) * 200 <= units0, "{units} vs {units0}");
-    assert!(buyers.abs_diff(buyers0) * 200 <= buyers0, "{buyers} vs {buyers0}");
+    assert!(
+        units.abs_diff(units0) * 200 <= units0,
+        "{units} vs {units0}"
+    );
+    assert!(
+        buyers.abs_diff(buyers0) * 200 <= buyers0,
+        "{buyers} vs {buyers0}"
+    );
     let note = r["notes"]
         .as_array()
         .unwrap()
@@ -139,7 +170,10 @@ fn blank_session_ids_join_their_users_session_and_the_note_counts_them() {
         note.starts_with(&format!("{blanked} of {kept} events had no session id")),
         "{note}"
     );
-    assert!(!r["notes"].to_string().contains("no session ids:"), "{note}");
+    assert!(
+        !r["notes"].to_string().contains("no session ids:"),
+        "{note}"
+    );
 }
 
 #[test]
@@ -293,7 +327,10 @@ fn non_finite_and_out_of_range_settings_are_rejected_by_key() {
         "platforms[0].attributed_share",
         "platforms[0].floor_events",
     ] {
-        assert!(err.contains(&format!("optsignal.toml: {key}:")), "{key}: {err}");
+        assert!(
+            err.contains(&format!("optsignal.toml: {key}:")),
+            "{key}: {err}"
+        );
     }
     // A run refuses them too (exit 2), instead of reading nan as "the default".
     optsignal()
@@ -374,7 +411,10 @@ fn config_check_reports_every_problem_in_one_pass_with_its_origin() {
     ] {
         assert!(text.contains(want), "missing {want:?} in:\n{text}");
     }
-    assert!(!text.contains("optsignal.toml: analysis.label_windov_days"), "{text}");
+    assert!(
+        !text.contains("optsignal.toml: analysis.label_windov_days"),
+        "{text}"
+    );
     // A password file that is not there.
     check(
         d.path(),
@@ -389,17 +429,16 @@ fn config_check_reports_every_problem_in_one_pass_with_its_origin() {
 #[test]
 fn the_readme_bigquery_config_passes_config_check() {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    let start = readme.find("```toml\n[source]\nkind = \"bigquery\"").expect("README block");
+    let start = readme
+        .find("```toml\n[source]\nkind = \"bigquery\"")
+        .expect("README block");
     let block = &readme[start + "```toml\n".len()..];
     let block = &block[..block.find("```").unwrap()];
     let d = tempfile::tempdir().unwrap();
     std::fs::write(d.path().join("service-account.json"), "{}").unwrap();
-    check(
-        d.path(),
-        &format!("{block}[[platforms]]\nid = \"meta\"\n"),
-    )
-    .success()
-    .stdout(predicate::str::contains("ok"));
+    check(d.path(), &format!("{block}[[platforms]]\nid = \"meta\"\n"))
+        .success()
+        .stdout(predicate::str::contains("ok"));
 }
 
 #[test]
@@ -407,7 +446,11 @@ fn bigquery_sql_without_a_bigquery_section_is_a_usage_error() {
     let d = tempfile::tempdir().unwrap();
     std::fs::write(d.path().join("e.csv"), "timestamp,user_id,event_name\n").unwrap();
     let cfg = d.path().join("c.toml");
-    std::fs::write(&cfg, "[source]\npath = \"e.csv\"\n[[platforms]]\nid = \"meta\"\n").unwrap();
+    std::fs::write(
+        &cfg,
+        "[source]\npath = \"e.csv\"\n[[platforms]]\nid = \"meta\"\n",
+    )
+    .unwrap();
     optsignal()
         .args(["bigquery", "sql", "-c"])
         .arg(&cfg)

@@ -57,6 +57,71 @@ fn load_err(path: &Path, message: impl Into<String>) -> ConfigError {
     }
 }
 
+/// Where an account's values come from, to blame each wrong type on the file or on the
+/// environment variable that set it.
+struct Typed<'a> {
+    origin: &'a str,
+    account: Option<&'a str>,
+    env_vars: &'a [String],
+}
+
+impl Typed<'_> {
+    /// Deserialises an account, reporting every wrong type (not only the first): the key at
+    /// fault is dropped and the rest tried again. `None` when it still does not deserialise.
+    fn deserialize(&self, mut table: Value, problems: &mut Vec<ConfigError>) -> Option<RawConfig> {
+        for _ in 0..MAX_TYPE_ERRORS {
+            match serde_path_to_error::deserialize::<_, RawConfig>(table.clone()) {
+                Ok(r) => return Some(r),
+                Err(e) => {
+                    let key = e.path().to_string();
+                    let message = e.into_inner().to_string();
+                    problems.push(if self.env_vars.contains(&key) {
+                        env_problem(&key, message)
+                    } else {
+                        ConfigError::Invalid {
+                            origin: self.origin.to_string(),
+                            account: self.account.map(String::from),
+                            key: key.clone(),
+                            message,
+                        }
+                    });
+                    if !remove_path(&mut table, &key) {
+                        return None;
+                    }
+                }
+            }
+        }
+        None
+    }
+}
+
+/// A top-level key of a multi-account file other than `[defaults]` and `[[accounts]]`.
+fn stray_top_level(k: &str, origin: &str) -> ConfigError {
+    let hint = suggest(k, ["defaults".to_string(), "accounts".to_string()].iter()).map_or(
+        "a multi-account file has only [defaults] and [[accounts]]".to_string(),
+        |s| format!("did you mean {s:?}?"),
+    );
+    ConfigError::Invalid {
+        origin: origin.to_string(),
+        account: None,
+        key: k.to_string(),
+        message: format!("unknown top-level key; {hint}"),
+    }
+}
+
+/// The message for a NaN or infinite number.
+const NOT_FINITE: &str = "must be a finite number (nan and inf are not)";
+
+/// Dotted paths of every NaN or infinite number in a built config (none when it does not read
+/// as a table).
+fn non_finite_in(built: &config::Config) -> Vec<String> {
+    built
+        .clone()
+        .try_deserialize::<config::Map<String, config::Value>>()
+        .map(|t| non_finite(&t))
+        .unwrap_or_default()
+}
+
 /// Type errors reported per account before giving up on it.
 const MAX_TYPE_ERRORS: usize = 64;
 
@@ -83,7 +148,11 @@ fn non_finite(table: &config::Map<String, config::Value>) -> Vec<String> {
             config::ValueKind::Float(f) if !f.is_finite() => out.push(at),
             config::ValueKind::Table(t) => {
                 for (k, c) in t {
-                    let p = if at.is_empty() { k.clone() } else { format!("{at}.{k}") };
+                    let p = if at.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{at}.{k}")
+                    };
                     walk(c, p, out);
                 }
             }
@@ -119,7 +188,9 @@ fn remove_path(v: &mut Value, path: &str) -> bool {
     let mut cur = v;
     for (n, (name, idx)) in parts.iter().enumerate() {
         let last = n + 1 == parts.len();
-        let Value::Object(map) = cur else { return false };
+        let Value::Object(map) = cur else {
+            return false;
+        };
         if last && idx.is_none() {
             return map.remove(name).is_some();
         }
@@ -128,7 +199,9 @@ fn remove_path(v: &mut Value, path: &str) -> bool {
         };
         cur = match idx {
             Some(i) => {
-                let Value::Array(items) = next else { return false };
+                let Value::Array(items) = next else {
+                    return false;
+                };
                 if last {
                     if *i >= items.len() {
                         return false;
@@ -150,7 +223,11 @@ fn remove_path(v: &mut Value, path: &str) -> bool {
 /// The dotted keys of every leaf of a tree (which keys the environment set).
 fn leaf_keys(v: &Map<String, Value>, at: &str, out: &mut Vec<String>) {
     for (k, c) in v {
-        let p = if at.is_empty() { k.clone() } else { format!("{at}.{k}") };
+        let p = if at.is_empty() {
+            k.clone()
+        } else {
+            format!("{at}.{k}")
+        };
         match c {
             Value::Object(m) => leaf_keys(m, &p, out),
             _ => out.push(p),
@@ -176,11 +253,8 @@ fn environment(
         .add_source(env)
         .build()
         .map_err(|e| load_err(path, format!("environment: {e}")))?;
-    if let Ok(table) = built.clone().try_deserialize::<config::Map<String, config::Value>>() {
-        for key in non_finite(&table) {
-            let m = "must be a finite number (nan and inf are not)".to_string();
-            problems.push(env_problem(&key, m));
-        }
+    for key in non_finite_in(&built) {
+        problems.push(env_problem(&key, NOT_FINITE.into()));
     }
     let mut v: Map<String, Value> = built
         .try_deserialize()
@@ -407,19 +481,17 @@ pub fn load_file(path: &Path) -> Result<ConfigFile, ConfigError> {
         .build()
         .map_err(|e| load_err(path, super::secrets::parse_message(path, &e.to_string())))?;
     let origin = path.display().to_string();
-    let mut problems = Vec::new();
     // JSON has no NaN or infinity: find them before the tree becomes JSON (where they would
     // turn into "absent", i.e. the default).
-    if let Ok(table) = built.clone().try_deserialize::<config::Map<String, config::Value>>() {
-        for key in non_finite(&table) {
-            problems.push(ConfigError::Invalid {
-                origin: origin.clone(),
-                account: None,
-                key,
-                message: "must be a finite number (nan and inf are not)".into(),
-            });
-        }
-    }
+    let mut problems: Vec<ConfigError> = non_finite_in(&built)
+        .into_iter()
+        .map(|key| ConfigError::Invalid {
+            origin: origin.clone(),
+            account: None,
+            key,
+            message: NOT_FINITE.into(),
+        })
+        .collect();
     let mut top: Map<String, Value> = built
         .try_deserialize()
         .map_err(|e| load_err(path, e.to_string()))?;
@@ -440,18 +512,7 @@ pub fn load_file(path: &Path) -> Result<ConfigFile, ConfigError> {
         let defaults = top.remove("defaults").unwrap_or(Value::Object(Map::new()));
         file_defaults = defaults.clone();
         let list = top.remove("accounts");
-        for k in top.keys() {
-            let hint = suggest(k, ["defaults".to_string(), "accounts".to_string()].iter()).map_or(
-                "a multi-account file has only [defaults] and [[accounts]]".to_string(),
-                |s| format!("did you mean {s:?}?"),
-            );
-            problems.push(ConfigError::Invalid {
-                origin: origin.clone(),
-                account: None,
-                key: k.clone(),
-                message: format!("unknown top-level key; {hint}"),
-            });
-        }
+        problems.extend(top.keys().map(|k| stray_top_level(k, &origin)));
         let Some(Value::Array(list)) = list else {
             return Err(load_err(
                 path,
@@ -508,35 +569,12 @@ pub fn load_file(path: &Path) -> Result<ConfigFile, ConfigError> {
                 message,
             });
         }
-        // Every wrong type, not only the first: drop the key at fault and try again.
-        let mut raw = None;
-        for _ in 0..MAX_TYPE_ERRORS {
-            match serde_path_to_error::deserialize::<_, RawConfig>(table.clone()) {
-                Ok(r) => {
-                    raw = Some(r);
-                    break;
-                }
-                Err(e) => {
-                    let key = e.path().to_string();
-                    let message = e.into_inner().to_string();
-                    let from_env = env_vars.contains(&key);
-                    problems.push(if from_env {
-                        env_problem(&key, message)
-                    } else {
-                        ConfigError::Invalid {
-                            origin: origin.clone(),
-                            account: account.clone(),
-                            key: key.clone(),
-                            message,
-                        }
-                    });
-                    if !remove_path(&mut table, &key) {
-                        break;
-                    }
-                }
-            }
-        }
-        if let Some(raw) = raw {
+        let typed = Typed {
+            origin: &origin,
+            account: account.as_deref(),
+            env_vars: &env_vars,
+        };
+        if let Some(raw) = typed.deserialize(table, &mut problems) {
             accounts.push(Account { name, raw });
         }
     }
@@ -590,7 +628,10 @@ fn unreadable(raw: &RawConfig, base: &Path) -> Vec<(String, String)> {
         }
     };
     let kind = raw.source.kind.as_deref();
-    if let (Some(p), false) = (&raw.source.path, matches!(kind, Some("bigquery" | "ga4_api"))) {
+    if let (Some(p), false) = (
+        &raw.source.path,
+        matches!(kind, Some("bigquery" | "ga4_api")),
+    ) {
         let full = resolve(p);
         let text = full.to_string_lossy();
         // A GA4 export may be a folder of shards or a pattern of them.
@@ -646,9 +687,18 @@ fn unreadable(raw: &RawConfig, base: &Path) -> Vec<(String, String)> {
         ),
     ];
     if let Some(g) = &raw.google_ads {
-        files.push(("google_ads.developer_token_file", g.developer_token_file.clone()));
-        files.push(("google_ads.client_secret_file", g.client_secret_file.clone()));
-        files.push(("google_ads.refresh_token_file", g.refresh_token_file.clone()));
+        files.push((
+            "google_ads.developer_token_file",
+            g.developer_token_file.clone(),
+        ));
+        files.push((
+            "google_ads.client_secret_file",
+            g.client_secret_file.clone(),
+        ));
+        files.push((
+            "google_ads.refresh_token_file",
+            g.refresh_token_file.clone(),
+        ));
     }
     for (key, f) in files {
         if let Some(f) = f {
@@ -737,7 +787,10 @@ mod tests {
         assert!(remove_path(&mut v, "platforms[0].id"));
         assert!(!remove_path(&mut v, "platforms[3].id"));
         assert!(!remove_path(&mut v, "nothing.here"));
-        assert_eq!(v, serde_json::json!({"analysis": {"unit": "s"}, "platforms": [{}]}));
+        assert_eq!(
+            v,
+            serde_json::json!({"analysis": {"unit": "s"}, "platforms": [{}]})
+        );
         assert_eq!(
             env_var_of("analysis.label_window_days"),
             "OPTSIGNAL_ANALYSIS__LABEL_WINDOW_DAYS"

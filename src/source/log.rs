@@ -888,7 +888,10 @@ impl<'s> RowState<'s> {
             return self.reject(SkipReason::BadTimestamp, r.line, d);
         };
         if !self.believable(micros) {
-            let d = format!("timestamp {:?} is outside the believable window", r.timestamp);
+            let d = format!(
+                "timestamp {:?} is outside the believable window",
+                r.timestamp
+            );
             return self.reject(SkipReason::ImplausibleTimestamp, r.line, d);
         }
         match self.hi {
@@ -1372,14 +1375,24 @@ not-a-time,u1,s1,add_to_cart,mobile,email,\n\
         // A stray far beyond the bulk, after the sample.
         body.extend(b"2019-01-01T00:00:00Z,s,pv\n");
         for i in 0..1000 {
-            body.extend(format!("2017-11-26T06:{:02}:{:02}Z,v{i},pv\n", (i / 60) % 60, i % 60).bytes());
+            body.extend(
+                format!(
+                    "2017-11-26T06:{:02}:{:02}Z,v{i},pv\n",
+                    (i / 60) % 60,
+                    i % 60
+                )
+                .bytes(),
+            );
         }
         let (_d, p) = write("log.csv", &body);
         let mut spec = LogSpec::canonical(&p);
         spec.plausible.not_before = 0;
         let (events, s) = collect(&spec).unwrap();
         assert_eq!(s.timestamp_format, "rfc3339");
-        assert_eq!(s.rows_skipped[&SkipReason::BadTimestamp].first_lines, vec![2]);
+        assert_eq!(
+            s.rows_skipped[&SkipReason::BadTimestamp].first_lines,
+            vec![2]
+        );
         assert_eq!(
             s.rows_skipped[&SkipReason::ImplausibleTimestamp].first_lines,
             vec![303]
