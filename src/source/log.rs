@@ -794,7 +794,7 @@ impl<'s> RowState<'s> {
             }
             return Ok(());
         }
-        self.timed(r, sink)
+        self.timed(&r, sink)
     }
 
     /// Releases what is still buffered at the end of the file: the sample, and rows held back
@@ -859,12 +859,13 @@ impl<'s> RowState<'s> {
             self.hi = times.iter().copied().filter(|&t| t <= bound).max();
         }
         for r in &sample {
-            self.timed(r.raw(), sink)?;
+            self.timed(&r.raw(), sink)?;
         }
         Ok(())
     }
 
     /// Within the configured window (not before `min_date`, not after the run date's margin).
+    #[inline(always)]
     fn believable(&self, t: i64) -> bool {
         let p = &self.spec.plausible;
         t >= p.not_before && t <= p.not_after
@@ -872,9 +873,10 @@ impl<'s> RowState<'s> {
 
     /// Parses the timestamp and places the row: set aside when implausible, held back when
     /// far beyond every row so far, else checked and handed on.
+    #[inline(always)]
     fn timed(
         &mut self,
-        r: RawRow<'_>,
+        r: &RawRow<'_>,
         sink: &mut impl FnMut(&Event<'_>) -> Result<(), SkipReason>,
     ) -> Result<(), SourceError> {
         let tz = &self.spec.time_zone;
@@ -896,11 +898,11 @@ impl<'s> RowState<'s> {
         }
         match self.hi {
             Some(hi) if micros > hi.saturating_add(self.spec.plausible.max_jump) => {
-                self.held.push((OwnedRow::of(&r), micros));
+                self.held.push((OwnedRow::of(r), micros));
                 if self.held.len() >= CONFIRM_ROWS {
                     // Enough rows beyond the jump: a real gap in the data. Release them.
                     for (row, t) in std::mem::take(&mut self.held) {
-                        self.accept(row.raw(), t, sink)?;
+                        self.accept(&row.raw(), t, sink)?;
                     }
                     self.since_held = 0;
                 }
@@ -931,9 +933,10 @@ impl<'s> RowState<'s> {
     }
 
     /// Checks the other fields of a timed row and hands it to the sink.
+    #[inline(always)]
     fn accept(
         &mut self,
-        r: RawRow<'_>,
+        r: &RawRow<'_>,
         micros: i64,
         sink: &mut impl FnMut(&Event<'_>) -> Result<(), SkipReason>,
     ) -> Result<(), SourceError> {
