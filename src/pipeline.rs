@@ -414,7 +414,9 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
         ));
     }
     let gap = settings.observe.session_gap_minutes;
-    if obs.session_id_missing > 0 {
+    // When none joined a session the short note stands (GA4's export, the pushdown and the
+    // equivalent CSV all report it alike).
+    if obs.session_id_missing > 0 && obs.session_id_joined > 0 {
         let alone = obs.session_id_missing - obs.session_id_joined;
         notes.push(format!(
             "{} of {} events had no session id: {} joined their user's session (within {gap} minutes of it), the other {alone} formed {} session(s) cut at {gap} minutes of inactivity",
