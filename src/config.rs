@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::observe::{ObserveSpec, UnitKind, MAX_CANDIDATES};
 use crate::platform::{FloorBasis, PlatformId, PlatformProfile};
-use crate::source::log::{FieldNames, LogFormat, LogSpec};
+use crate::source::log::{FieldNames, LogFormat, LogSpec, Plausible};
 use crate::source::timestamp::TimestampFormat;
 use crate::types::EventName;
 
@@ -82,6 +82,18 @@ pub struct RawSource {
     /// Canonical name → raw names that mean it (`add_to_cart = ["cart"]`).
     #[serde(default)]
     pub aliases: BTreeMap<String, Vec<String>>,
+    /// Longest row (CSV record or JSON line) read, in bytes (default 1 MiB): a longer one stops
+    /// the read with an error naming the line, so memory stays bounded whatever the input.
+    pub max_row_bytes: Option<u64>,
+    /// Timestamps later than the run date plus this many days are set aside as implausible
+    /// (default 1).
+    pub max_future_days: Option<u32>,
+    /// Timestamps before this date (`YYYY-MM-DD`, default 2000-01-01) are set aside as
+    /// implausible.
+    pub min_date: Option<String>,
+    /// A timestamp more than this many days after every event so far is set aside unless the
+    /// rows after it confirm the jump (default 28).
+    pub max_jump_days: Option<u32>,
 }
 
 /// `[source.fields]`: column names; an empty string marks an optional field as absent.
@@ -456,6 +468,77 @@ pub struct Settings {
 /// export's daily tables read in any order within the day are placed exactly.
 pub const DEFAULT_LATENESS_MINUTES: u32 = 1440;
 
+/// Longest label window, floor window (days): a year.
+const MAX_DAYS: u32 = 366;
+/// Longest inactivity gap of an inferred session (minutes): a day.
+const MAX_GAP_MINUTES: u32 = 1440;
+/// Longest allowed lateness (minutes): 30 days.
+const MAX_LATENESS_MINUTES: u32 = 43_200;
+/// Most weeks any week-count setting may name: a year.
+const MAX_WEEKS: u32 = 52;
+/// Default `source.max_row_bytes`: 1 MiB, far above any real event row.
+pub const DEFAULT_MAX_ROW_BYTES: u64 = 1 << 20;
+/// Largest `source.max_row_bytes` accepted: 1 GiB.
+const MAX_ROW_BYTES_LIMIT: u64 = 1 << 30;
+
+/// The reader's limits from `[source]`: row size and the plausible timestamp window.
+struct ReadLimits {
+    max_row_bytes: usize,
+    plausible: Plausible,
+}
+
+/// Validates `source.max_row_bytes`, `max_future_days`, `min_date` and `max_jump_days`; the
+/// window's upper end is the run date (now) plus `max_future_days`.
+fn read_limits(c: &mut Check<'_>, s: &RawSource) -> ReadLimits {
+    let rows = s.max_row_bytes.unwrap_or(DEFAULT_MAX_ROW_BYTES);
+    if !(1024..=MAX_ROW_BYTES_LIMIT).contains(&rows) {
+        c.err(
+            "source.max_row_bytes",
+            format!("{rows} must be 1024 to {MAX_ROW_BYTES_LIMIT} bytes"),
+        );
+    }
+    let future = c.within(
+        "source.max_future_days",
+        s.max_future_days.unwrap_or(1),
+        0,
+        3660,
+        "days",
+    );
+    let jump = c.within(
+        "source.max_jump_days",
+        s.max_jump_days.unwrap_or(28),
+        1,
+        3660,
+        "days",
+    );
+    let min_text = s.min_date.as_deref().unwrap_or("2000-01-01");
+    let not_before = match min_text.parse::<jiff::civil::Date>() {
+        Ok(d) => d
+            .to_zoned(TimeZone::UTC)
+            .map(|z| z.timestamp().as_microsecond())
+            .unwrap_or(i64::MIN),
+        Err(e) => {
+            c.err(
+                "source.min_date",
+                format!("{min_text:?} is not a date like 2000-01-01 ({e})"),
+            );
+            i64::MIN
+        }
+    };
+    let day = 86_400_000_000i64;
+    let not_after = jiff::Timestamp::now()
+        .as_microsecond()
+        .saturating_add(i64::from(future) * day);
+    ReadLimits {
+        max_row_bytes: usize::try_from(rows.min(MAX_ROW_BYTES_LIMIT)).unwrap_or(usize::MAX),
+        plausible: Plausible {
+            not_before,
+            not_after,
+            max_jump: i64::from(jump) * day,
+        },
+    }
+}
+
 /// Funnel steps used when the config names none.
 pub const DEFAULT_FUNNEL_STEPS: [&str; 5] = [
     "view_item",
@@ -507,9 +590,10 @@ impl Check<'_> {
         v
     }
 
-    fn at_least_one(&mut self, key: &str, v: u32, what: &str) -> u32 {
-        if v == 0 {
-            self.err(key, format!("must be at least 1 {what}"));
+    /// `v` when within `lo..=hi`; otherwise an error naming the key and the range.
+    fn within(&mut self, key: &str, v: u32, lo: u32, hi: u32, what: &str) -> u32 {
+        if v < lo || v > hi {
+            self.err(key, format!("{v} must be {lo} to {hi} {what}"));
         }
         v
     }
@@ -563,7 +647,8 @@ impl Settings {
         let volumes_only = s.kind.as_deref() == Some("ga4_api");
         let pushdown = s.kind.as_deref() == Some("bigquery");
         let path = match &s.path {
-            Some(p) if p.is_absolute() => p.clone(),
+            // `-` (standard input) and absolute paths are taken as they are.
+            Some(p) if p.is_absolute() || p == Path::new("-") => p.clone(),
             Some(p) => base_dir.join(p),
             None if volumes_only || pushdown => PathBuf::new(),
             None => {
@@ -691,21 +776,49 @@ impl Settings {
             a.clearance_threshold.unwrap_or(0.8),
         );
         let alpha = c.fraction("analysis.alpha", a.alpha.unwrap_or(0.05));
-        let label_window_days = c.at_least_one(
+        let label_window_days = c.within(
             "analysis.label_window_days",
             a.label_window_days.unwrap_or(7),
-            "day",
+            1,
+            MAX_DAYS,
+            "days",
         );
-        let session_gap_minutes = c.at_least_one(
+        let session_gap_minutes = c.within(
             "analysis.session_gap_minutes",
             a.session_gap_minutes.unwrap_or(30),
-            "minute",
+            1,
+            MAX_GAP_MINUTES,
+            "minutes",
         );
-        let holdout_weeks = a.holdout_weeks.unwrap_or(1);
-        let volume_weeks =
-            c.at_least_one("analysis.volume_weeks", a.volume_weeks.unwrap_or(4), "week");
-        let surge_weeks =
-            c.at_least_one("analysis.surge_weeks", a.surge_weeks.unwrap_or(2), "week");
+        let lateness_minutes = c.within(
+            "analysis.lateness_minutes",
+            a.lateness_minutes.unwrap_or(DEFAULT_LATENESS_MINUTES),
+            0,
+            MAX_LATENESS_MINUTES,
+            "minutes",
+        );
+        let holdout_weeks = c.within(
+            "analysis.holdout_weeks",
+            a.holdout_weeks.unwrap_or(1),
+            0,
+            MAX_WEEKS,
+            "weeks",
+        );
+        let volume_weeks = c.within(
+            "analysis.volume_weeks",
+            a.volume_weeks.unwrap_or(4),
+            1,
+            MAX_WEEKS,
+            "weeks",
+        );
+        let surge_weeks = c.within(
+            "analysis.surge_weeks",
+            a.surge_weeks.unwrap_or(2),
+            1,
+            MAX_WEEKS,
+            "weeks",
+        );
+        let reading = read_limits(&mut c, s);
         let mut platforms: Vec<PlatformSettings> = Vec::new();
         for (i, p) in raw.platforms.iter().enumerate() {
             let key = |k: &str| format!("platforms[{i}].{k}");
@@ -728,7 +841,7 @@ impl Settings {
                 profile.floor.basis = FloorBasis::Configured;
             }
             if let Some(days) = p.floor_days {
-                profile.floor.days = c.at_least_one(&key("floor_days"), days, "day");
+                profile.floor.days = c.within(&key("floor_days"), days, 1, MAX_DAYS, "days");
                 profile.floor.basis = FloorBasis::Configured;
             }
             if let Some(list) = &p.optimizable {
@@ -792,10 +905,12 @@ impl Settings {
         if funnel_steps.len() < 2 || funnel_steps.len() > 16 {
             c.err("funnel.steps", "give 2 to 16 steps");
         }
-        let confirm_weeks = c.at_least_one(
+        let confirm_weeks = c.within(
             "analysis.confirm_weeks",
             a.confirm_weeks.unwrap_or(2),
-            "week (1 switches as soon as another event leads)",
+            1,
+            MAX_WEEKS,
+            "weeks (1 switches as soon as another event leads)",
         );
         // Email and report settings validate in their own functions; their errors join the rest.
         let named = |e: ConfigError| match e {
@@ -892,6 +1007,8 @@ impl Settings {
                 time_zone: time_zone.clone(),
                 strict: false,
                 progress: false,
+                max_row_bytes: reading.max_row_bytes,
+                plausible: reading.plausible,
             },
             observe: ObserveSpec {
                 unit: a.unit.unwrap_or(UnitKind::Session),
@@ -900,7 +1017,7 @@ impl Settings {
                 label_window_days,
                 session_gap_minutes,
                 time_zone,
-                lateness_minutes: a.lateness_minutes.unwrap_or(DEFAULT_LATENESS_MINUTES),
+                lateness_minutes,
             },
             analysis: AnalysisSettings {
                 holdout_weeks,
@@ -1236,8 +1353,13 @@ pub fn load_settings(config: Option<&Path>, o: &Overrides) -> Result<Settings, C
         ),
     };
     if let Some(e) = &o.events {
-        // A path given on the command line is relative to the working directory, not the config.
-        raw.source.path = Some(std::path::absolute(e).unwrap_or_else(|_| e.clone()));
+        // A path given on the command line is relative to the working directory, not the
+        // config; `-` is standard input.
+        raw.source.path = Some(if e == Path::new("-") {
+            e.clone()
+        } else {
+            std::path::absolute(e).unwrap_or_else(|_| e.clone())
+        });
     }
     if !o.platforms.is_empty() {
         let n = o.platforms.len();

@@ -55,6 +55,8 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Config(_) => EXIT_USAGE,
+            // A BigQuery command on a config without [bigquery] is a configuration mistake.
+            Error::Source(crate::source::SourceError::NoBigQuery { .. }) => EXIT_USAGE,
             Error::Source(_)
             | Error::Demo(_)
             | Error::Write { .. }

@@ -215,6 +215,15 @@ pub struct Observations {
     pub censored_units: u64,
     /// Whether sessions came from the log or were cut at an inactivity gap.
     pub sessions_inferred: bool,
+    /// With session units, events that had a session id (0: the log has none at all).
+    pub session_id_events: u64,
+    /// With session units, events without a session id in a log that has them: each joins its
+    /// user's log session when within the inactivity gap of it, else an inferred session.
+    pub session_id_missing: u64,
+    /// Of [`Observations::session_id_missing`], the events that joined their user's session.
+    pub session_id_joined: u64,
+    /// Sessions cut at the inactivity gap (events without a session id that joined none).
+    pub inferred_sessions: u64,
     /// Events whose (aliased) name is neither a candidate nor purchase, by name.
     pub other_events: BTreeMap<String, u64>,
     /// Earliest and latest event time, µs since the epoch.
@@ -323,6 +332,9 @@ struct UnitState {
     /// distinct-user set is touched once per unit and week instead of once per event.
     week: u32,
     week_bits: u64,
+    /// Events without a session id in this unit (an inferred session, or a log session that
+    /// adopted one).
+    blank: u32,
 }
 
 /// What the builder keeps per user for the whole run: a few words. (Purchases are kept apart,
@@ -330,6 +342,9 @@ struct UnitState {
 struct UserState {
     /// The open user unit or inferred session, or [`NO_UNIT`].
     open: u32,
+    /// The user's latest open log session (with a session id), or [`NO_UNIT`]: an event of
+    /// theirs without a session id joins it when within the inactivity gap.
+    logged: u32,
 }
 
 /// No pending week in [`UnitState::week`].
@@ -468,6 +483,13 @@ pub struct ObservationBuilder {
     next_week_close: i64,
     span: Option<(i64, i64)>,
     inferred_sessions: u64,
+    /// Events with a session id, and events without one (session units), and of those the
+    /// events that joined their user's log session.
+    with_session_id: u64,
+    missing_session_id: u64,
+    joined_session: u64,
+    /// See [`ObservationBuilder::join_missing_sessions`].
+    join_missing: bool,
     lateness: i64,
     window: i64,
     gap: i64,
@@ -525,6 +547,10 @@ impl ObservationBuilder {
             next_week_close: i64::MAX,
             span: None,
             inferred_sessions: 0,
+            with_session_id: 0,
+            missing_session_id: 0,
+            joined_session: 0,
+            join_missing: true,
             patterns: FxHashMap::default(),
             fired: FxHashMap::default(),
             values: FxHashMap::default(),
@@ -547,6 +573,13 @@ impl ObservationBuilder {
                 .insert(e.as_str().into(), NameKind::Extra(bit as u8));
             self.extra_events.push(e.clone());
         }
+    }
+
+    /// Whether an event without a session id joins its user's log session when within the
+    /// inactivity gap of it (default true). Off, it always goes to an inferred session (GA4's
+    /// export, whose session-less events the pushdown SQL treats that way).
+    pub fn join_missing_sessions(&mut self, join: bool) {
+        self.join_missing = join;
     }
 
     /// How the stream went so far (open units, late events); read it before
@@ -635,7 +668,10 @@ impl ObservationBuilder {
             }
         };
         let (user, unit) = match (self.spec.unit, ev.session) {
-            (UnitKind::Session, Some(sid)) => self.session_unit(ev, sid),
+            (UnitKind::Session, Some(sid)) => {
+                self.with_session_id += 1;
+                self.session_unit(ev, sid)
+            }
             _ => {
                 let user = self.user_index(ev.user);
                 (user, self.unit_for(ev, user)?)
@@ -783,7 +819,10 @@ impl ObservationBuilder {
             &ids[from..end[u] as usize]
         };
         self.users.insert_unique(h, u, |&u| fx_hash(id_of(u)));
-        self.user_state.push(UserState { open: NO_UNIT });
+        self.user_state.push(UserState {
+            open: NO_UNIT,
+            logged: NO_UNIT,
+        });
         u
     }
 
@@ -798,7 +837,7 @@ impl ObservationBuilder {
             .map(|e| e.1);
         let Some(head) = head else {
             let user = self.user_index(ev.user);
-            let id = self.new_unit(ev, user, Some(h));
+            let id = self.log_unit(ev, user, h);
             self.sessions
                 .insert_unique(h, (Id::new(sid), id), |(k, _)| fx_hash(k.bytes()));
             return (user, id);
@@ -816,10 +855,32 @@ impl ObservationBuilder {
         }
         // A session id used by another user: another unit, chained after the head.
         let user = self.user_index(ev.user);
-        let id = self.new_unit(ev, user, Some(h));
+        let id = self.log_unit(ev, user, h);
         self.units[id as usize].next = self.units[head as usize].next;
         self.units[head as usize].next = id;
         (user, id)
+    }
+
+    /// Opens the unit of a new log session (id hash `h`). When the user's open inferred session
+    /// (events without a session id) ends within the inactivity gap of this event, that unit
+    /// becomes the log session instead: the session-less events before it join it.
+    fn log_unit(&mut self, ev: &Event<'_>, user: u32, h: u64) -> u32 {
+        let open = self.user_state[user as usize].open;
+        if self.join_missing && open != NO_UNIT {
+            let u = &mut self.units[open as usize];
+            if ev.micros <= u.last + self.gap && ev.micros >= u.start.0 - self.gap {
+                u.session = Some(h);
+                self.joined_session += u64::from(u.blank);
+                self.inferred_sessions -= 1;
+                let state = &mut self.user_state[user as usize];
+                state.open = NO_UNIT;
+                state.logged = open;
+                return open;
+            }
+        }
+        let id = self.new_unit(ev, user, Some(h));
+        self.user_state[user as usize].logged = id;
+        id
     }
 
     /// Finds or opens the unit of an event without a log session (user units, inferred
@@ -836,10 +897,20 @@ impl ObservationBuilder {
                 Ok(id)
             }
             (UnitKind::Session, _) => {
+                self.missing_session_id += 1;
+                let logged = self.user_state[user as usize].logged;
+                if logged != NO_UNIT && self.join_missing {
+                    let u = &self.units[logged as usize];
+                    if ev.micros <= u.last + self.gap && ev.micros >= u.start.0 - self.gap {
+                        self.joined_session += 1;
+                        return Ok(logged);
+                    }
+                }
                 let open = self.user_state[user as usize].open;
                 if open != NO_UNIT {
-                    let u = &self.units[open as usize];
+                    let u = &mut self.units[open as usize];
                     if ev.micros <= u.last + self.gap && ev.micros >= u.start.0 - self.gap {
+                        u.blank += 1;
                         return Ok(open);
                     }
                     if ev.micros < u.start.0 - self.gap {
@@ -847,6 +918,7 @@ impl ObservationBuilder {
                     }
                 }
                 let id = self.new_unit(ev, user, None);
+                self.units[id as usize].blank = 1;
                 self.user_state[user as usize].open = id;
                 self.inferred_sessions += 1;
                 Ok(id)
@@ -870,6 +942,7 @@ impl ObservationBuilder {
             user_id: Id::new(ev.user),
             week: NO_WEEK,
             week_bits: 0,
+            blank: 0,
         };
         let id = match self.free.pop() {
             Some(id) => {
@@ -947,11 +1020,13 @@ impl ObservationBuilder {
         }
         self.units_total += 1;
         // Release the unit: its user's bookkeeping, its session id, its slot.
+        let user = &mut self.user_state[u.user as usize];
         if u.session.is_none() {
-            let user = &mut self.user_state[u.user as usize];
             if user.open == id {
                 user.open = NO_UNIT;
             }
+        } else if user.logged == id {
+            user.logged = NO_UNIT;
         }
         if hi.is_none() {
             // Units fold in creation order, and none of this user's open or later units can
@@ -1138,6 +1213,16 @@ impl ObservationBuilder {
             users: self.user_end.len() as u64,
             censored_units: self.censored,
             sessions_inferred: self.inferred_sessions > 0,
+            session_id_events: self.with_session_id,
+            // Counted only where such events may join a session (not GA4's export, whose
+            // pushdown SQL has no per-event count to match).
+            session_id_missing: if self.with_session_id > 0 && self.join_missing {
+                self.missing_session_id
+            } else {
+                0
+            },
+            session_id_joined: self.joined_session,
+            inferred_sessions: self.inferred_sessions,
             other_events: self
                 .other_names
                 .into_iter()

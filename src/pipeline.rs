@@ -12,7 +12,7 @@ use crate::observe::{ObservationBuilder, StreamStats};
 use crate::platform::PlatformId;
 use crate::report::{InputSummary, Report, Tool, WeekTotals, SCHEMA_VERSION};
 use crate::settle::Source;
-use crate::source::log::{read_log, ReadSummary};
+use crate::source::log::{read_log, LogFormat, ReadSummary};
 use crate::source::remote::{pull, Pulled, RemoteError};
 use crate::source::SourceError;
 use crate::store::{Store, StoredWeek};
@@ -372,6 +372,7 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
     } else {
         let mut builder = ObservationBuilder::new(settings.observe.clone());
         builder.track_also(&settings.funnel_steps);
+        builder.join_missing_sessions(settings.source.format != LogFormat::Ga4Export);
         let read = read_log(&settings.source, |e| {
             if cutoff.is_some_and(|c| e.micros >= c) {
                 after_cutoff += 1;
@@ -590,10 +591,30 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
             s.join(", ")
         ));
     }
-    if obs.sessions_inferred {
+    let gap = settings.observe.session_gap_minutes;
+    // When none joined a session the short note stands (GA4's export, the pushdown and the
+    // equivalent CSV all report it alike).
+    if obs.session_id_missing > 0 && obs.session_id_joined > 0 {
+        let alone = obs.session_id_missing - obs.session_id_joined;
         notes.push(format!(
-            "no session ids: sessions were cut at {} minutes of inactivity",
-            settings.observe.session_gap_minutes
+            "{} of {} events had no session id: {} joined their user's session (within {gap} minutes of it), the other {alone} formed {} session(s) cut at {gap} minutes of inactivity",
+            obs.session_id_missing,
+            obs.session_id_missing + obs.session_id_events,
+            obs.session_id_joined,
+            obs.inferred_sessions
+        ));
+    } else if obs.sessions_inferred {
+        notes.push(format!(
+            "no session ids: sessions were cut at {gap} minutes of inactivity"
+        ));
+    }
+    let wanted = settings.analysis.holdout_weeks as usize;
+    let held = crate::evidence::holdout_weeks(&obs, settings.analysis.holdout_weeks).len();
+    if held < wanted && !settings.volumes_only {
+        let with_units = obs.weeks.iter().filter(|w| w.units > 0).count();
+        notes.push(format!(
+            "analysis.holdout_weeks = {wanted}, but the data has only {with_units} week(s) with {}: {held} held out for validation (at least one week must remain to fit on)",
+            obs.unit.plural()
         ));
     }
     let absent_candidates: Vec<String> = proxies

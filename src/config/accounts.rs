@@ -57,9 +57,191 @@ fn load_err(path: &Path, message: impl Into<String>) -> ConfigError {
     }
 }
 
+/// Where an account's values come from, to blame each wrong type on the file or on the
+/// environment variable that set it.
+struct Typed<'a> {
+    origin: &'a str,
+    account: Option<&'a str>,
+    env_vars: &'a [String],
+}
+
+impl Typed<'_> {
+    /// Deserialises an account, reporting every wrong type (not only the first): the key at
+    /// fault is dropped and the rest tried again. `None` when it still does not deserialise.
+    fn deserialize(&self, mut table: Value, problems: &mut Vec<ConfigError>) -> Option<RawConfig> {
+        for _ in 0..MAX_TYPE_ERRORS {
+            match serde_path_to_error::deserialize::<_, RawConfig>(table.clone()) {
+                Ok(r) => return Some(r),
+                Err(e) => {
+                    let key = e.path().to_string();
+                    let message = e.into_inner().to_string();
+                    problems.push(if self.env_vars.contains(&key) {
+                        env_problem(&key, message)
+                    } else {
+                        ConfigError::Invalid {
+                            origin: self.origin.to_string(),
+                            account: self.account.map(String::from),
+                            key: key.clone(),
+                            message,
+                        }
+                    });
+                    if !remove_path(&mut table, &key) {
+                        return None;
+                    }
+                }
+            }
+        }
+        None
+    }
+}
+
+/// A top-level key of a multi-account file other than `[defaults]` and `[[accounts]]`.
+fn stray_top_level(k: &str, origin: &str) -> ConfigError {
+    let hint = suggest(k, ["defaults".to_string(), "accounts".to_string()].iter()).map_or(
+        "a multi-account file has only [defaults] and [[accounts]]".to_string(),
+        |s| format!("did you mean {s:?}?"),
+    );
+    ConfigError::Invalid {
+        origin: origin.to_string(),
+        account: None,
+        key: k.to_string(),
+        message: format!("unknown top-level key; {hint}"),
+    }
+}
+
+/// The message for a NaN or infinite number.
+const NOT_FINITE: &str = "must be a finite number (nan and inf are not)";
+
+/// Dotted paths of every NaN or infinite number in a built config (none when it does not read
+/// as a table).
+fn non_finite_in(built: &config::Config) -> Vec<String> {
+    built
+        .clone()
+        .try_deserialize::<config::Map<String, config::Value>>()
+        .map(|t| non_finite(&t))
+        .unwrap_or_default()
+}
+
+/// Type errors reported per account before giving up on it.
+const MAX_TYPE_ERRORS: usize = 64;
+
+/// The environment variable that sets a dotted key (`analysis.alpha` →
+/// `OPTSIGNAL_ANALYSIS__ALPHA`).
+fn env_var_of(key: &str) -> String {
+    format!("OPTSIGNAL_{}", key.replace('.', "__").to_ascii_uppercase())
+}
+
+/// A problem with an `OPTSIGNAL_*` variable, blamed on the environment.
+fn env_problem(key: &str, message: String) -> ConfigError {
+    ConfigError::Invalid {
+        origin: format!("environment variable {}", env_var_of(key)),
+        account: None,
+        key: key.to_string(),
+        message,
+    }
+}
+
+/// Dotted paths of every NaN or infinite number in a config tree.
+fn non_finite(table: &config::Map<String, config::Value>) -> Vec<String> {
+    fn walk(v: &config::Value, at: String, out: &mut Vec<String>) {
+        match &v.kind {
+            config::ValueKind::Float(f) if !f.is_finite() => out.push(at),
+            config::ValueKind::Table(t) => {
+                for (k, c) in t {
+                    let p = if at.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{at}.{k}")
+                    };
+                    walk(c, p, out);
+                }
+            }
+            config::ValueKind::Array(a) => {
+                for (i, c) in a.iter().enumerate() {
+                    walk(c, format!("{at}[{i}]"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for (k, v) in table {
+        walk(v, k.clone(), &mut out);
+    }
+    out.sort();
+    out
+}
+
+/// Removes the value at a serde_path_to_error path (`platforms[0].ad_sets`) from `v`; false
+/// when there is nothing there to remove.
+fn remove_path(v: &mut Value, path: &str) -> bool {
+    let mut parts: Vec<(String, Option<usize>)> = Vec::new();
+    for seg in path.split('.') {
+        match seg.split_once('[') {
+            Some((name, rest)) => {
+                let i = rest.trim_end_matches(']').parse().ok();
+                parts.push((name.to_string(), i));
+            }
+            None => parts.push((seg.to_string(), None)),
+        }
+    }
+    let mut cur = v;
+    for (n, (name, idx)) in parts.iter().enumerate() {
+        let last = n + 1 == parts.len();
+        let Value::Object(map) = cur else {
+            return false;
+        };
+        if last && idx.is_none() {
+            return map.remove(name).is_some();
+        }
+        let Some(next) = map.get_mut(name) else {
+            return false;
+        };
+        cur = match idx {
+            Some(i) => {
+                let Value::Array(items) = next else {
+                    return false;
+                };
+                if last {
+                    if *i >= items.len() {
+                        return false;
+                    }
+                    items.remove(*i);
+                    return true;
+                }
+                match items.get_mut(*i) {
+                    Some(x) => x,
+                    None => return false,
+                }
+            }
+            None => next,
+        };
+    }
+    false
+}
+
+/// The dotted keys of every leaf of a tree (which keys the environment set).
+fn leaf_keys(v: &Map<String, Value>, at: &str, out: &mut Vec<String>) {
+    for (k, c) in v {
+        let p = if at.is_empty() {
+            k.clone()
+        } else {
+            format!("{at}.{k}")
+        };
+        match c {
+            Value::Object(m) => leaf_keys(m, &p, out),
+            _ => out.push(p),
+        }
+    }
+}
+
 /// The `OPTSIGNAL_*` environment as a config tree (`OPTSIGNAL_ANALYSIS__ALPHA=0.01` →
-/// `analysis.alpha = 0.01`; `OPTSIGNAL_ANALYSIS__CANDIDATES=a,b` is a list).
-fn environment(path: &Path) -> Result<Map<String, Value>, ConfigError> {
+/// `analysis.alpha = 0.01`; `OPTSIGNAL_ANALYSIS__CANDIDATES=a,b` is a list), with the keys it
+/// sets. NaN and infinite numbers are reported into `problems`.
+fn environment(
+    path: &Path,
+    problems: &mut Vec<ConfigError>,
+) -> Result<(Map<String, Value>, Vec<String>), ConfigError> {
     let env = config::Environment::with_prefix("OPTSIGNAL")
         .prefix_separator("_")
         .separator("__")
@@ -71,13 +253,18 @@ fn environment(path: &Path) -> Result<Map<String, Value>, ConfigError> {
         .add_source(env)
         .build()
         .map_err(|e| load_err(path, format!("environment: {e}")))?;
+    for key in non_finite_in(&built) {
+        problems.push(env_problem(&key, NOT_FINITE.into()));
+    }
     let mut v: Map<String, Value> = built
         .try_deserialize()
         .map_err(|e| load_err(path, format!("environment: {e}")))?;
     for k in NOT_CONFIG {
         v.remove(k);
     }
-    Ok(v)
+    let mut keys = Vec::new();
+    leaf_keys(&v, "", &mut keys);
+    Ok((v, keys))
 }
 
 /// Merges `over` into `base`: tables key by key, anything else replaced.
@@ -120,6 +307,10 @@ fn schema() -> Value {
                 value: s(""),
             },
             aliases: Default::default(),
+            max_row_bytes: Some(1),
+            max_future_days: Some(1),
+            min_date: s(""),
+            max_jump_days: Some(1),
         },
         analysis: super::RawAnalysis {
             unit: Some(crate::observe::UnitKind::Session),
@@ -297,13 +488,30 @@ pub fn load_file(path: &Path) -> Result<ConfigFile, ConfigError> {
         .add_source(config::File::from(path).format(config::FileFormat::Toml))
         .build()
         .map_err(|e| load_err(path, super::secrets::parse_message(path, &e.to_string())))?;
+    let origin = path.display().to_string();
+    // JSON has no NaN or infinity: find them before the tree becomes JSON (where they would
+    // turn into "absent", i.e. the default).
+    let mut problems: Vec<ConfigError> = non_finite_in(&built)
+        .into_iter()
+        .map(|key| ConfigError::Invalid {
+            origin: origin.clone(),
+            account: None,
+            key,
+            message: NOT_FINITE.into(),
+        })
+        .collect();
     let mut top: Map<String, Value> = built
         .try_deserialize()
         .map_err(|e| load_err(path, e.to_string()))?;
-    let env = Value::Object(environment(path)?);
-    let origin = path.display().to_string();
     let schema = schema();
-    let mut problems = Vec::new();
+    let (env, env_vars) = environment(path, &mut problems)?;
+    let mut env = Value::Object(env);
+    // Unknown keys of the environment are the environment's, not the file's.
+    let mut env_unknown = Vec::new();
+    prune_unknown(&mut env, &schema, "", &mut env_unknown);
+    for (key, message) in env_unknown {
+        problems.push(env_problem(&key, message));
+    }
     let mut accounts = Vec::new();
     let multi = top.contains_key("accounts");
     let mut tables: Vec<(String, Value)> = Vec::new();
@@ -312,18 +520,7 @@ pub fn load_file(path: &Path) -> Result<ConfigFile, ConfigError> {
         let defaults = top.remove("defaults").unwrap_or(Value::Object(Map::new()));
         file_defaults = defaults.clone();
         let list = top.remove("accounts");
-        for k in top.keys() {
-            let hint = suggest(k, ["defaults".to_string(), "accounts".to_string()].iter()).map_or(
-                "a multi-account file has only [defaults] and [[accounts]]".to_string(),
-                |s| format!("did you mean {s:?}?"),
-            );
-            problems.push(ConfigError::Invalid {
-                origin: origin.clone(),
-                account: None,
-                key: k.clone(),
-                message: format!("unknown top-level key; {hint}"),
-            });
-        }
+        problems.extend(top.keys().map(|k| stray_top_level(k, &origin)));
         let Some(Value::Array(list)) = list else {
             return Err(load_err(
                 path,
@@ -380,16 +577,17 @@ pub fn load_file(path: &Path) -> Result<ConfigFile, ConfigError> {
                 message,
             });
         }
-        match serde_path_to_error::deserialize::<_, RawConfig>(table) {
-            Ok(raw) => accounts.push(Account { name, raw }),
-            Err(e) => problems.push(ConfigError::Invalid {
-                origin: origin.clone(),
-                account,
-                key: e.path().to_string(),
-                message: e.into_inner().to_string(),
-            }),
+        let typed = Typed {
+            origin: &origin,
+            account: account.as_deref(),
+            env_vars: &env_vars,
+        };
+        if let Some(raw) = typed.deserialize(table, &mut problems) {
+            accounts.push(Account { name, raw });
         }
     }
+    let mut seen = std::collections::HashSet::new();
+    problems.retain(|p: &ConfigError| seen.insert(p.to_string()));
     Ok(ConfigFile {
         path: path.to_path_buf(),
         multi,
@@ -399,8 +597,9 @@ pub fn load_file(path: &Path) -> Result<ConfigFile, ConfigError> {
     })
 }
 
-/// Everything `config check` finds in a file: unknown keys, wrong types, impossible values, and
-/// event logs that do not exist — each naming the file, account and key.
+/// Everything `config check` finds in a file, in one pass: unknown keys, wrong types,
+/// impossible values, event logs that do not exist and secrets that cannot be read — each
+/// naming its origin (the file, or the environment variable) with the account and key.
 pub fn check(path: &Path) -> Result<(ConfigFile, Vec<ConfigError>), ConfigError> {
     let mut file = load_file(path)?;
     let mut problems: Vec<ConfigError> = std::mem::take(&mut file.problems);
@@ -408,24 +607,119 @@ pub fn check(path: &Path) -> Result<(ConfigFile, Vec<ConfigError>), ConfigError>
     let base = file.base_dir();
     for acc in &file.accounts {
         let account = file.multi.then_some(acc.name.as_str());
-        match super::Settings::validate(&acc.raw, &origin, account, &base) {
-            Err(errs) => problems.extend(errs),
-            Ok(s) => {
-                if !s.source.path.is_file() {
-                    problems.push(ConfigError::Invalid {
-                        origin: origin.clone(),
-                        account: account.map(String::from),
-                        key: "source.path".into(),
-                        message: format!(
-                            "{} does not exist (paths are relative to the config file)",
-                            s.source.path.display()
-                        ),
-                    });
-                }
+        if let Err(errs) = super::Settings::validate(&acc.raw, &origin, account, &base) {
+            problems.extend(errs);
+        }
+        for (key, message) in unreadable(&acc.raw, &base) {
+            problems.push(ConfigError::Invalid {
+                origin: origin.clone(),
+                account: account.map(String::from),
+                key,
+                message,
+            });
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    problems.retain(|p| seen.insert(p.to_string()));
+    Ok((file, problems))
+}
+
+/// Files and environment variables a config names that are not there: the event log (unless
+/// the source is BigQuery or the GA4 Data API), key files and secrets by reference.
+fn unreadable(raw: &RawConfig, base: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let resolve = |p: &Path| {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            base.join(p)
+        }
+    };
+    let kind = raw.source.kind.as_deref();
+    if let (Some(p), false) = (
+        &raw.source.path,
+        matches!(kind, Some("bigquery" | "ga4_api")),
+    ) {
+        let full = resolve(p);
+        let text = full.to_string_lossy();
+        // A GA4 export may be a folder of shards or a pattern of them.
+        let pattern = kind == Some("ga4_export") && (text.contains('*') || text.contains('?'));
+        let there = p == Path::new("-") || full.exists() || pattern;
+        if !there {
+            out.push((
+                "source.path".into(),
+                format!(
+                    "{} does not exist (paths are relative to the config file)",
+                    full.display()
+                ),
+            ));
+        }
+    }
+    let mut env = |key: &str, var: &Option<String>| {
+        if let Some(v) = var {
+            if std::env::var_os(v).is_none() {
+                out.push((
+                    key.to_string(),
+                    format!("the environment variable {v} is not set"),
+                ));
+            }
+        }
+    };
+    let email = raw.email.clone().unwrap_or_default();
+    env("email.password_env", &email.password_env);
+    env("email.username_env", &email.username_env);
+    let meta = raw.meta.clone();
+    env(
+        "meta.access_token_env",
+        &meta.as_ref().and_then(|m| m.access_token_env.clone()),
+    );
+    if let Some(g) = &raw.google_ads {
+        env("google_ads.developer_token_env", &g.developer_token_env);
+        env("google_ads.client_secret_env", &g.client_secret_env);
+        env("google_ads.refresh_token_env", &g.refresh_token_env);
+    }
+    let mut files: Vec<(&str, Option<PathBuf>)> = vec![
+        ("email.password_file", email.password_file.clone()),
+        ("email.ca_file", email.ca_file.clone()),
+        (
+            "meta.access_token_file",
+            meta.and_then(|m| m.access_token_file),
+        ),
+        (
+            "ga4.key_file",
+            raw.ga4.as_ref().and_then(|g| g.key_file.clone()),
+        ),
+        (
+            "bigquery.key_file",
+            raw.bigquery.as_ref().and_then(|b| b.key_file.clone()),
+        ),
+    ];
+    if let Some(g) = &raw.google_ads {
+        files.push((
+            "google_ads.developer_token_file",
+            g.developer_token_file.clone(),
+        ));
+        files.push((
+            "google_ads.client_secret_file",
+            g.client_secret_file.clone(),
+        ));
+        files.push((
+            "google_ads.refresh_token_file",
+            g.refresh_token_file.clone(),
+        ));
+    }
+    for (key, f) in files {
+        if let Some(f) = f {
+            let full = resolve(&f);
+            if !full.is_file() {
+                out.push((
+                    key.to_string(),
+                    format!("{} is not a readable file", full.display()),
+                ));
             }
         }
     }
-    Ok((file, problems))
+    out
 }
 
 #[cfg(test)]
@@ -490,6 +784,24 @@ mod tests {
             msgs.iter()
                 .any(|m| m.contains("analysis.alpha") && m.contains("invalid type")),
             "{msgs:?}"
+        );
+    }
+
+    #[test]
+    fn type_error_paths_are_removed_and_env_vars_named() {
+        let mut v: Value =
+            serde_json::json!({"analysis": {"alpha": "x", "unit": "s"}, "platforms": [{"id": 1}]});
+        assert!(remove_path(&mut v, "analysis.alpha"));
+        assert!(remove_path(&mut v, "platforms[0].id"));
+        assert!(!remove_path(&mut v, "platforms[3].id"));
+        assert!(!remove_path(&mut v, "nothing.here"));
+        assert_eq!(
+            v,
+            serde_json::json!({"analysis": {"unit": "s"}, "platforms": [{}]})
+        );
+        assert_eq!(
+            env_var_of("analysis.label_window_days"),
+            "OPTSIGNAL_ANALYSIS__LABEL_WINDOW_DAYS"
         );
     }
 

@@ -340,6 +340,10 @@ pub fn observations(
         users: 0,
         censored_units: 0,
         sessions_inferred: false,
+        session_id_events: 0,
+        session_id_missing: 0,
+        session_id_joined: 0,
+        inferred_sessions: 0,
         other_events: other,
         span_micros: span,
         // Aggregates carry no units: no funnel steps, fired groups or order values.

@@ -15,7 +15,7 @@
 //! Rows that are not JSON or lack a field are skipped and counted exactly like the canonical
 //! reader's rows (same reasons, same first line numbers, same `strict` mode).
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -367,12 +367,8 @@ pub(crate) fn read(
     let mut line = 0u64;
     loop {
         bytes.clear();
-        let n = buf
-            .read_until(b'\n', &mut bytes)
-            .map_err(|source| SourceError::Io {
-                path: spec.path.clone(),
-                source,
-            })?;
+        let n = super::log::bounded_line(&mut buf, &mut bytes, spec.max_row_bytes)
+            .map_err(|e| super::log::line_error(spec, e, line + 1))?;
         if n == 0 {
             break;
         }
@@ -438,7 +434,7 @@ pub(crate) fn read(
         };
         state.row(raw, sink)?;
     }
-    Ok(())
+    state.finish(sink)
 }
 
 #[cfg(test)]

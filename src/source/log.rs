@@ -104,6 +104,46 @@ pub struct LogSpec {
     pub strict: bool,
     /// Draw a progress bar on stderr while reading (only shown when stderr is a terminal).
     pub progress: bool,
+    /// Longest row (CSV record, JSON line) in bytes; a longer one stops the read with
+    /// [`SourceError::RowTooLong`], so memory stays bounded whatever the input.
+    pub max_row_bytes: usize,
+    /// Which timestamps are believable; the others are set aside as
+    /// [`SkipReason::ImplausibleTimestamp`] and never reach the sink.
+    pub plausible: Plausible,
+}
+
+/// The window of believable timestamps (µs since the epoch), so one stray row (a year-2100
+/// clock, a zero epoch) cannot move the stream's watermark or the weeks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Plausible {
+    /// Earliest believable time.
+    pub not_before: i64,
+    /// Latest believable time (the run date plus a margin).
+    pub not_after: i64,
+    /// A row later than every row so far by more than this is held back until the rows after
+    /// it confirm the jump (a real gap in the data), else set aside.
+    pub max_jump: i64,
+}
+
+impl Plausible {
+    /// The defaults: not before 2000-01-01, not after now + 1 day, jumps of 28 days.
+    pub fn defaults() -> Self {
+        const DAY: i64 = 86_400_000_000;
+        Plausible {
+            not_before: 946_684_800_000_000,
+            not_after: jiff::Timestamp::now().as_microsecond().saturating_add(DAY),
+            max_jump: 28 * DAY,
+        }
+    }
+
+    /// No limits at all (every parsed timestamp is believed).
+    pub fn unbounded() -> Self {
+        Plausible {
+            not_before: i64::MIN,
+            not_after: i64::MAX,
+            max_jump: i64::MAX,
+        }
+    }
 }
 
 impl LogSpec {
@@ -120,9 +160,14 @@ impl LogSpec {
             time_zone: TimeZone::UTC,
             strict: false,
             progress: false,
+            max_row_bytes: DEFAULT_MAX_ROW_BYTES,
+            plausible: Plausible::defaults(),
         }
     }
 }
+
+/// Default [`LogSpec::max_row_bytes`]: 1 MiB.
+pub const DEFAULT_MAX_ROW_BYTES: usize = 1 << 20;
 
 /// One event as read from the log, borrowed from the reader's buffers.
 #[derive(Debug, Clone, Copy)]
@@ -164,6 +209,9 @@ pub enum SkipReason {
     /// An event older than its user's already-closed inferred session, or one later than
     /// `analysis.lateness_minutes` behind the latest event from a user already folded.
     OutOfOrder,
+    /// A timestamp outside the believable window (before `source.min_date`, after the run date
+    /// plus `source.max_future_days`, or a lone jump beyond `source.max_jump_days`).
+    ImplausibleTimestamp,
 }
 
 impl SkipReason {
@@ -177,6 +225,9 @@ impl SkipReason {
             SkipReason::BadValue => "value is not a number",
             SkipReason::OutOfOrder => {
                 "event out of order (older than its user's closed session, or beyond the lateness)"
+            }
+            SkipReason::ImplausibleTimestamp => {
+                "implausible timestamp (far from the rest of the log, or after the run date)"
             }
         }
     }
@@ -211,8 +262,11 @@ impl ReadSummary {
     pub fn skip(&mut self, reason: SkipReason, line: u64) {
         let t = self.rows_skipped.entry(reason).or_default();
         t.count += 1;
-        if t.first_lines.len() < 5 {
-            t.first_lines.push(line);
+        // The five first lines, whatever order the skips were found in.
+        if t.first_lines.len() < 5 || t.first_lines.last().is_some_and(|&l| l > line) {
+            let at = t.first_lines.partition_point(|&l| l < line);
+            t.first_lines.insert(at, line);
+            t.first_lines.truncate(5);
         }
     }
 
@@ -234,29 +288,123 @@ struct Slots {
     width: usize,
 }
 
-/// Opens the log (through gzip for `.gz`), with a progress bar over the file's bytes when
-/// `progress` is set.
+/// Opens the log: `-` is standard input; FIFOs, `/dev/stdin` and `<(...)` read like files.
+/// Gzip is recognised by its magic bytes (whatever the name). A progress bar over the file's
+/// bytes is drawn when `progress` is set and the size is known.
 pub(crate) fn open(path: &Path, progress: bool) -> Result<Box<dyn Read + Send>, SourceError> {
-    let file = File::open(path).map_err(|source| SourceError::Open {
+    let (raw, len): (Box<dyn Read + Send>, u64) = if path == Path::new("-") {
+        (Box::new(std::io::stdin()), 0)
+    } else {
+        let file = File::open(path).map_err(|source| SourceError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let meta = file.metadata().ok();
+        // Only a regular file's size means anything: a pipe or FIFO reports 0.
+        let len = meta.as_ref().filter(|m| m.is_file()).map_or(0, |m| m.len());
+        if meta.is_some_and(|m| m.is_file() && m.len() == 0) {
+            return Err(SourceError::Empty {
+                path: path.to_path_buf(),
+            });
+        }
+        (Box::new(file), len)
+    };
+    let mut buffered = BufReader::with_capacity(1 << 16, progress::wrap(raw, len, path, progress));
+    let head = buffered.fill_buf().map_err(|source| SourceError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    let meta_len = file.metadata().map(|m| m.len()).unwrap_or(1);
-    if meta_len == 0 {
-        return Err(SourceError::Empty {
-            path: path.to_path_buf(),
-        });
-    }
-    let file = progress::wrap(file, meta_len, path, progress);
-    if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
-    {
-        Ok(Box::new(flate2::read::MultiGzDecoder::new(
-            BufReader::with_capacity(1 << 16, file),
-        )))
+    if head.starts_with(&[0x1f, 0x8b]) {
+        Ok(Box::new(flate2::read::MultiGzDecoder::new(buffered)))
     } else {
-        Ok(file)
+        Ok(Box::new(buffered))
+    }
+}
+
+/// A reader that fails with [`RowTooLong`] once more than `limit` bytes have been read past the
+/// last row boundary the parser reported (through the shared counter): the CSV reader's record
+/// buffer can then never grow beyond the limit plus one read.
+struct Bounded<R> {
+    inner: R,
+    read: u64,
+    boundary: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    limit: u64,
+}
+
+/// The error a [`Bounded`] reader (or [`bounded_line`]) returns for an over-long row.
+#[derive(Debug)]
+struct RowTooLong;
+
+impl std::fmt::Display for RowTooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("row too long")
+    }
+}
+
+impl std::error::Error for RowTooLong {}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let since = self.read - self.boundary.load(std::sync::atomic::Ordering::Relaxed);
+        if since > self.limit {
+            return Err(std::io::Error::other(RowTooLong));
+        }
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+/// The error for a failed line read: the row-size limit's (naming the line), else I/O.
+pub(crate) fn line_error(spec: &LogSpec, e: std::io::Error, line: u64) -> SourceError {
+    if is_too_long(&e) {
+        SourceError::RowTooLong {
+            path: spec.path.clone(),
+            line,
+            limit: spec.max_row_bytes,
+        }
+    } else {
+        SourceError::Io {
+            path: spec.path.clone(),
+            source: e,
+        }
+    }
+}
+
+/// Whether an I/O error is the row-size limit's.
+fn is_too_long(e: &std::io::Error) -> bool {
+    e.get_ref().is_some_and(|i| i.is::<RowTooLong>())
+}
+
+/// Reads one line (up to and including `\n`) into `out`, at most `limit` bytes: a longer line
+/// is an error ([`RowTooLong`]) before more than `limit` plus one buffer is held.
+pub(crate) fn bounded_line(
+    buf: &mut impl BufRead,
+    out: &mut Vec<u8>,
+    limit: usize,
+) -> std::io::Result<usize> {
+    let start = out.len();
+    loop {
+        let chunk = match buf.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            return Ok(out.len() - start);
+        }
+        let (take, done) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        if out.len() - start + take > limit {
+            return Err(std::io::Error::other(RowTooLong));
+        }
+        out.extend_from_slice(&chunk[..take]);
+        buf.consume(take);
+        if done {
+            return Ok(out.len() - start);
+        }
     }
 }
 
@@ -512,12 +660,75 @@ fn read_pipelined(
     Ok(summary)
 }
 
+/// Rows buffered at the start of a file: the timestamp format is detected on them (the one that
+/// reads most of them), and their median anchors the believable range.
+const SAMPLE_ROWS: usize = 200;
+/// Rows past a jump that confirm it (a real gap in the data): they are then all released.
+const CONFIRM_ROWS: usize = 16;
+/// Ordinary rows after a held-back jump that show it was a stray row: it is then set aside.
+const JUMP_WINDOW: u64 = 1000;
+
 /// Per-file reading state shared by the CSV, JSON and GA4 export paths.
+///
+/// Rows pass three stages: the first [`SAMPLE_ROWS`] are buffered to detect the timestamp
+/// format and the log's bulk; then every row's timestamp is checked against the believable
+/// window ([`Plausible`]); a row far beyond every row so far is held back until later rows
+/// confirm the jump. Only then are the remaining fields checked and the row handed on.
 pub(crate) struct RowState<'s> {
     spec: &'s LogSpec,
     format: TimestampFormat,
     pub(crate) summary: ReadSummary,
     seq: u64,
+    /// The first rows, until the format is known (`None` once released).
+    sample: Option<Vec<OwnedRow>>,
+    /// Latest timestamp handed on so far: the reader's own watermark.
+    hi: Option<i64>,
+    /// Rows held back beyond a jump, with their times.
+    held: Vec<(OwnedRow, i64)>,
+    /// Ordinary rows read since the first held-back row.
+    since_held: u64,
+}
+
+/// A row's fields copied out of the reader's buffers (sampled or held-back rows only).
+#[derive(Debug, Clone)]
+struct OwnedRow {
+    line: u64,
+    order: Option<u64>,
+    text: [String; 7],
+}
+
+impl OwnedRow {
+    fn of(r: &RawRow<'_>) -> Self {
+        OwnedRow {
+            line: r.line,
+            order: r.order,
+            text: [
+                r.timestamp,
+                r.user,
+                r.session,
+                r.event,
+                r.device,
+                r.channel,
+                r.value,
+            ]
+            .map(String::from),
+        }
+    }
+
+    fn raw(&self) -> RawRow<'_> {
+        let [timestamp, user, session, event, device, channel, value] = &self.text;
+        RawRow {
+            line: self.line,
+            order: self.order,
+            timestamp,
+            user,
+            session,
+            event,
+            device,
+            channel,
+            value,
+        }
+    }
 }
 
 /// The raw text of one row's canonical fields.
@@ -536,12 +747,16 @@ pub(crate) struct RawRow<'a> {
 }
 
 impl<'s> RowState<'s> {
-    fn new(spec: &'s LogSpec) -> Self {
+    pub(crate) fn new(spec: &'s LogSpec) -> Self {
         RowState {
             spec,
             format: spec.timestamp_format.clone(),
             summary: ReadSummary::default(),
             seq: 0,
+            sample: Some(Vec::new()),
+            hi: None,
+            held: Vec::new(),
+            since_held: 0,
         }
     }
 
@@ -563,30 +778,169 @@ impl<'s> RowState<'s> {
         Ok(())
     }
 
-    /// Validates one row and hands it to the sink.
+    /// Takes one row: buffered while sampling, else checked and handed to the sink.
     pub(crate) fn row(
         &mut self,
         r: RawRow<'_>,
         sink: &mut impl FnMut(&Event<'_>) -> Result<(), SkipReason>,
     ) -> Result<(), SourceError> {
         self.summary.rows_read += 1;
+        if let Some(sample) = &mut self.sample {
+            sample.push(OwnedRow::of(&r));
+            // Strict mode stops at the first bad row, in file order: a sample of one.
+            let cap = if self.spec.strict { 1 } else { SAMPLE_ROWS };
+            if sample.len() >= cap {
+                self.end_sample(sink)?;
+            }
+            return Ok(());
+        }
+        self.timed(&r, sink)
+    }
+
+    /// Releases what is still buffered at the end of the file: the sample, and rows held back
+    /// beyond a jump that nothing confirmed (set aside). Every reader calls it once, last.
+    pub(crate) fn finish(
+        &mut self,
+        sink: &mut impl FnMut(&Event<'_>) -> Result<(), SkipReason>,
+    ) -> Result<(), SourceError> {
+        if self.sample.is_some() {
+            self.end_sample(sink)?;
+        }
+        self.set_aside_held()
+    }
+
+    /// Fixes the timestamp format on the sample (the detected format that reads most of its
+    /// rows), sets aside sample rows far beyond its median, and hands the rest on in order.
+    fn end_sample(
+        &mut self,
+        sink: &mut impl FnMut(&Event<'_>) -> Result<(), SkipReason>,
+    ) -> Result<(), SourceError> {
+        let sample = self.sample.take().unwrap_or_default();
         let tz = &self.spec.time_zone;
-        if self.format == TimestampFormat::Auto && !trim(r.timestamp).is_empty() {
-            match TimestampFormat::detect(r.timestamp, tz) {
-                Some(f) => self.format = f,
+        if self.format == TimestampFormat::Auto {
+            let mut tried: Vec<(TimestampFormat, usize)> = Vec::new();
+            for r in &sample {
+                if let Some(f) = TimestampFormat::detect(&r.text[0], tz) {
+                    if !tried.iter().any(|(g, _)| *g == f) {
+                        let n = sample
+                            .iter()
+                            .filter(|x| f.parse_micros(&x.text[0], tz).is_some())
+                            .count();
+                        tried.push((f, n));
+                    }
+                }
+            }
+            // The most rows read; ties go to the format seen first.
+            let best = tried.iter().rev().max_by_key(|(_, n)| *n).cloned();
+            match best {
+                Some((f, _)) => self.format = f,
                 None => {
-                    return Err(SourceError::UnknownTimestamp {
-                        path: self.spec.path.clone(),
-                        line: r.line,
-                        value: r.timestamp.to_string(),
-                    })
+                    if let Some(r) = sample.iter().find(|r| !trim(&r.text[0]).is_empty()) {
+                        return Err(SourceError::UnknownTimestamp {
+                            path: self.spec.path.clone(),
+                            line: r.line,
+                            value: r.text[0].clone(),
+                        });
+                    }
                 }
             }
         }
+        let mut times: Vec<i64> = sample
+            .iter()
+            .filter_map(|r| self.format.parse_micros(&r.text[0], tz))
+            .filter(|&t| self.believable(t))
+            .collect();
+        if !times.is_empty() {
+            times.sort_unstable();
+            let median = times[times.len() / 2];
+            let bound = median.saturating_add(self.spec.plausible.max_jump);
+            // The watermark starts at the sample's latest believable time, so no sample row
+            // counts as a jump.
+            self.hi = times.iter().copied().filter(|&t| t <= bound).max();
+        }
+        for r in &sample {
+            self.timed(&r.raw(), sink)?;
+        }
+        Ok(())
+    }
+
+    /// Within the configured window (not before `min_date`, not after the run date's margin).
+    #[inline(always)]
+    fn believable(&self, t: i64) -> bool {
+        let p = &self.spec.plausible;
+        t >= p.not_before && t <= p.not_after
+    }
+
+    /// Parses the timestamp and places the row: set aside when implausible, held back when
+    /// far beyond every row so far, else checked and handed on.
+    #[inline(always)]
+    fn timed(
+        &mut self,
+        r: &RawRow<'_>,
+        sink: &mut impl FnMut(&Event<'_>) -> Result<(), SkipReason>,
+    ) -> Result<(), SourceError> {
+        let tz = &self.spec.time_zone;
         let Some(micros) = self.format.parse_micros(r.timestamp, tz) else {
-            let d = format!("timestamp {:?} is not {}", r.timestamp, self.format);
+            let f = &self.spec.fields;
+            let d = if trim(r.timestamp) == f.timestamp && trim(r.event) == f.event_name {
+                "a repeated header row (files joined together?)".to_string()
+            } else {
+                format!("timestamp {:?} is not {}", r.timestamp, self.format)
+            };
             return self.reject(SkipReason::BadTimestamp, r.line, d);
         };
+        if !self.believable(micros) {
+            let d = format!(
+                "timestamp {:?} is outside the believable window",
+                r.timestamp
+            );
+            return self.reject(SkipReason::ImplausibleTimestamp, r.line, d);
+        }
+        match self.hi {
+            Some(hi) if micros > hi.saturating_add(self.spec.plausible.max_jump) => {
+                self.held.push((OwnedRow::of(r), micros));
+                if self.held.len() >= CONFIRM_ROWS {
+                    // Enough rows beyond the jump: a real gap in the data. Release them.
+                    for (row, t) in std::mem::take(&mut self.held) {
+                        self.accept(&row.raw(), t, sink)?;
+                    }
+                    self.since_held = 0;
+                }
+                return Ok(());
+            }
+            _ => {}
+        }
+        if !self.held.is_empty() {
+            self.since_held += 1;
+            if self.since_held >= JUMP_WINDOW {
+                self.set_aside_held()?;
+            }
+        }
+        self.accept(r, micros, sink)
+    }
+
+    /// Sets aside the rows held back beyond a jump that the rows after did not confirm.
+    fn set_aside_held(&mut self) -> Result<(), SourceError> {
+        for (row, _) in std::mem::take(&mut self.held) {
+            let d = format!(
+                "timestamp {:?} is far beyond the rest of the log (source.max_jump_days)",
+                row.text[0]
+            );
+            self.reject(SkipReason::ImplausibleTimestamp, row.line, d)?;
+        }
+        self.since_held = 0;
+        Ok(())
+    }
+
+    /// Checks the other fields of a timed row and hands it to the sink.
+    #[inline(always)]
+    fn accept(
+        &mut self,
+        r: &RawRow<'_>,
+        micros: i64,
+        sink: &mut impl FnMut(&Event<'_>) -> Result<(), SkipReason>,
+    ) -> Result<(), SourceError> {
+        self.hi = Some(self.hi.map_or(micros, |h| h.max(micros)));
         let user = trim(r.user);
         if user.is_empty() {
             return self.reject(SkipReason::MissingUserId, r.line, "empty user id".into());
@@ -646,6 +1000,9 @@ fn non_empty(s: &str) -> Option<&str> {
     (!t.is_empty()).then_some(t)
 }
 
+/// The CSV reader's buffer.
+const CSV_BUFFER: usize = 1 << 16;
+
 fn read_csv(
     spec: &LogSpec,
     reader: Box<dyn Read + Send>,
@@ -653,22 +1010,38 @@ fn read_csv(
     state: &mut RowState<'_>,
     sink: &mut impl FnMut(&Event<'_>) -> Result<(), SkipReason>,
 ) -> Result<(), SourceError> {
+    let boundary = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let bounded = Bounded {
+        inner: reader,
+        read: 0,
+        boundary: boundary.clone(),
+        // The CSV reader reads ahead by up to its buffer: allow that on top of the row.
+        limit: spec.max_row_bytes as u64 + CSV_BUFFER as u64,
+    };
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .delimiter(delimiter)
-        .buffer_capacity(1 << 16)
-        .from_reader(reader);
+        .buffer_capacity(CSV_BUFFER)
+        .from_reader(bounded);
     // StringRecord: the csv crate checks UTF-8 once per record instead of once per field.
     let mut rec = csv::StringRecord::new();
-    let csv_err = |e: csv::Error| SourceError::Csv {
-        path: spec.path.clone(),
-        message: e.to_string(),
+    let mut line = 0u64;
+    let csv_err = |e: csv::Error, line: u64| match e.kind() {
+        csv::ErrorKind::Io(io) if is_too_long(io) => SourceError::RowTooLong {
+            path: spec.path.clone(),
+            line: line + 1,
+            limit: spec.max_row_bytes,
+        },
+        _ => SourceError::Csv {
+            path: spec.path.clone(),
+            message: e.to_string(),
+        },
     };
     let header: Vec<String> = match &spec.columns {
         Some(cols) => cols.clone(),
         None => {
-            if !rdr.read_record(&mut rec).map_err(csv_err)? {
+            if !rdr.read_record(&mut rec).map_err(|e| csv_err(e, 0))? {
                 return Err(SourceError::Empty {
                     path: spec.path.clone(),
                 });
@@ -679,15 +1052,17 @@ fn read_csv(
         }
     };
     let slots = resolve_slots(spec, &header, &mut state.summary)?;
-    let mut line = 0u64;
     loop {
+        // Where the next record starts: the bounded reader measures the record from here.
+        let at = rdr.position().byte();
+        boundary.store(at, std::sync::atomic::Ordering::Relaxed);
         match rdr.read_record(&mut rec) {
             Ok(true) => {}
             Ok(false) => break,
             Err(e) => {
                 // An I/O error is fatal; a parse error (bad quoting, invalid UTF-8) skips the row.
                 if let csv::ErrorKind::Io(_) = e.kind() {
-                    return Err(csv_err(e));
+                    return Err(csv_err(e, line));
                 }
                 line = e.position().map(|p| p.line()).unwrap_or(line + 1);
                 state.summary.rows_read += 1;
@@ -696,6 +1071,13 @@ fn read_csv(
             }
         }
         line = rec.position().map(|p| p.line()).unwrap_or(line + 1);
+        if rdr.position().byte() - at > spec.max_row_bytes as u64 {
+            return Err(SourceError::RowTooLong {
+                path: spec.path.clone(),
+                line,
+                limit: spec.max_row_bytes,
+            });
+        }
         if rec.len() != slots.width {
             if rec.len() == 1 && rec.get(0).is_some_and(str::is_empty) {
                 continue; // a blank line
@@ -719,7 +1101,7 @@ fn read_csv(
         };
         state.row(raw, sink)?;
     }
-    Ok(())
+    state.finish(sink)
 }
 
 fn resolve_slots(
@@ -766,40 +1148,29 @@ fn read_jsonl(
     sink: &mut impl FnMut(&Event<'_>) -> Result<(), SkipReason>,
 ) -> Result<(), SourceError> {
     let mut buf = BufReader::with_capacity(1 << 16, reader);
-    let mut text = String::new();
+    let mut bytes = Vec::new();
     let mut line = 0u64;
     let f = &spec.fields;
     let mut seen_optional = [false; 4];
     let optional = [&f.session_id, &f.device, &f.channel, &f.value];
     loop {
-        text.clear();
-        let n = buf.read_line(&mut text).map_err(|source| SourceError::Io {
-            path: spec.path.clone(),
-            source,
-        });
-        match n {
+        bytes.clear();
+        match bounded_line(&mut buf, &mut bytes, spec.max_row_bytes) {
             Ok(0) => break,
             Ok(_) => {}
-            Err(e) => {
-                // Invalid UTF-8 surfaces as InvalidData: skip the line, keep reading.
-                if let SourceError::Io { source, .. } = &e {
-                    if source.kind() == std::io::ErrorKind::InvalidData {
-                        line += 1;
-                        state.summary.rows_read += 1;
-                        state.reject(SkipReason::MalformedRow, line, "invalid UTF-8".into())?;
-                        let mut sink_bytes = Vec::new();
-                        let _ = buf.read_until(b'\n', &mut sink_bytes);
-                        continue;
-                    }
-                }
-                return Err(e);
-            }
+            Err(e) => return Err(line_error(spec, e, line + 1)),
         }
+        let Ok(text) = std::str::from_utf8(&bytes) else {
+            line += 1;
+            state.summary.rows_read += 1;
+            state.reject(SkipReason::MalformedRow, line, "invalid UTF-8".into())?;
+            continue;
+        };
         line += 1;
         if text.trim().is_empty() {
             continue;
         }
-        let obj: serde_json::Map<String, serde_json::Value> = match serde_json::from_str(&text) {
+        let obj: serde_json::Map<String, serde_json::Value> = match serde_json::from_str(text) {
             Ok(o) => o,
             Err(e) => {
                 state.summary.rows_read += 1;
@@ -858,6 +1229,7 @@ fn read_jsonl(
         };
         state.row(raw, sink)?;
     }
+    state.finish(sink)?;
     for (i, name) in ["session_id", "device", "channel", "value"]
         .iter()
         .enumerate()
@@ -983,6 +1355,52 @@ not-a-time,u1,s1,add_to_cart,mobile,email,\n\
         );
         let e = collect(&LogSpec::canonical(&p4)).unwrap_err().to_string();
         assert!(e.contains("last tuesday") && e.contains(":2"), "{e}");
+    }
+
+    #[test]
+    fn bounded_line_stops_before_holding_an_over_long_line() {
+        let mut input = std::io::BufReader::with_capacity(8, &b"short\nway too long a line\nx"[..]);
+        let mut out = Vec::new();
+        assert_eq!(bounded_line(&mut input, &mut out, 10).unwrap(), 6);
+        assert_eq!(out, b"short\n");
+        out.clear();
+        let e = bounded_line(&mut input, &mut out, 10).unwrap_err();
+        assert!(is_too_long(&e));
+        assert!(out.len() <= 10, "{}", out.len());
+    }
+
+    #[test]
+    fn sampled_format_survives_a_bad_first_row_and_strays_are_set_aside() {
+        let mut body = b"timestamp,user_id,event_name\n1511658000,u,pv\n".to_vec();
+        for i in 0..300 {
+            body.extend(format!("2017-11-26T00:{:02}:{:02}Z,u{i},pv\n", i / 60, i % 60).bytes());
+        }
+        // A stray far beyond the bulk, after the sample.
+        body.extend(b"2019-01-01T00:00:00Z,s,pv\n");
+        for i in 0..1000 {
+            body.extend(
+                format!(
+                    "2017-11-26T06:{:02}:{:02}Z,v{i},pv\n",
+                    (i / 60) % 60,
+                    i % 60
+                )
+                .bytes(),
+            );
+        }
+        let (_d, p) = write("log.csv", &body);
+        let mut spec = LogSpec::canonical(&p);
+        spec.plausible.not_before = 0;
+        let (events, s) = collect(&spec).unwrap();
+        assert_eq!(s.timestamp_format, "rfc3339");
+        assert_eq!(
+            s.rows_skipped[&SkipReason::BadTimestamp].first_lines,
+            vec![2]
+        );
+        assert_eq!(
+            s.rows_skipped[&SkipReason::ImplausibleTimestamp].first_lines,
+            vec![303]
+        );
+        assert_eq!(events.len(), 1300);
     }
 
     #[test]

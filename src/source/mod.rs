@@ -58,6 +58,16 @@ pub enum SourceError {
         /// The CSV reader's message.
         message: String,
     },
+    /// A row longer than `source.max_row_bytes` (a runaway quote, a corrupt or hostile file).
+    #[error("{path}:{line}: a row longer than {limit} bytes (source.max_row_bytes); the file is corrupt or not an event log, or raise the limit")]
+    RowTooLong {
+        /// The file.
+        path: PathBuf,
+        /// The line the row starts on.
+        line: u64,
+        /// The limit in force.
+        limit: usize,
+    },
     /// The file holds no events.
     #[error("{path}: the event log is empty (no data rows)")]
     Empty {

@@ -515,6 +515,15 @@ pub fn observations(
             users,
             censored_units: censored,
             sessions_inferred: observe.unit == UnitKind::Session && inferred > 0,
+            // The pushdown counts sessions, not the events behind them.
+            session_id_events: 0,
+            session_id_missing: 0,
+            session_id_joined: 0,
+            inferred_sessions: if observe.unit == UnitKind::Session {
+                inferred
+            } else {
+                0
+            },
             other_events,
             span_micros: (lo, hi),
             extra_events,
