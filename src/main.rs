@@ -683,7 +683,10 @@ fn experiment(a: ExperimentArgs) -> Result<String, Error> {
     Ok(match a.format {
         ExperimentFormat::Json => to_json(&r),
         ExperimentFormat::Md => optsignal::report::experiment::render_markdown(&r),
-        ExperimentFormat::Table => optsignal::report::experiment::render_text(&r, style()),
+        // Variant and event names come from the data: no control sequence reaches the terminal.
+        ExperimentFormat::Table => optsignal::report::terminal::layout::finish(
+            optsignal::report::experiment::render_text(&r, style()),
+        ),
     })
 }
 
