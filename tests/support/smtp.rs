@@ -46,6 +46,11 @@ pub struct Behaviour {
     pub data_delay: Duration,
     /// Plain, STARTTLS or implicit TLS.
     pub security: Security,
+    /// Reply to a message's data with this instead of `250` (e.g. `451 4.3.0 try later`); the
+    /// message is then not counted as accepted.
+    pub data_reply: Option<String>,
+    /// Close the connection after reading a message's data, without replying.
+    pub drop_after_data: bool,
 }
 
 /// One message the server accepted.
@@ -395,6 +400,13 @@ fn dialogue(
                 data.push_str(l);
             }
             std::thread::sleep(b.data_delay);
+            if b.drop_after_data {
+                return Ok(Next::Done);
+            }
+            if let Some(reply) = &b.data_reply {
+                r.get_mut().write_all(format!("{reply}\r\n").as_bytes())?;
+                continue;
+            }
             // The connection cannot change layer inside a session, so DATA's content arrived
             // the way the DATA command did.
             log.lock().unwrap().messages.push(Received {
