@@ -17,7 +17,10 @@ fn config(dir: &Path, port: u16, timeout_secs: u64) -> PathBuf {
     let demo = std::fs::read_to_string(fixture("demo/optsignal.toml")).unwrap();
     let head = demo.split("\n[email]").next().unwrap().replace(
         "path = \"events.csv.gz\"",
-        &format!("path = {:?}", fixture("demo/events.csv.gz").display().to_string()),
+        &format!(
+            "path = {:?}",
+            fixture("demo/events.csv.gz").display().to_string()
+        ),
     );
     let p = dir.join("optsignal.toml");
     std::fs::write(
@@ -43,7 +46,11 @@ fn send(b: Behaviour, timeout_secs: u64) -> (Option<i32>, String, u16) {
         .output()
         .unwrap();
     assert!(sink.messages().is_empty(), "nothing was accepted");
-    assert!(!dir.path().join("state").join("demo-store-2026-W46.sent.json").exists());
+    assert!(!dir
+        .path()
+        .join("state")
+        .join("demo-store-2026-W46.sent.json")
+        .exists());
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -87,7 +94,10 @@ fn a_timeout_says_it_timed_out_with_host_and_port() {
         )),
         "{stderr}"
     );
-    assert!(!stderr.contains("Resource temporarily unavailable"), "{stderr}");
+    assert!(
+        !stderr.contains("Resource temporarily unavailable"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("cannot connect"), "{stderr}");
 }
 

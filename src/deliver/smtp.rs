@@ -141,7 +141,9 @@ fn classify(email: &EmailSettings, e: lettre::transport::smtp::Error) -> Deliver
             DeliverError::Auth { host, port, detail }
         }
         // A socket read timeout is `WouldBlock` on Unix ("Resource temporarily unavailable").
-        None if e.is_timeout() || matches!(io, Some(ErrorKind::TimedOut | ErrorKind::WouldBlock)) => {
+        None if e.is_timeout()
+            || matches!(io, Some(ErrorKind::TimedOut | ErrorKind::WouldBlock)) =>
+        {
             DeliverError::Timeout {
                 host,
                 port,
