@@ -239,8 +239,8 @@ pub fn assess(report: &Report) -> (Vec<PlatformRow>, Vec<Finding>) {
             platform: None,
             kind: "rows_skipped",
             message: format!(
-                "{skipped} of {} rows skipped ({})",
-                i.rows_read,
+                "{skipped} of {} skipped ({})",
+                crate::format::count(i.rows_read, "row", "rows"),
                 percent(skipped as f64 / i.rows_read as f64)
             ),
         });
@@ -259,7 +259,10 @@ pub fn assess(report: &Report) -> (Vec<PlatformRow>, Vec<Finding>) {
             severity: Severity::Warning,
             platform: None,
             kind: "empty_weeks",
-            message: format!("{empty} week(s) without any event inside the data span"),
+            message: format!(
+                "{} without any event inside the data span",
+                crate::format::count(empty as u64, "week", "weeks")
+            ),
         });
     }
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));

@@ -32,6 +32,21 @@ pub fn amount(x: f64) -> String {
     }
 }
 
+/// A count with its noun in the right number: `1 session`, `0 sessions`, `2 accounts`. The one
+/// place English plurals are chosen, so that no message says "1 sessions".
+pub fn count(n: u64, singular: &str, plural: &str) -> String {
+    format!("{n} {}", noun(n, singular, plural))
+}
+
+/// The noun for `n` things: `singular` for exactly one, else `plural`.
+pub fn noun<'a>(n: u64, singular: &'a str, plural: &'a str) -> &'a str {
+    if n == 1 {
+        singular
+    } else {
+        plural
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -47,5 +62,8 @@ mod tests {
         assert_eq!(amount(50.0), "50");
         assert_eq!(amount(19.34), "19.3");
         assert_eq!(amount(128.4), "128");
+        assert_eq!(count(1, "session", "sessions"), "1 session");
+        assert_eq!(count(0, "account", "accounts"), "0 accounts");
+        assert_eq!(count(2, "week", "weeks"), "2 weeks");
     }
 }

@@ -230,7 +230,10 @@ fn change_message(
             format!("nothing cleared last week; {best} clears now and is taken at once")
         }
         New => "nothing useful clears, as last week".into(),
-        Kept => format!("{standing} stays the best event ({k} weeks in a row)"),
+        Kept => format!(
+            "{standing} stays the best event ({} in a row)",
+            crate::format::count(u64::from(k), "week", "weeks")
+        ),
         Held => format!("holding {standing}; {best} leads for {k} of {confirm_weeks} weeks"),
         HeldTracking => format!(
             "holding {standing}: flagged tracking_break for {} of {confirm_weeks} weeks, its counts are not trusted; {best} leads",
@@ -612,8 +615,9 @@ pub fn describe(c: &Changes) -> Vec<String> {
     if !c.precision.is_empty() && moved.len() < c.precision.len() {
         let other = if moved.is_empty() { "" } else { " other" };
         lines.push(format!(
-            "precision of {}{other} proxies: no significant change",
-            c.precision.len() - moved.len()
+            "precision of {}{other} {}: no significant change",
+            c.precision.len() - moved.len(),
+            crate::format::noun((c.precision.len() - moved.len()) as u64, "proxy", "proxies")
         ));
     }
     let shifted: Vec<&VolumeChange> = c.volume.iter().filter(|x| x.significant).collect();
@@ -633,8 +637,9 @@ pub fn describe(c: &Changes) -> Vec<String> {
     if !c.volume.is_empty() && shifted.len() < c.volume.len() {
         let other = if shifted.is_empty() { "" } else { " other" };
         lines.push(format!(
-            "volume of {}{other} proxies: within week-to-week noise",
-            c.volume.len() - shifted.len()
+            "volume of {}{other} {}: within week-to-week noise",
+            c.volume.len() - shifted.len(),
+            crate::format::noun((c.volume.len() - shifted.len()) as u64, "proxy", "proxies")
         ));
     }
     for f in &c.flags {
@@ -806,9 +811,9 @@ impl Trail {
         let mut o = String::new();
         let _ = writeln!(
             o,
-            "optsignal history — {} · {} stored week(s) in {}\n",
+            "optsignal history — {} · {} in {}\n",
             self.account,
-            self.weeks.len(),
+            crate::format::count(self.weeks.len() as u64, "stored week", "stored weeks"),
             self.store
         );
         if self.weeks.is_empty() {

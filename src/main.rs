@@ -3,7 +3,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -16,6 +16,31 @@ use optsignal::source::secret::redact;
 /// `--quiet`: set once from the command line, read where settings are built.
 static QUIET: AtomicBool = AtomicBool::new(false);
 
+/// The width terminal output is fitted to (0: the full layout); set once from the command line.
+static WIDTH: AtomicUsize = AtomicUsize::new(0);
+
+/// The width to fit: `--wide` none; `--width N` N; else, when stdout is a terminal, `COLUMNS`
+/// or the terminal's own width. Output to a pipe or file keeps the full layout, so cron mail and
+/// scripts do not change with whoever's terminal started them.
+fn output_width(cli: &Cli) -> Option<usize> {
+    if cli.wide {
+        return None;
+    }
+    if let Some(w) = cli.width {
+        return Some(usize::from(w));
+    }
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    let columns = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<u16>().ok());
+    columns
+        .filter(|c| *c > 0)
+        .or_else(|| comfy_table::Table::new().width())
+        .map(usize::from)
+}
+
 /// Which conversion event should your ad campaigns optimize on?
 #[derive(Parser)]
 #[command(name = "optsignal", version, about, long_about = None)]
@@ -26,6 +51,13 @@ struct Cli {
     /// No progress bar on stderr (it is only drawn when stderr is a terminal anyway).
     #[arg(short, long, global = true)]
     quiet: bool,
+    /// Fit tables and text to this many columns (default: the terminal's width, from COLUMNS
+    /// or the terminal itself, when stdout is a terminal; else the full layout).
+    #[arg(long, global = true, value_name = "COLUMNS", conflicts_with = "wide")]
+    width: Option<u16>,
+    /// The full layout whatever the terminal's width (what pipes and files get by default).
+    #[arg(long, global = true)]
+    wide: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -530,7 +562,7 @@ fn audit(a: AuditArgs) -> Result<(String, i32), Error> {
         AuditFormat::Md => optsignal::report::audit::render_markdown(&audit),
         AuditFormat::Html => optsignal::report::audit::render_html(&audit)
             .map_err(optsignal::deliver::DeliverError::from)?,
-        AuditFormat::Table => optsignal::report::audit::render_table(&audit, Style::new(color())),
+        AuditFormat::Table => optsignal::report::audit::render_table(&audit, style()),
     };
     if a.send {
         use optsignal::deliver::Action;
@@ -557,9 +589,9 @@ fn config_check(path: PathBuf) -> Result<(String, i32), Error> {
         let names: Vec<&str> = file.accounts.iter().map(|a| a.name.as_str()).collect();
         return Ok((
             format!(
-                "{}: ok ({} account(s): {})",
+                "{}: ok ({}: {})",
                 path.display(),
-                names.len(),
+                optsignal::format::count(names.len() as u64, "account", "accounts"),
                 names.join(", ")
             ),
             0,
@@ -567,8 +599,8 @@ fn config_check(path: PathBuf) -> Result<(String, i32), Error> {
     }
     let mut out: Vec<String> = problems.iter().map(|p| format!("error: {p}")).collect();
     out.push(format!(
-        "{} problem(s) in {}",
-        problems.len(),
+        "{} in {}",
+        optsignal::format::count(problems.len() as u64, "problem", "problems"),
         path.display()
     ));
     Ok((out.join("\n"), optsignal::error::EXIT_USAGE))
@@ -663,7 +695,10 @@ fn experiment(a: ExperimentArgs) -> Result<String, Error> {
     Ok(match a.format {
         ExperimentFormat::Json => to_json(&r),
         ExperimentFormat::Md => optsignal::report::experiment::render_markdown(&r),
-        ExperimentFormat::Table => optsignal::report::experiment::render_text(&r, style()),
+        // Variant and event names come from the data: no control sequence reaches the terminal.
+        ExperimentFormat::Table => optsignal::report::terminal::layout::finish(
+            optsignal::report::experiment::render_text(&r, style()),
+        ),
     })
 }
 
@@ -671,15 +706,17 @@ fn to_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
+/// Colour when stdout is a terminal and `NO_COLOR` is unset; the width from the command line.
 fn style() -> Style {
-    Style::new(std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+    let width = WIDTH.load(Ordering::Relaxed);
+    Style::new(color()).with_width((width > 0).then_some(width))
 }
 
 fn render_report(settings: &optsignal::config::Settings, format: Format) -> Result<String, Error> {
     let report = optsignal::pipeline::run(settings)?;
     Ok(match format {
         Format::Json => report.to_json(),
-        Format::Table => render(&report, Style::new(color())),
+        Format::Table => render(&report, style()),
     })
 }
 
@@ -694,7 +731,7 @@ fn history(a: HistoryArgs) -> Result<String, Error> {
     let trail = optsignal::history::load_trail(&root, account.as_deref(), event.as_ref())?;
     Ok(match a.format {
         Format::Json => trail.to_json(),
-        Format::Table => trail.to_table(),
+        Format::Table => optsignal::report::terminal::layout::escape_text(&trail.to_table()),
     })
 }
 
@@ -744,6 +781,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
     QUIET.store(cli.quiet, Ordering::Relaxed);
+    WIDTH.store(output_width(&cli).unwrap_or(0), Ordering::Relaxed);
     let result = match cli.command {
         Command::Recommend(a) => recommend(a).map(|s| (s, 0)),
         Command::Demo(a) => demo(a).map(|s| (s, 0)),

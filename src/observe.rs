@@ -50,6 +50,14 @@ impl UnitKind {
             UnitKind::User => "users",
         }
     }
+
+    /// One unit's name (`session`), for counts of exactly one.
+    pub fn singular(self) -> &'static str {
+        match self {
+            UnitKind::Session => "session",
+            UnitKind::User => "user",
+        }
+    }
 }
 
 /// Every tracked event in bit order of [`FiredGroup::mask`]: the candidates, the purchase, then

@@ -521,9 +521,9 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
             })
             .collect();
         notes.push(format!(
-            "{} of {} rows skipped: {}",
+            "{} of {} skipped: {}",
             read.skipped_total(),
-            read.rows_read,
+            crate::format::count(read.rows_read, "row", "rows"),
             parts.join("; ")
         ));
     }
@@ -541,10 +541,9 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
     }
     if obs.censored_units > 0 {
         notes.push(format!(
-            "{} of {} {} started less than {} days before the end of the data; a purchase after the data ends is not seen, so their labels may be understated",
+            "{} of {} started less than {} days before the end of the data; a purchase after the data ends is not seen, so their labels may be understated",
             obs.censored_units,
-            obs.units,
-            obs.unit.plural(),
+            crate::format::count(obs.units, obs.unit.singular(), obs.unit.plural()),
             settings.observe.label_window_days
         ));
     }
@@ -575,8 +574,9 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
             empty.join(", ")
         };
         notes.push(format!(
-            "{} week(s) inside the data span have no events at all ({list}): a tracking gap, or stray timestamps at the edges",
-            empty.len()
+            "{} inside the data span {} no events at all ({list}): a tracking gap, or stray timestamps at the edges",
+            crate::format::count(empty.len() as u64, "week", "weeks"),
+            crate::format::noun(empty.len() as u64, "has", "have")
         ));
     }
     if let Some(w) = settings.as_of {

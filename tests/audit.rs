@@ -188,7 +188,7 @@ const GOOD: &str = "[[accounts]]\nname = \"Shop\"\n[accounts.source]\npath = \"e
 fn config_check_accepts_a_good_file() {
     let (code, out) = check(GOOD);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("ok (1 account(s): Shop)"), "{out}");
+    assert!(out.contains("ok (1 account: Shop)"), "{out}");
 }
 
 #[test]
@@ -260,7 +260,7 @@ fn config_check_names_account_and_key_for_each_mistake() {
     assert!(
         out.contains("analysis.confidence")
             && out.contains("analysis.alpha")
-            && out.contains("2 problem(s)"),
+            && out.contains("2 problems"),
         "{out}"
     );
 }

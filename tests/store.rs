@@ -190,7 +190,7 @@ fn the_committed_demo_store_feeds_the_demo_report() {
     assert!(out.status.success());
     assert!(String::from_utf8(out.stdout)
         .unwrap()
-        .contains("9 stored week(s)"));
+        .contains("9 stored weeks"));
 }
 
 /// A store holding the committed W41 with `platform` standing on `event` (best for 4 weeks).

@@ -51,8 +51,8 @@ pub fn send(audit: &Audit, file: &ConfigFile, force: bool) -> Result<Action, Err
     let worst = audit.worst.map_or("no findings", |w| w.name());
     let parts = super::message::EmailParts {
         subject: format!(
-            "[optsignal] audit · {week}: {} accounts, {} failed, worst {worst}",
-            audit.accounts.len(),
+            "[optsignal] audit · {week}: {}, {} failed, worst {worst}",
+            crate::format::count(audit.accounts.len() as u64, "account", "accounts"),
             audit.failed
         ),
         text: render_markdown(audit),

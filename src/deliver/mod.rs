@@ -88,6 +88,39 @@ pub enum DeliverError {
         /// What failed.
         detail: String,
     },
+    /// The SMTP server answered with a temporary failure (4xx: greylisting, a full queue, a rate
+    /// limit): the same message may well go through later.
+    #[error("SMTP server {host}:{port} could not take the message now ({code}, a temporary failure): {detail}")]
+    Transient {
+        /// Server host.
+        host: String,
+        /// Server port.
+        port: u16,
+        /// SMTP reply code (4xx).
+        code: u16,
+        /// The server's reply.
+        detail: String,
+    },
+    /// The SMTP server did not answer within `email.timeout_secs`.
+    #[error("SMTP server {host}:{port} timed out: no answer within {secs} s (email.timeout_secs)")]
+    Timeout {
+        /// Server host.
+        host: String,
+        /// Server port.
+        port: u16,
+        /// The timeout in force.
+        secs: u64,
+    },
+    /// The connection was open, then closed before the server confirmed the message.
+    #[error("the connection to SMTP server {host}:{port} dropped before the server confirmed the message: {detail}")]
+    Dropped {
+        /// Server host.
+        host: String,
+        /// Server port.
+        port: u16,
+        /// What the client saw.
+        detail: String,
+    },
     /// The SMTP server refused the sender, a recipient or the message.
     #[error("SMTP server {host}:{port} refused the message ({code}): {detail}")]
     Refused {
@@ -158,6 +191,9 @@ impl DeliverError {
             DeliverError::Auth { .. } => Some("check the user name and the password source (email.username / username_env, password_env / password_file); the week is not marked sent, so the next run retries"),
             DeliverError::Connection { .. } => Some("check email.host, email.port and email.security (starttls: 587, tls: 465, plain: 25); the week is not marked sent, so the next run retries"),
             DeliverError::Refused { .. } => Some("check email.from and email.to; the week is not marked sent, so the next run retries"),
+            DeliverError::Transient { .. } => Some("a temporary refusal: try again later (the week is not marked sent, so the next run retries)"),
+            DeliverError::Timeout { .. } => Some("the server or the network is slow, or a firewall drops the packets: check email.host and email.port, or raise email.timeout_secs; the week is not marked sent, so the next run retries"),
+            DeliverError::Dropped { .. } => Some("the server or something between closed the connection mid-message (a size limit, a content filter, a restart): try again later and check the server's log; the week is not marked sent, so the next run retries"),
             DeliverError::CaFile { .. } => Some("email.ca_file names a PEM file (relative to the config file) with the CA certificate(s) that signed the SMTP server's certificate"),
             DeliverError::NoEmailConfig { .. } => Some("add an [email] section; see the README's \"Weekly report by email\""),
             DeliverError::SentNotRecorded { .. } => Some("make report.state_dir writable (or free space on its disk) before the next run, or it sends this week again; weeks sent before it in this run are recorded"),

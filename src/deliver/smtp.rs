@@ -6,6 +6,7 @@
 //! root certificates to the platform's trust store for the server; STARTTLS is required, never
 //! opportunistic.
 
+use std::io::ErrorKind;
 use std::path::Path;
 
 use lettre::transport::smtp::authentication::Credentials;
@@ -117,11 +118,18 @@ fn classify(email: &EmailSettings, e: lettre::transport::smtp::Error) -> Deliver
     let port = email.port;
     let detail = e.to_string();
     let code: Option<u16> = e.status().and_then(|c| c.to_string().parse().ok());
+    let io = io_kind(&e);
     match code {
         Some(c @ (530 | 534 | 535 | 538 | 454)) => DeliverError::Auth {
             host,
             port,
             detail: format!("{c}: {detail}"),
+        },
+        Some(c) if e.is_transient() => DeliverError::Transient {
+            host,
+            port,
+            code: c,
+            detail,
         },
         Some(c) => DeliverError::Refused {
             host,
@@ -132,6 +140,17 @@ fn classify(email: &EmailSettings, e: lettre::transport::smtp::Error) -> Deliver
         None if e.is_client() && detail.contains("authentication") => {
             DeliverError::Auth { host, port, detail }
         }
+        // A socket read timeout is `WouldBlock` on Unix ("Resource temporarily unavailable").
+        None if e.is_timeout()
+            || matches!(io, Some(ErrorKind::TimedOut | ErrorKind::WouldBlock)) =>
+        {
+            DeliverError::Timeout {
+                host,
+                port,
+                secs: email.timeout.as_secs(),
+            }
+        }
+        None if dropped(&e, io) => DeliverError::Dropped { host, port, detail },
         None => DeliverError::Connection {
             host,
             port,
@@ -153,6 +172,34 @@ fn classify(email: &EmailSettings, e: lettre::transport::smtp::Error) -> Deliver
             },
         },
     }
+}
+
+/// The kind of the I/O error inside a lettre error, if there is one.
+fn io_kind(e: &lettre::transport::smtp::Error) -> Option<ErrorKind> {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
+        }
+        source = s.source();
+    }
+    None
+}
+
+/// Whether an established session was cut: the server closed it before its reply (lettre:
+/// "incomplete response"), or the connection was reset or broken. A refused connection is not
+/// this: it never opened.
+fn dropped(e: &lettre::transport::smtp::Error, io: Option<ErrorKind>) -> bool {
+    (e.is_response() && e.to_string().contains("incomplete"))
+        || matches!(
+            io,
+            Some(
+                ErrorKind::UnexpectedEof
+                    | ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::BrokenPipe
+            )
+        )
 }
 
 /// Whether an error that lettre reports as a network failure is really the TLS handshake (the

@@ -4,9 +4,7 @@
 
 use std::fmt::Write;
 
-use comfy_table::presets::UTF8_BORDERS_ONLY;
-use comfy_table::{Cell, ContentArrangement, Table};
-
+use super::terminal::layout::{self, add_row, escape};
 use super::terminal::Style;
 use crate::audit::{Audit, Severity};
 use crate::format::percent;
@@ -75,8 +73,8 @@ const HEADER: [&str; 8] = [
 fn summary(a: &Audit) -> String {
     let worst = a.worst.map_or("none", Severity::name);
     format!(
-        "{} accounts audited, {} failed; worst finding: {worst}",
-        a.accounts.len(),
+        "{} audited, {} failed; worst finding: {worst}",
+        crate::format::count(a.accounts.len() as u64, "account", "accounts"),
         a.failed
     )
 }
@@ -84,25 +82,25 @@ fn summary(a: &Audit) -> String {
 /// The audit for a terminal.
 pub fn render_table(a: &Audit, style: Style) -> String {
     let mut o = String::new();
-    let _ = writeln!(
-        o,
-        "{} — audit of {}\n{}\n",
+    let head = format!(
+        "{} — audit of {}",
         style.bold("optsignal"),
-        a.config,
-        summary(a)
+        escape(&a.config)
     );
-    let mut t = Table::new();
-    t.load_preset(UTF8_BORDERS_ONLY)
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(HEADER.iter().map(Cell::new));
+    style.line(&mut o, "", "  ", &head);
+    style.line(&mut o, "", "  ", &summary(a));
+    o.push('\n');
+    let mut t = layout::table(&HEADER, style.width());
     for r in rows(a) {
-        t.add_row(r.to_vec());
+        add_row(&mut t, r);
     }
+    layout::fit(&mut t);
     let _ = writeln!(o, "{t}");
     for acc in &a.accounts {
         let _ = writeln!(o, "\n{}", style.bold(&acc.account.to_uppercase()));
         if let Some(e) = &acc.error {
-            let _ = writeln!(o, "  {} {e}", style.red("failed:"));
+            let text = format!("{} {}", style.red("failed:"), escape(e));
+            style.line(&mut o, "  ", "    ", &text);
             continue;
         }
         for f in &acc.findings {
@@ -111,15 +109,29 @@ pub fn render_table(a: &Audit, style: Style) -> String {
                 Severity::Warning => style.bold("warning"),
                 Severity::Info => "info".to_string(),
             };
-            let _ = writeln!(o, "  [{tag}] {}", f.message);
+            style.line(
+                &mut o,
+                "  ",
+                "    ",
+                &format!("[{tag}] {}", escape(&f.message)),
+            );
         }
         if let Some(rep) = &acc.report {
             for rec in &rep.recommendations {
-                let _ = writeln!(o, "  {}: {}", rec.platform.display_name(), rec.reason);
+                let text = format!("{}: {}", rec.platform.display_name(), escape(&rec.reason));
+                style.line(&mut o, "  ", "    ", &text);
+                if let Some(x) = super::view::not_eligible(rec) {
+                    style.line(
+                        &mut o,
+                        "    ",
+                        "      ",
+                        &escape(&format!("not eligible: {x}")),
+                    );
+                }
             }
         }
     }
-    o
+    layout::finish(o)
 }
 
 /// The audit as Markdown (for tickets, wikis and email bodies).

@@ -1,34 +1,65 @@
 //! The terminal report for people: the recommendation first, then flags, the proxy scorecard,
 //! weekly volumes and data notes. Colour only when writing to a terminal (and `NO_COLOR` unset).
 
+pub mod layout;
 pub mod sections;
 
 use std::fmt::Write;
 
-use comfy_table::presets::UTF8_BORDERS_ONLY;
-use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
+use comfy_table::{CellAlignment, Table};
+use layout::{add_row, escape, wrap};
 
 use super::Report;
 use crate::evidence::Estimability;
-use crate::format::{p_value, percent};
+use crate::format::{count, p_value, percent};
 
-/// ANSI styling that is a no-op when colour is off.
+/// How terminal text is drawn: ANSI colour (a no-op when off) and the width to fit, if any.
 #[derive(Debug, Clone, Copy)]
 pub struct Style {
     color: bool,
+    width: Option<usize>,
 }
 
 impl Style {
-    /// Colour on or off.
+    /// Colour on or off; the full layout (no width to fit).
     pub fn new(color: bool) -> Self {
-        Style { color }
+        Style { color, width: None }
     }
 
+    /// Fits tables and prose to `width` columns (at least [`layout::MIN_WIDTH`]); `None` keeps
+    /// the full layout.
+    pub fn with_width(self, width: Option<usize>) -> Self {
+        Style {
+            width: width.map(|w| w.max(layout::MIN_WIDTH)),
+            ..self
+        }
+    }
+
+    /// The width to fit, if any.
+    pub fn width(&self) -> Option<usize> {
+        self.width
+    }
+
+    /// Writes `text` as one paragraph: after `first`, wrapped at the width with continuation
+    /// lines indented by `rest`, then a newline. `text` must already be escaped where it holds
+    /// names from the data.
+    pub fn line(&self, o: &mut String, first: &str, rest: &str, text: &str) {
+        let _ = writeln!(o, "{}", wrap(text, self.width, first, rest));
+    }
+
+    /// Writes a section title (bold), after a blank line, wrapped at the width.
+    pub fn title(&self, o: &mut String, text: &str) {
+        o.push('\n');
+        self.line(o, "", "  ", &self.bold(text));
+    }
+
+    /// `s` painted; its control characters escaped whether colour is on or off.
     fn paint(&self, code: &str, s: &str) -> String {
+        let s = escape(s);
         if self.color {
             format!("\x1b[{code}m{s}\x1b[0m")
         } else {
-            s.to_string()
+            s.into_owned()
         }
     }
     /// Bold text.
@@ -47,12 +78,8 @@ impl Style {
     }
 }
 
-fn table(header: &[&str]) -> Table {
-    let mut t = Table::new();
-    t.load_preset(UTF8_BORDERS_ONLY)
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(header.iter().map(Cell::new));
-    t
+fn table(header: &[&str], style: Style) -> Table {
+    layout::table(header, style.width())
 }
 
 fn right(t: &mut Table, from: usize) {
@@ -72,53 +99,63 @@ fn opt(x: Option<f64>, f: impl Fn(f64) -> String) -> String {
 pub fn render_funnel(r: &Report, style: Style) -> String {
     let mut o = header(r, style);
     sections::funnel(&mut o, &r.funnel, style, true);
-    o
+    layout::finish(o)
 }
 
 /// Renders only a test plan (`optsignal test-plan`).
 pub fn render_test_plan(r: &Report, plan: &crate::testplan::TestPlan, style: Style) -> String {
     let mut o = header(r, style);
     sections::test_plan(&mut o, plan, style, r.input.unit.plural());
-    o
+    layout::finish(o)
 }
 
+/// The first line: account, weeks, and what was observed.
 fn header(r: &Report, style: Style) -> String {
     let i = &r.input;
     let span = match (i.weeks.first(), i.weeks.last()) {
         (Some(a), Some(b)) => format!("{a} … {b}"),
         _ => "no weeks".into(),
     };
-    format!(
-        "{} — {} · {} · {} {}, {} users, {} purchasing\n",
+    let text = format!(
+        "{} — {} · {} · {}, {}, {} purchasing",
         style.bold("optsignal"),
         style.bold(&r.account),
         span,
-        i.units,
-        i.unit.plural(),
-        i.users,
+        count(i.units, i.unit.singular(), i.unit.plural()),
+        count(i.users, "user", "users"),
         i.purchasing_units
-    )
+    );
+    let mut o = String::new();
+    style.line(&mut o, "", "  ", &text);
+    o
 }
 
 /// Renders the report as text for a terminal.
 pub fn render(r: &Report, style: Style) -> String {
-    let mut o = String::new();
-    let i = &r.input;
-    let span = match (i.weeks.first(), i.weeks.last()) {
-        (Some(a), Some(b)) => format!("{a} … {b}"),
-        _ => "no weeks".into(),
-    };
-    let _ = writeln!(
-        o,
-        "{} — {} · {} · {} {}, {} users, {} purchasing\n",
-        style.bold("optsignal"),
-        style.bold(&r.account),
-        span,
-        i.units,
-        i.unit.plural(),
-        i.users,
-        i.purchasing_units
-    );
+    let mut o = header(r, style);
+    o.push('\n');
+    recommendations(&mut o, r, style);
+    changes(&mut o, r, style);
+    flags(&mut o, r, style);
+    let pct_conf = (r.settings.confidence * 100.0).round();
+    scorecard(&mut o, r, style, pct_conf);
+    sections::values(&mut o, &r.values, style, pct_conf);
+    sections::seeds(&mut o, &r.seeds, style, pct_conf);
+    sections::test_plan(&mut o, &r.test_plan, style, r.input.unit.plural());
+    sections::funnel(&mut o, &r.funnel, style, false);
+    weekly_volumes(&mut o, r, style);
+    render_ad_sets(r, style, &mut o);
+    if !r.notes.is_empty() {
+        let _ = writeln!(o, "\n{}", style.bold("DATA NOTES"));
+        for n in &r.notes {
+            style.line(&mut o, "  - ", "    ", &escape(n));
+        }
+    }
+    layout::finish(o)
+}
+
+/// RECOMMENDATIONS: per platform the event, the runner-up, today's event, and why.
+fn recommendations(o: &mut String, r: &Report, style: Style) {
     let _ = writeln!(o, "{}", style.bold("RECOMMENDATIONS"));
     for rec in &r.recommendations {
         let name = rec.platform.display_name();
@@ -132,28 +169,31 @@ pub fn render(r: &Report, style: Style) -> String {
             }
             None => style.red("nothing clears the floor"),
         };
-        let runner = rec
-            .runner_up
-            .as_ref()
-            .map_or(String::new(), |e| format!("  (runner-up: {e})"));
+        let runner = rec.runner_up.as_ref().map_or(String::new(), |e| {
+            format!("  (runner-up: {})", escape(e.as_str()))
+        });
         let today = match (&rec.optimizing_on, rec.change_needed) {
-            (Some(t), Some(true)) => format!("  [today: {t} → change]"),
-            (Some(t), Some(false)) => format!("  [today: {t} → keep]"),
+            (Some(t), Some(true)) => format!("  [today: {} → change]", escape(t.as_str())),
+            (Some(t), Some(false)) => format!("  [today: {} → keep]", escape(t.as_str())),
             _ => String::new(),
         };
-        let _ = writeln!(
-            o,
-            "  {} ({} {}, {:.0}% of events seen): {}{}{}",
+        let text = format!(
+            "{} ({} {}, {:.0}% of events seen): {head}{runner}{today}",
             style.bold(name),
             rec.ad_sets,
             units,
             rec.attributed_share * 100.0,
-            head,
-            runner,
-            today
         );
-        let _ = writeln!(o, "    {}", rec.reason);
+        style.line(o, "  ", "      ", &text);
+        style.line(o, "    ", "    ", &escape(&rec.reason));
+        if let Some(x) = super::view::not_eligible(rec) {
+            style.line(o, "    ", "      ", &escape(&format!("not eligible: {x}")));
+        }
     }
+}
+
+/// CHANGES SINCE LAST WEEK.
+fn changes(o: &mut String, r: &Report, style: Style) {
     let c = &r.changes;
     let since = match (c.previous_week, c.week) {
         (Some(p), Some(w)) => format!(" ({p} → {w})"),
@@ -161,8 +201,12 @@ pub fn render(r: &Report, style: Style) -> String {
     };
     let _ = writeln!(o, "\n{}{}", style.bold("CHANGES SINCE LAST WEEK"), since);
     for line in crate::history::describe(c) {
-        let _ = writeln!(o, "  {line}");
+        style.line(o, "  ", "    ", &escape(&line));
     }
+}
+
+/// PROXY FLAGS: one paragraph per flag.
+fn flags(o: &mut String, r: &Report, style: Style) {
     let flagged: Vec<_> = r.proxies.iter().filter(|p| !p.flags.is_empty()).collect();
     let _ = writeln!(o, "\n{}", style.bold("PROXY FLAGS"));
     if flagged.is_empty() {
@@ -170,58 +214,59 @@ pub fn render(r: &Report, style: Style) -> String {
     }
     for p in flagged {
         for f in &p.flags {
-            let _ = writeln!(
-                o,
-                "  {} {}: {}",
+            let text = format!(
+                "{} {}: {}",
                 style.red(p.event.as_str()),
                 f.kind.name(),
-                f.message
+                escape(&f.message)
             );
+            style.line(o, "  ", "    ", &text);
         }
     }
-    let pct_conf = (r.settings.confidence * 100.0).round();
+}
+
+/// PROXY SCORECARD: the evidence per proxy. When it does not fit the width it is printed as two
+/// tables (precision and recall; adjusted odds ratio, AUC, q and flags), each led by the event.
+fn scorecard(o: &mut String, r: &Report, style: Style, pct_conf: f64) {
     let _ = writeln!(o, "\n{}", style.bold("PROXY SCORECARD"));
-    let mut t = table(&[
+    let with = format!("{} with", r.input.unit.plural());
+    let ci = format!("{pct_conf}% CI");
+    let header = [
         "event",
-        &format!("{} with", i.unit.plural()),
+        with.as_str(),
         "precision",
-        &format!("{pct_conf}% CI"),
+        ci.as_str(),
         "recall",
         "lift",
         "odds ratio (adj.)",
-        &format!("{pct_conf}% CI"),
+        ci.as_str(),
         "AUC (out of time)",
         "q",
         "flags",
-    ]);
-    for p in &r.proxies {
-        let (or, ci) = match (&p.adjusted, &p.estimability) {
-            (Some(m), _) => (
-                format!("{:.2}{}", m.odds_ratio, if m.separation { "†" } else { "" }),
-                format!("{:.2}–{:.2}", m.odds_ratio_ci.lo, m.odds_ratio_ci.hi),
-            ),
-            (None, Estimability::NotEstimable { .. }) => ("not estimable".into(), "–".into()),
-            (None, _) => ("–".into(), "–".into()),
-        };
-        let flags: Vec<&str> = p.flags.iter().map(|f| f.kind.name()).collect();
-        t.add_row(vec![
-            p.event.to_string(),
-            p.units_with().to_string(),
-            opt(p.precision, percent),
-            p.precision_ci.map_or("–".into(), |c| {
-                format!("{}–{}", percent(c.lo), percent(c.hi))
-            }),
-            opt(p.recall, percent),
-            opt(p.lift, |x| format!("{x:.2}")),
-            or,
-            ci,
-            opt(p.auc_out_of_time, |x| format!("{x:.3}")),
-            opt(p.q_value, p_value),
-            flags.join(", "),
-        ]);
+    ];
+    let rows: Vec<Vec<String>> = r.proxies.iter().map(scorecard_row).collect();
+    let parts: Vec<Vec<usize>> = match style.width() {
+        Some(w) if layout::natural_width(&header, &rows) > w => {
+            vec![vec![0, 1, 2, 3, 4, 5], vec![0, 6, 7, 8, 9, 10]]
+        }
+        _ => vec![(0..header.len()).collect()],
+    };
+    for cols in parts {
+        let head: Vec<&str> = cols.iter().map(|c| header[*c]).collect();
+        let mut t = table(&head, style);
+        for row in &rows {
+            add_row(&mut t, cols.iter().map(|c| row[*c].as_str()));
+        }
+        right(&mut t, 1);
+        if cols.last() == Some(&10) {
+            // Flags are words, not numbers.
+            if let Some(c) = t.column_mut(cols.len() - 1) {
+                c.set_cell_alignment(CellAlignment::Left);
+            }
+        }
+        layout::fit(&mut t);
+        let _ = writeln!(o, "{t}");
     }
-    right(&mut t, 1);
-    let _ = writeln!(o, "{t}");
     if r.proxies
         .iter()
         .any(|p| p.adjusted.as_ref().is_some_and(|m| m.separation))
@@ -232,10 +277,39 @@ pub fn render(r: &Report, style: Style) -> String {
             style.dim("  † separation (a zero cell): Firth-penalized estimate")
         );
     }
-    sections::values(&mut o, &r.values, style, pct_conf);
-    sections::seeds(&mut o, &r.seeds, style, pct_conf);
-    sections::test_plan(&mut o, &r.test_plan, style, i.unit.plural());
-    sections::funnel(&mut o, &r.funnel, style, false);
+}
+
+/// One proxy's scorecard cells, in the order of the scorecard's header.
+fn scorecard_row(p: &crate::evidence::ProxyEvidence) -> Vec<String> {
+    let (or, ci) = match (&p.adjusted, &p.estimability) {
+        (Some(m), _) => (
+            format!("{:.2}{}", m.odds_ratio, if m.separation { "†" } else { "" }),
+            format!("{:.2}–{:.2}", m.odds_ratio_ci.lo, m.odds_ratio_ci.hi),
+        ),
+        (None, Estimability::NotEstimable { .. }) => ("not estimable".into(), "–".into()),
+        (None, _) => ("–".into(), "–".into()),
+    };
+    let flags: Vec<&str> = p.flags.iter().map(|f| f.kind.name()).collect();
+    vec![
+        p.event.to_string(),
+        p.units_with().to_string(),
+        opt(p.precision, percent),
+        p.precision_ci.map_or("–".into(), |c| {
+            format!("{}–{}", percent(c.lo), percent(c.hi))
+        }),
+        opt(p.recall, percent),
+        opt(p.lift, |x| format!("{x:.2}")),
+        or,
+        ci,
+        opt(p.auc_out_of_time, |x| format!("{x:.3}")),
+        opt(p.q_value, p_value),
+        flags.join(", "),
+    ]
+}
+
+/// WEEKLY VOLUMES: units and events per week.
+fn weekly_volumes(o: &mut String, r: &Report, style: Style) {
+    let i = &r.input;
     let _ = writeln!(
         o,
         "\n{}",
@@ -245,7 +319,7 @@ pub fn render(r: &Report, style: Style) -> String {
     head.extend(r.proxies.iter().map(|p| p.event.to_string()));
     head.push("purchase".into());
     let refs: Vec<&str> = head.iter().map(String::as_str).collect();
-    let mut t = table(&refs);
+    let mut t = table(&refs, style);
     for (wi, week) in i.weeks.iter().enumerate() {
         let complete = i.complete_weeks.contains(week);
         let mut row = vec![format!("{week}{}", if complete { "" } else { "*" })];
@@ -262,18 +336,11 @@ pub fn render(r: &Report, style: Style) -> String {
                 .get(wi)
                 .map_or("–".into(), |w| w.purchase.events.to_string()),
         );
-        t.add_row(row);
+        add_row(&mut t, row);
     }
     right(&mut t, 1);
+    layout::fit(&mut t);
     let _ = writeln!(o, "{t}");
-    render_ad_sets(r, style, &mut o);
-    if !r.notes.is_empty() {
-        let _ = writeln!(o, "\n{}", style.bold("DATA NOTES"));
-        for n in &r.notes {
-            let _ = writeln!(o, "  - {n}");
-        }
-    }
-    o
 }
 
 /// The Meta ad sets pulled from the Marketing API: learning stage and today's event.
@@ -285,26 +352,33 @@ fn render_ad_sets(r: &Report, style: Style, o: &mut String) {
         return;
     }
     let _ = writeln!(o, "\n{}", style.bold("META AD SETS"));
-    let mut t = table(&[
-        "ad set",
-        "active",
-        "optimizes on",
-        "learning",
-        "conversions",
-        "last significant edit",
-    ]);
+    let mut t = table(
+        &[
+            "ad set",
+            "active",
+            "optimizes on",
+            "learning",
+            "conversions",
+            "last significant edit",
+        ],
+        style,
+    );
     for a in &m.ad_sets {
         let l = a.learning.as_ref();
-        t.add_row(vec![
-            a.name.clone(),
-            if a.active { "yes" } else { "no" }.to_string(),
-            a.optimizing_on.clone().unwrap_or_else(|| "–".into()),
-            l.map_or("–".into(), |l| l.label().to_string()),
-            l.and_then(|l| l.conversions)
-                .map_or("–".into(), |c| c.to_string()),
-            l.and_then(|l| l.last_significant_edit.clone())
-                .unwrap_or_else(|| "–".into()),
-        ]);
+        add_row(
+            &mut t,
+            vec![
+                a.name.clone(),
+                if a.active { "yes" } else { "no" }.to_string(),
+                a.optimizing_on.clone().unwrap_or_else(|| "–".into()),
+                l.map_or("–".into(), |l| l.label().to_string()),
+                l.and_then(|l| l.conversions)
+                    .map_or("–".into(), |c| c.to_string()),
+                l.and_then(|l| l.last_significant_edit.clone())
+                    .unwrap_or_else(|| "–".into()),
+            ],
+        );
     }
+    layout::fit(&mut t);
     let _ = writeln!(o, "{t}");
 }

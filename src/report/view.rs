@@ -46,6 +46,24 @@ pub struct RecView {
     pub unlock: Option<String>,
     /// Why, in the recommendation's own words.
     pub reason: String,
+    /// Events that could not be recommended on this platform, each with why (the platform
+    /// cannot optimize on it, does not count it, or it is flagged); `None` when none was.
+    pub not_eligible: Option<String>,
+}
+
+/// The events a recommendation could not pick and why, as one sentence fragment
+/// (`add_shipping_info (Meta cannot optimize on add_shipping_info); sign_up (flagged …)`).
+pub fn not_eligible(rec: &crate::advise::Recommendation) -> Option<String> {
+    let parts: Vec<String> = rec
+        .checks
+        .iter()
+        .filter_map(|c| {
+            c.excluded
+                .as_ref()
+                .map(|why| format!("{} ({why})", c.event))
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 /// A label and a value (footer lines, flag evidence).
@@ -283,6 +301,7 @@ fn rec_view(rec: &Recommendation) -> RecView {
         volume,
         unlock: rec.unlock.as_ref().and_then(|u| unlock_text(rec, u)),
         reason: rec.reason.clone(),
+        not_eligible: not_eligible(rec),
     }
 }
 
@@ -559,10 +578,11 @@ impl ReportView {
             headline: headline(r),
             window,
             population: format!(
-                "{} {}, {} users, {} purchasing",
+                "{} {}, {} {}, {} purchasing",
                 thousands(i.units),
-                i.unit.plural(),
+                crate::format::noun(i.units, i.unit.singular(), i.unit.plural()),
                 thousands(i.users),
+                crate::format::noun(i.users, "user", "users"),
                 thousands(i.purchasing_units)
             ),
             recommendations: r.recommendations.iter().map(rec_view).collect(),

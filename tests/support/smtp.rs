@@ -51,6 +51,11 @@ pub struct Behaviour {
     /// Called once a message is accepted, before the server's 250 reply (the client cannot have
     /// acted on the acceptance yet): lets a test change the world at that instant.
     pub on_accept: Option<std::sync::Arc<dyn Fn() + Send + Sync>>,
+    /// Reply to a message's data with this instead of `250` (e.g. `451 4.3.0 try later`); the
+    /// message is then not counted as accepted.
+    pub data_reply: Option<String>,
+    /// Close the connection after reading a message's data, without replying.
+    pub drop_after_data: bool,
 }
 
 /// One message the server accepted.
@@ -401,6 +406,13 @@ fn dialogue(
                 data.push_str(l);
             }
             std::thread::sleep(b.data_delay);
+            if b.drop_after_data {
+                return Ok(Next::Done);
+            }
+            if let Some(reply) = &b.data_reply {
+                r.get_mut().write_all(format!("{reply}\r\n").as_bytes())?;
+                continue;
+            }
             let attempt = {
                 let mut l = log.lock().unwrap();
                 l.data_attempts += 1;
