@@ -180,6 +180,8 @@ fn schema() -> Value {
             retries: Some(1),
             backoff_ms: Some(1),
             concurrency: Some(1),
+            max_wait_secs: Some(1),
+            throttle_backoff_ms: Some(1),
             snapshot: Some("p".into()),
         },
         meta: Some(super::remote::RawMeta {
