@@ -212,7 +212,9 @@ async fn retry_after_is_honoured_on_a_429_without_sleeping() {
     let base = peer.server.uri();
     Mock::given(method("GET"))
         .and(path("/act_1234567890/insights"))
-        .respond_with(status(429, "meta_rate_limited.json", &base).insert_header("Retry-After", "7"))
+        .respond_with(
+            status(429, "meta_rate_limited.json", &base).insert_header("Retry-After", "7"),
+        )
         .up_to_n_times(1)
         .with_priority(1)
         .mount(&peer.server)
@@ -317,14 +319,23 @@ async fn sync_timeouts_fall_back_to_an_async_report_job() {
             vec![0.0, 0.0, 0.0, 4.0]
         );
         let reqs = peer.insights_requests().await;
-        let sync = reqs.iter().filter(|r| r.method.as_str() == "GET" && r.url.path().starts_with("/act_")).count();
-        assert_eq!(sync, 1, "{fixture_name}: a timed-out sync request is not retried unchanged");
+        let sync = reqs
+            .iter()
+            .filter(|r| r.method.as_str() == "GET" && r.url.path().starts_with("/act_"))
+            .count();
+        assert_eq!(
+            sync, 1,
+            "{fixture_name}: a timed-out sync request is not retried unchanged"
+        );
         let post = reqs
             .iter()
             .find(|r| r.method.as_str() == "POST")
             .expect("the async job was started");
         let form = String::from_utf8_lossy(&post.body);
-        assert!(form.contains("level=adset") && form.contains("time_increment=7"), "{form}");
+        assert!(
+            form.contains("level=adset") && form.contains("time_increment=7"),
+            "{form}"
+        );
         // One poll found it running, so one wait (the first poll interval) before the next.
         assert_eq!(peer.waits.all(), vec![Duration::from_secs(2)]);
     }
@@ -354,7 +365,10 @@ async fn an_async_job_that_never_finishes_stops_at_the_maximum_wait() {
         ..quick()
     };
     let e = peer.pull(settings, 4).await.unwrap_err().to_string();
-    assert!(e.contains("async report 6123456789012 still \"Job Running\" at 40%"), "{e}");
+    assert!(
+        e.contains("async report 6123456789012 still \"Job Running\" at 40%"),
+        "{e}"
+    );
     let total: Duration = peer.waits.all().iter().sum();
     assert!(total <= Duration::from_secs(60), "{total:?}");
 }
@@ -384,17 +398,24 @@ async fn asked_for_less_data_the_range_is_split_at_week_boundaries() {
         .await;
     let pulled = peer.pull(quick(), 4).await.unwrap();
     let atc = weekly(&pulled, "120210000000001", "add_to_cart");
-    assert_eq!(atc, vec![64.0, 71.0, 0.0, 64.0], "both halves' rows, once each");
+    assert_eq!(
+        atc,
+        vec![64.0, 71.0, 0.0, 64.0],
+        "both halves' rows, once each"
+    );
     let full = peer
         .insights_requests()
         .await
         .iter()
         .filter(|r| {
-            r.url
-                .query_pairs()
-                .any(|(k, v)| k == "time_range" && v.contains("2026-10-19") && v.contains("2026-11-15"))
+            r.url.query_pairs().any(|(k, v)| {
+                k == "time_range" && v.contains("2026-10-19") && v.contains("2026-11-15")
+            })
         })
         .count();
-    assert_eq!(full, 1, "the too-large range is asked once, not retried unchanged");
+    assert_eq!(
+        full, 1,
+        "the too-large range is asked once, not retried unchanged"
+    );
     assert!(peer.waits.all().is_empty());
 }

@@ -147,7 +147,10 @@ async fn meta_pages_retries_and_per_ad_set_floor_check() {
     .await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains("code 17"), "the throttle is logged: {stderr}");
+    assert!(
+        stderr.contains("code 17"),
+        "the throttle is logged: {stderr}"
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(!stdout.contains(META_TOKEN) && !stderr.contains(META_TOKEN));
     let report: Value = serde_json::from_str(&stdout).unwrap();

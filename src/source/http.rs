@@ -276,7 +276,6 @@ enum Verdict {
     Fail(HttpError),
 }
 
-
 /// Google's `errors[0].reason` / `.location` from an error object.
 fn api_reason(e: &Value) -> Option<ApiReason> {
     let first = e.pointer("/errors/0")?;
@@ -352,7 +351,8 @@ fn api_message(body: &[u8]) -> (Option<String>, bool, Option<Box<ApiReason>>) {
         || quota_detail
         || bq_rate
         || meta_error(&v).is_some_and(|m| {
-            !m.needs_another_request() && (m.is_throttle() || META_TRANSIENT_CODES.contains(&m.code))
+            !m.needs_another_request()
+                && (m.is_throttle() || META_TRANSIENT_CODES.contains(&m.code))
         });
     (Some(text.trim().to_string()), retry, reason)
 }
@@ -522,7 +522,10 @@ impl Http {
                     let Some(backoff) = delays.next() else {
                         return Err(error);
                     };
-                    (after.map_or(backoff, |a| a.min(self.settings.max_backoff)), error)
+                    (
+                        after.map_or(backoff, |a| a.min(self.settings.max_backoff)),
+                        error,
+                    )
                 }
                 Verdict::Throttle {
                     after,
@@ -718,10 +721,19 @@ mod tests {
         let reduce = v(br#"{"error":{"message":"Please reduce the amount of data you're asking for, then retry your request","type":"OAuthException","code":1,"fbtrace_id":"a"}}"#);
         assert!(reduce.reduce_data && reduce.needs_another_request());
         for c in [4, 17, 32, 341, 613, 80000, 80004, 80014] {
-            let m = MetaCode { code: c, subcode: None, reduce_data: false };
+            let m = MetaCode {
+                code: c,
+                subcode: None,
+                reduce_data: false,
+            };
             assert!(m.is_throttle(), "{c}");
         }
-        assert!(!MetaCode { code: 80015, subcode: None, reduce_data: false }.is_throttle());
+        assert!(!MetaCode {
+            code: 80015,
+            subcode: None,
+            reduce_data: false
+        }
+        .is_throttle());
         // The retry flag of api_message leaves these to the caller.
         assert!(!api_message(br#"{"error":{"message":"Please reduce the amount of data you're asking for","type":"OAuthException","code":1,"fbtrace_id":"a"}}"#).1);
         assert!(api_message(br#"{"error":{"message":"An unknown error occurred","type":"OAuthException","code":1,"fbtrace_id":"a"}}"#).1);

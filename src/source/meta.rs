@@ -328,7 +328,8 @@ impl Insights<'_> {
         while let Some(w) = todo.pop() {
             let url = format!("{}/act_{}/insights", self.base, self.id);
             let first = self.http.client().get(&url).query(&self.params(&w));
-            let sync = all_pages::<InsightRow>(self.http, self.account, first, format!("GET {url}"));
+            let sync =
+                all_pages::<InsightRow>(self.http, self.account, first, format!("GET {url}"));
             match sync.await {
                 Ok(rows) => out.extend(rows),
                 Err(e) => match e.meta_code() {
