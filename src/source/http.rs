@@ -139,14 +139,18 @@ impl std::fmt::Display for Endpoint {
     }
 }
 
-/// Google's machine-readable reason for an error (`error.errors[0]` of the JSON envelope, as
-/// BigQuery sends it), so a caller can tell `invalidQuery` from `notFound` without reading prose.
+/// An API's machine-readable reason for an error, so a caller can tell `invalidQuery` from
+/// `notFound`, or a Meta sync timeout from a throttle, without reading prose: Google's
+/// `error.errors[0]` (as BigQuery sends it), or Meta's `error.type` with its code and subcode.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiReason {
-    /// The reason code (`invalidQuery`, `notFound`, `accessDenied`, `bytesBilledLimitExceeded`).
+    /// The reason code (`invalidQuery`, `notFound`, `accessDenied`, `bytesBilledLimitExceeded`;
+    /// Meta's `OAuthException`).
     pub reason: String,
     /// Where the fault is, when the API says (`query`, a parameter name).
     pub location: Option<String>,
+    /// Meta's code and subcode, when the envelope is the Graph API's.
+    pub meta: Option<MetaCode>,
 }
 
 /// Why an API call failed.
@@ -166,8 +170,6 @@ pub enum HttpError {
         /// Google's reason code and location, when the envelope has `errors[]` (boxed: errors
         /// travel in every `Result`).
         reason: Option<Box<ApiReason>>,
-        /// Meta's code and subcode, when the envelope is the Graph API's.
-        meta: Option<MetaCode>,
     },
     /// The API kept throttling past the longest wait configured (`[fetch] max_wait_secs`).
     #[error("{at}: still throttled after waiting {waited_secs} s in all ({message}); the longest wait is {max_wait_secs} s ([fetch] max_wait_secs): try again later{}", regain.map(|m| format!(", Meta expects access back in about {m} minutes")).unwrap_or_default())]
@@ -177,11 +179,11 @@ pub enum HttpError {
         /// The API's last message.
         message: String,
         /// Seconds waited for this request.
-        waited_secs: u64,
+        waited_secs: u32,
         /// The configured maximum.
-        max_wait_secs: u64,
+        max_wait_secs: u32,
         /// Meta's `estimated_time_to_regain_access`, minutes, when it said.
-        regain: Option<u64>,
+        regain: Option<u32>,
     },
     /// No usable answer: connection, TLS or timeout failure (after retries).
     #[error("{at}: {message}")]
@@ -226,7 +228,9 @@ impl HttpError {
     /// Meta's error code and subcode, when the API that answered is the Graph API.
     pub fn meta_code(&self) -> Option<MetaCode> {
         match self {
-            HttpError::Api { meta, .. } => *meta,
+            HttpError::Api {
+                reason: Some(r), ..
+            } => r.meta,
             _ => None,
         }
     }
@@ -285,6 +289,7 @@ fn api_reason(e: &Value) -> Option<ApiReason> {
             .get("location")
             .and_then(Value::as_str)
             .map(str::to_string),
+        meta: None,
     })
 }
 
@@ -371,6 +376,12 @@ fn meta_error(v: &Value) -> Option<MetaCode> {
             .to_ascii_lowercase()
             .contains("reduce the amount of data"),
     })
+}
+
+/// Meta's `error.type` (`OAuthException`).
+fn meta_type(body: &[u8]) -> Option<String> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    Some(v.pointer("/error/type")?.as_str()?.to_string())
 }
 
 /// A hint for an OAuth token-endpoint error code.
@@ -617,8 +628,14 @@ impl Http {
             status,
             message,
             hint,
-            reason,
-            meta,
+            reason: match meta {
+                Some(m) => Some(Box::new(ApiReason {
+                    reason: meta_type(&body).unwrap_or_else(|| "OAuthException".into()),
+                    location: None,
+                    meta: Some(m),
+                })),
+                None => reason,
+            },
         };
         match meta {
             Some(m) if m.needs_another_request() => return Verdict::Fail(error),
@@ -640,6 +657,11 @@ impl Http {
     }
 }
 
+/// Whole seconds, saturating at `u32::MAX` (136 years).
+pub fn secs32(d: Duration) -> u32 {
+    u32::try_from(d.as_secs()).unwrap_or(u32::MAX)
+}
+
 /// The clear error once throttling outlasts `max_wait`.
 fn throttled_error(
     error: HttpError,
@@ -651,9 +673,9 @@ fn throttled_error(
         HttpError::Api { at, message, .. } => HttpError::Throttled {
             at,
             message,
-            waited_secs: waited.as_secs(),
-            max_wait_secs: settings.max_wait.as_secs(),
-            regain,
+            waited_secs: secs32(waited),
+            max_wait_secs: secs32(settings.max_wait),
+            regain: regain.map(|m| u32::try_from(m).unwrap_or(u32::MAX)),
         },
         other => other,
     }
@@ -764,7 +786,8 @@ mod tests {
             reason,
             Some(Box::new(ApiReason {
                 reason: "invalidQuery".into(),
-                location: Some("query".into())
+                location: Some("query".into()),
+                meta: None,
             }))
         );
         assert_eq!(

@@ -388,7 +388,6 @@ impl Insights<'_> {
                         message: format!("async report {}: {status}", run.report_run_id),
                         hint: Some("Meta could not build the report; try again later or a shorter [fetch] weeks"),
                         reason: None,
-                        meta: None,
                     })
                 }
                 _ => {}
@@ -401,8 +400,8 @@ impl Insights<'_> {
                         run.report_run_id,
                         pct.unwrap_or(0.0)
                     ),
-                    waited_secs: waited.as_secs(),
-                    max_wait_secs: max_wait.as_secs(),
+                    waited_secs: super::http::secs32(waited),
+                    max_wait_secs: super::http::secs32(max_wait),
                     regain: None,
                 });
             }
