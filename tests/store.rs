@@ -508,3 +508,62 @@ fn drift_flags_use_stored_weeks_before_the_log() {
     assert_eq!(f["evidence"]["baseline_from_store"], 6);
     assert_eq!(f["evidence"]["baseline_first_week"], "2026-W38");
 }
+
+#[test]
+fn the_weekly_report_says_when_a_rule_it_used_changed_since_the_stored_week() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("models");
+    // The demo config, with Meta's rule re-checked and lowered in the user's own [[rule]].
+    let text = std::fs::read_to_string(fixture("demo/optsignal.toml"))
+        .unwrap()
+        .replace(
+            "path = \"events.csv.gz\"",
+            &format!(
+                "path = {:?}",
+                fixture("demo/events.csv.gz").display().to_string()
+            ),
+        );
+    let changed = dir.path().join("changed.toml");
+    std::fs::write(
+        &changed,
+        format!(
+            "{text}\n[[rule]]\nplatform = \"meta\"\nid = \"learning_phase\"\nevents = 40\ndays = 7\nunit = \"ad_set\"\nbasis = \"official\"\ntext = \"about 40 results a week (re-checked)\"\nsource = \"https://www.facebook.com/business/help/112167992830700\"\nchecked = \"2027-01-04\"\n"
+        ),
+    )
+    .unwrap();
+    let run = |cfg: &Path, week: &str, save: bool| -> Value {
+        let mut c = optsignal();
+        c.env("OPTSIGNAL_STORE__PATH", &store)
+            .arg("recommend")
+            .arg("--config")
+            .arg(cfg)
+            .args(["--as-of", week, "--format", "json"]);
+        if save {
+            c.arg("--save");
+        }
+        let out = c.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    run(&fixture("demo/optsignal.toml"), "2026-W45", true);
+    // Same rules: nothing to say.
+    let same = run(&fixture("demo/optsignal.toml"), "2026-W46", false);
+    assert!(
+        same["changes"].get("rules").is_none(),
+        "{}",
+        same["changes"]
+    );
+    // The user's file changed Meta's rule: the report says so, with the source.
+    let r = run(&changed, "2026-W46", false);
+    let rules = r["changes"]["rules"].to_string();
+    assert!(
+        rules.contains("Meta: the learning-phase rule changed since 2026-W45: 40 per ad set in 7 days, checked 2027-01-04 (was 50 in 7 days, checked"),
+        "{rules}"
+    );
+    assert_eq!(r["recommendations"][0]["floor"]["events"], 40.0);
+    assert_eq!(r["recommendations"][0]["floor"]["checked"], "2027-01-04");
+}

@@ -259,6 +259,8 @@ pub fn validate(
                 .clone()
                 .unwrap_or_else(|| crate::source::ga4_api::DEFAULT_BASE_URL.into()),
             page_size: g.page_size.unwrap_or(10_000).clamp(1, 250_000),
+            // Filled from [source.aliases] once the source section is validated.
+            aliases: Default::default(),
         })
     });
     let google_ads = raw.google_ads.and_then(|g| {

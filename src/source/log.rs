@@ -164,6 +164,12 @@ pub enum SkipReason {
     /// An event older than its user's already-closed inferred session, or one later than
     /// `analysis.lateness_minutes` behind the latest event from a user already folded.
     OutOfOrder,
+    /// A GA4 export row identical to an earlier one (same stream, user, session, event name,
+    /// timestamp and parameters): removed as dbt-ga4 does.
+    DuplicateRow,
+    /// A later copy of a GA4 purchase with the same `transaction_id` (a reloaded thank-you
+    /// page): only the earliest counts, as in dbt-ga4.
+    DuplicateTransaction,
 }
 
 impl SkipReason {
@@ -178,6 +184,8 @@ impl SkipReason {
             SkipReason::OutOfOrder => {
                 "event out of order (older than its user's closed session, or beyond the lateness)"
             }
+            SkipReason::DuplicateRow => "exact duplicate of an earlier export row",
+            SkipReason::DuplicateTransaction => "purchase repeated with an earlier transaction_id",
         }
     }
 }
