@@ -372,46 +372,6 @@ pub struct Changes {
     pub flags: Vec<FlagChange>,
     /// What could not be compared, and why.
     pub notes: Vec<String>,
-    /// Learning-phase rules used this week that differ from the stored previous week's.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub rules: Vec<String>,
-}
-
-/// Each platform whose floor rule differs from the one the previous stored week used (another
-/// number, window, unit or basis, or the same rule re-checked on another date).
-pub fn rule_changes(
-    current: &[crate::advise::Recommendation],
-    previous: Option<&StoredWeek>,
-) -> Vec<String> {
-    let Some(prev) = previous else {
-        return Vec::new();
-    };
-    current
-        .iter()
-        .filter_map(|r| {
-            let old = prev.recommendation(r.platform)?.floor.as_ref()?;
-            r.floor.rule_changed(old).then(|| {
-                let when = |f: &crate::platform::Floor| {
-                    f.checked
-                        .as_deref()
-                        .map_or(String::new(), |c| format!(", checked {c}"))
-                };
-                format!(
-                    "{}: the learning-phase rule changed since {}: {} per {} in {} days{} (was {} in {} days{}); source {}",
-                    r.platform.display_name(),
-                    prev.week,
-                    r.floor.events,
-                    r.floor.unit.noun(1.0),
-                    r.floor.days,
-                    when(&r.floor),
-                    old.events,
-                    old.days,
-                    when(old),
-                    r.floor.url.as_deref().unwrap_or(&r.floor.source)
-                )
-            })
-        })
-        .collect()
 }
 
 /// Most earlier weeks used to estimate the week-to-week dispersion of a proxy's volume.
@@ -615,7 +575,7 @@ pub fn log_week_units(evidence: &[ProxyEvidence]) -> Vec<(IsoWeek, Vec<(EventNam
 
 /// Lines of the "changes since last week" section for people (no header).
 pub fn describe(c: &Changes) -> Vec<String> {
-    let mut lines = c.rules.clone();
+    let mut lines = Vec::new();
     for r in &c.recommendations {
         lines.push(format!("{}: {}", r.platform.display_name(), r.message));
     }
@@ -998,7 +958,6 @@ mod tests {
             held: r.held,
             clearance: r.clearance,
             per_unit_weekly: r.per_unit_weekly,
-            floor: Some(r.floor.clone()),
         }
     }
 

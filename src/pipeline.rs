@@ -284,7 +284,7 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
         settings.observe.label_window_days,
         settings.analysis.confidence,
     );
-    let mut changes = changes(
+    let changes = changes(
         stored.as_ref(),
         &earlier,
         &log_week_units(&proxies),
@@ -293,7 +293,6 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
         settings.analysis.confidence,
         store.dir().display().to_string(),
     );
-    changes.rules = crate::history::rule_changes(&recommendations, earlier.last());
     let purchasing_units = obs.patterns.iter().map(|p| p.purchasers).sum();
     let a = &settings.analysis;
     let funnel = crate::funnel::diagnose(&obs, &settings.funnel_steps, a.confidence, a.alpha);

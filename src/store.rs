@@ -143,10 +143,6 @@ pub struct StoredRecommendation {
     pub clearance: Option<f64>,
     /// Expected events of `event` per bidding unit per week.
     pub per_unit_weekly: Option<f64>,
-    /// The learning-phase rule the floor check used (absent in weeks stored before rules were
-    /// dated data).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub floor: Option<crate::platform::Floor>,
 }
 
 /// Everything stored for one account and ISO week.
@@ -280,7 +276,6 @@ impl StoredWeek {
                     held: r.held,
                     clearance: r.clearance,
                     per_unit_weekly: r.per_unit_weekly,
-                    floor: Some(r.floor.clone()),
                 })
                 .collect(),
         })
@@ -419,7 +414,6 @@ mod v1 {
                     held: false,
                     clearance: x.clearance,
                     per_unit_weekly: x.per_unit_weekly,
-                    floor: None,
                 })
                 .collect(),
         })
