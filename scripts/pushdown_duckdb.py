@@ -34,7 +34,8 @@ COLUMNS = {
     "traffic_source": "STRUCT(name VARCHAR, medium VARCHAR, source VARCHAR)",
     "session_traffic_source_last_click": "STRUCT(manual_campaign STRUCT(campaign_name VARCHAR,"
     " source VARCHAR, medium VARCHAR))",
-    "ecommerce": "STRUCT(purchase_revenue DOUBLE)",
+    "ecommerce": "STRUCT(purchase_revenue DOUBLE, transaction_id VARCHAR)",
+    "stream_id": "VARCHAR",
     "batch_page_id": "BIGINT",
     "batch_ordering_id": "BIGINT",
     "batch_event_index": "BIGINT",

@@ -182,6 +182,9 @@ pub struct RawPlatform {
     pub floor_days: Option<u32>,
     /// Override of the events the platform can optimize on.
     pub optimizable: Option<Vec<String>>,
+    /// The rule (by id, in the rules file) whose floor applies, when not the platform's first
+    /// (`google_ads`: `troas_other` for campaigns other than Search).
+    pub rule: Option<String>,
 }
 
 /// `[funnel]`: the steps of the funnel diagnosis.
@@ -284,6 +287,10 @@ pub struct RawConfig {
     pub google_ads: Option<remote::RawGoogleAds>,
     /// `[bigquery]`: a GA4 export in BigQuery, read by pushdown.
     pub bigquery: Option<remote::RawBigQuery>,
+    /// `[[rule]]`: learning-phase rules replacing (same platform and id) or adding to the
+    /// built-in ones (`assets/platform_rules.toml`).
+    #[serde(default)]
+    pub rule: Vec<crate::platform::Rule>,
 }
 
 /// A platform as the recommendation uses it.
@@ -819,6 +826,13 @@ impl Settings {
             "weeks",
         );
         let reading = read_limits(&mut c, s);
+        let user_rules = crate::platform::Rules {
+            rule: raw.rule.clone(),
+        };
+        if let Err(e) = user_rules.check("rule") {
+            c.err("rule", e);
+        }
+        let rules = crate::platform::Rules::builtin().merged(&raw.rule);
         let mut platforms: Vec<PlatformSettings> = Vec::new();
         for (i, p) in raw.platforms.iter().enumerate() {
             let key = |k: &str| format!("platforms[{i}].{k}");
@@ -829,7 +843,26 @@ impl Settings {
                     continue;
                 }
             };
-            let mut profile = id.profile();
+            let mut profile = match rules.floor(id, p.rule.as_deref()) {
+                Some(r) => id.profile_with(Some(r.floor())),
+                None => {
+                    let known: Vec<&str> = rules
+                        .rule
+                        .iter()
+                        .filter(|r| r.platform == id)
+                        .map(|r| r.id.as_str())
+                        .collect();
+                    c.err(
+                        key("rule"),
+                        format!(
+                            "no rule {:?} for {id}; known: {}",
+                            p.rule.as_deref().unwrap_or(""),
+                            known.join(", ")
+                        ),
+                    );
+                    id.profile()
+                }
+            };
             if let Some(ev) = p.floor_events {
                 if !(ev.is_finite() && ev > 0.0) {
                     c.err(
@@ -950,7 +983,7 @@ impl Settings {
         let report = report_settings(&raw.report, base_dir, origin)
             .map_err(|e| c.errors.push(named(e)))
             .ok();
-        let remote = remote::validate(
+        let mut remote = remote::validate(
             remote::RawRemote {
                 fetch: &raw.fetch,
                 meta: raw.meta.as_ref(),
@@ -992,6 +1025,9 @@ impl Settings {
             },
             save: raw.store.enabled.unwrap_or(false),
         };
+        if let Some(g) = remote.ga4.as_mut() {
+            g.aliases = aliases.clone();
+        }
         Ok(Settings {
             remote,
             volumes_only,
@@ -1374,6 +1410,7 @@ pub fn load_settings(config: Option<&Path>, o: &Overrides) -> Result<Settings, C
                 floor_events: None,
                 floor_days: None,
                 optimizable: None,
+                rule: None,
             });
             if let Some(k) = per_platform(&o.ad_sets, i, n, "--ad-sets")? {
                 p.ad_sets = Some(k);
@@ -1484,6 +1521,7 @@ mod tests {
                 floor_events: None,
                 floor_days: None,
                 optimizable: None,
+                rule: None,
             }],
             ..Default::default()
         }

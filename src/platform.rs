@@ -1,9 +1,13 @@
-//! Ad platforms and their learning-phase floors: the built-in table, with sources.
+//! Ad platforms and their learning-phase floors, as dated data.
 //!
-//! A floor is "N optimization events per bidding unit within D days". Official numbers come from
-//! the vendors' help pages; where no vendor number exists the default is a labelled assumption
-//! (50 per 7 days, by analogy with Meta). Every number can be overridden in config. Sources are
-//! collected in `../shared/platforms.md` §1 and repeated in `docs/platforms.md`.
+//! A floor is "N optimization events per bidding unit within D days". The rules live in
+//! `assets/platform_rules.toml`, compiled into the binary: each with its number, unit, window,
+//! basis (official, or a labelled assumption where the vendor publishes no number), the vendor's
+//! words, the source URL and the date it was last checked. A config's own `[[rule]]` entries
+//! replace (or add to) them, and `[[platforms]] rule = "..."` picks a platform's rule other than
+//! its first. `docs/platforms.md` lists every rule.
+
+use std::sync::OnceLock;
 
 use std::fmt;
 use std::str::FromStr;
@@ -75,8 +79,23 @@ impl PlatformId {
         }
     }
 
-    /// The built-in profile: floor, bidding unit and optimizable events.
+    /// The built-in profile: the first built-in rule's floor, and the optimizable events.
     pub fn profile(self) -> PlatformProfile {
+        self.profile_with(Rules::builtin().floor(self, None).map(Rule::floor))
+    }
+
+    /// The profile with a given floor (`None`: the legacy constants, never reached with the
+    /// built-in rules, which cover every platform).
+    pub fn profile_with(self, floor: Option<Floor>) -> PlatformProfile {
+        let mut p = self.legacy_profile();
+        if let Some(f) = floor {
+            p.floor = f;
+        }
+        p
+    }
+
+    /// The constants the rules file replaced, kept as the fallback of [`Self::profile_with`].
+    fn legacy_profile(self) -> PlatformProfile {
         use BiddingUnit::*;
         use FloorBasis::*;
         let (events, days, unit, basis, source, recommended): (f64, u32, _, _, &str, _) =
@@ -181,6 +200,9 @@ impl PlatformId {
                 source: source.to_string(),
                 recommended,
                 soft,
+                url: None,
+                checked: None,
+                rule: None,
             },
             optimizable: names.map(|n| n.iter().filter_map(|s| EventName::new(s)).collect()),
         }
@@ -263,6 +285,170 @@ pub struct Floor {
     pub recommended: Option<f64>,
     /// A softer threshold the vendor also mentions (TikTok: 25).
     pub soft: Option<f64>,
+    /// The page the number is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// When the rule was last checked against that page (`YYYY-MM-DD`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked: Option<String>,
+    /// The rule's id in the rules file (`learning_phase`, `troas_search`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+}
+
+impl Floor {
+    /// Whether `other` is a different rule than this one: another number, window, unit or
+    /// basis, or the same rule re-checked on another date (what the weekly report flags).
+    pub fn rule_changed(&self, other: &Floor) -> bool {
+        self.events != other.events
+            || self.days != other.days
+            || self.unit != other.unit
+            || self.basis != other.basis
+            || (self.checked.is_some() && other.checked.is_some() && self.checked != other.checked)
+    }
+}
+
+/// One learning-phase rule of the rules file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// The platform.
+    pub platform: PlatformId,
+    /// The rule's id, unique within the platform (`learning_phase`, `troas_other`).
+    pub id: String,
+    /// Optimization events needed.
+    pub events: f64,
+    /// Window in days.
+    pub days: u32,
+    /// What learns.
+    pub unit: BiddingUnit,
+    /// `official` or `assumption`.
+    pub basis: FloorBasis,
+    /// The vendor's words (or why it is an assumption).
+    pub text: String,
+    /// The page.
+    pub source: String,
+    /// Last checked, `YYYY-MM-DD`.
+    pub checked: String,
+    /// A higher recommended volume.
+    #[serde(default)]
+    pub recommended: Option<f64>,
+    /// A softer threshold.
+    #[serde(default)]
+    pub soft: Option<f64>,
+}
+
+impl Rule {
+    /// The floor this rule sets.
+    pub fn floor(&self) -> Floor {
+        Floor {
+            events: self.events,
+            days: self.days,
+            unit: self.unit,
+            basis: self.basis,
+            source: self.text.clone(),
+            recommended: self.recommended,
+            soft: self.soft,
+            url: Some(self.source.clone()),
+            checked: Some(self.checked.clone()),
+            rule: Some(self.id.clone()),
+        }
+    }
+
+    /// Why the rule is unusable, if it is.
+    fn problem(&self) -> Option<String> {
+        if !(self.events.is_finite() && self.events > 0.0) {
+            return Some(format!(
+                "events = {} must be a positive number",
+                self.events
+            ));
+        }
+        if self.days == 0 {
+            return Some("days must be at least 1".into());
+        }
+        if self.source.trim().is_empty() || self.text.trim().is_empty() {
+            return Some("give the source URL and the vendor's text".into());
+        }
+        if self.checked.parse::<jiff::civil::Date>().is_err() {
+            return Some(format!(
+                "checked = {:?} is not a date (YYYY-MM-DD)",
+                self.checked
+            ));
+        }
+        None
+    }
+}
+
+/// The rules file: `[[rule]]` entries.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rules {
+    /// Every rule, in file order (a platform's first rule is its floor).
+    #[serde(default)]
+    pub rule: Vec<Rule>,
+}
+
+/// The built-in rules file.
+pub const BUILTIN_RULES: &str = include_str!("../assets/platform_rules.toml");
+
+impl Rules {
+    /// Reads a rules file's text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Rules, String> {
+        let rules: Rules = config::Config::builder()
+            .add_source(config::File::from_str(text, config::FileFormat::Toml))
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .map_err(|e| format!("{origin}: {e}"))?;
+        rules.check(origin)?;
+        Ok(rules)
+    }
+
+    /// Checks every rule, naming the first unusable one.
+    pub fn check(&self, origin: &str) -> Result<(), String> {
+        for (i, r) in self.rule.iter().enumerate() {
+            if let Some(p) = r.problem() {
+                return Err(format!(
+                    "{origin}: rule[{i}] ({} {}): {p}",
+                    r.platform, r.id
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The rules compiled into the binary.
+    pub fn builtin() -> &'static Rules {
+        static RULES: OnceLock<Rules> = OnceLock::new();
+        RULES.get_or_init(|| {
+            Rules::parse(BUILTIN_RULES, "assets/platform_rules.toml")
+                .expect("the built-in rules file is valid (tested)")
+        })
+    }
+
+    /// These rules with `user`'s: a user rule replaces the rule of the same platform and id, or
+    /// is added (first for its platform, so it becomes the floor) when no rule has its id.
+    pub fn merged(&self, user: &[Rule]) -> Rules {
+        let mut out = self.rule.clone();
+        for u in user {
+            match out
+                .iter_mut()
+                .find(|r| r.platform == u.platform && r.id == u.id)
+            {
+                Some(r) => *r = u.clone(),
+                None => out.insert(0, u.clone()),
+            }
+        }
+        Rules { rule: out }
+    }
+
+    /// The rule `id` of a platform, or its first rule.
+    pub fn floor(&self, platform: PlatformId, id: Option<&str>) -> Option<&Rule> {
+        let mut of = self.rule.iter().filter(|r| r.platform == platform);
+        match id {
+            Some(id) => of.find(|r| r.id == id),
+            None => of.next(),
+        }
+    }
 }
 
 /// A platform as optsignal sees it.
@@ -296,6 +482,64 @@ mod tests {
         }
         let e = "facebook".parse::<PlatformId>().unwrap_err();
         assert!(e.contains("meta, tiktok, google_ads"), "{e}");
+    }
+
+    #[test]
+    fn the_rules_file_covers_every_platform_with_dated_sources() {
+        let rules = Rules::builtin();
+        for p in PlatformId::ALL {
+            let r = rules
+                .floor(p, None)
+                .unwrap_or_else(|| panic!("no rule for {p}"));
+            assert!(r.source.starts_with("https://"), "{p}");
+            assert!(r.checked.parse::<jiff::civil::Date>().is_ok(), "{p}");
+            let f = p.profile().floor;
+            assert_eq!(f.url.as_deref(), Some(r.source.as_str()));
+        }
+        let g = rules
+            .floor(PlatformId::GoogleAds, Some("troas_other"))
+            .unwrap();
+        assert_eq!((g.events, g.days, g.recommended), (20.0, 45, Some(50.0)));
+        let ms = rules.floor(PlatformId::MicrosoftAds, None).unwrap();
+        assert!(ms.text.contains("2025-08"), "{}", ms.text);
+        let tt = rules.floor(PlatformId::Tiktok, None).unwrap();
+        assert!(tt.text.contains("25 results or 7 days"), "{}", tt.text);
+    }
+
+    #[test]
+    fn a_users_rule_replaces_the_built_in_one_and_bad_rules_are_named() {
+        let user = Rules::parse(
+            r#"
+[[rule]]
+platform = "meta"
+id = "learning_phase"
+events = 40
+days = 7
+unit = "ad_set"
+basis = "official"
+text = "re-checked"
+source = "https://www.facebook.com/business/help/112167992830700"
+checked = "2027-01-04"
+"#,
+            "my.toml",
+        )
+        .unwrap();
+        let merged = Rules::builtin().merged(&user.rule);
+        let m = merged.floor(PlatformId::Meta, None).unwrap();
+        assert_eq!((m.events, m.checked.as_str()), (40.0, "2027-01-04"));
+        assert_eq!(merged.rule.len(), Rules::builtin().rule.len());
+        let old = PlatformId::Meta.profile().floor;
+        assert!(m.floor().rule_changed(&old));
+        assert!(!old.rule_changed(&old.clone()));
+        let bad = Rules::parse(
+            "[[rule]]\nplatform = \"meta\"\nid = \"x\"\nevents = 0\ndays = 7\nunit = \"ad_set\"\nbasis = \"official\"\ntext = \"t\"\nsource = \"s\"\nchecked = \"2026-01-01\"\n",
+            "my.toml",
+        )
+        .unwrap_err();
+        assert!(
+            bad.contains("my.toml: rule[0] (meta x): events = 0"),
+            "{bad}"
+        );
     }
 
     #[test]

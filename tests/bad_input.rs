@@ -157,7 +157,7 @@ proptest! {
             source: optsignal::config::RawSource { path: Some(p.clone()), ..Default::default() },
             platforms: vec![optsignal::config::RawPlatform {
                 id: "meta".into(), ad_sets: Some(2), attributed_share: None, optimizing_on: None,
-                floor_events: None, floor_days: None, optimizable: None,
+                floor_events: None, floor_days: None, optimizable: None, rule: None,
             }],
             ..Default::default()
         };

@@ -77,6 +77,7 @@ impl Peer {
             backoff: Duration::from_millis(10),
             max_backoff: Duration::from_millis(50),
             concurrency: 4,
+            ..HttpSettings::default()
         })
         .expect("client");
         BigQueryClient::new(http, ACCOUNT, spec).expect("key file read")

@@ -369,3 +369,41 @@ async fn permission_denied_names_the_property_and_the_api_message_and_is_not_ret
     let all = server.received_requests().await.unwrap();
     assert_eq!(requests_to(&all, REPORT).len(), 1, "a 403 is not retried");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn source_aliases_reach_the_data_api_filter() {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    mount_token(&server).await;
+    // The property logs `signup`; [source.aliases] says it is sign_up. The filter must ask for
+    // it, and its rows count as sign_up.
+    for (offset, file) in [
+        ("0", "ga4_report_page1.json"),
+        ("12", "ga4_report_page2.json"),
+    ] {
+        let body = fixture_text(file).replace(r#""sign_up""#, r#""signup""#);
+        Mock::given(method("POST"))
+            .and(path(REPORT))
+            .and(body_string_contains(
+                format!(r#""offset":"{offset}""#).as_str(),
+            ))
+            .and(body_string_contains(r#""signup""#))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json"))
+            .mount(&server)
+            .await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (key, _pem, _keypair) =
+        util::fake_service_account(dir.path(), &format!("{base}/token"), CLIENT_EMAIL);
+    let cfg = config(dir.path(), &base, &key, 12);
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str("[source.aliases]\nsign_up = [\"signup\"]\n");
+    std::fs::write(&cfg, text).unwrap();
+    let out = run(recommend_args(&cfg, true)).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let su = util::proxy(&report, "sign_up");
+    assert_eq!(su["weekly"][3]["events"], 388, "{su}");
+    assert!(report["input"]["other_events"].get("signup").is_none());
+}

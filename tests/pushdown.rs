@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 
 use optsignal::config::{load_settings, Overrides, Settings};
 use optsignal::observe::{ObservationBuilder, Observations};
-use optsignal::source::log::{read_log, ReadSummary};
+use optsignal::source::log::{read_log, ReadSummary, SkipReason};
 use serde_json::{json, Value};
 use wiremock::matchers::{body_partial_json, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -61,14 +61,22 @@ fn config(dir: &Path, kind: &str, extra: &str) -> PathBuf {
     config_with(dir, kind, extra, "")
 }
 
+/// The export fixture most tests read.
+const EVENTS: &str = "ga4/events.ndjson.gz";
+
 /// [`config`] with more `[bigquery]` lines.
 fn config_with(dir: &Path, kind: &str, extra: &str, bigquery: &str) -> PathBuf {
+    config_on(dir, kind, extra, bigquery, EVENTS)
+}
+
+/// [`config_with`] on another export fixture.
+fn config_on(dir: &Path, kind: &str, extra: &str, bigquery: &str, events: &str) -> PathBuf {
     let path = dir.join(format!("{kind}.toml"));
     let source = match kind {
         "bigquery" => "[source]\nkind = \"bigquery\"\n".to_string(),
         _ => format!(
             "[source]\nkind = \"ga4_export\"\npath = \"{}\"\n",
-            util::fixture("ga4/events.ndjson.gz").display()
+            util::fixture(events).display()
         ),
     };
     std::fs::write(
@@ -108,6 +116,11 @@ fn settings(path: &Path) -> Settings {
 
 /// Runs the pushdown SQL of `cfg` in DuckDB; returns the jobs.query-shaped response.
 fn run_in_duckdb(cfg: &Path, dir: &Path) -> Value {
+    run_in_duckdb_on(cfg, dir, EVENTS)
+}
+
+/// [`run_in_duckdb`] on another export fixture.
+fn run_in_duckdb_on(cfg: &Path, dir: &Path, events: &str) -> Value {
     let out = util::optsignal()
         .args(["bigquery", "sql", "-c"])
         .arg(cfg)
@@ -125,7 +138,7 @@ fn run_in_duckdb(cfg: &Path, dir: &Path) -> Value {
         .arg("--sql")
         .arg(&sql)
         .arg("--events")
-        .arg(util::fixture("ga4/events.ndjson.gz"))
+        .arg(util::fixture(events))
         .args(["--project", "demo-project", "--dataset", "analytics_1234"])
         .arg("--duckdb-sql")
         .arg(dir.join("pushdown.duckdb.sql"))
@@ -276,21 +289,42 @@ fn assert_same(bq: &(Observations, ReadSummary), lo: &(Observations, ReadSummary
 }
 
 fn compare(extra: &str) -> (Observations, ReadSummary) {
+    compare_on(extra, EVENTS)
+}
+
+/// [`compare`] on another export fixture.
+fn compare_on(extra: &str, events: &str) -> (Observations, ReadSummary) {
     let dir = tempfile::tempdir().unwrap();
-    let bq_cfg = config(dir.path(), "bigquery", extra);
-    let resp = run_in_duckdb(&bq_cfg, dir.path());
+    let bq_cfg = config_on(dir.path(), "bigquery", extra, "", events);
+    let resp = run_in_duckdb_on(&bq_cfg, dir.path(), events);
     let s = settings(&bq_cfg);
     let window = s.remote.window.unwrap();
     let from = optsignal::observe::week_span(window.first, &s.observe.time_zone).0;
     let until = optsignal::observe::week_span(window.last, &s.observe.time_zone).1;
     let bq = from_response(&resp, &s);
     let lo = local(
-        &settings(&config(dir.path(), "ga4_export", extra)),
+        &settings(&config_on(dir.path(), "ga4_export", extra, "", events)),
         from,
         until,
     );
     assert_same(&bq, &lo);
     lo
+}
+
+#[test]
+fn duplicates_are_removed_the_same_in_duckdb_as_in_the_local_reader() {
+    // scripts/ga4_duplicates_fixture.py: 22 exact duplicate rows, 10 purchases repeated with an
+    // earlier transaction_id (one of them first in the file).
+    for extra in ["", "[analysis]\nunit = \"user\""] {
+        let (obs, read) = compare_on(extra, "ga4/duplicates.ndjson.gz");
+        let count = |r: SkipReason| read.rows_skipped.get(&r).map_or(0, |t| t.count);
+        assert_eq!(count(SkipReason::DuplicateRow), 22, "{extra}");
+        assert_eq!(count(SkipReason::DuplicateTransaction), 10, "{extra}");
+        // Purchases count as in the fixture without duplicates.
+        let (clean, _) = compare(extra);
+        let purchases = |o: &Observations| o.weeks.iter().map(|w| w.purchase.events).sum::<u64>();
+        assert_eq!(purchases(&obs), purchases(&clean), "{extra}");
+    }
 }
 
 #[test]

@@ -337,6 +337,7 @@ fn schema() -> Value {
             floor_events: Some(1.0),
             floor_days: Some(1),
             optimizable: Some(vec![]),
+            rule: s(""),
         }],
         recipients: Some(vec![]),
         email: Some(super::RawEmail {
@@ -379,6 +380,8 @@ fn schema() -> Value {
             retries: Some(1),
             backoff_ms: Some(1),
             concurrency: Some(1),
+            max_wait_secs: Some(1),
+            throttle_backoff_ms: Some(1),
             snapshot: Some("p".into()),
         },
         meta: Some(super::remote::RawMeta {
@@ -417,6 +420,16 @@ fn schema() -> Value {
             base_url: s(""),
             maximum_bytes_billed: Some(1),
         }),
+        rule: crate::platform::Rules::builtin()
+            .rule
+            .iter()
+            .find(|r| r.recommended.is_some() && r.soft.is_none())
+            .map(|r| crate::platform::Rule {
+                soft: Some(1.0),
+                ..r.clone()
+            })
+            .into_iter()
+            .collect(),
     };
     serde_json::to_value(raw).unwrap_or(Value::Null)
 }

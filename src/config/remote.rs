@@ -32,6 +32,12 @@ pub struct RawFetch {
     pub backoff_ms: Option<u64>,
     /// Requests in flight at once (default 4).
     pub concurrency: Option<usize>,
+    /// Longest wait in seconds for a throttle to lift or an async report to finish, per request
+    /// (default 900); past it the pull fails with a clear error.
+    pub max_wait_secs: Option<u64>,
+    /// First wait in milliseconds on a throttling error that says nothing of how long (default
+    /// 60000; doubles per retry).
+    pub throttle_backoff_ms: Option<u64>,
     /// Read API data from this snapshot (written by `optsignal pull`) instead of the network.
     pub snapshot: Option<PathBuf>,
 }
@@ -185,6 +191,10 @@ pub fn validate(
         backoff: f.backoff_ms.map_or(d.backoff, Duration::from_millis),
         max_backoff: d.max_backoff,
         concurrency: f.concurrency.unwrap_or(d.concurrency).max(1),
+        throttle_backoff: f
+            .throttle_backoff_ms
+            .map_or(d.throttle_backoff, Duration::from_millis),
+        max_wait: f.max_wait_secs.map_or(d.max_wait, Duration::from_secs),
     };
     let weeks = f.weeks.unwrap_or(8);
     if weeks == 0 {
@@ -249,6 +259,8 @@ pub fn validate(
                 .clone()
                 .unwrap_or_else(|| crate::source::ga4_api::DEFAULT_BASE_URL.into()),
             page_size: g.page_size.unwrap_or(10_000).clamp(1, 250_000),
+            // Filled from [source.aliases] once the source section is validated.
+            aliases: Default::default(),
         })
     });
     let google_ads = raw.google_ads.and_then(|g| {

@@ -7,6 +7,7 @@
 //! Aggregates only: no user or session-level joint outcomes, so the proxy model cannot be fitted
 //! from this source. `subjectToThresholding` and `dataLossFromOtherRow` are kept for the report.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -14,7 +15,7 @@ use serde_json::{json, Value};
 
 use super::http::{Endpoint, Http, HttpError};
 use super::window::Window;
-use crate::types::IsoWeek;
+use crate::types::{EventName, IsoWeek};
 
 /// Default API root.
 pub const DEFAULT_BASE_URL: &str = "https://analyticsdata.googleapis.com/v1beta";
@@ -32,6 +33,31 @@ pub struct Ga4Spec {
     pub base_url: String,
     /// Rows per page.
     pub page_size: u32,
+    /// `[source.aliases]`, raw event name → canonical: the filter asks GA4 for the raw names
+    /// too, and their rows count under the canonical name (a property logging `signup`).
+    pub aliases: HashMap<String, EventName>,
+}
+
+impl Ga4Spec {
+    /// The event names to ask GA4 for: each canonical event and every raw name aliased to it,
+    /// sorted.
+    pub fn filter_names(&self, events: &[String]) -> Vec<String> {
+        let mut names: Vec<String> = events.to_vec();
+        names.extend(
+            self.aliases
+                .iter()
+                .filter(|(_, canon)| events.iter().any(|e| e == canon.as_str()))
+                .map(|(raw, _)| raw.clone()),
+        );
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// The canonical name of an event name GA4 reported.
+    pub fn canonical<'a>(&'a self, raw: &'a str) -> &'a str {
+        self.aliases.get(raw).map_or(raw, EventName::as_str)
+    }
 }
 
 /// One event's volume in one week.
@@ -181,12 +207,13 @@ pub async fn fetch(
         data_loss_from_other_row: false,
     };
     let mut offset: u64 = 0;
+    let filter = spec.filter_names(events);
     loop {
         let body = json!({
             "dateRanges": [{"startDate": window.since().to_string(), "endDate": window.until().to_string()}],
             "dimensions": [{"name": "isoYearIsoWeek"}, {"name": "eventName"}],
             "metrics": [{"name": "eventCount"}, {"name": "totalUsers"}, {"name": "sessions"}],
-            "dimensionFilter": {"filter": {"fieldName": "eventName", "inListFilter": {"values": events}}},
+            "dimensionFilter": {"filter": {"fieldName": "eventName", "inListFilter": {"values": filter}}},
             "orderBys": [{"dimension": {"dimensionName": "isoYearIsoWeek", "orderType": "NUMERIC"}}],
             "limit": spec.page_size.to_string(),
             "offset": offset.to_string(),
@@ -246,7 +273,7 @@ pub async fn fetch(
             let week = d(wi).and_then(iso_week).ok_or_else(bad)?;
             out.rows.push(Ga4Row {
                 week,
-                event: d(ei).ok_or_else(bad)?.to_string(),
+                event: spec.canonical(d(ei).ok_or_else(bad)?).to_string(),
                 event_count: m(ci).ok_or_else(bad)?,
                 total_users: m(ui).ok_or_else(bad)?,
                 sessions: m(si).ok_or_else(bad)?,

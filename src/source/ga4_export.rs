@@ -30,7 +30,9 @@ struct Row {
     event_timestamp: Option<Value>,
     event_name: Option<String>,
     user_pseudo_id: Option<String>,
-    event_params: Option<Vec<Param>>,
+    /// Kept as written: its text is part of the exact-duplicate key ([`super::ga4_dedupe`]).
+    event_params: Option<Box<serde_json::value::RawValue>>,
+    stream_id: Option<Value>,
     device: Option<Device>,
     session_traffic_source_last_click: Option<LastClick>,
     traffic_source: Option<SourceMedium>,
@@ -87,6 +89,7 @@ struct SourceMedium {
 #[derive(Deserialize)]
 struct Ecommerce {
     purchase_revenue: Option<Value>,
+    transaction_id: Option<String>,
 }
 
 /// A scalar cell as text: BigQuery writes INT64 as strings and FLOAT as numbers.
@@ -362,6 +365,7 @@ pub(crate) fn read(
     state: &mut RowState<'_>,
     sink: &mut impl FnMut(&Event<'_>) -> Result<(), SkipReason>,
 ) -> Result<(), SourceError> {
+    let mut dedupe = super::ga4_dedupe::Dedupe::new(super::ga4_dedupe::first_purchases(spec)?);
     let mut buf = BufReader::with_capacity(1 << 16, reader);
     let mut bytes = Vec::new();
     let mut line = 0u64;
@@ -390,14 +394,50 @@ pub(crate) fn read(
             }
         };
         let user = row.user_pseudo_id.unwrap_or_default();
-        let session_id = row
-            .event_params
+        let params: Vec<Param> = match row.event_params.as_deref() {
+            None => Vec::new(),
+            Some(raw) => match serde_json::from_str(raw.get()) {
+                Ok(p) => p,
+                Err(e) => {
+                    state.summary.rows_read += 1;
+                    state.reject(SkipReason::MalformedRow, line, e.to_string())?;
+                    continue;
+                }
+            },
+        };
+        let session_id = params
             .iter()
-            .flatten()
             .find(|p| p.key.as_deref() == Some("ga_session_id"))
             .and_then(|p| p.value.as_ref())
             .map(|v| scalar(v.int_value.as_ref()))
             .unwrap_or_default();
+        let timestamp = scalar(row.event_timestamp.as_ref());
+        let key = super::ga4_dedupe::RowKey {
+            stream_id: &scalar(row.stream_id.as_ref()),
+            user: &user,
+            session_id: &session_id,
+            event: row.event_name.as_deref().unwrap_or(""),
+            timestamp: &timestamp,
+            params: super::ga4_dedupe::params_text(row.event_params.as_deref()),
+        };
+        let transaction = row
+            .ecommerce
+            .as_ref()
+            .and_then(|e| e.transaction_id.as_deref())
+            .unwrap_or("");
+        match dedupe.check(line, &key, &spec.aliases, transaction) {
+            super::ga4_dedupe::Verdict::Keep => {}
+            super::ga4_dedupe::Verdict::DuplicateRow => {
+                state.summary.rows_read += 1;
+                state.summary.skip(SkipReason::DuplicateRow, line);
+                continue;
+            }
+            super::ga4_dedupe::Verdict::DuplicateTransaction => {
+                state.summary.rows_read += 1;
+                state.summary.skip(SkipReason::DuplicateTransaction, line);
+                continue;
+            }
+        }
         let session = if session_id.is_empty() || user.trim().is_empty() {
             String::new()
         } else {
@@ -416,7 +456,7 @@ pub(crate) fn read(
                 row.batch_ordering_id.as_ref(),
                 row.batch_event_index.as_ref(),
             ),
-            timestamp: &scalar(row.event_timestamp.as_ref()),
+            timestamp: &timestamp,
             user: &user,
             session: &session,
             event: row.event_name.as_deref().unwrap_or(""),

@@ -20,9 +20,9 @@ pub const DEFAULT_BASE_URL: &str = "https://googleads.googleapis.com/v26";
 /// Default OAuth token endpoint.
 pub const DEFAULT_TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
 
-/// `conversion_action.category` → canonical event.
-const CATEGORIES: [(&str, &str); 8] = [
-    ("PAGE_VIEW", "view_item"),
+/// `conversion_action.category` → canonical event. `PAGE_VIEW` is any page view, not a product
+/// view, so it maps to nothing (view_item is then not a conversion action in Google Ads).
+const CATEGORIES: [(&str, &str); 7] = [
     ("ADD_TO_CART", "add_to_cart"),
     ("BEGIN_CHECKOUT", "begin_checkout"),
     ("PURCHASE", "purchase"),
@@ -100,6 +100,20 @@ pub struct Goal {
     pub biddable: bool,
 }
 
+/// A campaign's own conversion goal (`campaign_conversion_goal`), which overrides the account
+/// default for that campaign.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CampaignGoal {
+    /// Campaign id.
+    pub campaign_id: String,
+    /// Category.
+    pub category: String,
+    /// Origin.
+    pub origin: String,
+    /// Used for bidding in this campaign.
+    pub biddable: bool,
+}
+
 /// Everything pulled from one customer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AdsPull {
@@ -113,6 +127,9 @@ pub struct AdsPull {
     pub actions: Vec<ActionInfo>,
     /// Customer conversion goals.
     pub goals: Vec<Goal>,
+    /// Campaign conversion goals (override `goals` per campaign).
+    #[serde(default)]
+    pub campaign_goals: Vec<CampaignGoal>,
 }
 
 impl AdsPull {
@@ -160,14 +177,68 @@ impl AdsPull {
             .collect()
     }
 
+    /// Whether the `category` goal is biddable in campaign `id`: the campaign's own goals when
+    /// it has any for the category (they override the account's), else the account goals;
+    /// `None` when neither says.
+    pub fn biddable_in(&self, id: &str, category: &str) -> Option<bool> {
+        let own: Vec<bool> = self
+            .campaign_goals
+            .iter()
+            .filter(|g| g.campaign_id == id && g.category == category)
+            .map(|g| g.biddable)
+            .collect();
+        if !own.is_empty() {
+            return Some(own.iter().any(|b| *b));
+        }
+        let account: Vec<bool> = self
+            .goals
+            .iter()
+            .filter(|g| g.category == category)
+            .map(|g| g.biddable)
+            .collect();
+        (!account.is_empty()).then(|| account.iter().any(|b| *b))
+    }
+
     /// Why bidding on `event` needs a change in Google Ads first, if it does: its goal is not
-    /// biddable, or its conversion actions are all secondary.
+    /// biddable (in the campaigns' own goals, which override the account's), or its conversion
+    /// actions are all secondary.
     pub fn bidding_warning(&self, event: &str) -> Option<String> {
         let cat = category_of_event(event)?;
-        let goals: Vec<&Goal> = self.goals.iter().filter(|g| g.category == cat).collect();
-        if !goals.is_empty() && goals.iter().all(|g| !g.biddable) {
+        let ids: Vec<&str> = if self.campaigns.is_empty() {
+            let mut ids: Vec<&str> = self
+                .campaign_goals
+                .iter()
+                .map(|g| g.campaign_id.as_str())
+                .collect();
+            ids.dedup();
+            ids
+        } else {
+            self.campaigns.iter().map(|c| c.id.as_str()).collect()
+        };
+        let not_biddable: Vec<&str> = ids
+            .iter()
+            .copied()
+            .filter(|id| self.biddable_in(id, cat) == Some(false))
+            .collect();
+        let account_off = {
+            let g: Vec<&Goal> = self.goals.iter().filter(|g| g.category == cat).collect();
+            !g.is_empty() && g.iter().all(|g| !g.biddable)
+        };
+        if (ids.is_empty() && account_off) || (!ids.is_empty() && not_biddable.len() == ids.len()) {
             return Some(format!(
-                "Google Ads: the {cat} goal is not biddable; make it biddable (a primary action in an account-default goal) before optimizing on {event}"
+                "Google Ads: the {cat} goal is not biddable; make it biddable (a primary action in an account-default goal, or in each campaign's own goals) before optimizing on {event}"
+            ));
+        }
+        if !not_biddable.is_empty() {
+            let names: Vec<String> = not_biddable
+                .iter()
+                .map(|id| self.campaign_name(id))
+                .collect();
+            return Some(format!(
+                "Google Ads: the {cat} goal is not biddable in {} of {} campaigns ({}): their campaign goals override the account's; make it biddable there before optimizing on {event}",
+                not_biddable.len(),
+                ids.len(),
+                names.join(", ")
             ));
         }
         let actions: Vec<&ActionInfo> = self.actions.iter().filter(|a| a.category == cat).collect();
@@ -179,6 +250,14 @@ impl AdsPull {
             ));
         }
         None
+    }
+
+    /// A campaign's name, or its id.
+    fn campaign_name(&self, id: &str) -> String {
+        self.campaigns
+            .iter()
+            .find(|c| c.id == id)
+            .map_or_else(|| id.to_string(), |c| c.name.clone())
     }
 }
 
@@ -291,7 +370,23 @@ impl Session<'_> {
                     tracing::info!(target: "optsignal::http", "{at}: HTTP 401, renewing the token once");
                     refreshed = true;
                 }
-                r => return Ok(r?.into_iter().flat_map(|b| b.results).collect()),
+                r => {
+                    let batches = r?;
+                    if let Some(e) = batches.iter().find_map(|b| b.error.as_ref()) {
+                        // Rows before the error are not a whole answer: none is used.
+                        return Err(HttpError::Api {
+                            at: at.clone(),
+                            status: 200,
+                            message: format!(
+                                "{} (inside the 200 stream; nothing from it was used)",
+                                stream_error(e)
+                            ),
+                            hint: None,
+                            reason: None,
+                        });
+                    }
+                    return Ok(batches.into_iter().flat_map(|b| b.results).collect());
+                }
             }
         }
     }
@@ -301,6 +396,34 @@ impl Session<'_> {
 struct Batch {
     #[serde(default)]
     results: Vec<Value>,
+    /// An error reported inside the stream (HTTP 200, the failure as an element of the array).
+    error: Option<Value>,
+}
+
+/// The message of an error element of a searchStream array: `error.message`, the first
+/// `GoogleAdsFailure` error's message and code, and the status.
+fn stream_error(e: &Value) -> String {
+    let mut text = e
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or("error inside the stream")
+        .to_string();
+    if let Some(inner) = e.pointer("/details/0/errors/0") {
+        if let Some(m) = inner.get("message").and_then(Value::as_str) {
+            text = format!("{text} {m}");
+        }
+        if let Some(code) = inner.get("errorCode").and_then(Value::as_object) {
+            let codes: Vec<String> = code
+                .iter()
+                .map(|(k, v)| format!("{k} {}", v.as_str().unwrap_or("")))
+                .collect();
+            text = format!("{text} ({})", codes.join(", "));
+        }
+    }
+    if let Some(st) = e.get("status").and_then(Value::as_str) {
+        text = format!("{text} [{st}]");
+    }
+    text
 }
 
 fn text(v: &Value, path: &str) -> Option<String> {
@@ -335,7 +458,7 @@ pub async fn fetch(
     };
     let weeks = window.weeks();
     let q = format!(
-        "SELECT campaign.id, campaign.name, segments.week, segments.conversion_action_name, segments.conversion_action_category, metrics.all_conversions FROM campaign WHERE segments.date BETWEEN '{}' AND '{}'",
+        "SELECT campaign.id, campaign.name, campaign.status, segments.week, segments.conversion_action_name, segments.conversion_action_category, metrics.all_conversions FROM campaign WHERE segments.date BETWEEN '{}' AND '{}' AND campaign.status != 'REMOVED'",
         window.since(),
         window.until()
     );
@@ -355,6 +478,9 @@ pub async fn fetch(
     for r in &rows {
         let id = text(r, "/campaign/id")
             .ok_or_else(|| malformed(format!("row without campaign.id: {r}")))?;
+        if text(r, "/campaign/status").as_deref() == Some("REMOVED") {
+            continue; // removed campaigns bid no more (the query already leaves them out)
+        }
         let week = text(r, "/segments/week")
             .and_then(|w| w.parse::<jiff::civil::Date>().ok())
             .map(IsoWeek::of_date)
@@ -411,11 +537,31 @@ pub async fn fetch(
                 .unwrap_or(false),
         })
         .collect();
+    let campaign_goals = s
+        .search("SELECT campaign.id, campaign_conversion_goal.category, campaign_conversion_goal.origin, campaign_conversion_goal.biddable FROM campaign_conversion_goal WHERE campaign.status != 'REMOVED'")
+        .await?
+        .iter()
+        .filter_map(|r| {
+            Some(CampaignGoal {
+                campaign_id: text(r, "/campaign/id").or_else(|| {
+                    text(r, "/campaignConversionGoal/campaign")
+                        .and_then(|c| c.rsplit('/').next().map(str::to_string))
+                })?,
+                category: text(r, "/campaignConversionGoal/category")?,
+                origin: text(r, "/campaignConversionGoal/origin").unwrap_or_default(),
+                biddable: r
+                    .pointer("/campaignConversionGoal/biddable")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+            })
+        })
+        .collect();
     Ok(AdsPull {
         customer_id: spec.customer_id.clone(),
         weeks,
         campaigns: campaigns.into_values().collect(),
         actions,
         goals,
+        campaign_goals,
     })
 }

@@ -4,13 +4,20 @@
 //! (secret query parameters by name, and every registered secret value wherever it appears:
 //! [`super::secret::redact`]).
 //!
-//! Retried: transport failures and timeouts, HTTP 429 and 5xx, Meta's rate-limit error codes
-//! (1, 2, 4, 17, 32, 341, 613, 80000–80014), Google's `RESOURCE_EXHAUSTED` and BigQuery's
-//! `rateLimitExceeded` reason (sent with HTTP 403), whatever the status. Not retried: other 4xx (reported with the API's message), and bodies that are not
-//! complete JSON (never read as a partial result).
+//! Retried: transport failures and timeouts, HTTP 429 and 5xx, Meta's transient codes (1, 2),
+//! Google's `RESOURCE_EXHAUSTED` and BigQuery's `rateLimitExceeded` reason (sent with HTTP 403),
+//! whatever the status. Meta's throttling codes (4, 17, 32, 341, 613, 80000–80014) last minutes:
+//! they wait as long as `X-Business-Use-Case-Usage` (`estimated_time_to_regain_access`, minutes)
+//! or `Retry-After` says, else back off from a minute, until a configured maximum wait, then fail
+//! with a clear error. Meta's sync-timeout (code 100 subcode 1504018, code 2 subcode 1504038) and
+//! "reduce the amount of data" (code 1) errors are not retried unchanged: the caller switches to
+//! an async job or a shorter range ([`HttpError::meta_code`]). Not retried: other 4xx (reported
+//! with the API's message), and bodies that are not complete JSON (never read as a partial
+//! result). Every wait goes through an injected [`Sleeper`], so tests never sleep real time.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use backon::BackoffBuilder;
@@ -28,8 +35,58 @@ const SECRET_PARAMS: [&str; 5] = [
     "fb_exchange_token",
 ];
 
-/// Meta Graph API error codes that mean "slow down" or "try again".
-const META_RETRY_CODES: [i64; 8] = [1, 2, 4, 17, 32, 341, 613, 80000];
+/// Meta Graph API error codes that mean "try again" (transient).
+const META_TRANSIENT_CODES: [i64; 2] = [1, 2];
+
+/// Meta Graph API throttling codes (app, user, page, app limit, ad account); 80000–80014, the
+/// Business Use Case limits, are added by range.
+const META_THROTTLE_CODES: [i64; 5] = [4, 17, 32, 341, 613];
+
+/// A Meta error's `code` and `error_subcode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetaCode {
+    /// `error.code`.
+    pub code: i64,
+    /// `error.error_subcode`.
+    pub subcode: Option<i64>,
+    /// The message asks for less data (code 1, "Please reduce the amount of data ...").
+    pub reduce_data: bool,
+}
+
+impl MetaCode {
+    /// A throttling code (4, 17, 32, 341, 613, 80000–80014): minutes of waiting, not seconds.
+    pub fn is_throttle(&self) -> bool {
+        META_THROTTLE_CODES.contains(&self.code) || (80000..=80014).contains(&self.code)
+    }
+
+    /// A synchronous insights request that timed out: Meta asks for an async job instead.
+    pub fn is_sync_timeout(&self) -> bool {
+        matches!(
+            (self.code, self.subcode),
+            (100, Some(1504018)) | (2, Some(1504038))
+        )
+    }
+
+    /// Retrying the same request is pointless: a timeout (use async) or too much data (split).
+    fn needs_another_request(&self) -> bool {
+        self.is_sync_timeout() || (self.code == 1 && self.reduce_data)
+    }
+}
+
+/// Waits between attempts and polls. Injected so that tests count the waits instead of sleeping.
+pub trait Sleeper: Send + Sync {
+    /// Waits `d`.
+    fn sleep(&self, d: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+}
+
+/// The real sleeper: tokio's timer.
+pub struct TokioSleeper;
+
+impl Sleeper for TokioSleeper {
+    fn sleep(&self, d: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(tokio::time::sleep(d))
+    }
+}
 
 /// Timeouts, retries and concurrency of API calls (`[fetch]` in config).
 #[derive(Debug, Clone, PartialEq)]
@@ -40,10 +97,15 @@ pub struct HttpSettings {
     pub retries: u32,
     /// First backoff delay; doubles per retry, with jitter.
     pub backoff: Duration,
-    /// Longest backoff delay, and the longest `Retry-After` honoured.
+    /// Longest backoff delay, and the longest `Retry-After` honoured on transient errors.
     pub max_backoff: Duration,
     /// Requests in flight at once.
     pub concurrency: usize,
+    /// First wait on a throttling error that says nothing of how long (doubles per retry).
+    pub throttle_backoff: Duration,
+    /// Longest a request waits in all for a throttle to lift (and for an async job); past it the
+    /// pull fails with a clear error instead of hanging for hours.
+    pub max_wait: Duration,
 }
 
 impl Default for HttpSettings {
@@ -54,6 +116,8 @@ impl Default for HttpSettings {
             backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(60),
             concurrency: 4,
+            throttle_backoff: Duration::from_secs(60),
+            max_wait: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -75,14 +139,18 @@ impl std::fmt::Display for Endpoint {
     }
 }
 
-/// Google's machine-readable reason for an error (`error.errors[0]` of the JSON envelope, as
-/// BigQuery sends it), so a caller can tell `invalidQuery` from `notFound` without reading prose.
+/// An API's machine-readable reason for an error, so a caller can tell `invalidQuery` from
+/// `notFound`, or a Meta sync timeout from a throttle, without reading prose: Google's
+/// `error.errors[0]` (as BigQuery sends it), or Meta's `error.type` with its code and subcode.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiReason {
-    /// The reason code (`invalidQuery`, `notFound`, `accessDenied`, `bytesBilledLimitExceeded`).
+    /// The reason code (`invalidQuery`, `notFound`, `accessDenied`, `bytesBilledLimitExceeded`;
+    /// Meta's `OAuthException`).
     pub reason: String,
     /// Where the fault is, when the API says (`query`, a parameter name).
     pub location: Option<String>,
+    /// Meta's code and subcode, when the envelope is the Graph API's.
+    pub meta: Option<MetaCode>,
 }
 
 /// Why an API call failed.
@@ -102,6 +170,20 @@ pub enum HttpError {
         /// Google's reason code and location, when the envelope has `errors[]` (boxed: errors
         /// travel in every `Result`).
         reason: Option<Box<ApiReason>>,
+    },
+    /// The API kept throttling past the longest wait configured (`[fetch] max_wait_secs`).
+    #[error("{at}: still throttled after waiting {waited_secs} s in all ({message}); the longest wait is {max_wait_secs} s ([fetch] max_wait_secs): try again later{}", regain.map(|m| format!(", Meta expects access back in about {m} minutes")).unwrap_or_default())]
+    Throttled {
+        /// Where.
+        at: Endpoint,
+        /// The API's last message.
+        message: String,
+        /// Seconds waited for this request.
+        waited_secs: u32,
+        /// The configured maximum.
+        max_wait_secs: u32,
+        /// Meta's `estimated_time_to_regain_access`, minutes, when it said.
+        regain: Option<u32>,
     },
     /// No usable answer: connection, TLS or timeout failure (after retries).
     #[error("{at}: {message}")]
@@ -142,6 +224,16 @@ impl HttpError {
     pub fn is_unauthorized(&self) -> bool {
         matches!(self, HttpError::Api { status: 401, .. })
     }
+
+    /// Meta's error code and subcode, when the API that answered is the Graph API.
+    pub fn meta_code(&self) -> Option<MetaCode> {
+        match self {
+            HttpError::Api {
+                reason: Some(r), ..
+            } => r.meta,
+            _ => None,
+        }
+    }
 }
 
 /// One shared client plus the policy around it. Cheap to clone.
@@ -150,6 +242,10 @@ pub struct Http {
     client: reqwest::Client,
     settings: HttpSettings,
     permits: Arc<tokio::sync::Semaphore>,
+    sleeper: Arc<dyn Sleeper>,
+    /// A wait Meta announced on a successful answer (`estimated_time_to_regain_access`), taken
+    /// by the next request.
+    pending: Arc<Mutex<Duration>>,
 }
 
 /// A URL with secret query parameters replaced by `***` (Meta sends `access_token` as a query
@@ -175,6 +271,12 @@ enum Verdict {
         after: Option<Duration>,
         error: HttpError,
     },
+    /// Throttled: wait minutes (as the headers say, when they say), within `max_wait`.
+    Throttle {
+        after: Option<Duration>,
+        regain: Option<u64>,
+        error: HttpError,
+    },
     Fail(HttpError),
 }
 
@@ -187,6 +289,7 @@ fn api_reason(e: &Value) -> Option<ApiReason> {
             .get("location")
             .and_then(Value::as_str)
             .map(str::to_string),
+        meta: None,
     })
 }
 
@@ -204,6 +307,15 @@ fn api_message(body: &[u8]) -> (Option<String>, bool, Option<Box<ApiReason>>) {
     let Some(e) = v.get("error") else {
         return (None, false, None);
     };
+    if let Some(code) = e.as_str() {
+        // OAuth 2.0 token endpoints (RFC 6749 §5.2): {"error": "invalid_grant",
+        // "error_description": "Token has been expired or revoked."}.
+        let text = match v.get("error_description").and_then(Value::as_str) {
+            Some(d) if !d.trim().is_empty() => format!("{code}: {}", d.trim()),
+            _ => code.to_string(),
+        };
+        return (Some(text), false, None);
+    }
     let message = e.get("message").and_then(Value::as_str).unwrap_or("");
     let status = e.get("status").and_then(Value::as_str);
     let code = e.get("code").and_then(Value::as_i64);
@@ -243,9 +355,72 @@ fn api_message(body: &[u8]) -> (Option<String>, bool, Option<Box<ApiReason>>) {
     let retry = status == Some("RESOURCE_EXHAUSTED")
         || quota_detail
         || bq_rate
-        || (meta
-            && code.is_some_and(|c| META_RETRY_CODES.contains(&c) || (80000..=80014).contains(&c)));
+        || meta_error(&v).is_some_and(|m| {
+            !m.needs_another_request()
+                && (m.is_throttle() || META_TRANSIENT_CODES.contains(&m.code))
+        });
     (Some(text.trim().to_string()), retry, reason)
+}
+
+/// Meta's code and subcode from a Graph API error envelope.
+fn meta_error(v: &Value) -> Option<MetaCode> {
+    let e = v.get("error")?;
+    if e.get("type").is_none() && e.get("fbtrace_id").is_none() {
+        return None;
+    }
+    let message = e.get("message").and_then(Value::as_str).unwrap_or("");
+    Some(MetaCode {
+        code: e.get("code").and_then(Value::as_i64)?,
+        subcode: e.get("error_subcode").and_then(Value::as_i64),
+        reduce_data: message
+            .to_ascii_lowercase()
+            .contains("reduce the amount of data"),
+    })
+}
+
+/// Meta's `error.type` (`OAuthException`).
+fn meta_type(body: &[u8]) -> Option<String> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    Some(v.pointer("/error/type")?.as_str()?.to_string())
+}
+
+/// A hint for an OAuth token-endpoint error code.
+fn oauth_hint(message: &str) -> Option<&'static str> {
+    if message.starts_with("invalid_grant") {
+        Some("the refresh token expired or was revoked: create a new one and store it where the config says")
+    } else if message.starts_with("invalid_client") || message.starts_with("unauthorized_client") {
+        Some("check the OAuth client id and client secret")
+    } else {
+        None
+    }
+}
+
+/// Meta's `estimated_time_to_regain_access` (minutes), the largest over every business and use
+/// case in `X-Business-Use-Case-Usage` (`{"<business id>": [{"type": "ads_insights",
+/// "call_count": 100, ..., "estimated_time_to_regain_access": 15}]}`).
+fn regain_minutes(headers: &reqwest::header::HeaderMap) -> Option<u64> {
+    let v = headers.get("x-business-use-case-usage")?.to_str().ok()?;
+    let usage: Value = serde_json::from_str(v).ok()?;
+    usage
+        .as_object()?
+        .values()
+        .filter_map(Value::as_array)
+        .flatten()
+        .filter_map(|u| u.get("estimated_time_to_regain_access"))
+        .filter_map(|m| m.as_u64().or_else(|| m.as_str()?.trim().parse().ok()))
+        .max()
+        .filter(|m| *m > 0)
+}
+
+/// The highest utilisation (percent) in `x-fb-ads-insights-throttle`
+/// (`{"app_id_util_pct": 100, "acc_id_util_pct": 10, ...}`).
+fn insights_util_pct(headers: &reqwest::header::HeaderMap) -> Option<f64> {
+    let v = headers.get("x-fb-ads-insights-throttle")?.to_str().ok()?;
+    let t: Value = serde_json::from_str(v).ok()?;
+    ["app_id_util_pct", "acc_id_util_pct"]
+        .iter()
+        .filter_map(|k| t.get(k)?.as_f64())
+        .reduce(f64::max)
 }
 
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
@@ -276,12 +451,30 @@ impl Http {
             client,
             settings,
             permits,
+            sleeper: Arc::new(TokioSleeper),
+            pending: Arc::new(Mutex::new(Duration::ZERO)),
         })
+    }
+
+    /// The same client with another sleeper (tests count waits instead of sleeping them).
+    pub fn with_sleeper(mut self, sleeper: Arc<dyn Sleeper>) -> Self {
+        self.sleeper = sleeper;
+        self
     }
 
     /// The underlying client, to build requests.
     pub fn client(&self) -> &reqwest::Client {
         &self.client
+    }
+
+    /// The timeouts, retries and waits in force.
+    pub fn settings(&self) -> &HttpSettings {
+        &self.settings
+    }
+
+    /// Waits `d` through the injected sleeper (polling async jobs).
+    pub async fn sleep(&self, d: Duration) {
+        self.sleeper.sleep(d).await;
     }
 
     /// Sends the request `build` makes (re-built for each attempt), retrying per the policy,
@@ -298,6 +491,14 @@ impl Http {
         })
     }
 
+    /// A wait announced by an earlier answer, taken once.
+    fn take_pending(&self) -> Duration {
+        self.pending
+            .lock()
+            .map(|mut p| std::mem::take(&mut *p))
+            .unwrap_or_default()
+    }
+
     /// Sends with retries and returns the raw body of the successful answer.
     pub async fn send(
         &self,
@@ -311,29 +512,53 @@ impl Http {
             .with_jitter()
             .build();
         let mut attempt = 1u32;
+        let mut throttled = Duration::ZERO;
+        let mut throttle_next = self.settings.throttle_backoff;
+        let pending = self.take_pending().min(self.settings.max_wait);
+        if !pending.is_zero() {
+            tracing::info!(target: "optsignal::http", "{at}: waiting {:.0} s first, as Meta asked", pending.as_secs_f64());
+            throttled += pending;
+            self.sleeper.sleep(pending).await;
+        }
         loop {
             let verdict = {
                 let _permit = self.permits.acquire().await.ok();
                 tracing::debug!(target: "optsignal::http", attempt, "{at}");
                 self.attempt(at, build()).await
             };
-            let (after, error) = match verdict {
+            let (wait, error) = match verdict {
                 Verdict::Done(b) => return Ok(b),
                 Verdict::Fail(e) => return Err(e),
-                Verdict::Retry { after, error } => (after, error),
+                Verdict::Retry { after, error } => {
+                    let Some(backoff) = delays.next() else {
+                        return Err(error);
+                    };
+                    (
+                        after.map_or(backoff, |a| a.min(self.settings.max_backoff)),
+                        error,
+                    )
+                }
+                Verdict::Throttle {
+                    after,
+                    regain,
+                    error,
+                } => {
+                    let wait = after.unwrap_or(throttle_next);
+                    throttle_next = (throttle_next * 2).min(self.settings.max_wait);
+                    if throttled + wait > self.settings.max_wait {
+                        return Err(throttled_error(error, throttled, &self.settings, regain));
+                    }
+                    throttled += wait;
+                    (wait, error)
+                }
             };
-            let Some(backoff) = delays.next() else {
-                return Err(error);
-            };
-            let wait = after.map_or(backoff, |a| a.min(self.settings.max_backoff));
             tracing::info!(
                 target: "optsignal::http",
-                "{error}; retry {attempt} of {} in {:.1} s",
-                self.settings.retries,
+                "{error}; retry {attempt} in {:.1} s",
                 wait.as_secs_f64()
             );
             attempt += 1;
-            sleep(wait).await;
+            self.sleeper.sleep(wait).await;
         }
     }
 
@@ -354,6 +579,8 @@ impl Http {
         };
         let status = resp.status().as_u16();
         let after = retry_after(resp.headers());
+        let regain = regain_minutes(resp.headers());
+        let util = insights_util_pct(resp.headers());
         let body = match resp.bytes().await.map(|b| b.to_vec()) {
             Ok(b) => b,
             Err(e) => {
@@ -364,7 +591,20 @@ impl Http {
             }
         };
         let (message, rate_limited, reason) = api_message(&body);
-        if (200..300).contains(&status) && !rate_limited {
+        let meta = serde_json::from_slice::<Value>(&body)
+            .ok()
+            .and_then(|v| meta_error(&v));
+        if (200..300).contains(&status) && !rate_limited && meta.is_none() {
+            if let Some(m) = regain {
+                // Meta answered but says the account is over its limit: the next call waits.
+                tracing::info!(target: "optsignal::http", "{at}: Meta expects access back in {m} minutes");
+                if let Ok(mut p) = self.pending.lock() {
+                    *p = (*p).max(Duration::from_secs(m * 60));
+                }
+            }
+            if let Some(u) = util.filter(|u| *u >= 90.0) {
+                tracing::info!(target: "optsignal::http", "{at}: insights throttle at {u:.0} % of its limit");
+            }
             return Verdict::Done(body);
         }
         let message = message.unwrap_or_else(|| {
@@ -377,14 +617,38 @@ impl Http {
         });
         // A server may echo what it was sent ("Invalid OAuth access token: EAAB…").
         let message = redact(&message).into_owned();
+        let hint = if rate_limited {
+            // A 403 that only means "slow down" is not a permission problem.
+            None
+        } else {
+            oauth_hint(&message).or_else(|| hint_for(status))
+        };
         let error = HttpError::Api {
             at: at.clone(),
             status,
             message,
-            // A 403 that only means "slow down" is not a permission problem.
-            hint: if rate_limited { None } else { hint_for(status) },
-            reason,
+            hint,
+            reason: match meta {
+                Some(m) => Some(Box::new(ApiReason {
+                    reason: meta_type(&body).unwrap_or_else(|| "OAuthException".into()),
+                    location: None,
+                    meta: Some(m),
+                })),
+                None => reason,
+            },
         };
+        match meta {
+            Some(m) if m.needs_another_request() => return Verdict::Fail(error),
+            Some(m) if m.is_throttle() => {
+                let after = regain.map(|m| Duration::from_secs(m * 60)).or(after);
+                return Verdict::Throttle {
+                    after,
+                    regain,
+                    error,
+                };
+            }
+            _ => {}
+        }
         if status == 429 || status >= 500 || rate_limited {
             Verdict::Retry { after, error }
         } else {
@@ -393,8 +657,28 @@ impl Http {
     }
 }
 
-async fn sleep(d: Duration) {
-    tokio::time::sleep(d).await;
+/// Whole seconds, saturating at `u32::MAX` (136 years).
+pub fn secs32(d: Duration) -> u32 {
+    u32::try_from(d.as_secs()).unwrap_or(u32::MAX)
+}
+
+/// The clear error once throttling outlasts `max_wait`.
+fn throttled_error(
+    error: HttpError,
+    waited: Duration,
+    settings: &HttpSettings,
+    regain: Option<u64>,
+) -> HttpError {
+    match error {
+        HttpError::Api { at, message, .. } => HttpError::Throttled {
+            at,
+            message,
+            waited_secs: secs32(waited),
+            max_wait_secs: secs32(settings.max_wait),
+            regain: regain.map(|m| u32::try_from(m).unwrap_or(u32::MAX)),
+        },
+        other => other,
+    }
 }
 
 /// Runs async fetching to completion on a small runtime owned by the source layer, so the rest
@@ -440,6 +724,60 @@ mod tests {
     }
 
     #[test]
+    fn oauth_errors_keep_the_code_and_its_description() {
+        let grant = br#"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#;
+        let (m, retry, _) = api_message(grant);
+        assert!(!retry);
+        let m = m.unwrap();
+        assert_eq!(m, "invalid_grant: Token has been expired or revoked.");
+        assert!(oauth_hint(&m).unwrap().contains("refresh token"));
+        let bare = br#"{"error":"invalid_client"}"#;
+        assert_eq!(api_message(bare).0.unwrap(), "invalid_client");
+    }
+
+    #[test]
+    fn meta_codes_are_classified() {
+        let v = |b: &[u8]| meta_error(&serde_json::from_slice(b).unwrap()).unwrap();
+        let timeout = v(br#"{"error":{"message":"x","type":"OAuthException","code":100,"error_subcode":1504018,"fbtrace_id":"a"}}"#);
+        assert!(timeout.is_sync_timeout() && !timeout.is_throttle());
+        let reduce = v(br#"{"error":{"message":"Please reduce the amount of data you're asking for, then retry your request","type":"OAuthException","code":1,"fbtrace_id":"a"}}"#);
+        assert!(reduce.reduce_data && reduce.needs_another_request());
+        for c in [4, 17, 32, 341, 613, 80000, 80004, 80014] {
+            let m = MetaCode {
+                code: c,
+                subcode: None,
+                reduce_data: false,
+            };
+            assert!(m.is_throttle(), "{c}");
+        }
+        assert!(!MetaCode {
+            code: 80015,
+            subcode: None,
+            reduce_data: false
+        }
+        .is_throttle());
+        // The retry flag of api_message leaves these to the caller.
+        assert!(!api_message(br#"{"error":{"message":"Please reduce the amount of data you're asking for","type":"OAuthException","code":1,"fbtrace_id":"a"}}"#).1);
+        assert!(api_message(br#"{"error":{"message":"An unknown error occurred","type":"OAuthException","code":1,"fbtrace_id":"a"}}"#).1);
+    }
+
+    #[test]
+    fn business_use_case_headers_are_read() {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert(
+            "x-business-use-case-usage",
+            r#"{"1":[{"type":"ads_insights","call_count":100,"estimated_time_to_regain_access":0}],"2":[{"type":"ads_management","estimated_time_to_regain_access":12}]}"#.parse().unwrap(),
+        );
+        h.insert(
+            "x-fb-ads-insights-throttle",
+            r#"{"app_id_util_pct":12.5,"acc_id_util_pct":96}"#.parse().unwrap(),
+        );
+        assert_eq!(regain_minutes(&h), Some(12));
+        assert_eq!(insights_util_pct(&h), Some(96.0));
+        assert_eq!(regain_minutes(&reqwest::header::HeaderMap::new()), None);
+    }
+
+    #[test]
     fn bigquery_reasons_are_kept_and_rate_limits_retried() {
         let invalid = br#"{"error":{"code":400,"message":"Syntax error: Unexpected identifier SELEC at [1:1]","errors":[{"message":"Syntax error","domain":"global","reason":"invalidQuery","location":"query","locationType":"other"}],"status":"INVALID_ARGUMENT"}}"#;
         let (m, retry, reason) = api_message(invalid);
@@ -448,7 +786,8 @@ mod tests {
             reason,
             Some(Box::new(ApiReason {
                 reason: "invalidQuery".into(),
-                location: Some("query".into())
+                location: Some("query".into()),
+                meta: None,
             }))
         );
         assert_eq!(

@@ -212,6 +212,12 @@ pub enum SkipReason {
     /// A timestamp outside the believable window (before `source.min_date`, after the run date
     /// plus `source.max_future_days`, or a lone jump beyond `source.max_jump_days`).
     ImplausibleTimestamp,
+    /// A GA4 export row identical to an earlier one (same stream, user, session, event name,
+    /// timestamp and parameters): removed as dbt-ga4 does.
+    DuplicateRow,
+    /// A later copy of a GA4 purchase with the same `transaction_id` (a reloaded thank-you
+    /// page): only the earliest counts, as in dbt-ga4.
+    DuplicateTransaction,
 }
 
 impl SkipReason {
@@ -229,6 +235,8 @@ impl SkipReason {
             SkipReason::ImplausibleTimestamp => {
                 "implausible timestamp (far from the rest of the log, or after the run date)"
             }
+            SkipReason::DuplicateRow => "exact duplicate of an earlier export row",
+            SkipReason::DuplicateTransaction => "purchase repeated with an earlier transaction_id",
         }
     }
 }

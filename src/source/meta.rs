@@ -29,8 +29,10 @@ pub enum ActionFamily {
     Omni,
 }
 
-/// Canonical event ↔ Meta's action-type stem (`view_content`), and the `omni_` spelling where it
-/// differs (`omni_initiated_checkout`).
+/// Canonical event ↔ Meta's pixel action-type stem (`offsite_conversion.fb_pixel_{stem}`) and
+/// the action type of the cross-channel roll-up. The roll-up is not always `omni_{stem}`: Ads
+/// Manager's own columns read `omni_initiated_checkout` for checkouts, and the bare
+/// `add_payment_info` and `lead` (no `omni_` type is reported for them); see docs/sources.md.
 const ACTIONS: [(&str, &str, &str); 9] = [
     ("view_item", "view_content", "omni_view_content"),
     ("add_to_wishlist", "add_to_wishlist", "omni_add_to_wishlist"),
@@ -40,11 +42,7 @@ const ACTIONS: [(&str, &str, &str); 9] = [
         "initiate_checkout",
         "omni_initiated_checkout",
     ),
-    (
-        "add_payment_info",
-        "add_payment_info",
-        "omni_add_payment_info",
-    ),
+    ("add_payment_info", "add_payment_info", "add_payment_info"),
     ("purchase", "purchase", "omni_purchase"),
     (
         "sign_up",
@@ -266,6 +264,162 @@ async fn all_pages<T: serde::de::DeserializeOwned>(
     Ok(out)
 }
 
+/// The insights query of one ad account: synchronous first; an async report job when Meta says
+/// the synchronous request timed out; a shorter range when Meta asks for less data.
+struct Insights<'a> {
+    http: &'a Http,
+    account: &'a str,
+    base: &'a str,
+    id: &'a str,
+    token: &'a super::secret::Secret,
+}
+
+/// An async report run (`POST /act_{id}/insights` → `{"report_run_id": ...}`).
+#[derive(Deserialize)]
+struct ReportRun {
+    report_run_id: String,
+}
+
+/// An async report run's state (`GET /{report_run_id}`).
+#[derive(Deserialize)]
+struct ReportStatus {
+    async_status: Option<String>,
+    async_percent_completion: Option<Value>,
+}
+
+/// First wait between polls of an async report (doubles up to [`POLL_MAX`]).
+const POLL_FIRST: std::time::Duration = std::time::Duration::from_secs(2);
+/// Longest wait between polls of an async report.
+const POLL_MAX: std::time::Duration = std::time::Duration::from_secs(30);
+
+impl Insights<'_> {
+    fn endpoint(&self, what: String) -> Endpoint {
+        Endpoint {
+            account: self.account.to_string(),
+            api: "Meta Marketing API",
+            what,
+        }
+    }
+
+    /// The insights parameters for the weeks of `w`.
+    fn params(&self, w: &Window) -> Vec<(&'static str, String)> {
+        let time_range = format!(
+            "{{\"since\":\"{}\",\"until\":\"{}\"}}",
+            w.since(),
+            w.until()
+        );
+        vec![
+            ("level", "adset".into()),
+            ("fields", "adset_id,adset_name,campaign_id,actions".into()),
+            ("time_range", time_range),
+            ("time_increment", "7".into()),
+            ("action_breakdowns", "action_type".into()),
+            ("use_unified_attribution_setting", "true".into()),
+            ("limit", "500".into()),
+            ("access_token", self.token.expose().to_string()),
+        ]
+    }
+
+    /// Every row of the window: ranges Meta finds too large are halved (at week boundaries, so
+    /// `time_increment=7` stays Monday-aligned); a timed-out range is run as an async job.
+    async fn rows(&self, window: &Window) -> Result<Vec<InsightRow>, HttpError> {
+        let mut todo = vec![*window];
+        let mut out = Vec::new();
+        while let Some(w) = todo.pop() {
+            let url = format!("{}/act_{}/insights", self.base, self.id);
+            let first = self.http.client().get(&url).query(&self.params(&w));
+            let sync =
+                all_pages::<InsightRow>(self.http, self.account, first, format!("GET {url}"));
+            match sync.await {
+                Ok(rows) => out.extend(rows),
+                Err(e) => match e.meta_code() {
+                    Some(m) if m.code == 1 && m.reduce_data && w.first < w.last => {
+                        let weeks = w.weeks();
+                        let mid = weeks.len() / 2;
+                        tracing::info!(target: "optsignal::http", "{e}; splitting {} – {} in two", w.first, w.last);
+                        todo.push(Window {
+                            first: weeks[mid],
+                            last: w.last,
+                        });
+                        todo.push(Window {
+                            first: w.first,
+                            last: weeks[mid - 1],
+                        });
+                    }
+                    Some(m) if m.is_sync_timeout() || (m.code == 1 && m.reduce_data) => {
+                        tracing::info!(target: "optsignal::http", "{e}; running it as an async report");
+                        out.extend(self.run_async(&w).await?);
+                    }
+                    _ => return Err(e),
+                },
+            }
+        }
+        Ok(out)
+    }
+
+    /// Starts an async report for `w`, polls it until done (within `[fetch] max_wait_secs`),
+    /// then reads its rows page by page.
+    async fn run_async(&self, w: &Window) -> Result<Vec<InsightRow>, HttpError> {
+        let url = format!("{}/act_{}/insights", self.base, self.id);
+        let at = self.endpoint(format!("POST {url} (async report)"));
+        let params = self.params(w);
+        let run: ReportRun = self
+            .http
+            .json(&at, || self.http.client().post(&url).form(&params))
+            .await?;
+        let status_url = format!("{}/{}", self.base, run.report_run_id);
+        let at = self.endpoint(format!("GET {status_url}"));
+        let token = [("access_token", self.token.expose())];
+        let max_wait = self.http.settings().max_wait;
+        let (mut waited, mut next) = (std::time::Duration::ZERO, POLL_FIRST);
+        loop {
+            let st: ReportStatus = self
+                .http
+                .json(&at, || self.http.client().get(&status_url).query(&token))
+                .await?;
+            let status = st.async_status.unwrap_or_default();
+            let pct = st.async_percent_completion.as_ref().and_then(number);
+            match status.as_str() {
+                "Job Completed" => break,
+                "Job Failed" | "Job Skipped" => {
+                    return Err(HttpError::Api {
+                        at,
+                        status: 200,
+                        message: format!("async report {}: {status}", run.report_run_id),
+                        hint: Some("Meta could not build the report; try again later or a shorter [fetch] weeks"),
+                        reason: None,
+                    })
+                }
+                _ => {}
+            }
+            if waited + next > max_wait {
+                return Err(HttpError::Throttled {
+                    at,
+                    message: format!(
+                        "async report {} still {status:?} at {}%",
+                        run.report_run_id,
+                        pct.unwrap_or(0.0)
+                    ),
+                    waited_secs: super::http::secs32(waited),
+                    max_wait_secs: super::http::secs32(max_wait),
+                    regain: None,
+                });
+            }
+            tracing::debug!(target: "optsignal::http", "{at}: {status} ({}%), next poll in {} s", pct.unwrap_or(0.0), next.as_secs());
+            self.http.sleep(next).await;
+            waited += next;
+            next = (next * 2).min(POLL_MAX);
+        }
+        let rows_url = format!("{status_url}/insights");
+        let first = self
+            .http
+            .client()
+            .get(&rows_url)
+            .query(&[("limit", "500"), ("access_token", self.token.expose())]);
+        all_pages(self.http, self.account, first, format!("GET {rows_url}")).await
+    }
+}
+
 /// Pulls insights and ad sets of one ad account for the weeks of `window`.
 pub async fn fetch(
     http: &Http,
@@ -283,21 +437,6 @@ pub async fn fetch(
     let id = spec.account_id.trim_start_matches("act_");
     let base = spec.base_url.trim_end_matches('/');
     let insights_url = format!("{base}/act_{id}/insights");
-    let time_range = format!(
-        "{{\"since\":\"{}\",\"until\":\"{}\"}}",
-        window.since(),
-        window.until()
-    );
-    let insights = http.client().get(&insights_url).query(&[
-        ("level", "adset"),
-        ("fields", "adset_id,adset_name,campaign_id,actions"),
-        ("time_range", &time_range),
-        ("time_increment", "7"),
-        ("action_breakdowns", "action_type"),
-        ("use_unified_attribution_setting", "true"),
-        ("limit", "500"),
-        ("access_token", token.expose()),
-    ]);
     let adsets_url = format!("{base}/act_{id}/adsets");
     let adsets = http.client().get(&adsets_url).query(&[
         (
@@ -308,8 +447,15 @@ pub async fn fetch(
         ("limit", "500"),
         ("access_token", token.expose()),
     ]);
+    let q = Insights {
+        http,
+        account,
+        base,
+        id,
+        token: &token,
+    };
     let (rows, sets) = tokio::join!(
-        all_pages::<InsightRow>(http, account, insights, format!("GET {insights_url}")),
+        q.rows(window),
         all_pages::<AdSetRow>(http, account, adsets, format!("GET {adsets_url}")),
     );
     let (rows, sets) = (rows?, sets?);
@@ -480,6 +626,15 @@ mod tests {
             Some("begin_checkout")
         );
         assert_eq!(o.event_of("offsite_conversion.fb_pixel_purchase"), None);
+        // The roll-ups without an omni_ prefix (Ads Manager's own column definitions).
+        assert_eq!(o.event_of("add_payment_info"), Some("add_payment_info"));
+        assert_eq!(o.event_of("omni_add_payment_info"), None);
+        assert_eq!(o.event_of("lead"), Some("generate_lead"));
+        assert_eq!(
+            p.event_of("offsite_conversion.fb_pixel_add_payment_info"),
+            Some("add_payment_info")
+        );
+        assert_eq!(p.event_of("add_payment_info"), None);
         assert_eq!(event_of_custom_type("ADD_TO_CART"), Some("add_to_cart"));
     }
 }

@@ -5,6 +5,7 @@
 pub mod assignment;
 pub mod bigquery;
 pub mod ga4_api;
+pub mod ga4_dedupe;
 pub mod ga4_export;
 pub mod google_ads;
 pub mod http;

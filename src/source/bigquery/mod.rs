@@ -461,6 +461,8 @@ pub fn observations(
                     (SkipReason::BadTimestamp, N2),
                     (SkipReason::MissingUserId, N3),
                     (SkipReason::MissingEventName, MASK),
+                    (SkipReason::DuplicateRow, X1),
+                    (SkipReason::DuplicateTransaction, X2),
                 ] {
                     let count = r.count(c)?;
                     if count > 0 {

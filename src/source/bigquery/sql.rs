@@ -61,7 +61,7 @@ pub enum RowKind {
     /// All accepted events: `n1` earliest and `n2` latest time (µs), `n3` distinct users.
     Span,
     /// All rows read: `n1` rows, `n2` without timestamp, `n3` without user, `mask` without event
-    /// name.
+    /// name, `x1` exact duplicates, `x2` repeated transactions.
     Read,
 }
 
@@ -257,6 +257,36 @@ fn channel_sql(s: &str, m: &str) -> String {
     )
 }
 
+/// The CTEs `dd` and `ev_ranked` that remove duplicates as dbt-ga4 does (and as
+/// [`crate::source::ga4_dedupe`] does locally): `dd.dup_k > 1` marks an exact duplicate (same
+/// stream, user, session, event name, timestamp and parameters) of an earlier row; among valid
+/// rows, `ev_ranked.txn_k > 1` marks a later copy, by (timestamp, batch order), of a `purchase`
+/// with the same transaction id.
+fn dedupe_sql(name: &str, last_click: &str, first_touch: &str) -> String {
+    let purchase = lit(super::super::ga4_dedupe::PURCHASE);
+    format!(
+        "dd AS (
+  SELECT *,
+    ROW_NUMBER() OVER (PARTITION BY stream_id, user_id, sid, raw_name, ts, params ORDER BY bo, bi) AS dup_k
+  FROM src
+),
+ev_all AS (
+  SELECT ts, user_id, sid, device, value, bo, bi, txn,
+    {name} AS name,
+    COALESCE({last_click},
+      {first_touch}) AS channel
+  FROM dd
+  WHERE dup_k = 1 AND ts IS NOT NULL AND user_id IS NOT NULL AND raw_name IS NOT NULL
+),
+ev_ranked AS (
+  SELECT *,
+    CASE WHEN name = {purchase} AND txn IS NOT NULL
+      THEN ROW_NUMBER() OVER (PARTITION BY name, txn ORDER BY ts, bo, bi) ELSE 1 END AS txn_k
+  FROM ev_all
+),"
+    )
+}
+
 /// The GoogleSQL statement of a pushdown. Deterministic: the same settings give the same text.
 pub fn pushdown_sql(p: &Pushdown<'_>) -> Result<String, SqlError> {
     check_name("project", &p.table.project, true)?;
@@ -357,18 +387,19 @@ WITH src AS (
     LOWER(TRIM(IFNULL(traffic_source.source, ''))) AS ft_s,
     LOWER(TRIM(IFNULL(traffic_source.medium, ''))) AS ft_m,
     ecommerce.purchase_revenue AS value,
+    NULLIF(TRIM(ecommerce.transaction_id), '') AS txn,
+    stream_id,
+    TO_JSON_STRING(event_params) AS params,
     batch_ordering_id AS bo,
     batch_event_index AS bi
   FROM {table}
   WHERE _TABLE_SUFFIX BETWEEN {first_day} AND {last_day}{before}
 ),
+{dedupe_rows}
 ev AS (
-  SELECT ts, user_id, sid, device, value, bo, bi,
-    {name} AS name,
-    COALESCE({last_click},
-      {first_touch}) AS channel
-  FROM src
-  WHERE ts IS NOT NULL AND user_id IS NOT NULL AND raw_name IS NOT NULL
+  SELECT ts, user_id, sid, device, value, bo, bi, name, channel
+  FROM ev_ranked
+  WHERE txn_k = 1
 ),
 seqd AS (
   SELECT *,
@@ -483,10 +514,12 @@ SELECT 'span', NULL, NULL, NULL, NULL, NULL, lo, hi, users, NULL, NULL
 FROM span
 UNION ALL
 SELECT 'read', NULL, NULL, NULL, NULL,
-  COUNTIF(ts IS NOT NULL AND user_id IS NOT NULL AND raw_name IS NULL),
-  COUNT(*), COUNTIF(ts IS NULL), COUNTIF(ts IS NOT NULL AND user_id IS NULL), NULL, NULL
-FROM src
+  COUNTIF(dup_k = 1 AND ts IS NOT NULL AND user_id IS NOT NULL AND raw_name IS NULL),
+  COUNT(*), COUNTIF(dup_k = 1 AND ts IS NULL), COUNTIF(dup_k = 1 AND ts IS NOT NULL AND user_id IS NULL),
+  COUNTIF(dup_k > 1), (SELECT COUNTIF(txn_k > 1) FROM ev_ranked)
+FROM dd
 ",
+        dedupe_rows = dedupe_sql(&name, &last_click, &first_touch),
         purchase_name = o.purchase.as_str(),
         days = o.label_window_days,
         gap_min = o.session_gap_minutes,
