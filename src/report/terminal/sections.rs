@@ -106,6 +106,13 @@ pub fn seeds(o: &mut String, s: &Seeds, style: Style, pct_conf: f64) {
         list(&s.lookalike),
         s.min_lookalike_users
     );
+    for c in &s.comparisons {
+        let l = crate::report::audience::lines(c);
+        let _ = writeln!(o, "  compared: {}", l[0]);
+        for x in &l[1..] {
+            let _ = writeln!(o, "    {x}");
+        }
+    }
 }
 
 /// TEST METRICS: weeks per metric and how each tracks purchase.
