@@ -29,6 +29,9 @@ Definitions
   relative lift detectable with 80% power solves normal_power(d, 1, 0.05) = 0.8 (brentq) times
   se / r0.
 
+Also the audience comparison's overlap-aware density difference on a fixed table
+(audience_overlap.json; see reference_overlap).
+
 Run: python3 scripts/reference_experiment.py (after scripts/experiment_fixture.py).
 """
 import json
@@ -146,8 +149,45 @@ def reference_srm():
     return {"users": users, "chi2": float(chi2), "p_value": float(p)}
 
 
+# Audience comparison: units (and purchasers) in the first audience only, the second only, both.
+OVERLAP_CELLS = {"a_only": [1200, 84], "b_only": [800, 24], "both": [300, 45]}
+
+
+def reference_overlap():
+    """Density difference of two overlapping audiences: OLS(y ~ 1 + in_b) on the stacked
+    memberships (a unit in both audiences gives two rows), errors clustered by unit
+    (use_correction=False, normal inference); the ratio's log-scale interval by the delta method
+    on the same covariance matrix."""
+    rows, unit = [], 0
+    for cell, (units, buyers) in OVERLAP_CELLS.items():
+        for i in range(units):
+            y = 1.0 if i < buyers else 0.0
+            if cell in ("a_only", "both"):
+                rows.append((unit, 0.0, y))
+            if cell in ("b_only", "both"):
+                rows.append((unit, 1.0, y))
+            unit += 1
+    d = pd.DataFrame(rows, columns=["unit", "in_b", "y"])
+    fit = sm.OLS(d["y"].to_numpy(), sm.add_constant(d["in_b"].to_numpy())).fit(
+        cov_type="cluster", cov_kwds={"groups": d["unit"].to_numpy(), "use_correction": False},
+        use_t=False)
+    pa, pb = float(fit.params[0]), float(fit.params[0] + fit.params[1])
+    cov = fit.cov_params()
+    g = np.array([1 / pa - 1 / pb, -1 / pb])  # d log(pa/pb) / d(b0, b1), pb = b0 + b1
+    se_log = float(np.sqrt(g @ cov @ g))
+    lo, hi = fit.conf_int(alpha=0.05)[1]
+    z = 1.959963984540054
+    return {"cells": OVERLAP_CELLS, "density_a": pa, "density_b": pb,
+            "difference": pa - pb, "se": float(fit.bse[1]),
+            "difference_ci": [float(-hi), float(-lo)], "p_value": float(fit.pvalues[1]),
+            "ratio": pa / pb,
+            "ratio_ci": [float(np.exp(np.log(pa / pb) - z * se_log)),
+                         float(np.exp(np.log(pa / pb) + z * se_log))]}
+
+
 def main():
-    for name, f in (("experiment_ab.json", reference_ab), ("experiment_srm.json", reference_srm)):
+    for name, f in (("experiment_ab.json", reference_ab), ("experiment_srm.json", reference_srm),
+                    ("audience_overlap.json", reference_overlap)):
         with open(os.path.join(FIX, "reference", name), "w") as out:
             json.dump(f(), out, indent=2, sort_keys=True)
             out.write("\n")

@@ -12,10 +12,11 @@
 //! The decisions themselves are pure stages in [`core`] (recommend → hold).
 //! [`deliver`] is the weekly report job (files, or SMTP once per week).
 //! [`experiment`] reads an A/B test out on a micro metric and the macro outcome ([`abtest`] is
-//! its job: assignment, log, readout).
+//! its job: assignment, log, readout); [`audience`] compares two audience definitions.
 
 pub mod abtest;
 pub mod advise;
+pub mod audience;
 pub mod audit;
 pub mod config;
 pub mod core;

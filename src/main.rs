@@ -84,6 +84,9 @@ enum Command {
     /// outcome with intervals, the segment-adjusted difference, the sample-ratio check, the
     /// divergence verdict and the power reached.
     Experiment(ExperimentArgs),
+    /// Compare two audiences (events done or not, device, channel): size, overlap, purchase
+    /// density with intervals and the difference.
+    Audience(AudienceArgs),
     /// The weekly report: print it, write it (with its chart) to a folder, or email it once per
     /// ISO week (for cron). Exit codes: 0 done or nothing to do, 1 runtime failure, 2 usage or
     /// config error, 3 done and a configured critical flag fired.
@@ -315,6 +318,22 @@ struct ExperimentArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value = "table")]
     format: ExperimentFormat,
+}
+
+#[derive(clap::Args)]
+struct AudienceArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// First audience: `add_to_wishlist`, `sign_up & not add_to_cart`, `add_to_cart &
+    /// device=mobile`, `all` (events must be candidates).
+    #[arg(long = "a")]
+    a: String,
+    /// Second audience, same syntax.
+    #[arg(long = "b", default_value = "all")]
+    b: String,
+    /// Markdown instead of the table format.
+    #[arg(long)]
+    md: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -702,6 +721,26 @@ fn experiment(a: ExperimentArgs) -> Result<String, Error> {
     })
 }
 
+fn audience(a: AudienceArgs) -> Result<String, Error> {
+    let settings = data_settings(&a.data, None)?;
+    let analysis = optsignal::pipeline::analyze_full(&settings)?;
+    let c =
+        optsignal::audience::compare_text(&analysis.obs, &a.a, &a.b, settings.analysis.confidence)
+            .map_err(|e| {
+                Error::from(optsignal::config::ConfigError::Invalid {
+                    origin: "command line".into(),
+                    account: None,
+                    key: "--a/--b".into(),
+                    message: e.to_string(),
+                })
+            })?;
+    Ok(match (a.data.format, a.md) {
+        (Format::Json, _) => to_json(&c),
+        (Format::Table, true) => optsignal::report::audience::render_markdown(&c),
+        (Format::Table, false) => optsignal::report::audience::render_text(&c, style()),
+    })
+}
+
 fn to_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
@@ -793,6 +832,7 @@ fn main() -> ExitCode {
         Command::Funnel(a) => funnel(a).map(|s| (s, 0)),
         Command::TestPlan(a) => test_plan(a).map(|s| (s, 0)),
         Command::Experiment(a) => experiment(a).map(|s| (s, 0)),
+        Command::Audience(a) => audience(a).map(|s| (s, 0)),
         Command::Report(a) => report(a),
     };
     match result {

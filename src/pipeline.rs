@@ -26,6 +26,8 @@ pub struct Analysis {
     pub report: Report,
     /// This run's week for the model store (`None` when the data have no week).
     pub week: Option<StoredWeek>,
+    /// The grouped observations the report was measured on (audience comparisons read them).
+    pub obs: crate::observe::Observations,
 }
 
 /// Runs the whole analysis for one account (reading, never writing, the model store).
@@ -487,7 +489,8 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
         })
         .collect();
     let recent = crate::testplan::recent_complete(&weekly, a.volume_weeks);
-    let seeds = crate::seeds::rank(&proxies, &recent);
+    let mut seeds = crate::seeds::rank(&proxies, &recent);
+    seeds.comparisons = crate::audience::report_comparisons(&obs, &seeds, a.confidence);
     let values = crate::value::values(&obs, &proxies, a.confidence);
     let test_plan = crate::testplan::plan(
         &obs.purchase,
@@ -691,6 +694,7 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
     Ok(Analysis {
         report,
         week: stored,
+        obs,
     })
 }
 

@@ -56,6 +56,9 @@ pub struct Seeds {
     pub retargeting: Vec<EventName>,
     /// Proxies ranked for lookalike seeds, best first.
     pub lookalike: Vec<EventName>,
+    /// Audiences side by side: the two best retargeting seeds, and wishlist-add against
+    /// newsletter-only when both are candidates ([`crate::audience::report_comparisons`]).
+    pub comparisons: Vec<crate::audience::AudienceComparison>,
 }
 
 /// Ranks proxies as audience seeds; `recent` are the indices of the recent complete weeks.
@@ -116,5 +119,6 @@ pub fn rank(proxies: &[ProxyEvidence], recent: &[usize]) -> Seeds {
         seeds,
         retargeting,
         lookalike,
+        comparisons: Vec::new(),
     }
 }

@@ -6,6 +6,16 @@ use std::fmt::Write;
 use crate::abtest::ExperimentReport;
 use crate::experiment::{Comparison, MetricDiff, Movement, Readout, Role, VerdictKind};
 use crate::format::{p_value, percent};
+
+/// `p = 0.012`, or `p < 1e-16` below double precision.
+fn p_is(p: f64) -> String {
+    let s = p_value(p);
+    if s.starts_with('<') {
+        format!("p {s}")
+    } else {
+        format!("p = {s}")
+    }
+}
 use crate::types::Interval;
 
 /// A signed relative change: `+12%`, `−1.5%` (a real minus sign).
@@ -121,11 +131,11 @@ fn srm_line(r: &Readout) -> String {
     let shares: Vec<String> = s.expected_share.iter().map(|x| percent(*x)).collect();
     let users: Vec<String> = s.users.iter().map(|u| u.to_string()).collect();
     format!(
-        "sample ratio: {} users against {}: χ² {:.2}, p = {} — {}",
+        "sample ratio: {} users against {}: χ² {:.2}, {} — {}",
         users.join(" / "),
         shares.join(" / "),
         s.chi2,
-        p_value(s.p_value),
+        p_is(s.p_value),
         if s.mismatch {
             format!("MISMATCH (p < {})", s.alpha)
         } else {
@@ -202,8 +212,8 @@ fn diff_row(m: &MetricDiff) -> Vec<String> {
         Role::Step => "",
     };
     let p = match m.p_holm {
-        Some(h) => format!("p = {} (Holm {})", p_value(m.p_value), p_value(h)),
-        None => format!("p = {} (unadjusted)", p_value(m.p_value)),
+        Some(h) => format!("{} (Holm {})", p_is(m.p_value), p_value(h)),
+        None => format!("{} (unadjusted)", p_is(m.p_value)),
     };
     vec![
         format!("{}{role}", m.event),

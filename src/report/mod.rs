@@ -5,6 +5,7 @@
 //! The schema is versioned by [`SCHEMA_VERSION`]; fields are only added, never renamed, within a
 //! version. `docs/json-schema.md` documents every field.
 
+pub mod audience;
 pub mod audit;
 pub mod chart;
 pub mod document;

@@ -213,6 +213,109 @@ pub fn detectable_difference(se: f64, alpha: f64, power: f64) -> Option<f64> {
     Some((z_quantile(1.0 - alpha) + std_normal().inverse_cdf(power)) * se)
 }
 
+/// Units and purchasers of two possibly overlapping audiences, by membership: `(units,
+/// purchasers)` in the first only, the second only, and both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OverlapCells {
+    /// In the first audience only.
+    pub a_only: (u64, u64),
+    /// In the second only.
+    pub b_only: (u64, u64),
+    /// In both.
+    pub both: (u64, u64),
+}
+
+impl OverlapCells {
+    /// Adds `units` units (`purchasers` of them purchasing) by membership; units in neither are
+    /// not counted.
+    pub fn add(&mut self, in_a: bool, in_b: bool, units: u64, purchasers: u64) {
+        let cell = match (in_a, in_b) {
+            (true, true) => &mut self.both,
+            (true, false) => &mut self.a_only,
+            (false, true) => &mut self.b_only,
+            (false, false) => return,
+        };
+        cell.0 += units;
+        cell.1 += purchasers;
+    }
+
+    /// `(units, purchasers)` of the first audience.
+    pub fn a_totals(&self) -> (u64, u64) {
+        (self.a_only.0 + self.both.0, self.a_only.1 + self.both.1)
+    }
+
+    /// `(units, purchasers)` of the second audience.
+    pub fn b_totals(&self) -> (u64, u64) {
+        (self.b_only.0 + self.both.0, self.b_only.1 + self.both.1)
+    }
+}
+
+/// Density difference of two overlapping audiences, with its test and the density ratio.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OverlapDifference {
+    /// `p_A − p_B`.
+    pub difference: f64,
+    /// Its standard error.
+    pub se: f64,
+    /// `difference ± z·se`.
+    pub difference_ci: Interval,
+    /// Two-sided p-value of the Wald test.
+    pub p_value: f64,
+    /// `p_A / p_B`, when `p_B > 0`.
+    pub ratio: Option<f64>,
+    /// Log-scale interval of the ratio, when both densities are positive.
+    pub ratio_ci: Option<Interval>,
+}
+
+/// Difference in purchase density `p_A − p_B` of two audiences that may share units.
+///
+/// Each unit is one observation; a unit in both audiences enters both densities, so the
+/// linearised (sandwich) variance sums, over units, the square of
+/// `[in A](y − p_A)/n_A − [in B](y − p_B)/n_B` — what statsmodels gives for the group coefficient
+/// of `OLS(y ~ group)` on the stacked memberships with errors clustered by unit. The ratio uses
+/// the same with each term divided by its density (log scale). `None` when an audience is empty.
+pub fn overlap_difference(c: &OverlapCells, confidence: f64) -> Option<OverlapDifference> {
+    let ((na, ya), (nb, yb)) = (c.a_totals(), c.b_totals());
+    if na == 0 || nb == 0 {
+        return None;
+    }
+    let (na, nb) = (na as f64, nb as f64);
+    let (pa, pb) = (ya as f64 / na, yb as f64 / nb);
+    // Σ over the cells of count × (linearised contribution)², for y = 1 and y = 0.
+    let var = |wa: f64, wb: f64| {
+        let sq = |(units, buyers): (u64, u64), in_a: bool, in_b: bool| {
+            let z = |y: f64| {
+                f64::from(u8::from(in_a)) * (y - pa) / (na * wa)
+                    - f64::from(u8::from(in_b)) * (y - pb) / (nb * wb)
+            };
+            buyers as f64 * z(1.0).powi(2) + (units - buyers) as f64 * z(0.0).powi(2)
+        };
+        sq(c.a_only, true, false) + sq(c.b_only, false, true) + sq(c.both, true, true)
+    };
+    let difference = pa - pb;
+    let se = var(1.0, 1.0).max(0.0).sqrt();
+    let z = z_quantile(confidence);
+    let p_value = if se > 0.0 {
+        (2.0 * normal_sf((difference / se).abs())).min(1.0)
+    } else if difference == 0.0 {
+        1.0
+    } else {
+        0.0
+    };
+    let ratio_ci = (pa > 0.0 && pb > 0.0).then(|| {
+        let (l, s) = ((pa / pb).ln(), var(pa, pb).max(0.0).sqrt());
+        Interval::new((l - z * s).exp(), (l + z * s).exp())
+    });
+    Some(OverlapDifference {
+        difference,
+        se,
+        difference_ci: Interval::new(difference - z * se, difference + z * se),
+        p_value,
+        ratio: (pb > 0.0).then(|| pa / pb),
+        ratio_ci,
+    })
+}
+
 /// Pearson's chi-square goodness-of-fit test of observed counts against expected shares.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GoodnessOfFit {
@@ -368,6 +471,45 @@ mod tests {
         assert!(close(g.p_value, 0.48954165955695306, 1e-9), "{g:?}");
         assert!(chi_square_gof(&[1], &[1.0]).is_none());
         assert!(chi_square_gof(&[1, 2], &[0.0, 1.0]).is_none());
+    }
+
+    #[test]
+    fn overlap_difference_matches_statsmodels_stacked_cluster_ols() {
+        let want: serde_json::Value = serde_json::from_str(include_str!(
+            "../../fixtures/reference/audience_overlap.json"
+        ))
+        .unwrap();
+        let cell = |k: &str| {
+            let v = &want["cells"][k];
+            (v[0].as_u64().unwrap(), v[1].as_u64().unwrap())
+        };
+        let c = OverlapCells {
+            a_only: cell("a_only"),
+            b_only: cell("b_only"),
+            both: cell("both"),
+        };
+        let d = overlap_difference(&c, 0.95).unwrap();
+        let f = |k: &str| want[k].as_f64().unwrap();
+        let pair = |k: &str| (want[k][0].as_f64().unwrap(), want[k][1].as_f64().unwrap());
+        assert!(close(d.difference, f("difference"), 1e-12));
+        assert!(close(d.se, f("se"), 1e-12), "{} vs {}", d.se, f("se"));
+        assert!(close(d.p_value, f("p_value"), 1e-9));
+        let (lo, hi) = pair("difference_ci");
+        assert!(close(d.difference_ci.lo, lo, 1e-9) && close(d.difference_ci.hi, hi, 1e-9));
+        assert!(close(d.ratio.unwrap(), f("ratio"), 1e-12));
+        let (lo, hi) = pair("ratio_ci");
+        let r = d.ratio_ci.unwrap();
+        assert!(close(r.lo, lo, 1e-9) && close(r.hi, hi, 1e-9), "{r:?}");
+        // Disjoint audiences: the unpooled two-proportion variance.
+        let dj = OverlapCells {
+            a_only: (100, 30),
+            b_only: (200, 40),
+            both: (0, 0),
+        };
+        let d = overlap_difference(&dj, 0.95).unwrap();
+        let se = (0.3f64 * 0.7 / 100.0 + 0.2 * 0.8 / 200.0).sqrt();
+        assert!(close(d.se, se, 1e-12));
+        assert!(overlap_difference(&OverlapCells::default(), 0.95).is_none());
     }
 
     #[test]

@@ -118,6 +118,14 @@ pub fn seeds(o: &mut String, s: &Seeds, style: Style, pct_conf: f64) {
         s.min_lookalike_users
     );
     style.line(o, "  lookalike:   ", "               ", &lookalike);
+    for c in &s.comparisons {
+        let l = crate::report::audience::lines(c);
+        let first = super::layout::escape_text(&l[0]);
+        style.line(o, "  compared: ", "    ", &first);
+        for x in &l[1..] {
+            style.line(o, "    ", "      ", &super::layout::escape_text(x));
+        }
+    }
 }
 
 /// TEST METRICS: weeks per metric and how each tracks purchase.
