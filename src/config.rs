@@ -222,6 +222,14 @@ pub struct RawReport {
     pub state_dir: Option<PathBuf>,
     /// Flag kinds that make `optsignal report` exit with code 3 when any proxy raises them.
     pub critical_flags: Option<Vec<String>>,
+    /// Most missed weeks `report --send` catches up in one run, oldest first (default 4).
+    pub catch_up_weeks: Option<u32>,
+    /// Also email the latest week while it is partial or provisional, labelled so and never
+    /// recorded as sent (default false).
+    pub send_partial: Option<bool>,
+    /// Hours after a week's end before its data are final, per source (`log`, `ga4_export`,
+    /// `bigquery`, `ga4_api`, `meta`, `google_ads`); unset sources keep their defaults.
+    pub settle_hours: Option<std::collections::BTreeMap<String, u32>>,
 }
 
 /// The whole configuration file as written.
@@ -386,6 +394,28 @@ pub struct ReportSettings {
     pub state_dir: PathBuf,
     /// Flag kinds that make the report job exit with code 3.
     pub critical_flags: Vec<crate::flags::FlagKind>,
+    /// Most missed weeks one `report --send` run catches up, oldest first.
+    pub catch_up_weeks: u32,
+    /// Also email the latest week while partial or provisional (labelled, never recorded).
+    pub send_partial: bool,
+    /// Settle-time overrides per source, hours (`[report.settle_hours]`).
+    pub settle_hours: Vec<(crate::settle::Source, u32)>,
+}
+
+/// Default of `report.catch_up_weeks`.
+pub const DEFAULT_CATCH_UP_WEEKS: u32 = 4;
+
+/// Longest settle time accepted, hours (90 days: Google Ads' longest conversion window).
+pub const MAX_SETTLE_HOURS: u32 = 90 * 24;
+
+impl ReportSettings {
+    /// The settle time of a source: the configured one, else the source's default.
+    pub fn settle_hours(&self, source: crate::settle::Source) -> u32 {
+        self.settle_hours
+            .iter()
+            .find(|(s, _)| *s == source)
+            .map_or(source.default_hours(), |(_, h)| *h)
+    }
 }
 
 /// Validated settings of one run.
@@ -405,6 +435,8 @@ pub struct Settings {
     pub store: StoreSettings,
     /// Analyse only events up to the end of this ISO week (in the analysis time zone).
     pub as_of: Option<crate::types::IsoWeek>,
+    /// The time the run judges settle times at (`--now`, else the clock).
+    pub now: jiff::Timestamp,
     /// Funnel steps in order, at least two (the funnel diagnosis).
     pub funnel_steps: Vec<EventName>,
     /// Email delivery of the weekly report, when configured.
@@ -883,6 +915,7 @@ impl Settings {
             platforms,
             store,
             as_of: None,
+            now: jiff::Timestamp::now(),
             funnel_steps,
             email,
             report,
@@ -1073,9 +1106,39 @@ pub(crate) fn report_settings(
         })?;
         critical_flags.push(kind);
     }
+    let mut settle_hours = Vec::new();
+    for (key, hours) in r.settle_hours.iter().flatten() {
+        let source = crate::settle::Source::from_key(key).ok_or_else(|| {
+            let known: Vec<&str> = crate::settle::Source::ALL.iter().map(|s| s.key()).collect();
+            invalid(
+                origin,
+                format!("report.settle_hours.{key}"),
+                format!("{key:?} is not a source; known: {}", known.join(", ")),
+            )
+        })?;
+        if *hours > MAX_SETTLE_HOURS {
+            return Err(invalid(
+                origin,
+                format!("report.settle_hours.{key}"),
+                format!("{hours} hours is more than {MAX_SETTLE_HOURS} (90 days)"),
+            ));
+        }
+        settle_hours.push((source, *hours));
+    }
+    let catch_up_weeks = r.catch_up_weeks.unwrap_or(DEFAULT_CATCH_UP_WEEKS);
+    if catch_up_weeks > 52 {
+        return Err(invalid(
+            origin,
+            "report.catch_up_weeks",
+            format!("{catch_up_weeks} is more than 52 weeks"),
+        ));
+    }
     Ok(ReportSettings {
         state_dir,
         critical_flags,
+        catch_up_weeks,
+        send_partial: r.send_partial.unwrap_or(false),
+        settle_hours,
     })
 }
 
@@ -1111,6 +1174,8 @@ pub struct Overrides {
     pub funnel_steps: Option<Vec<String>>,
     /// `--snapshot FILE`: read API data from a snapshot written by `optsignal pull`.
     pub snapshot: Option<PathBuf>,
+    /// `--now TIME`: judge settle times as at this time instead of the clock.
+    pub now: Option<jiff::Timestamp>,
 }
 
 /// Picks the i-th of per-platform values: one value applies to all, else one per platform.
@@ -1227,6 +1292,9 @@ pub fn load_settings(config: Option<&Path>, o: &Overrides) -> Result<Settings, C
     s.source.strict = o.strict;
     s.source.progress = o.progress;
     s.as_of = o.as_of;
+    if let Some(now) = o.now {
+        s.now = now;
+    }
     s.store.save |= o.save;
     secrets::register_configured(&s);
     Ok(s)

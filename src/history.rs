@@ -681,7 +681,7 @@ pub fn load_trail(
                 .collect();
             dirs.sort();
             match dirs.as_slice() {
-                [one] => Store::new(root, one),
+                [one] => Store::at(&root.join(one)),
                 _ => {
                     return Err(StoreError::Parse {
                         path: root.to_path_buf(),
@@ -695,7 +695,11 @@ pub fn load_trail(
             }
         }
     };
-    let weeks = store.load_before(None)?;
+    let loaded = store.load_readable(None)?;
+    for e in &loaded.unreadable {
+        tracing::warn!("{e}; the trail goes on without that week (the file is left as it is)");
+    }
+    let weeks = loaded.weeks;
     let name = weeks
         .last()
         .map(|w| w.account.clone())

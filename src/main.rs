@@ -353,6 +353,9 @@ struct ReportArgs {
     /// The account, in a multi-account file (its `recipients` replace `[email] to`).
     #[arg(long)]
     account: Option<String>,
+    /// Judge which weeks are final (settle times) as at this time, RFC 3339 (default: now).
+    #[arg(long, value_parser = parse_time)]
+    now: Option<jiff::Timestamp>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -423,6 +426,9 @@ struct RecommendArgs {
     /// Read API data (Meta, GA4, Google Ads) from a snapshot written by `optsignal pull`.
     #[arg(long)]
     snapshot: Option<PathBuf>,
+    /// Judge which weeks are final (settle times) as at this time, RFC 3339 (default: now).
+    #[arg(long, value_parser = parse_time)]
+    now: Option<jiff::Timestamp>,
     /// Output format.
     #[arg(short, long, value_enum, default_value = "table")]
     format: Format,
@@ -430,6 +436,11 @@ struct RecommendArgs {
 
 fn parse_week(s: &str) -> Result<optsignal::types::IsoWeek, String> {
     s.parse()
+}
+
+fn parse_time(s: &str) -> Result<jiff::Timestamp, String> {
+    s.parse()
+        .map_err(|e| format!("{s:?} is not an RFC 3339 time like 2026-11-16T07:00:00Z ({e})"))
 }
 
 impl Unit {
@@ -480,6 +491,7 @@ fn recommend(a: RecommendArgs) -> Result<String, Error> {
         as_of: a.as_of,
         save: a.save,
         snapshot: a.snapshot,
+        now: a.now,
         ..Overrides::default()
     };
     let settings = load_settings(a.config.as_deref(), &overrides)?;
@@ -565,7 +577,7 @@ fn audit(a: AuditArgs) -> Result<(String, i32), Error> {
             Action::Busy { lock } => {
                 tracing::info!("another run holds {}; not sent", lock.display())
             }
-            Action::Printed(_) | Action::Wrote(_) => {}
+            Action::Printed(_) | Action::Wrote(_) | Action::NotFinal { .. } => {}
         }
     }
     Ok((text, audit.exit_code(fail_on)))
@@ -728,6 +740,7 @@ fn report(a: ReportArgs) -> Result<(String, i32), Error> {
     use optsignal::report::document::DocFormat;
     let overrides = Overrides {
         account: a.account,
+        now: a.now,
         ..Overrides::default()
     };
     let mut settings = load_settings(Some(&a.config), &overrides)?;
@@ -747,7 +760,13 @@ fn report(a: ReportArgs) -> Result<(String, i32), Error> {
         dry_run: a.dry_run,
         force: a.force,
     };
-    let outcome = optsignal::deliver::run(&report, &settings, &job)?;
+    // A missed week's email carries the report as it would have been at the end of that week.
+    let mut as_of = |week| {
+        let mut s = settings.clone();
+        s.as_of = Some(week);
+        optsignal::pipeline::analyze(&s)
+    };
+    let outcome = optsignal::deliver::run(&report, &settings, &job, &mut as_of)?;
     if !outcome.critical.is_empty() {
         tracing::warn!("critical flags: {}", outcome.critical.join("; "));
     }

@@ -11,6 +11,7 @@ use crate::observe::week_span;
 use crate::observe::{ObservationBuilder, StreamStats};
 use crate::platform::PlatformId;
 use crate::report::{InputSummary, Report, Tool, WeekTotals, SCHEMA_VERSION};
+use crate::settle::Source;
 use crate::source::log::{read_log, ReadSummary};
 use crate::source::remote::{pull, Pulled, RemoteError};
 use crate::source::SourceError;
@@ -37,7 +38,18 @@ pub fn run(settings: &Settings) -> Result<Report, Error> {
     let a = analyze_full(settings)?;
     if settings.store.save {
         if let Some(w) = &a.week {
-            Store::new(&settings.store.dir, &settings.account).save(w)?;
+            let saved = Store::new(&settings.store.dir, &settings.account).save(w)?;
+            if let Some(aside) = saved.set_aside {
+                let text = format!(
+                    "model store: {} could not be read, so it was moved to {} (never overwritten) and this week stored in its place",
+                    saved.path.display(),
+                    aside.display()
+                );
+                tracing::warn!("{text}");
+                let mut report = a.report;
+                report.notes.push(text);
+                return Ok(report);
+            }
         }
     }
     Ok(a.report)
@@ -166,6 +178,165 @@ fn pushdown_note(run: &crate::source::bigquery::PushdownRun) -> String {
     )
 }
 
+/// The settings that give this run's numbers their meaning (see [`crate::store::Basis`]).
+fn run_basis(settings: &Settings, obs: &crate::observe::Observations) -> crate::store::Basis {
+    let o = &settings.observe;
+    crate::store::Basis::new(
+        &o.purchase,
+        &o.time_zone,
+        obs.sessions_inferred.then_some(o.session_gap_minutes),
+        settings
+            .source
+            .aliases
+            .iter()
+            .map(|(raw, canonical)| (raw.as_str(), canonical.as_str())),
+    )
+}
+
+/// The sources that fed this run, each with its settle time ([`crate::settle`]).
+fn settle_sources(settings: &Settings, pulled: Option<&Pulled>) -> Vec<(Source, u32)> {
+    let main = if settings.pushdown {
+        Source::Bigquery
+    } else if settings.volumes_only {
+        Source::Ga4Api
+    } else if matches!(
+        settings.source.format,
+        crate::source::log::LogFormat::Ga4Export
+    ) {
+        Source::Ga4Export
+    } else {
+        Source::Log
+    };
+    let mut sources = vec![main];
+    if let Some(p) = pulled {
+        if p.ga4.is_some() && main != Source::Ga4Api {
+            sources.push(Source::Ga4Api);
+        }
+        if p.meta.is_some() {
+            sources.push(Source::Meta);
+        }
+        if p.google_ads.is_some() {
+            sources.push(Source::GoogleAds);
+        }
+    }
+    sources
+        .into_iter()
+        .map(|s| (s, settings.report.settle_hours(s)))
+        .collect()
+}
+
+/// The complete weeks still inside their settle time, how that was judged, and a note naming
+/// them (late data may still change them; they are never emailed as final).
+fn provisional(
+    settings: &Settings,
+    obs: &crate::observe::Observations,
+    pulled: Option<&Pulled>,
+    notes: &mut Vec<String>,
+) -> (Vec<crate::types::IsoWeek>, crate::report::Settle) {
+    let sources = settle_sources(settings, pulled);
+    let (source, hours) = crate::settle::governing(&sources).unwrap_or((Source::Log, 0));
+    let tz = &settings.observe.time_zone;
+    let mut weeks = Vec::new();
+    for w in &obs.weeks {
+        let f = crate::settle::finality(w.week, w.complete, tz, hours, settings.now);
+        if let crate::settle::Finality::Provisional { until } = f {
+            weeks.push(w.week);
+            notes.push(format!(
+                "{} is provisional until {until:.0}: late data may still change it ({} data settle {hours} h after the week ends, report.settle_hours.{}); it is not emailed as final before then",
+                w.week,
+                source.key(),
+                source.key()
+            ));
+        }
+    }
+    let settle = crate::report::Settle {
+        judged_at: format!("{:.0}", settings.now),
+        hours,
+        sources: sources
+            .into_iter()
+            .map(|(source, hours)| crate::report::SourceSettle { source, hours })
+            .collect(),
+    };
+    (weeks, settle)
+}
+
+/// The weekly memory a run starts from.
+struct Memory {
+    /// The account's store.
+    store: Store,
+    /// The latest readable stored week before this run's week, whatever its settings: its
+    /// recommendation is the standing one.
+    latest: Option<StoredWeek>,
+    /// The stored weeks before this run's week that were measured like this run, oldest first:
+    /// the drift baseline and the week compared with.
+    comparable: Vec<StoredWeek>,
+    /// Why the weeks after the last comparable one are not compared (for CHANGES).
+    not_compared: Vec<String>,
+    /// Warnings naming the stored-week files that could not be read (for the data notes).
+    unreadable: Vec<String>,
+}
+
+/// Reads the stored weeks before this run's week. A file that cannot be read is left as it is,
+/// named in a warning, and the run goes on without it; weeks stored with other settings (unit,
+/// label window, purchase event, time zone, session gap, aliases) are not compared with.
+fn memory_before(
+    settings: &Settings,
+    obs: &crate::observe::Observations,
+    basis: &crate::store::Basis,
+) -> Result<Memory, Error> {
+    let store = Store::new(&settings.store.dir, &settings.account);
+    let loaded = match obs.weeks.last() {
+        Some(w) => store.load_readable(Some(w.week))?,
+        None => Default::default(),
+    };
+    let unreadable: Vec<String> = loaded
+        .unreadable
+        .iter()
+        .map(|e| {
+            let text = format!("{e}: this run goes on without that stored week (the file is left as it is; move it out of the store folder to silence this)");
+            tracing::warn!("{text}");
+            text
+        })
+        .collect();
+    let latest = loaded.weeks.last().cloned();
+    let (unit, days) = (obs.unit, settings.observe.label_window_days);
+    let mut not_compared = Vec::new();
+    let comparable: Vec<StoredWeek> = loaded
+        .weeks
+        .into_iter()
+        .filter(|w| match w.differs_from(unit, days, basis) {
+            Some(why) => {
+                not_compared.push(why);
+                false
+            }
+            None => true,
+        })
+        .collect();
+    if !not_compared.is_empty() {
+        let n = not_compared.len();
+        let last = not_compared.pop().unwrap_or_default();
+        let with = comparable.last().map_or(
+            "no stored week was measured the same way, so nothing is compared".to_string(),
+            |w| {
+                format!(
+                    "this week is compared with {}, the latest stored week measured the same way",
+                    w.week
+                )
+            },
+        );
+        not_compared = vec![format!(
+            "{n} stored week(s) measured differently are not compared (their numbers mean something else), latest: {last}; {with}"
+        )];
+    }
+    Ok(Memory {
+        store,
+        latest,
+        comparable,
+        not_compared,
+        unreadable,
+    })
+}
+
 /// Runs the whole analysis and returns the report with the week to store: pulls the configured
 /// API sources (or reads their snapshot), reads the event log (or, with `source.kind =
 /// "ga4_api"`, takes GA4's weekly volumes), measures, flags and recommends.
@@ -221,12 +392,9 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
     }
     // Weekly memory: the stored weeks before this one lengthen the drift baseline and decide
     // what recommendation stands.
-    let store = Store::new(&settings.store.dir, &settings.account);
-    let this_week = obs.weeks.last().map(|w| w.week);
-    let earlier = match this_week {
-        Some(w) => store.load_before(Some(w))?,
-        None => Vec::new(),
-    };
+    let basis = run_basis(settings, &obs);
+    let memory = memory_before(settings, &obs, &basis)?;
+    let (store, earlier) = (&memory.store, &memory.comparable);
     let mut proxies = measure(&obs, &settings.analysis);
     assess(&obs, &mut proxies, &settings.analysis, &earlier);
     if settings.volumes_only {
@@ -239,8 +407,9 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
     }
     let mut platforms = settings.platforms.clone();
     let reported = reported_counts(pulled.as_ref(), &mut platforms, settings);
-    let standing: BTreeMap<PlatformId, EventName> = earlier
-        .last()
+    let standing: BTreeMap<PlatformId, EventName> = memory
+        .latest
+        .as_ref()
         .map(|w| {
             w.recommendations
                 .iter()
@@ -259,7 +428,11 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
     let (recommendations, rec_changes): (Vec<_>, Vec<_>) = fresh
         .into_iter()
         .map(|r| {
-            let prev = earlier.last().and_then(|p| p.recommendation(r.platform));
+            // What stands is what the buyer was told last, whatever the settings measured.
+            let prev = memory
+                .latest
+                .as_ref()
+                .and_then(|p| p.recommendation(r.platform));
             let facts = standing.get(&r.platform).map(|s| {
                 let damaged = obs
                     .candidates
@@ -270,7 +443,7 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
                     &r,
                     s,
                     &proxies,
-                    tracking_weeks(s, &proxies, &earlier, damaged),
+                    tracking_weeks(s, &proxies, earlier, damaged),
                 )
             });
             apply_hysteresis(r, prev, settings.analysis.confirm_weeks, facts.as_ref())
@@ -282,17 +455,21 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
         &proxies,
         &recommendations,
         settings.observe.label_window_days,
+        basis,
         settings.analysis.confidence,
     );
-    let changes = changes(
+    let mut changes = changes(
         stored.as_ref(),
-        &earlier,
+        earlier,
         &log_week_units(&proxies),
         rec_changes,
         settings.analysis.alpha,
         settings.analysis.confidence,
         store.dir().display().to_string(),
     );
+    changes
+        .notes
+        .splice(0..0, memory.not_compared.iter().cloned());
     let purchasing_units = obs.patterns.iter().map(|p| p.purchasers).sum();
     let a = &settings.analysis;
     let funnel = crate::funnel::diagnose(&obs, &settings.funnel_steps, a.confidence, a.alpha);
@@ -318,7 +495,8 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
         &recent,
         crate::testplan::TestParams::default(),
     );
-    let mut notes = Vec::new();
+    let mut notes = memory.unreadable.clone();
+    let settle_notes = provisional(settings, &obs, pulled.as_ref(), &mut notes);
     if settings.volumes_only {
         notes.push("no event-level data: weekly volumes come from the GA4 Data API, whose aggregates hold no per-session or per-user outcomes, so the proxy model cannot be fitted (no precision, lift or odds ratio) and no proxy is recommended on volume alone; the funnel, audience densities and test metrics need event-level data too".to_string());
     }
@@ -465,6 +643,8 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
         absent_candidates,
         as_of: settings.as_of,
         rows_after_as_of: after_cutoff,
+        provisional_weeks: settle_notes.0,
+        settle: settle_notes.1,
     };
     let report = Report {
         schema_version: SCHEMA_VERSION,

@@ -14,7 +14,7 @@
 //! as weeks. Nothing in a stored week depends on the wall clock: the same data give the same bytes.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -145,6 +145,43 @@ pub struct StoredRecommendation {
     pub per_unit_weekly: Option<f64>,
 }
 
+/// The settings, beside the unit and the label window, that change what a stored week's numbers
+/// mean: two weeks are compared only when they agree ([`StoredWeek::differs_from`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Basis {
+    /// The macro-conversion event (the label).
+    pub purchase: EventName,
+    /// Zone the ISO weeks are cut in.
+    pub time_zone: String,
+    /// Inactivity that ends an inferred session, minutes; `None` when the log has session ids.
+    pub session_gap_minutes: Option<u32>,
+    /// The event-name aliases (`source name=canonical`, sorted, `;`-separated): which raw
+    /// events count as each candidate.
+    pub aliases: String,
+}
+
+impl Basis {
+    /// The basis of a run: `aliases` are the source's raw-name → canonical-name pairs.
+    pub fn new<'a>(
+        purchase: &EventName,
+        time_zone: &jiff::tz::TimeZone,
+        inferred_gap: Option<u32>,
+        aliases: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Basis {
+        let mut pairs: Vec<String> = aliases
+            .into_iter()
+            .map(|(raw, canonical)| format!("{raw}={canonical}"))
+            .collect();
+        pairs.sort_unstable();
+        Basis {
+            purchase: purchase.clone(),
+            time_zone: time_zone.iana_name().unwrap_or("UTC").to_string(),
+            session_gap_minutes: inferred_gap,
+            aliases: pairs.join(";"),
+        }
+    }
+}
+
 /// Everything stored for one account and ISO week.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredWeek {
@@ -160,6 +197,10 @@ pub struct StoredWeek {
     pub unit: Option<UnitKind>,
     /// Label window in days.
     pub label_window_days: Option<u32>,
+    /// The other settings that give the numbers their meaning; absent in files written before
+    /// it was stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basis: Option<Basis>,
     /// First and last analysed week.
     pub data_weeks: Option<[IsoWeek; 2]>,
     /// Site totals of the week.
@@ -184,6 +225,70 @@ impl StoredWeek {
         self.proxies.iter().find(|p| &p.event == event)
     }
 
+    /// Why this stored week's numbers mean something else than a run with `unit`,
+    /// `label_window_days` and `basis` (the first setting that differs, with both values), or
+    /// `None` when they are comparable. A setting the file does not record is not held against it.
+    pub fn differs_from(
+        &self,
+        unit: UnitKind,
+        label_window_days: u32,
+        basis: &Basis,
+    ) -> Option<String> {
+        let was = |key: &str, then: String, now: String| {
+            format!("{} was stored with {key} = {then} (now {now})", self.week)
+        };
+        if let Some(u) = self.unit.filter(|u| *u != unit) {
+            let name = |u: UnitKind| match u {
+                UnitKind::Session => "session".to_string(),
+                UnitKind::User => "user".to_string(),
+            };
+            return Some(was("analysis.unit", name(u), name(unit)));
+        }
+        if let Some(d) = self.label_window_days.filter(|d| *d != label_window_days) {
+            return Some(was(
+                "analysis.label_window_days",
+                d.to_string(),
+                label_window_days.to_string(),
+            ));
+        }
+        let b = self.basis.as_ref()?;
+        let gap = |g: Option<u32>| g.map_or("none (session ids)".into(), |m| m.to_string());
+        let quoted = |a: &str| {
+            if a.is_empty() {
+                "none".into()
+            } else {
+                format!("{a:?}")
+            }
+        };
+        if b.purchase != basis.purchase {
+            Some(was(
+                "the purchase event",
+                b.purchase.to_string(),
+                basis.purchase.to_string(),
+            ))
+        } else if b.time_zone != basis.time_zone {
+            Some(was(
+                "analysis.time_zone",
+                b.time_zone.clone(),
+                basis.time_zone.clone(),
+            ))
+        } else if b.session_gap_minutes != basis.session_gap_minutes {
+            Some(was(
+                "the session gap (analysis.session_gap_minutes)",
+                gap(b.session_gap_minutes),
+                gap(basis.session_gap_minutes),
+            ))
+        } else if b.aliases != basis.aliases {
+            Some(was(
+                "source.aliases",
+                quoted(&b.aliases),
+                quoted(&basis.aliases),
+            ))
+        } else {
+            None
+        }
+    }
+
     /// The stored recommendation of a platform.
     pub fn recommendation(&self, platform: PlatformId) -> Option<&StoredRecommendation> {
         self.recommendations.iter().find(|r| r.platform == platform)
@@ -197,6 +302,7 @@ impl StoredWeek {
         evidence: &[ProxyEvidence],
         recommendations: &[Recommendation],
         label_window_days: u32,
+        basis: Basis,
         confidence: f64,
     ) -> Option<StoredWeek> {
         let wi = obs.weeks.len().checked_sub(1)?;
@@ -255,6 +361,7 @@ impl StoredWeek {
             complete: w.complete,
             unit: Some(obs.unit),
             label_window_days: Some(label_window_days),
+            basis: Some(basis),
             data_weeks: obs.weeks.first().map(|f| [f.week, w.week]),
             site: Some(SiteWeek {
                 units: w.units,
@@ -373,6 +480,7 @@ mod v1 {
             complete: r.input.complete_weeks.contains(&week),
             unit: r.input.unit,
             label_window_days: r.label_window_days,
+            basis: None,
             data_weeks: r.input.weeks.first().map(|f| [*f, week]),
             site: None,
             candidates: r.proxies.iter().map(|p| p.event.clone()).collect(),
@@ -537,36 +645,59 @@ fn split_items(inner: &str) -> Vec<&str> {
     items
 }
 
-/// The folder name of an account: lower-case letters and digits, other runs become `-`
-/// ("Demo store" → `demo-store`); `account` when nothing is left.
+/// The folder name of an account in the store: [`crate::fsutil::slug`], the one identity every
+/// file of an account is named by.
 pub fn account_slug(account: &str) -> String {
-    let mut s = String::new();
-    for ch in account.trim().chars().flat_map(char::to_lowercase) {
-        if ch.is_alphanumeric() {
-            s.push(ch);
-        } else if !s.ends_with('-') && !s.is_empty() {
-            s.push('-');
-        }
-    }
-    let s = s.trim_end_matches('-').to_string();
-    if s.is_empty() {
-        "account".into()
-    } else {
-        s
-    }
+    crate::fsutil::slug(account)
+}
+
+/// Stored weeks that could be read, and the files that could not (each error names its file).
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// Readable weeks, oldest first.
+    pub weeks: Vec<StoredWeek>,
+    /// Week files that are damaged, hand-edited or written by a newer optsignal: left as they
+    /// are, and reported.
+    pub unreadable: Vec<StoreError>,
+}
+
+/// What [`Store::save`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Saved {
+    /// The week's file.
+    pub path: PathBuf,
+    /// An unreadable file that held this week before, moved aside (never overwritten).
+    pub set_aside: Option<PathBuf>,
 }
 
 /// One account's folder in the model store.
 #[derive(Debug, Clone)]
 pub struct Store {
     dir: PathBuf,
+    /// The account, when known: weeks in `legacy` count only when they hold it.
+    account: Option<String>,
+    /// The folder an older release used for this account, read but never written.
+    legacy: Option<PathBuf>,
 }
 
 impl Store {
     /// The store of `account` under the store root `root` (the folder may not exist yet).
+    /// Weeks an older release wrote under its lossy folder name are read too, when the file
+    /// says it is this account's.
     pub fn new(root: &Path, account: &str) -> Self {
         Store {
             dir: root.join(account_slug(account)),
+            account: Some(account.to_string()),
+            legacy: crate::fsutil::legacy_store_slug(account).map(|s| root.join(s)),
+        }
+    }
+
+    /// The store in one folder, whatever account it holds (`history` without `--account`).
+    pub fn at(dir: &Path) -> Self {
+        Store {
+            dir: dir.to_path_buf(),
+            account: None,
+            legacy: None,
         }
     }
 
@@ -575,67 +706,128 @@ impl Store {
         &self.dir
     }
 
-    /// The file of a week.
+    /// The file of a week (where it is written).
     pub fn path_of(&self, week: IsoWeek) -> PathBuf {
         self.dir.join(format!("{week}.json"))
     }
 
-    /// Stored weeks, oldest first. Only files named like `2026-W45.json` count: temporary files
-    /// of an interrupted write (`.2026-W45.json.tmp…`) and anything else are ignored. An absent
-    /// folder is an empty store.
-    pub fn weeks(&self) -> Result<Vec<IsoWeek>, StoreError> {
-        let entries = match fs::read_dir(&self.dir) {
+    /// The week files of one folder, by week. Only files named like `2026-W45.json` count:
+    /// temporary files of an interrupted write (`.2026-W45.json.tmp…`), files set aside and
+    /// anything else are ignored. An absent folder holds none.
+    fn files_in(dir: &Path) -> Result<Vec<(IsoWeek, PathBuf)>, StoreError> {
+        let entries = match fs::read_dir(dir) {
             Ok(e) => e,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(source) => {
                 return Err(StoreError::Io {
                     action: "list",
-                    path: self.dir.clone(),
+                    path: dir.to_path_buf(),
                     source,
                 })
             }
         };
-        let mut weeks: Vec<IsoWeek> = entries
+        Ok(entries
             .filter_map(Result::ok)
             .filter_map(|e| {
                 let name = e.file_name();
-                let stem = name.to_str()?.strip_suffix(".json")?.to_string();
-                stem.parse().ok()
+                let week: IsoWeek = name.to_str()?.strip_suffix(".json")?.parse().ok()?;
+                Some((week, e.path()))
             })
-            .collect();
-        weeks.sort_unstable();
-        Ok(weeks)
+            .collect())
+    }
+
+    /// Whether a file in the legacy folder belongs to this account: its `account` field says
+    /// so. A file that cannot be parsed is kept, so that its error is reported.
+    fn owned(&self, path: &Path) -> bool {
+        let Some(account) = &self.account else {
+            return false;
+        };
+        let Ok(text) = fs::read_to_string(path) else {
+            return true;
+        };
+        match serde_json::from_str::<Value>(&text) {
+            Ok(v) => v.get("account").and_then(Value::as_str) == Some(account.as_str()),
+            Err(_) => true,
+        }
+    }
+
+    /// Week files, oldest first: this folder's, then the legacy folder's weeks that this folder
+    /// lacks and that hold this account.
+    fn files(&self) -> Result<Vec<(IsoWeek, PathBuf)>, StoreError> {
+        let mut files = Self::files_in(&self.dir)?;
+        if let Some(legacy) = &self.legacy {
+            for (w, p) in Self::files_in(legacy)? {
+                if !files.iter().any(|(x, _)| *x == w) && self.owned(&p) {
+                    files.push((w, p));
+                }
+            }
+        }
+        files.sort_unstable_by_key(|(w, _)| *w);
+        Ok(files)
+    }
+
+    /// Stored weeks, oldest first (see [`Store::files_in`] for what counts as a week).
+    pub fn weeks(&self) -> Result<Vec<IsoWeek>, StoreError> {
+        Ok(self.files()?.into_iter().map(|(w, _)| w).collect())
     }
 
     /// Reads one stored week.
     pub fn load(&self, week: IsoWeek) -> Result<StoredWeek, StoreError> {
-        let path = self.path_of(week);
-        let text = fs::read_to_string(&path).map_err(|source| StoreError::Io {
+        let path = self
+            .files()?
+            .into_iter()
+            .find(|(w, _)| *w == week)
+            .map_or_else(|| self.path_of(week), |(_, p)| p);
+        Self::load_file(week, &path)
+    }
+
+    fn load_file(week: IsoWeek, path: &Path) -> Result<StoredWeek, StoreError> {
+        let text = fs::read_to_string(path).map_err(|source| StoreError::Io {
             action: "read",
-            path: path.clone(),
+            path: path.to_path_buf(),
             source,
         })?;
-        let w = StoredWeek::from_json(&text, &path)?;
+        let w = StoredWeek::from_json(&text, path)?;
         if w.week != week {
             return Err(StoreError::Parse {
-                path,
+                path: path.to_path_buf(),
                 message: format!("week: the file holds {} (named {week})", w.week),
             });
         }
         Ok(w)
     }
 
-    /// Reads every stored week strictly before `week` (all when `None`), oldest first.
+    /// Reads every stored week strictly before `week` (all when `None`), oldest first; stops
+    /// at the first unreadable file.
     pub fn load_before(&self, week: Option<IsoWeek>) -> Result<Vec<StoredWeek>, StoreError> {
-        self.weeks()?
-            .into_iter()
-            .filter(|w| week.is_none_or(|x| *w < x))
-            .map(|w| self.load(w))
-            .collect()
+        let loaded = self.load_readable(week)?;
+        match loaded.unreadable.into_iter().next() {
+            Some(e) => Err(e),
+            None => Ok(loaded.weeks),
+        }
     }
 
-    /// Writes a week atomically, replacing an earlier file of the same week; returns its path.
-    pub fn save(&self, week: &StoredWeek) -> Result<PathBuf, StoreError> {
+    /// Reads every stored week strictly before `week` (all when `None`), oldest first, setting
+    /// aside (in [`Loaded::unreadable`]) the files that cannot be read, so that one damaged week
+    /// does not stop the run. Fails only when the folder itself cannot be listed.
+    pub fn load_readable(&self, week: Option<IsoWeek>) -> Result<Loaded, StoreError> {
+        let mut out = Loaded::default();
+        for (w, path) in self.files()? {
+            if week.is_some_and(|x| w >= x) {
+                continue;
+            }
+            match Self::load_file(w, &path) {
+                Ok(sw) => out.weeks.push(sw),
+                Err(e) => out.unreadable.push(e),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes a week atomically, replacing an earlier readable file of the same week. An
+    /// unreadable file in its place (damaged, or from a newer optsignal) is never overwritten:
+    /// it is moved aside first (`2026-W45.json.unreadable`, `…unreadable-2`, …).
+    pub fn save(&self, week: &StoredWeek) -> Result<Saved, StoreError> {
         self.save_with(week, |from, to| fs::rename(from, to))
     }
 
@@ -645,66 +837,72 @@ impl Store {
         &self,
         week: &StoredWeek,
         rename: impl FnOnce(&Path, &Path) -> io::Result<()>,
-    ) -> Result<PathBuf, StoreError> {
+    ) -> Result<Saved, StoreError> {
         fs::create_dir_all(&self.dir).map_err(|source| StoreError::Io {
             action: "create",
             path: self.dir.clone(),
             source,
         })?;
         let path = self.path_of(week.week);
+        let set_aside = match path.exists() && Self::load_file(week.week, &path).is_err() {
+            true => Some(set_aside(&path)?),
+            false => None,
+        };
         write_atomic(&path, week.to_json().as_bytes(), rename)?;
-        Ok(path)
+        Ok(Saved { path, set_aside })
     }
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file beside it (`.NAME.tmpPID`), flushed
-/// and synced, then `rename`d over `path`; the folder is synced after the rename where the
-/// platform allows. On failure the temporary file is removed and `path` is untouched.
+/// Moves an unreadable week file to the first free `NAME.unreadable[-k]` beside it (never
+/// replacing anything; not a week file, so never read as one) and returns the new path.
+fn set_aside(path: &Path) -> Result<PathBuf, StoreError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for k in 1..1000 {
+        let suffix = if k == 1 {
+            String::new()
+        } else {
+            format!("-{k}")
+        };
+        let to = path.with_file_name(format!("{name}.unreadable{suffix}"));
+        if to.exists() {
+            continue;
+        }
+        // A hard link never replaces an existing file; then the old name is removed. Where
+        // the file system has no hard links, a rename to the free name does the same.
+        let moved = match fs::hard_link(path, &to) {
+            Ok(()) => fs::remove_file(path),
+            Err(_) => fs::rename(path, &to),
+        };
+        return moved.map(|_| to).map_err(|source| StoreError::Io {
+            action: "move aside",
+            path: path.to_path_buf(),
+            source,
+        });
+    }
+    Err(StoreError::Io {
+        action: "move aside",
+        path: path.to_path_buf(),
+        source: io::Error::other("999 files already set aside"),
+    })
+}
+
+/// Writes `bytes` and a final newline to `path` atomically ([`crate::fsutil::write_atomic_with`]).
 pub fn write_atomic(
     path: &Path,
     bytes: &[u8],
     rename: impl FnOnce(&Path, &Path) -> io::Result<()>,
 ) -> Result<(), StoreError> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    // Stored weeks are text: no configured secret is written into the store.
-    let redacted = std::str::from_utf8(bytes).map(crate::source::secret::redact);
-    let bytes = match &redacted {
-        Ok(t) => t.as_bytes(),
-        Err(_) => bytes,
-    };
-    let io_err = |action: &'static str, p: &Path| {
-        let p = p.to_path_buf();
-        move |source| StoreError::Io {
-            action,
-            path: p,
-            source,
-        }
-    };
-    let result = (|| {
-        let mut f = fs::File::create(&tmp).map_err(io_err("write", &tmp))?;
-        f.write_all(bytes).map_err(io_err("write", &tmp))?;
-        f.write_all(b"\n").map_err(io_err("write", &tmp))?;
-        f.sync_all().map_err(io_err("write", &tmp))?;
-        drop(f);
-        rename(&tmp, path).map_err(io_err("rename into place", path))?;
-        // Make the rename itself durable; not every platform can open a folder, so best effort.
-        if let Ok(d) = fs::File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    let mut all = Vec::with_capacity(bytes.len() + 1);
+    all.extend_from_slice(bytes);
+    all.push(b'\n');
+    crate::fsutil::write_atomic_with(path, &all, rename).map_err(|source| StoreError::Io {
+        action: "write",
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -713,9 +911,10 @@ mod tests {
 
     #[test]
     fn slugs_are_folder_safe() {
-        assert_eq!(account_slug("Demo store"), "demo-store");
-        assert_eq!(account_slug("  ACME / EU  "), "acme-eu");
-        assert_eq!(account_slug("../.."), "account");
+        assert_eq!(account_slug("東京"), "東京");
+        assert!(account_slug("  ACME / EU  ").starts_with("acme-eu-"));
+        assert!(account_slug("../..").starts_with("account-"));
+        assert_ne!(account_slug("Shop A"), account_slug("shop a"));
     }
 
     #[test]

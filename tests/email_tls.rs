@@ -120,7 +120,7 @@ fn starttls_with_the_test_ca_delivers_inside_tls_and_marks_the_week_sent() {
     assert!(msgs[0].data.contains("multipart/alternative"));
     assert_eq!(
         sent_files(dir.path()),
-        vec!["demo-store-2026-W46.sent.json"]
+        vec!["demo-store-d62b30b1-2026-W46.sent.json"]
     );
 
     // The sent-state works as for plain SMTP: the same week again sends nothing.
@@ -153,7 +153,7 @@ fn implicit_tls_with_the_test_ca_delivers_encrypted_from_the_first_byte() {
     assert_eq!(msgs[0].auth_encrypted, Some(true));
     assert_eq!(
         sent_files(dir.path()),
-        vec!["demo-store-2026-W46.sent.json"]
+        vec!["demo-store-d62b30b1-2026-W46.sent.json"]
     );
 }
 

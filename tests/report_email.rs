@@ -112,7 +112,7 @@ fn dry_run_writes_an_eml_with_text_html_and_an_inline_chart() {
         "quiet by default: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let eml = dir.path().join("demo-store-2026-W46.eml");
+    let eml = dir.path().join("demo-store-d62b30b1-2026-W46.eml");
     let raw = std::fs::read_to_string(&eml).expect("eml written");
     let msg = mime::parse(&raw);
     let subject = msg.header("subject").unwrap();
@@ -170,10 +170,13 @@ fn sends_once_per_week_to_every_recipient_and_force_resends() {
     check_structure(&msg);
     assert_eq!(
         sent_files(dir.path()),
-        vec!["demo-store-2026-W46.sent.json"]
+        vec!["demo-store-d62b30b1-2026-W46.sent.json"]
     );
-    let state =
-        std::fs::read_to_string(dir.path().join("state/demo-store-2026-W46.sent.json")).unwrap();
+    let state = std::fs::read_to_string(
+        dir.path()
+            .join("state/demo-store-d62b30b1-2026-W46.sent.json"),
+    )
+    .unwrap();
     assert!(state.contains("\"week\": \"2026-W46\""), "{state}");
 
     // The same week again: nothing to do.
@@ -411,13 +414,19 @@ fn rendering_to_a_folder_writes_the_document_and_its_chart() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let doc =
-            std::fs::read_to_string(dir.path().join(format!("demo-store-2026-W46.{ext}"))).unwrap();
+        let doc = std::fs::read_to_string(
+            dir.path()
+                .join(format!("demo-store-d62b30b1-2026-W46.{ext}")),
+        )
+        .unwrap();
         if ext != "txt" {
-            assert!(doc.contains("demo-store-2026-W46-chart.png"), "{format}");
+            assert!(
+                doc.contains("demo-store-d62b30b1-2026-W46-chart.png"),
+                "{format}"
+            );
         }
     }
-    let png = std::fs::read(dir.path().join("demo-store-2026-W46-chart.png")).unwrap();
+    let png = std::fs::read(dir.path().join("demo-store-d62b30b1-2026-W46-chart.png")).unwrap();
     assert_eq!(png_size(&png).0, chart::DISPLAY_WIDTH * chart::SCALE);
 }
 

@@ -358,7 +358,7 @@ async fn pull_writes_a_snapshot_that_recommend_rereads_offline() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let snap = snaps.join("demo-store/2026-W46.json");
+    let snap = snaps.join("demo-store-d62b30b1/2026-W46.json");
     let text = std::fs::read_to_string(&snap).expect("snapshot written");
     assert!(!text.contains(META_TOKEN));
     let online = run(

@@ -88,7 +88,7 @@ fn demo_week_by_week_fills_the_store_shows_the_trail_and_the_giveaway() {
         .collect();
     assert_eq!(stored, WEEKS);
     for w in WEEKS {
-        let name = format!("demo-store/{w}.json");
+        let name = format!("demo-store-d62b30b1/{w}.json");
         let fresh: Value =
             serde_json::from_str(&std::fs::read_to_string(dir.path().join(&name)).unwrap())
                 .unwrap();
@@ -373,7 +373,7 @@ fn a_failed_rename_leaves_the_store_intact() {
     let store = Store::new(dir.path(), "Demo store");
     let src = Store::new(&fixture("demo/models"), "Demo store");
     let w44 = src.load("2026-W44".parse().unwrap()).unwrap();
-    let path = store.save(&w44).unwrap();
+    let path = store.save(&w44).unwrap().path;
     let before = std::fs::read(&path).unwrap();
 
     // Rewrite W44 with other content, and crash between writing and renaming.
@@ -412,7 +412,7 @@ fn a_failed_rename_leaves_the_store_intact() {
 }
 
 #[test]
-fn as_of_before_the_data_is_an_error_and_a_damaged_week_is_named() {
+fn as_of_before_the_data_is_an_error() {
     let out = optsignal()
         .arg("recommend")
         .arg("--config")
@@ -430,28 +430,77 @@ fn as_of_before_the_data_is_an_error_and_a_damaged_week_is_named() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
 
+/// The demo account's folder in a store.
+fn demo_folder(store: &Path) -> std::path::PathBuf {
+    store.join(optsignal::fsutil::slug("Demo store"))
+}
+
+/// Issue 13.12: one damaged stored week used to stop recommend, report and --save (exit 1, no
+/// report). Now the run reports without it, warns naming the file, and never overwrites it.
+#[test]
+fn a_damaged_stored_week_is_named_left_out_and_never_overwritten() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("demo-store")).unwrap();
-    std::fs::write(
-        dir.path().join("demo-store/2026-W44.json"),
-        "{\"schema_version\": 2}",
-    )
-    .unwrap();
-    let out = optsignal()
-        .env("OPTSIGNAL_STORE__PATH", dir.path())
-        .arg("recommend")
-        .arg("--config")
-        .arg(fixture("demo/optsignal.toml"))
-        .args(["--as-of", "2026-W45"])
-        .output()
+    let folder = demo_folder(dir.path());
+    std::fs::create_dir_all(&folder).unwrap();
+    for w in ["2026-W42", "2026-W43"] {
+        let name = format!("{w}.json");
+        std::fs::copy(
+            fixture(&format!("demo/models/demo-store-d62b30b1/{name}")),
+            folder.join(&name),
+        )
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    }
+    let damaged = folder.join("2026-W44.json");
+    let bytes = "{\"schema_version\": 2}";
+    std::fs::write(&damaged, bytes).unwrap();
+    let run = |week: &str, save: bool| {
+        let mut c = optsignal();
+        c.env("OPTSIGNAL_STORE__PATH", dir.path())
+            .args(["recommend", "--config"])
+            .arg(fixture("demo/optsignal.toml"))
+            .args(["--as-of", week, "--format", "json"]);
+        if save {
+            c.arg("--save");
+        }
+        c.output().unwrap()
+    };
+    let out = run("2026-W45", false);
     let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(
         err.contains("2026-W44.json") && err.contains("missing field"),
-        "{err}"
+        "the warning names the file and the key: {err}"
     );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        r["changes"]["previous_week"], "2026-W43",
+        "compared with the week before it"
+    );
+    let notes = r["notes"].to_string();
+    assert!(notes.contains("2026-W44.json"), "{notes}");
+    assert_eq!(
+        std::fs::read_to_string(&damaged).unwrap(),
+        bytes,
+        "left as it is"
+    );
+
+    // Storing W44 again does not overwrite the damaged file: it is moved aside, intact.
+    let out = run("2026-W44", true);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let aside = folder.join("2026-W44.json.unreadable");
+    assert_eq!(std::fs::read_to_string(&aside).unwrap(), bytes);
+    assert!(err.contains("2026-W44.json.unreadable"), "{err}");
+    let fresh = std::fs::read_to_string(&damaged).unwrap();
+    StoredWeek::from_json(&fresh, &damaged).expect("a readable week in its place");
+    // A second damaged copy never replaces the first one set aside.
+    std::fs::write(&damaged, "not json").unwrap();
+    assert_eq!(run("2026-W44", true).status.code(), Some(0));
+    assert_eq!(std::fs::read_to_string(&aside).unwrap(), bytes);
+    let second = folder.join("2026-W44.json.unreadable-2");
+    assert_eq!(std::fs::read_to_string(second).unwrap(), "not json");
 }
 
 /// A log that starts in W44 has one baseline week of its own: too few for the drift tests. The
@@ -507,4 +556,51 @@ fn drift_flags_use_stored_weeks_before_the_log() {
     assert_eq!(f["evidence"]["since_week"], "2026-W45");
     assert_eq!(f["evidence"]["baseline_from_store"], 6);
     assert_eq!(f["evidence"]["baseline_first_week"], "2026-W38");
+}
+
+/// Issue 13.11: after switching to user units, CHANGES compared with weeks stored in session
+/// units ("add_to_wishlist: no longer not_predictive"). Only like is compared with like.
+#[test]
+fn weeks_stored_with_another_unit_are_not_compared() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = demo_folder(dir.path());
+    std::fs::create_dir_all(&folder).unwrap();
+    for w in &WEEKS[..8] {
+        let name = format!("{w}.json");
+        std::fs::copy(
+            fixture(&format!("demo/models/demo-store-d62b30b1/{name}")),
+            folder.join(&name),
+        )
+        .unwrap();
+    }
+    let out = optsignal()
+        .env("OPTSIGNAL_STORE__PATH", dir.path())
+        .args([
+            "recommend",
+            "--unit",
+            "user",
+            "--format",
+            "json",
+            "--config",
+        ])
+        .arg(fixture("demo/optsignal.toml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let c = &r["changes"];
+    assert!(c["previous_week"].is_null(), "{c}");
+    assert!(c["flags"].as_array().unwrap().is_empty(), "{c}");
+    assert!(c["precision"].as_array().unwrap().is_empty(), "{c}");
+    let note = c["notes"][0].as_str().unwrap();
+    assert!(
+        note.contains("2026-W45 was stored with analysis.unit = session (now user)"),
+        "{note}"
+    );
+    // The standing recommendation is still last week's (what the buyer was told).
+    assert_ne!(change(&r, "meta")["status"], "first_week");
 }

@@ -165,6 +165,14 @@ fn schema() -> Value {
         report: super::RawReport {
             state_dir: Some("s".into()),
             critical_flags: Some(vec![]),
+            catch_up_weeks: Some(1),
+            send_partial: Some(false),
+            settle_hours: Some(
+                crate::settle::Source::ALL
+                    .iter()
+                    .map(|s| (s.key().to_string(), 1))
+                    .collect(),
+            ),
         },
         funnel: super::RawFunnel {
             steps: Some(vec![]),

@@ -36,14 +36,14 @@ pub fn send(audit: &Audit, file: &ConfigFile, force: bool) -> Result<Action, Err
     let dir = &report.state_dir;
     let Some(lock) = state::try_lock(dir, &key)? else {
         return Ok(Action::Busy {
-            lock: dir.join(format!("{}.lock", state::slug(&key))),
+            lock: state::lock_path(dir, &key),
         });
     };
     let state_file = state::state_path(dir, &key, week);
-    if let Some(prev) = state::read_sent(&state_file)? {
+    if let Some((prev, found)) = state::find_sent(dir, &key, week)? {
         if !force {
             return Ok(Action::AlreadySent {
-                state: state_file,
+                state: found,
                 sent_at: prev.sent_at,
             });
         }

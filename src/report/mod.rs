@@ -64,6 +64,31 @@ pub struct InputSummary {
     pub as_of: Option<IsoWeek>,
     /// Readable rows dated after the `--as-of` week, left out.
     pub rows_after_as_of: u64,
+    /// Complete weeks whose data may still change (inside their settle time): reported as
+    /// provisional, never emailed as final.
+    pub provisional_weeks: Vec<IsoWeek>,
+    /// How finality was judged: the sources and their settle times.
+    pub settle: Settle,
+}
+
+/// When the report's weeks become final ([`crate::settle`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct Settle {
+    /// The time weeks were judged at (the clock, or `--now`), RFC 3339.
+    pub judged_at: String,
+    /// The settle time in force, hours: the longest of the sources'.
+    pub hours: u32,
+    /// Every source that fed the report, with its settle time in hours.
+    pub sources: Vec<SourceSettle>,
+}
+
+/// One source's settle time.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceSettle {
+    /// The source (`log`, `ga4_export`, `bigquery`, `ga4_api`, `meta`, `google_ads`).
+    pub source: crate::settle::Source,
+    /// Hours after a week's end before its data are final.
+    pub hours: u32,
 }
 
 /// Site-wide totals of one ISO week.

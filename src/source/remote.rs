@@ -115,43 +115,24 @@ pub fn pull(
     Ok(Some(block_on(work).map_err(RemoteError::Setup)??))
 }
 
-/// A file-name-safe form of an account name.
+/// A file-name-safe form of an account name ([`crate::fsutil::slug`]: the same identity as the
+/// model store and the sent-state).
 pub fn slug(name: &str) -> String {
-    let s: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let s = s.trim_matches('-').to_string();
-    if s.is_empty() {
-        "account".into()
-    } else {
-        s
-    }
+    crate::fsutil::slug(name)
 }
 
-/// Writes `dir/<account>/<last week>.json` atomically (temp file, then rename); returns the path.
+/// Writes `dir/<account>/<last week>.json` atomically ([`crate::fsutil::write_atomic`]);
+/// returns the path.
 pub fn write_snapshot(dir: &Path, p: &Pulled) -> Result<PathBuf, RemoteError> {
-    let folder = dir.join(slug(&p.account));
-    let path = folder.join(format!("{}.json", p.last_week));
+    let path = dir
+        .join(slug(&p.account))
+        .join(format!("{}.json", p.last_week));
     let err = |message: String| RemoteError::Snapshot {
         path: path.clone(),
         message,
     };
-    std::fs::create_dir_all(&folder).map_err(|e| err(e.to_string()))?;
     let text = serde_json::to_string_pretty(p).map_err(|e| err(e.to_string()))?;
-    let text = super::secret::redact(&text);
-    let tmp = folder.join(format!(".{}.json.tmp-{}", p.last_week, std::process::id()));
-    std::fs::write(&tmp, text.as_bytes()).map_err(|e| err(e.to_string()))?;
-    std::fs::rename(&tmp, &path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        err(e.to_string())
-    })?;
+    crate::fsutil::write_atomic(&path, text.as_bytes()).map_err(|e| err(e.to_string()))?;
     Ok(path)
 }
 
@@ -189,7 +170,10 @@ mod tests {
             google_ads: None,
         };
         let path = write_snapshot(dir.path(), &p).unwrap();
-        assert!(path.ends_with("demo-store/2026-W46.json"), "{path:?}");
+        assert!(
+            path.ends_with("demo-store-d62b30b1/2026-W46.json"),
+            "{path:?}"
+        );
         assert_eq!(read_snapshot(&path).unwrap(), p);
         let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().collect();
         assert_eq!(leftovers.len(), 1);

@@ -51,6 +51,11 @@ pub struct Behaviour {
     pub data_reply: Option<String>,
     /// Close the connection after reading a message's data, without replying.
     pub drop_after_data: bool,
+    /// Answer the DATA of the first this many messages with a temporary failure (451).
+    pub temp_fail_messages: usize,
+    /// Called once a message is accepted, before the server's 250 reply (the client cannot have
+    /// acted on the acceptance yet): lets a test change the world at that instant.
+    pub on_accept: Option<std::sync::Arc<dyn Fn() + Send + Sync>>,
 }
 
 /// One message the server accepted.
@@ -88,6 +93,7 @@ struct Log {
     auth_failures: usize,
     commands: Vec<Command>,
     tls_failures: Vec<String>,
+    data_attempts: usize,
 }
 
 /// A running server; it lives until the test process ends.
@@ -407,6 +413,16 @@ fn dialogue(
                 r.get_mut().write_all(format!("{reply}\r\n").as_bytes())?;
                 continue;
             }
+            let attempt = {
+                let mut l = log.lock().unwrap();
+                l.data_attempts += 1;
+                l.data_attempts
+            };
+            if attempt <= b.temp_fail_messages {
+                r.get_mut()
+                    .write_all(b"451 4.3.0 Temporary local problem, try again later\r\n")?;
+                continue;
+            }
             // The connection cannot change layer inside a session, so DATA's content arrived
             // the way the DATA command did.
             log.lock().unwrap().messages.push(Received {
@@ -417,6 +433,9 @@ fn dialogue(
                 encrypted: mail_encrypted && encrypted,
                 auth_encrypted: authed.as_ref().map(|(_, e)| *e),
             });
+            if let Some(hook) = &b.on_accept {
+                hook();
+            }
             r.get_mut().write_all(b"250 2.0.0 OK queued\r\n")?;
         } else if upper == "RSET" || upper == "NOOP" {
             w.write_all(b"250 OK\r\n")?;
