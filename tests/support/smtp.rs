@@ -56,6 +56,11 @@ pub struct Behaviour {
     pub data_reply: Option<String>,
     /// Close the connection after reading a message's data, without replying.
     pub drop_after_data: bool,
+    /// Answer the DATA of the first this many messages with a temporary failure (451).
+    pub temp_fail_messages: usize,
+    /// Called once a message is accepted, before the server's 250 reply (the client cannot have
+    /// acted on the acceptance yet): lets a test change the world at that instant.
+    pub on_accept: Option<std::sync::Arc<dyn Fn() + Send + Sync>>,
 }
 
 /// One message the server accepted.
