@@ -46,11 +46,6 @@ pub struct Behaviour {
     pub data_delay: Duration,
     /// Plain, STARTTLS or implicit TLS.
     pub security: Security,
-    /// Answer the DATA of the first this many messages with a temporary failure (451).
-    pub temp_fail_messages: usize,
-    /// Called once a message is accepted, before the server's 250 reply (the client cannot have
-    /// acted on the acceptance yet): lets a test change the world at that instant.
-    pub on_accept: Option<std::sync::Arc<dyn Fn() + Send + Sync>>,
     /// Reply to a message's data with this instead of `250` (e.g. `451 4.3.0 try later`); the
     /// message is then not counted as accepted.
     pub data_reply: Option<String>,
