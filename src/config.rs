@@ -6,19 +6,20 @@
 //! `OPTSIGNAL_ANALYSIS__LABEL_WINDOW_DAYS=14`.
 
 pub mod accounts;
+mod analysis;
+mod email;
 pub mod remote;
 pub mod secrets;
+mod source;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 
-use crate::observe::{ObserveSpec, UnitKind, MAX_CANDIDATES};
-use crate::platform::{FloorBasis, PlatformId, PlatformProfile};
-use crate::source::log::{FieldNames, LogFormat, LogSpec, Plausible};
-use crate::source::timestamp::TimestampFormat;
+use crate::observe::{ObserveSpec, UnitKind};
+use crate::platform::PlatformProfile;
+use crate::source::log::LogSpec;
 use crate::types::EventName;
 
 /// Candidate proxies used when the config names none: GA4's recommended e-commerce and lead
@@ -488,64 +489,6 @@ pub const DEFAULT_MAX_ROW_BYTES: u64 = 1 << 20;
 /// Largest `source.max_row_bytes` accepted: 1 GiB.
 const MAX_ROW_BYTES_LIMIT: u64 = 1 << 30;
 
-/// The reader's limits from `[source]`: row size and the plausible timestamp window.
-struct ReadLimits {
-    max_row_bytes: usize,
-    plausible: Plausible,
-}
-
-/// Validates `source.max_row_bytes`, `max_future_days`, `min_date` and `max_jump_days`; the
-/// window's upper end is the run date (now) plus `max_future_days`.
-fn read_limits(c: &mut Check<'_>, s: &RawSource) -> ReadLimits {
-    let rows = s.max_row_bytes.unwrap_or(DEFAULT_MAX_ROW_BYTES);
-    if !(1024..=MAX_ROW_BYTES_LIMIT).contains(&rows) {
-        c.err(
-            "source.max_row_bytes",
-            format!("{rows} must be 1024 to {MAX_ROW_BYTES_LIMIT} bytes"),
-        );
-    }
-    let future = c.within(
-        "source.max_future_days",
-        s.max_future_days.unwrap_or(1),
-        0,
-        3660,
-        "days",
-    );
-    let jump = c.within(
-        "source.max_jump_days",
-        s.max_jump_days.unwrap_or(28),
-        1,
-        3660,
-        "days",
-    );
-    let min_text = s.min_date.as_deref().unwrap_or("2000-01-01");
-    let not_before = match min_text.parse::<jiff::civil::Date>() {
-        Ok(d) => d
-            .to_zoned(TimeZone::UTC)
-            .map(|z| z.timestamp().as_microsecond())
-            .unwrap_or(i64::MIN),
-        Err(e) => {
-            c.err(
-                "source.min_date",
-                format!("{min_text:?} is not a date like 2000-01-01 ({e})"),
-            );
-            i64::MIN
-        }
-    };
-    let day = 86_400_000_000i64;
-    let not_after = jiff::Timestamp::now()
-        .as_microsecond()
-        .saturating_add(i64::from(future) * day);
-    ReadLimits {
-        max_row_bytes: usize::try_from(rows.min(MAX_ROW_BYTES_LIMIT)).unwrap_or(usize::MAX),
-        plausible: Plausible {
-            not_before,
-            not_after,
-            max_jump: i64::from(jump) * day,
-        },
-    }
-}
-
 /// Funnel steps used when the config names none.
 pub const DEFAULT_FUNNEL_STEPS: [&str; 5] = [
     "view_item",
@@ -637,6 +580,8 @@ impl Settings {
     }
 
     /// As [`Settings::validate`]; `require_platforms` false accepts a config without platforms.
+    /// Each section has its validator (`config/source.rs`, `analysis.rs`, `email.rs`,
+    /// `remote.rs`); every one reports all its problems, so one pass finds them all.
     pub fn validate_with(
         raw: &RawConfig,
         origin: &str,
@@ -649,340 +594,23 @@ impl Settings {
             account,
             errors: Vec::new(),
         };
-        let a = &raw.analysis;
-        let s = &raw.source;
-        let volumes_only = s.kind.as_deref() == Some("ga4_api");
-        let pushdown = s.kind.as_deref() == Some("bigquery");
-        let path = match &s.path {
-            // `-` (standard input) and absolute paths are taken as they are.
-            Some(p) if p.is_absolute() || p == Path::new("-") => p.clone(),
-            Some(p) => base_dir.join(p),
-            None if volumes_only || pushdown => PathBuf::new(),
-            None => {
-                c.err(
-                    "source.path",
-                    "no event log given (set source.path or pass --events FILE)",
-                );
-                PathBuf::new()
-            }
-        };
-        let tz_name = a.time_zone.clone().unwrap_or_else(|| "UTC".into());
-        let time_zone = TimeZone::get(&tz_name).unwrap_or_else(|e| {
-            c.err(
-                "analysis.time_zone",
-                format!("{tz_name:?} is not an IANA time zone ({e})"),
-            );
-            TimeZone::UTC
-        });
-        let ga4_export = match s.kind.as_deref() {
-            None | Some("log") | Some("ga4_api") | Some("bigquery") => false,
-            Some("ga4_export") => true,
-            Some(other) => {
-                c.err(
-                    "source.kind",
-                    format!("{other:?}: use \"log\" (canonical event log), \"ga4_export\" (GA4 BigQuery export files), \"bigquery\" (the GA4 export in BigQuery, by pushdown) or \"ga4_api\" (weekly volumes from the GA4 Data API)"),
-                );
-                false
-            }
-        };
-        let format = match s.format.as_deref() {
-            _ if ga4_export => LogFormat::Ga4Export,
-            None => LogFormat::from_path(&path),
-            Some("csv") => {
-                let d = s.delimiter.as_deref().unwrap_or(",");
-                match d.as_bytes() {
-                    [b] if b.is_ascii() => LogFormat::Csv { delimiter: *b },
-                    _ => {
-                        c.err(
-                            "source.delimiter",
-                            format!("{d:?} must be one ASCII character"),
-                        );
-                        LogFormat::Csv { delimiter: b',' }
-                    }
-                }
-            }
-            Some("jsonl") | Some("ndjson") => LogFormat::JsonLines,
-            Some(other) => {
-                c.err(
-                    "source.format",
-                    format!("{other:?}: use \"csv\" or \"jsonl\""),
-                );
-                LogFormat::from_path(&path)
-            }
-        };
-        let timestamp_format = match s.timestamp_format.as_deref() {
-            _ if ga4_export => TimestampFormat::UnixMicros,
-            None => TimestampFormat::Auto,
-            Some(f) => TimestampFormat::parse(f).unwrap_or_else(|| {
-                c.err(
-                    "source.timestamp_format",
-                    format!("{f:?}: use auto, rfc3339, unix_s, unix_ms, unix_us or a strftime pattern with %"),
-                );
-                TimestampFormat::Auto
-            }),
-        };
-        let d = FieldNames::default();
-        let f = &s.fields;
-        let opt = |v: &Option<String>, dflt: Option<String>| match v.as_deref() {
-            Some("") => None,
-            Some(x) => Some(x.to_string()),
-            None => dflt,
-        };
-        let fields = FieldNames {
-            timestamp: f.timestamp.clone().unwrap_or(d.timestamp),
-            user_id: f.user_id.clone().unwrap_or(d.user_id),
-            session_id: opt(&f.session_id, d.session_id),
-            event_name: f.event_name.clone().unwrap_or(d.event_name),
-            device: opt(&f.device, d.device),
-            channel: opt(&f.channel, d.channel),
-            value: opt(&f.value, d.value),
-        };
-        let mut aliases = HashMap::new();
-        for (canonical, raws) in &s.aliases {
-            let key = format!("source.aliases.{canonical}");
-            let Some(e) = c.event(&key, canonical) else {
-                continue;
-            };
-            for r in raws {
-                if let Some(prev) = aliases.insert(r.clone(), e.clone()) {
-                    if prev != e {
-                        c.err(&key, format!("{r:?} is already an alias of {prev}"));
-                    }
-                }
-            }
+        let source::SourceParts {
+            spec: mut source,
+            volumes_only,
+            pushdown,
+        } = source::source(&mut c, &raw.source, base_dir);
+        let (observe, analysis) = analysis::analysis(&mut c, &raw.analysis);
+        source.time_zone = observe.time_zone.clone();
+        let platforms = analysis::platforms(&mut c, raw, require_platforms);
+        let funnel_steps = analysis::funnel_steps(&mut c, raw);
+        let mut email = raw
+            .email
+            .as_ref()
+            .and_then(|e| email::email(&mut c, e, base_dir));
+        if let (Some(_), Some(list)) = (&raw.email, &raw.recipients) {
+            email::recipients(&mut c, email.as_mut(), list);
         }
-        let purchase = c
-            .event(
-                "analysis.purchase_event",
-                a.purchase_event.as_deref().unwrap_or("purchase"),
-            )
-            .unwrap_or_else(|| EventName::new("purchase").expect("non-empty"));
-        let names: Vec<String> = match &a.candidates {
-            Some(list) => list.clone(),
-            None => DEFAULT_CANDIDATES.iter().map(|s| s.to_string()).collect(),
-        };
-        let mut candidates: Vec<EventName> = Vec::new();
-        for (i, n) in names.iter().enumerate() {
-            let key = format!("analysis.candidates[{i}]");
-            let Some(e) = c.event(&key, n) else { continue };
-            if e == purchase {
-                c.err(&key, "the purchase event cannot be its own proxy");
-            } else if !candidates.contains(&e) {
-                candidates.push(e);
-            }
-        }
-        if candidates.is_empty() || candidates.len() > MAX_CANDIDATES {
-            c.err(
-                "analysis.candidates",
-                format!("give 1 to {MAX_CANDIDATES} candidate events"),
-            );
-        }
-        let confidence = c.fraction("analysis.confidence", a.confidence.unwrap_or(0.95));
-        let clearance_threshold = c.fraction(
-            "analysis.clearance_threshold",
-            a.clearance_threshold.unwrap_or(0.8),
-        );
-        let alpha = c.fraction("analysis.alpha", a.alpha.unwrap_or(0.05));
-        let label_window_days = c.within(
-            "analysis.label_window_days",
-            a.label_window_days.unwrap_or(7),
-            1,
-            MAX_DAYS,
-            "days",
-        );
-        let session_gap_minutes = c.within(
-            "analysis.session_gap_minutes",
-            a.session_gap_minutes.unwrap_or(30),
-            1,
-            MAX_GAP_MINUTES,
-            "minutes",
-        );
-        let lateness_minutes = c.within(
-            "analysis.lateness_minutes",
-            a.lateness_minutes.unwrap_or(DEFAULT_LATENESS_MINUTES),
-            0,
-            MAX_LATENESS_MINUTES,
-            "minutes",
-        );
-        let holdout_weeks = c.within(
-            "analysis.holdout_weeks",
-            a.holdout_weeks.unwrap_or(1),
-            0,
-            MAX_WEEKS,
-            "weeks",
-        );
-        let volume_weeks = c.within(
-            "analysis.volume_weeks",
-            a.volume_weeks.unwrap_or(4),
-            1,
-            MAX_WEEKS,
-            "weeks",
-        );
-        let surge_weeks = c.within(
-            "analysis.surge_weeks",
-            a.surge_weeks.unwrap_or(2),
-            1,
-            MAX_WEEKS,
-            "weeks",
-        );
-        let reading = read_limits(&mut c, s);
-        let user_rules = crate::platform::Rules {
-            rule: raw.rule.clone(),
-        };
-        if let Err(e) = user_rules.check("rule") {
-            c.err("rule", e);
-        }
-        let rules = crate::platform::Rules::builtin().merged(&raw.rule);
-        let mut platforms: Vec<PlatformSettings> = Vec::new();
-        for (i, p) in raw.platforms.iter().enumerate() {
-            let key = |k: &str| format!("platforms[{i}].{k}");
-            let id: PlatformId = match p.id.parse() {
-                Ok(id) => id,
-                Err(e) => {
-                    c.err(key("id"), e);
-                    continue;
-                }
-            };
-            let mut profile = match rules.floor(id, p.rule.as_deref()) {
-                Some(r) => id.profile_with(Some(r.floor())),
-                None => {
-                    let known: Vec<&str> = rules
-                        .rule
-                        .iter()
-                        .filter(|r| r.platform == id)
-                        .map(|r| r.id.as_str())
-                        .collect();
-                    c.err(
-                        key("rule"),
-                        format!(
-                            "no rule {:?} for {id}; known: {}",
-                            p.rule.as_deref().unwrap_or(""),
-                            known.join(", ")
-                        ),
-                    );
-                    id.profile()
-                }
-            };
-            if let Some(ev) = p.floor_events {
-                if !(ev.is_finite() && ev > 0.0) {
-                    c.err(
-                        key("floor_events"),
-                        format!("{ev} must be a positive number of events"),
-                    );
-                }
-                profile.floor.events = ev;
-                profile.floor.basis = FloorBasis::Configured;
-            }
-            if let Some(days) = p.floor_days {
-                profile.floor.days = c.within(&key("floor_days"), days, 1, MAX_DAYS, "days");
-                profile.floor.basis = FloorBasis::Configured;
-            }
-            if let Some(list) = &p.optimizable {
-                let v = list
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(j, n)| c.event(&key(&format!("optimizable[{j}]")), n))
-                    .collect();
-                profile.optimizable = Some(v);
-            }
-            let ad_sets = p.ad_sets.unwrap_or(1);
-            if ad_sets == 0 {
-                c.err(
-                    key("ad_sets"),
-                    "must be at least 1 (bidding units sharing the events)",
-                );
-            }
-            let share = p.attributed_share.unwrap_or(1.0);
-            if !(share > 0.0 && share <= 1.0) {
-                c.err(
-                    key("attributed_share"),
-                    format!(
-                        "{share} must be in (0, 1]: the share of site events the platform sees"
-                    ),
-                );
-            }
-            let optimizing_on = p
-                .optimizing_on
-                .as_ref()
-                .and_then(|n| c.event(&key("optimizing_on"), n));
-            if platforms.iter().any(|q| q.profile.id == id) {
-                c.err(key("id"), format!("{id} is listed twice"));
-            }
-            platforms.push(PlatformSettings {
-                profile,
-                ad_sets,
-                attributed_share: share,
-                optimizing_on,
-            });
-        }
-        if raw.platforms.is_empty() && require_platforms {
-            c.err(
-                "platforms",
-                "name at least one platform ([[platforms]] id = \"meta\", or --platform meta)",
-            );
-        }
-        let step_names: Vec<String> = match &raw.funnel.steps {
-            Some(v) => v.clone(),
-            None => DEFAULT_FUNNEL_STEPS.iter().map(|s| s.to_string()).collect(),
-        };
-        let mut funnel_steps: Vec<EventName> = Vec::new();
-        for (i, n) in step_names.iter().enumerate() {
-            let key = format!("funnel.steps[{i}]");
-            let Some(e) = c.event(&key, n) else { continue };
-            if funnel_steps.contains(&e) {
-                c.err(&key, format!("{e} is listed twice"));
-            } else {
-                funnel_steps.push(e);
-            }
-        }
-        if funnel_steps.len() < 2 || funnel_steps.len() > 16 {
-            c.err("funnel.steps", "give 2 to 16 steps");
-        }
-        let confirm_weeks = c.within(
-            "analysis.confirm_weeks",
-            a.confirm_weeks.unwrap_or(2),
-            1,
-            MAX_WEEKS,
-            "weeks (1 switches as soon as another event leads)",
-        );
-        // Email and report settings validate in their own functions; their errors join the rest.
-        let named = |e: ConfigError| match e {
-            ConfigError::Invalid {
-                origin,
-                key,
-                message,
-                ..
-            } => ConfigError::Invalid {
-                origin,
-                account: account.map(String::from),
-                key,
-                message,
-            },
-            other => other,
-        };
-        let mut email = match &raw.email {
-            Some(e) => email_settings(e, origin, base_dir)
-                .map_err(|e| c.errors.push(named(e)))
-                .ok(),
-            None => None,
-        };
-        // An account's own `recipients` replace `[email] to` (an agency file sets the SMTP
-        // server once in [defaults.email] and the recipients per account).
-        if let (Some(e), Some(list)) = (email.as_mut(), &raw.recipients) {
-            let mut to = Vec::new();
-            for (i, r) in list.iter().enumerate() {
-                match mailbox(origin, &format!("recipients[{i}]"), r) {
-                    Ok(m) => to.push(m),
-                    Err(err) => c.errors.push(named(err)),
-                }
-            }
-            if !to.is_empty() {
-                e.to = to;
-            }
-        }
-        let report = report_settings(&raw.report, base_dir, origin)
-            .map_err(|e| c.errors.push(named(e)))
-            .ok();
+        let report = email::report(&mut c, &raw.report, base_dir);
         let mut remote = remote::validate(
             remote::RawRemote {
                 fetch: &raw.fetch,
@@ -1009,64 +637,19 @@ impl Settings {
         if !c.errors.is_empty() {
             return Err(c.errors);
         }
-        let Some(report) = report else {
-            return Err(c.errors);
-        };
-        let store_path = raw
-            .store
-            .path
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("models"));
-        let store = StoreSettings {
-            dir: if store_path.is_absolute() {
-                store_path
-            } else {
-                base_dir.join(store_path)
-            },
-            save: raw.store.enabled.unwrap_or(false),
-        };
         if let Some(g) = remote.ga4.as_mut() {
-            g.aliases = aliases.clone();
+            g.aliases = source.aliases.clone();
         }
         Ok(Settings {
             remote,
             volumes_only,
             pushdown,
             account: raw.account.clone().unwrap_or_else(|| "account".into()),
-            source: LogSpec {
-                path,
-                format,
-                columns: s.columns.clone(),
-                fields,
-                timestamp_format,
-                aliases,
-                time_zone: time_zone.clone(),
-                strict: false,
-                progress: false,
-                max_row_bytes: reading.max_row_bytes,
-                plausible: reading.plausible,
-            },
-            observe: ObserveSpec {
-                unit: a.unit.unwrap_or(UnitKind::Session),
-                candidates,
-                purchase,
-                label_window_days,
-                session_gap_minutes,
-                time_zone,
-                lateness_minutes,
-            },
-            analysis: AnalysisSettings {
-                holdout_weeks,
-                confidence,
-                clearance_threshold,
-                volume_weeks,
-                surge_weeks,
-                alpha,
-                min_units: a.min_units.unwrap_or(30),
-                confirm_weeks,
-            },
+            source,
+            observe,
+            analysis,
             platforms,
-            store,
+            store: store_settings(&raw.store, base_dir),
             as_of: None,
             now: jiff::Timestamp::now(),
             funnel_steps,
@@ -1076,223 +659,57 @@ impl Settings {
     }
 }
 
-fn mailbox(origin: &str, key: &str, s: &str) -> Result<lettre::message::Mailbox, ConfigError> {
-    s.parse().map_err(|e| {
-        invalid(
-            origin,
-            key,
-            format!("{s:?} is not an email address like \"Name <user@example.com>\" ({e})"),
-        )
-    })
+/// `[store]`: the folder (default `models` beside the config) and whether to write to it.
+fn store_settings(s: &RawStore, base_dir: &Path) -> StoreSettings {
+    let path = s.path.clone().unwrap_or_else(|| PathBuf::from("models"));
+    StoreSettings {
+        dir: if path.is_absolute() {
+            path
+        } else {
+            base_dir.join(path)
+        },
+        save: s.enabled.unwrap_or(false),
+    }
 }
 
-fn is_loopback(host: &str) -> bool {
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+/// The first problem of a section checked on its own, or its settings.
+fn first_problem<T>(c: Check<'_>, settings: Option<T>, section: &str) -> Result<T, ConfigError> {
+    let origin = c.origin;
+    match (c.errors.into_iter().next(), settings) {
+        (None, Some(s)) => Ok(s),
+        (Some(e), _) => Err(e),
+        (None, None) => Err(invalid(origin, section, "is not valid")),
+    }
 }
 
-/// Validates an `[email]` section (shared by accounts and the audit roll-up).
+/// Validates an `[email]` section on its own (the audit roll-up's): its first problem.
 pub(crate) fn email_settings(
     e: &RawEmail,
     origin: &str,
     base_dir: &Path,
 ) -> Result<EmailSettings, ConfigError> {
-    let from = e
-        .from
-        .as_deref()
-        .ok_or_else(|| invalid(origin, "email.from", "give the sender address"))?;
-    let from = mailbox(origin, "email.from", from)?;
-    let list = e.to.as_deref().unwrap_or_default();
-    if list.is_empty() {
-        return Err(invalid(origin, "email.to", "give at least one recipient"));
-    }
-    let mut to = Vec::new();
-    for (i, t) in list.iter().enumerate() {
-        to.push(mailbox(origin, &format!("email.to[{i}]"), t)?);
-    }
-    let subject = e.subject.clone().unwrap_or_else(|| DEFAULT_SUBJECT.into());
-    crate::report::document::check_line(&subject)
-        .map_err(|m| invalid(origin, "email.subject", m))?;
-    let host = e
-        .host
-        .clone()
-        .filter(|h| !h.trim().is_empty())
-        .ok_or_else(|| invalid(origin, "email.host", "give the SMTP server's host name"))?;
-    let security = match e.security.as_deref().unwrap_or("starttls") {
-        "starttls" => SmtpSecurity::StartTls,
-        "tls" => SmtpSecurity::Tls,
-        "plain" | "none" => SmtpSecurity::Plain,
-        other => {
-            return Err(invalid(
-                origin,
-                "email.security",
-                format!("{other:?}: use \"starttls\", \"tls\" or \"plain\""),
-            ))
-        }
+    let mut c = Check {
+        origin,
+        account: None,
+        errors: Vec::new(),
     };
-    let port = e.port.unwrap_or(security.default_port());
-    if port == 0 {
-        return Err(invalid(
-            origin,
-            "email.port",
-            "must be a port number, 1 to 65535",
-        ));
-    }
-    let username = match (&e.username, &e.username_env) {
-        (Some(_), Some(_)) => {
-            return Err(invalid(
-                origin,
-                "email.username_env",
-                "give username or username_env, not both",
-            ))
-        }
-        (Some(u), None) => Some(SecretSource::Literal(u.clone())),
-        (None, Some(v)) => Some(SecretSource::Env(v.clone())),
-        (None, None) => None,
-    };
-    let password = match (&e.password_env, &e.password_file) {
-        (Some(_), Some(_)) => {
-            return Err(invalid(
-                origin,
-                "email.password_file",
-                "give password_env or password_file, not both",
-            ))
-        }
-        (Some(v), None) => Some(SecretSource::Env(v.clone())),
-        (None, Some(f)) => Some(SecretSource::File(if f.is_absolute() {
-            f.clone()
-        } else {
-            base_dir.join(f)
-        })),
-        (None, None) => None,
-    };
-    let auth = match (username, password) {
-        (Some(username), Some(password)) => Some(SmtpAuth { username, password }),
-        (None, None) => None,
-        (Some(_), None) => {
-            return Err(invalid(
-                origin,
-                "email.password_env",
-                "a user name needs a password: name an environment variable (password_env) or a file (password_file)",
-            ))
-        }
-        (None, Some(_)) => {
-            return Err(invalid(
-                origin,
-                "email.username",
-                "a password needs a user name (username or username_env)",
-            ))
-        }
-    };
-    if auth.is_some() && security == SmtpSecurity::Plain && !is_loopback(&host) {
-        return Err(invalid(
-            origin,
-            "email.security",
-            format!("\"plain\" would send the password to {host} unencrypted; use \"starttls\" or \"tls\" (plain with credentials is only allowed to a relay on this machine)"),
-        ));
-    }
-    let ca_file = match &e.ca_file {
-        Some(f) if f.as_os_str().is_empty() => {
-            return Err(invalid(
-                origin,
-                "email.ca_file",
-                "give the path of a PEM file with the CA certificate(s)",
-            ))
-        }
-        Some(_) if security == SmtpSecurity::Plain => {
-            return Err(invalid(
-                origin,
-                "email.ca_file",
-                "security = \"plain\" uses no TLS, so a CA file would be ignored; use \"starttls\" or \"tls\", or drop ca_file",
-            ))
-        }
-        Some(f) if f.is_absolute() => Some(f.clone()),
-        Some(f) => Some(base_dir.join(f)),
-        None => None,
-    };
-    let timeout_secs = e.timeout_secs.unwrap_or(30);
-    if timeout_secs == 0 {
-        return Err(invalid(
-            origin,
-            "email.timeout_secs",
-            "must be at least 1 second",
-        ));
-    }
-    Ok(EmailSettings {
-        from,
-        to,
-        subject,
-        host,
-        port,
-        security,
-        auth,
-        ca_file,
-        timeout: std::time::Duration::from_secs(timeout_secs),
-    })
+    let s = email::email(&mut c, e, base_dir);
+    first_problem(c, s, "email")
 }
 
-/// Validates a `[report]` section (shared by accounts and the audit roll-up).
+/// Validates a `[report]` section on its own (the audit roll-up's): its first problem.
 pub(crate) fn report_settings(
     r: &RawReport,
     base_dir: &Path,
     origin: &str,
 ) -> Result<ReportSettings, ConfigError> {
-    let state_dir = match &r.state_dir {
-        Some(d) if d.is_absolute() => d.clone(),
-        Some(d) => base_dir.join(d),
-        None => base_dir.join("optsignal-state"),
+    let mut c = Check {
+        origin,
+        account: None,
+        errors: Vec::new(),
     };
-    let mut critical_flags = Vec::new();
-    for (i, name) in r.critical_flags.iter().flatten().enumerate() {
-        let kind = crate::flags::FlagKind::from_name(name).ok_or_else(|| {
-            let known: Vec<&str> = crate::flags::FlagKind::ALL
-                .iter()
-                .map(|k| k.name())
-                .collect();
-            invalid(
-                origin,
-                format!("report.critical_flags[{i}]"),
-                format!("{name:?} is not a flag; known: {}", known.join(", ")),
-            )
-        })?;
-        critical_flags.push(kind);
-    }
-    let mut settle_hours = Vec::new();
-    for (key, hours) in r.settle_hours.iter().flatten() {
-        let source = crate::settle::Source::from_key(key).ok_or_else(|| {
-            let known: Vec<&str> = crate::settle::Source::ALL.iter().map(|s| s.key()).collect();
-            invalid(
-                origin,
-                format!("report.settle_hours.{key}"),
-                format!("{key:?} is not a source; known: {}", known.join(", ")),
-            )
-        })?;
-        if *hours > MAX_SETTLE_HOURS {
-            return Err(invalid(
-                origin,
-                format!("report.settle_hours.{key}"),
-                format!("{hours} hours is more than {MAX_SETTLE_HOURS} (90 days)"),
-            ));
-        }
-        settle_hours.push((source, *hours));
-    }
-    let catch_up_weeks = r.catch_up_weeks.unwrap_or(DEFAULT_CATCH_UP_WEEKS);
-    if catch_up_weeks > 52 {
-        return Err(invalid(
-            origin,
-            "report.catch_up_weeks",
-            format!("{catch_up_weeks} is more than 52 weeks"),
-        ));
-    }
-    Ok(ReportSettings {
-        state_dir,
-        critical_flags,
-        catch_up_weeks,
-        send_partial: r.send_partial.unwrap_or(false),
-        settle_hours,
-    })
+    let s = email::report(&mut c, r, base_dir);
+    first_problem(c, Some(s), "report")
 }
 
 /// Command-line values that override (or, without a config file, replace) the config.
@@ -1632,6 +1049,40 @@ mod tests {
             err.contains("report.critical_flags[0]") && err.contains("broken_surge"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn email_and_report_report_every_problem_in_one_pass() {
+        let mut r = raw();
+        let mut e = email();
+        e.from = Some("not an address".into());
+        e.to = Some(vec!["ok@shop.example".into(), "nope".into()]);
+        e.security = Some("ssl".into());
+        e.timeout_secs = Some(0);
+        r.email = Some(e);
+        r.recipients = Some(vec!["also wrong".into()]);
+        r.report.critical_flags = Some(vec!["sweepstakes".into()]);
+        r.report.catch_up_weeks = Some(99);
+        r.report.settle_hours = Some([("fax".to_string(), 1)].into_iter().collect());
+        let errs = Settings::validate(&r, "x.toml", Some("Shop"), Path::new("/")).unwrap_err();
+        let text: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+        for key in [
+            "email.from",
+            "email.to[1]",
+            "email.security",
+            "email.timeout_secs",
+            "recipients[0]",
+            "report.critical_flags[0]",
+            "report.catch_up_weeks",
+            "report.settle_hours.fax",
+        ] {
+            let want = format!("x.toml: account \"Shop\": {key}:");
+            assert!(
+                text.iter().any(|t| t.starts_with(&want)),
+                "{key}: {text:#?}"
+            );
+        }
+        assert_eq!(text.len(), 8, "{text:#?}");
     }
 
     #[test]

@@ -1,0 +1,268 @@
+//! Validation of `[analysis]` (definitions and thresholds), `[[platforms]]` (with the rules
+//! their floors come from) and `[funnel]`. Every problem is collected into the [`Check`].
+
+use jiff::tz::TimeZone;
+
+use super::{
+    AnalysisSettings, Check, PlatformSettings, RawAnalysis, RawConfig, DEFAULT_CANDIDATES,
+    DEFAULT_FUNNEL_STEPS, DEFAULT_LATENESS_MINUTES, MAX_DAYS, MAX_GAP_MINUTES,
+    MAX_LATENESS_MINUTES, MAX_WEEKS,
+};
+use crate::observe::{ObserveSpec, UnitKind, MAX_CANDIDATES};
+use crate::platform::{FloorBasis, PlatformId};
+use crate::types::EventName;
+
+/// Validates `[analysis]`: how units, features and labels are formed, and the thresholds.
+pub(super) fn analysis(c: &mut Check<'_>, a: &RawAnalysis) -> (ObserveSpec, AnalysisSettings) {
+    let tz_name = a.time_zone.clone().unwrap_or_else(|| "UTC".into());
+    let time_zone = TimeZone::get(&tz_name).unwrap_or_else(|e| {
+        c.err(
+            "analysis.time_zone",
+            format!("{tz_name:?} is not an IANA time zone ({e})"),
+        );
+        TimeZone::UTC
+    });
+    let purchase = c
+        .event(
+            "analysis.purchase_event",
+            a.purchase_event.as_deref().unwrap_or("purchase"),
+        )
+        .unwrap_or_else(|| EventName::new("purchase").expect("non-empty"));
+    let candidates = candidates(c, a, &purchase);
+    let confidence = c.fraction("analysis.confidence", a.confidence.unwrap_or(0.95));
+    let clearance_threshold = c.fraction(
+        "analysis.clearance_threshold",
+        a.clearance_threshold.unwrap_or(0.8),
+    );
+    let alpha = c.fraction("analysis.alpha", a.alpha.unwrap_or(0.05));
+    let mut within = |key: &str, v: Option<u32>, dflt: u32, lo: u32, hi: u32, what: &str| {
+        c.within(key, v.unwrap_or(dflt), lo, hi, what)
+    };
+    let label_window_days = within(
+        "analysis.label_window_days",
+        a.label_window_days,
+        7,
+        1,
+        MAX_DAYS,
+        "days",
+    );
+    let session_gap_minutes = within(
+        "analysis.session_gap_minutes",
+        a.session_gap_minutes,
+        30,
+        1,
+        MAX_GAP_MINUTES,
+        "minutes",
+    );
+    let lateness_minutes = within(
+        "analysis.lateness_minutes",
+        a.lateness_minutes,
+        DEFAULT_LATENESS_MINUTES,
+        0,
+        MAX_LATENESS_MINUTES,
+        "minutes",
+    );
+    let weeks = "weeks";
+    let holdout_weeks = within(
+        "analysis.holdout_weeks",
+        a.holdout_weeks,
+        1,
+        0,
+        MAX_WEEKS,
+        weeks,
+    );
+    let volume_weeks = within(
+        "analysis.volume_weeks",
+        a.volume_weeks,
+        4,
+        1,
+        MAX_WEEKS,
+        weeks,
+    );
+    let surge_weeks = within(
+        "analysis.surge_weeks",
+        a.surge_weeks,
+        2,
+        1,
+        MAX_WEEKS,
+        weeks,
+    );
+    let confirm_weeks = within(
+        "analysis.confirm_weeks",
+        a.confirm_weeks,
+        2,
+        1,
+        MAX_WEEKS,
+        "weeks (1 switches as soon as another event leads)",
+    );
+    let observe = ObserveSpec {
+        unit: a.unit.unwrap_or(UnitKind::Session),
+        candidates,
+        purchase,
+        label_window_days,
+        session_gap_minutes,
+        time_zone,
+        lateness_minutes,
+    };
+    let settings = AnalysisSettings {
+        holdout_weeks,
+        confidence,
+        clearance_threshold,
+        volume_weeks,
+        surge_weeks,
+        alpha,
+        min_units: a.min_units.unwrap_or(30),
+        confirm_weeks,
+    };
+    (observe, settings)
+}
+
+/// `analysis.candidates` (default [`DEFAULT_CANDIDATES`]): distinct, not the purchase event,
+/// 1 to [`MAX_CANDIDATES`].
+fn candidates(c: &mut Check<'_>, a: &RawAnalysis, purchase: &EventName) -> Vec<EventName> {
+    let names: Vec<String> = match &a.candidates {
+        Some(list) => list.clone(),
+        None => DEFAULT_CANDIDATES.iter().map(|s| s.to_string()).collect(),
+    };
+    let mut candidates: Vec<EventName> = Vec::new();
+    for (i, n) in names.iter().enumerate() {
+        let key = format!("analysis.candidates[{i}]");
+        let Some(e) = c.event(&key, n) else { continue };
+        if &e == purchase {
+            c.err(&key, "the purchase event cannot be its own proxy");
+        } else if !candidates.contains(&e) {
+            candidates.push(e);
+        }
+    }
+    if candidates.is_empty() || candidates.len() > MAX_CANDIDATES {
+        c.err(
+            "analysis.candidates",
+            format!("give 1 to {MAX_CANDIDATES} candidate events"),
+        );
+    }
+    candidates
+}
+
+/// Validates `[[rule]]` and `[[platforms]]`; with `require_platforms`, at least one platform.
+pub(super) fn platforms(
+    c: &mut Check<'_>,
+    raw: &RawConfig,
+    require_platforms: bool,
+) -> Vec<PlatformSettings> {
+    let user_rules = crate::platform::Rules {
+        rule: raw.rule.clone(),
+    };
+    if let Err(e) = user_rules.check("rule") {
+        c.err("rule", e);
+    }
+    let rules = crate::platform::Rules::builtin().merged(&raw.rule);
+    let mut platforms: Vec<PlatformSettings> = Vec::new();
+    for (i, p) in raw.platforms.iter().enumerate() {
+        let key = |k: &str| format!("platforms[{i}].{k}");
+        let id: PlatformId = match p.id.parse() {
+            Ok(id) => id,
+            Err(e) => {
+                c.err(key("id"), e);
+                continue;
+            }
+        };
+        let mut profile = match rules.floor(id, p.rule.as_deref()) {
+            Some(r) => id.profile_with(Some(r.floor())),
+            None => {
+                let known: Vec<&str> = rules
+                    .rule
+                    .iter()
+                    .filter(|r| r.platform == id)
+                    .map(|r| r.id.as_str())
+                    .collect();
+                c.err(
+                    key("rule"),
+                    format!(
+                        "no rule {:?} for {id}; known: {}",
+                        p.rule.as_deref().unwrap_or(""),
+                        known.join(", ")
+                    ),
+                );
+                id.profile()
+            }
+        };
+        if let Some(ev) = p.floor_events {
+            if !(ev.is_finite() && ev > 0.0) {
+                c.err(
+                    key("floor_events"),
+                    format!("{ev} must be a positive number of events"),
+                );
+            }
+            profile.floor.events = ev;
+            profile.floor.basis = FloorBasis::Configured;
+        }
+        if let Some(days) = p.floor_days {
+            profile.floor.days = c.within(&key("floor_days"), days, 1, MAX_DAYS, "days");
+            profile.floor.basis = FloorBasis::Configured;
+        }
+        if let Some(list) = &p.optimizable {
+            let v = list
+                .iter()
+                .enumerate()
+                .filter_map(|(j, n)| c.event(&key(&format!("optimizable[{j}]")), n))
+                .collect();
+            profile.optimizable = Some(v);
+        }
+        let ad_sets = p.ad_sets.unwrap_or(1);
+        if ad_sets == 0 {
+            c.err(
+                key("ad_sets"),
+                "must be at least 1 (bidding units sharing the events)",
+            );
+        }
+        let share = p.attributed_share.unwrap_or(1.0);
+        if !(share > 0.0 && share <= 1.0) {
+            c.err(
+                key("attributed_share"),
+                format!("{share} must be in (0, 1]: the share of site events the platform sees"),
+            );
+        }
+        let optimizing_on = p
+            .optimizing_on
+            .as_ref()
+            .and_then(|n| c.event(&key("optimizing_on"), n));
+        if platforms.iter().any(|q| q.profile.id == id) {
+            c.err(key("id"), format!("{id} is listed twice"));
+        }
+        platforms.push(PlatformSettings {
+            profile,
+            ad_sets,
+            attributed_share: share,
+            optimizing_on,
+        });
+    }
+    if raw.platforms.is_empty() && require_platforms {
+        c.err(
+            "platforms",
+            "name at least one platform ([[platforms]] id = \"meta\", or --platform meta)",
+        );
+    }
+    platforms
+}
+
+/// `[funnel] steps` (default [`DEFAULT_FUNNEL_STEPS`]): 2 to 16 distinct events.
+pub(super) fn funnel_steps(c: &mut Check<'_>, raw: &RawConfig) -> Vec<EventName> {
+    let step_names: Vec<String> = match &raw.funnel.steps {
+        Some(v) => v.clone(),
+        None => DEFAULT_FUNNEL_STEPS.iter().map(|s| s.to_string()).collect(),
+    };
+    let mut funnel_steps: Vec<EventName> = Vec::new();
+    for (i, n) in step_names.iter().enumerate() {
+        let key = format!("funnel.steps[{i}]");
+        let Some(e) = c.event(&key, n) else { continue };
+        if funnel_steps.contains(&e) {
+            c.err(&key, format!("{e} is listed twice"));
+        } else {
+            funnel_steps.push(e);
+        }
+    }
+    if funnel_steps.len() < 2 || funnel_steps.len() > 16 {
+        c.err("funnel.steps", "give 2 to 16 steps");
+    }
+    funnel_steps
+}
