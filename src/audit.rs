@@ -18,7 +18,7 @@ use std::sync::Mutex;
 use serde::Serialize;
 
 use crate::config::accounts::ConfigFile;
-use crate::config::Settings;
+use crate::config::{ConfigError, Settings};
 use crate::flags::FlagKind;
 use crate::format::percent;
 use crate::platform::PlatformId;
@@ -289,8 +289,8 @@ pub fn run(
     let origin = file.path.display().to_string();
     if let Some(names) = select {
         for n in names {
-            if !file.accounts.iter().any(|a| &a.name == n) {
-                let all: Vec<&str> = file.accounts.iter().map(|a| a.name.as_str()).collect();
+            if !file.names.contains(n) {
+                let all: Vec<&str> = file.names.iter().map(String::as_str).collect();
                 return Err(crate::config::ConfigError::Invalid {
                     origin,
                     account: Some(n.clone()),
@@ -300,10 +300,10 @@ pub fn run(
             }
         }
     }
-    let chosen: Vec<&crate::config::accounts::Account> = file
-        .accounts
+    let chosen: Vec<&String> = file
+        .names
         .iter()
-        .filter(|a| select.is_none_or(|s| s.contains(&a.name)))
+        .filter(|n| select.is_none_or(|s| s.contains(n)))
         .collect();
     let bar = if std::io::stderr().is_terminal() {
         let b = indicatif::ProgressBar::new(chosen.len() as u64);
@@ -323,18 +323,17 @@ pub fn run(
         for _ in 0..jobs.clamp(1, chosen.len().max(1)) {
             s.spawn(|| loop {
                 let k = next.fetch_add(1, Ordering::SeqCst);
-                let Some(acc) = chosen.get(k) else { break };
-                bar.set_message(acc.name.clone());
-                let outcome = catch_unwind(AssertUnwindSafe(|| {
-                    audit_one(&acc.raw, &acc.name, &origin, &base)
-                }))
-                .unwrap_or_else(|_| {
-                    failed(
-                        &acc.name,
+                let Some(name) = chosen.get(k) else { break };
+                bar.set_message(name.to_string());
+                let outcome =
+                    catch_unwind(AssertUnwindSafe(|| audit_one(file, name, &origin, &base)))
+                        .unwrap_or_else(|_| {
+                            failed(
+                        name,
                         "internal error while analysing this account (a bug: please report it)"
                             .into(),
                     )
-                });
+                        });
                 if let Ok(mut slot) = results[k].lock() {
                     *slot = Some(outcome);
                 }
@@ -346,11 +345,11 @@ pub fn run(
     let accounts: Vec<AccountAudit> = results
         .into_iter()
         .zip(&chosen)
-        .map(|(m, acc)| {
+        .map(|(m, name)| {
             m.into_inner()
                 .ok()
                 .flatten()
-                .unwrap_or_else(|| failed(&acc.name, "not run".into()))
+                .unwrap_or_else(|| failed(name, "not run".into()))
         })
         .collect();
     let worst = accounts.iter().filter_map(|a| a.severity).max();
@@ -375,26 +374,33 @@ fn failed(name: &str, error: String) -> AccountAudit {
     }
 }
 
-fn audit_one(
-    raw: &crate::config::RawConfig,
-    name: &str,
-    origin: &str,
-    base: &std::path::Path,
-) -> AccountAudit {
+/// One account's row: its config problems (the file's own, or found by validation) make it a
+/// failed row without running it, like a log it cannot read.
+fn audit_one(file: &ConfigFile, name: &str, origin: &str, base: &std::path::Path) -> AccountAudit {
+    let problems = |errs: Vec<ConfigError>| {
+        let text: Vec<String> = errs
+            .into_iter()
+            .map(|e| file.blame(e).to_string())
+            .collect();
+        failed(name, text.join("; "))
+    };
+    let own: Vec<ConfigError> = file.account_problems(name).cloned().collect();
+    let raw = file
+        .accounts
+        .iter()
+        .find(|a| a.name == name)
+        .map(|a| &a.raw);
+    let raw = match raw {
+        Some(raw) if own.is_empty() => raw,
+        _ if !own.is_empty() => return problems(own),
+        _ => return failed(name, "its settings could not be read".into()),
+    };
     let settings = match Settings::validate(raw, origin, Some(name), base) {
         Ok(s) => {
             crate::config::secrets::register_configured(&s);
             s
         }
-        Err(errs) => {
-            return failed(
-                name,
-                errs.iter()
-                    .map(|e| e.to_string())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )
-        }
+        Err(errs) => return problems(errs),
     };
     match crate::pipeline::analyze(&settings) {
         Ok(report) => {

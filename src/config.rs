@@ -36,7 +36,7 @@ pub const DEFAULT_CANDIDATES: [&str; 8] = [
 ];
 
 /// A configuration problem, naming where it is.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read or parsed.
     #[error("{path}: {message}")]
@@ -58,6 +58,16 @@ pub enum ConfigError {
         /// What is wrong and what would be right.
         message: String,
     },
+}
+
+impl ConfigError {
+    /// The account a problem belongs to, in a multi-account file (`None`: the file as a whole).
+    pub fn account(&self) -> Option<&str> {
+        match self {
+            ConfigError::Invalid { account, .. } => account.as_deref(),
+            ConfigError::Load { .. } => None,
+        }
+    }
 }
 
 /// `[source]`: where the events are and how they are written.
@@ -770,18 +780,24 @@ fn per_platform<T: Copy>(
 /// Loads settings from an optional config file plus command-line overrides. In a multi-account
 /// file, `--account NAME` picks the account (required when there are several).
 pub fn load_settings(config: Option<&Path>, o: &Overrides) -> Result<Settings, ConfigError> {
-    let (mut raw, origin, base) = match config {
+    let (mut raw, origin, base, env_keys) = match config {
         Some(p) => {
             let file = accounts::load_file(p)?;
-            if let Some(first) = file.problems.into_iter().next() {
-                return Err(first);
+            // Another account's mistakes do not stop this one's run.
+            let wanted = match (&o.account, file.multi) {
+                (Some(name), true) => Some(name.as_str()),
+                (None, true) if file.names.len() == 1 => Some(file.names[0].as_str()),
+                _ => None,
+            };
+            if let Some(first) = file
+                .problems
+                .iter()
+                .find(|e| e.account().is_none() || e.account() == wanted)
+            {
+                return Err(file.blame(first.clone()));
             }
-            let base = file
-                .path
-                .parent()
-                .map(Path::to_path_buf)
-                .unwrap_or_default();
-            let names: Vec<String> = file.accounts.iter().map(|a| a.name.clone()).collect();
+            let base = file.base_dir();
+            let names = file.names.clone();
             let pick = match (&o.account, file.multi) {
                 (Some(name), true) => file.accounts.into_iter().find(|a| &a.name == name),
                 (None, true) if names.len() > 1 => None,
@@ -797,12 +813,13 @@ pub fn load_settings(config: Option<&Path>, o: &Overrides) -> Result<Settings, C
                     ),
                 ));
             };
-            (acc.raw, p.display().to_string(), base)
+            (acc.raw, p.display().to_string(), base, file.env_keys)
         }
         None => (
             RawConfig::default(),
             "command line".to_string(),
             PathBuf::new(),
+            Vec::new(),
         ),
     };
     if let Some(e) = &o.events {
@@ -864,7 +881,8 @@ pub fn load_settings(config: Option<&Path>, o: &Overrides) -> Result<Settings, C
     if let Some(s) = &o.funnel_steps {
         raw.funnel.steps = Some(s.clone());
     }
-    let mut s = Settings::from_raw_with(&raw, &origin, &base, !o.platforms_optional)?;
+    let mut s = Settings::from_raw_with(&raw, &origin, &base, !o.platforms_optional)
+        .map_err(|e| accounts::blame_env(&env_keys, e))?;
     s.source.strict = o.strict;
     s.source.progress = o.progress;
     s.as_of = o.as_of;

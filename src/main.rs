@@ -567,9 +567,10 @@ fn demo(a: DemoArgs) -> Result<String, Error> {
 }
 
 fn audit(a: AuditArgs) -> Result<(String, i32), Error> {
-    let mut file = optsignal::config::accounts::load_file(&a.config)?;
-    if !file.problems.is_empty() {
-        return Err(file.problems.swap_remove(0).into());
+    let file = optsignal::config::accounts::load_file(&a.config)?;
+    // An account's own mistakes make it a failed row; only the file's stop the audit.
+    if let Some(e) = file.file_problems().next() {
+        return Err(e.clone().into());
     }
     let audit = optsignal::audit::run(&file, a.accounts.as_deref(), a.jobs)?;
     let fail_on = match a.fail_on {
@@ -605,7 +606,7 @@ fn audit(a: AuditArgs) -> Result<(String, i32), Error> {
 fn config_check(path: PathBuf) -> Result<(String, i32), Error> {
     let (file, problems) = optsignal::config::accounts::check(&path)?;
     if problems.is_empty() {
-        let names: Vec<&str> = file.accounts.iter().map(|a| a.name.as_str()).collect();
+        let names: Vec<&str> = file.names.iter().map(String::as_str).collect();
         return Ok((
             format!(
                 "{}: ok ({}: {})",

@@ -162,7 +162,186 @@ fn environment_overrides_apply_to_every_account() {
     );
 }
 
+/// An agency file beside `dir`'s demo log: a healthy account, then four whose own config is
+/// wrong in four ways (unknown key, wrong type, not finite, out of range).
+fn broken_agency(dir: &std::path::Path) -> std::path::PathBuf {
+    let log = fixture("demo/events.csv.gz");
+    let log = log.to_str().unwrap();
+    let account = |name: &str, analysis: &str| {
+        format!(
+            "[[accounts]]\nname = {name:?}\n[accounts.source]\npath = {log:?}\n\
+             [accounts.analysis]\n{analysis}\n[[accounts.platforms]]\nid = \"meta\"\n\
+             ad_sets = 2\nattributed_share = 0.6\noptimizing_on = \"add_to_cart\"\n"
+        )
+    };
+    let body = [
+        account("Healthy", "label_window_days = 7"),
+        account("Typo", "label_windw_days = 3"),
+        account("Wrong type", "alpha = \"low\""),
+        account("Not finite", "confidence = nan"),
+        account("Out of range", "clearance_threshold = 2.0"),
+    ]
+    .concat();
+    let p = dir.join("agency.toml");
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+/// The broken accounts' names and the key each one's error must name.
+const BROKEN: [(&str, &str); 4] = [
+    ("Typo", "analysis.label_windw_days"),
+    ("Wrong type", "analysis.alpha"),
+    ("Not finite", "analysis.confidence"),
+    ("Out of range", "analysis.clearance_threshold"),
+];
+
+#[test]
+fn one_accounts_config_error_fails_that_account_only() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = broken_agency(d.path());
+    let out = optsignal()
+        .args(["audit", "--format", "json", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Some accounts failed, none is critical: exit 1 (docs/audit.md), not 2.
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let a: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(a["failed"], 4);
+    let rows = a["accounts"].as_array().unwrap();
+    let names: Vec<&str> = rows
+        .iter()
+        .map(|r| r["account"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Healthy",
+            "Typo",
+            "Wrong type",
+            "Not finite",
+            "Out of range"
+        ]
+    );
+    assert_eq!(rows[0]["status"], "ok");
+    assert_eq!(rows[0]["platforms"][0]["recommended"], "add_to_cart");
+    for (row, (name, key)) in rows[1..].iter().zip(BROKEN) {
+        assert_eq!(row["status"], "failed", "{name}");
+        let error = row["error"].as_str().unwrap();
+        assert!(
+            error.contains(&format!("account {name:?}: {key}")),
+            "{name}: {error}"
+        );
+    }
+    // Every format shows each broken account with its error.
+    let only_broken = BROKEN.map(|(n, _)| n).join(",");
+    for format in ["table", "md", "html"] {
+        let out = optsignal()
+            .args([
+                "audit",
+                "--format",
+                format,
+                "--accounts",
+                &only_broken,
+                "--config",
+            ])
+            .arg(&cfg)
+            .env("COLUMNS", "400")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{format}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        for (name, key) in BROKEN {
+            assert!(
+                text.contains(name) && text.contains(key),
+                "{format}: {name} {key} in\n{text}"
+            );
+        }
+    }
+    // The other accounts' mistakes do not stop one account's own run.
+    optsignal()
+        .args(["recommend", "--account", "Healthy", "--config"])
+        .arg(&cfg)
+        .assert()
+        .code(0);
+    optsignal()
+        .args(["recommend", "--account", "Typo", "--config"])
+        .arg(&cfg)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("analysis.label_windw_days"));
+}
+
+#[test]
+fn a_problem_of_the_whole_file_still_stops_the_audit() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = d.path().join("agency.toml");
+    std::fs::write(&cfg, format!("[defults]\nx = 1\n{GOOD}")).unwrap();
+    optsignal()
+        .args(["audit", "--config"])
+        .arg(&cfg)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("defults"));
+    std::fs::write(&cfg, GOOD).unwrap();
+    optsignal()
+        .args(["audit", "--config"])
+        .arg(&cfg)
+        .env("OPTSIGNAL_ANALYSIS__ALPHA", "inf")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "environment variable OPTSIGNAL_ANALYSIS__ALPHA",
+        ));
+}
+
+#[test]
+fn accounts_that_would_share_folders_are_rejected() {
+    // The same name twice: one model store folder and one sent-state file for both.
+    let (code, out) = check(&format!("{GOOD}{GOOD}"));
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("account \"Shop\": name: another account is also named \"Shop\"")
+            && out.contains("model store folder")
+            && out.contains("sent-state files"),
+        "{out}"
+    );
+    // Names that differ only in case or spacing have folders of their own.
+    let (code, out) = check(&format!(
+        "{}{}{}",
+        GOOD.replace("\"Shop\"", "\"Shop A\""),
+        GOOD.replace("\"Shop\"", "\"shop a\""),
+        GOOD.replace("\"Shop\"", "\"shop-a\"")
+    ));
+    assert_eq!(code, 0, "{out}");
+    // An account without a name is "account N": naming another one so collides with it.
+    let (code, out) = check(&format!(
+        "{}{}",
+        GOOD.replace("name = \"Shop\"\n", ""),
+        GOOD.replace("\"Shop\"", "\"account 1\"")
+    ));
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("account \"account 1\": name:"), "{out}");
+}
+
+#[test]
+fn config_check_blames_a_bad_value_on_the_variable_that_set_it() {
+    let (code, out) = check_env(GOOD, &[("OPTSIGNAL_ANALYSIS__CONFIDENCE", "2")]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("environment variable OPTSIGNAL_ANALYSIS__CONFIDENCE: analysis.confidence:"),
+        "{out}"
+    );
+    assert!(!out.contains("agency.toml: account"), "{out}");
+}
+
 fn check(body: &str) -> (i32, String) {
+    check_env(body, &[])
+}
+
+/// `config check` on `body` (beside an events.csv), with these environment variables set.
+fn check_env(body: &str, env: &[(&str, &str)]) -> (i32, String) {
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("agency.toml");
     std::fs::write(&p, body).unwrap();
@@ -174,6 +353,7 @@ fn check(body: &str) -> (i32, String) {
     let out = optsignal()
         .args(["config", "check", "--config"])
         .arg(&p)
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     (

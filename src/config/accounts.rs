@@ -30,6 +30,11 @@ pub struct ConfigFile {
     pub multi: bool,
     /// Accounts that deserialised (possibly still invalid: see `Settings::validate`).
     pub accounts: Vec<Account>,
+    /// Every account's name in file order, also of accounts that did not deserialise.
+    pub names: Vec<String>,
+    /// Dotted keys set by `OPTSIGNAL_*` environment variables, to blame their values' problems
+    /// on the variable ([`ConfigFile::blame`]).
+    pub env_keys: Vec<String>,
     /// Unknown keys and wrong types, each naming the file, account and key.
     pub problems: Vec<ConfigError>,
     /// `[defaults]` of a multi-account file (the whole file otherwise), for settings that belong
@@ -38,12 +43,45 @@ pub struct ConfigFile {
 }
 
 impl ConfigFile {
+    /// Problems of the file as a whole (no account named): a broken `OPTSIGNAL_*` variable, a
+    /// stray top-level key, or any problem of a single-account file.
+    pub fn file_problems(&self) -> impl Iterator<Item = &ConfigError> {
+        self.problems.iter().filter(|p| p.account().is_none())
+    }
+
+    /// Problems of one account of a multi-account file.
+    pub fn account_problems<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a ConfigError> {
+        self.problems
+            .iter()
+            .filter(move |p| p.account() == Some(name))
+    }
+
+    /// `e`, blamed on the `OPTSIGNAL_*` variable when that set its key ([`blame_env`]).
+    pub fn blame(&self, e: ConfigError) -> ConfigError {
+        blame_env(&self.env_keys, e)
+    }
+
     /// Folder that relative paths in the file are resolved against.
     pub fn base_dir(&self) -> PathBuf {
         self.path
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default()
+    }
+}
+
+/// `e`, blamed on the `OPTSIGNAL_*` variable when the environment set its key (`env_keys`,
+/// or the list the key indexes: `analysis.candidates[2]`): a validation error of a value the
+/// environment gave. Otherwise `e` as it is.
+pub fn blame_env(env_keys: &[String], e: ConfigError) -> ConfigError {
+    let ConfigError::Invalid { key, message, .. } = &e else {
+        return e;
+    };
+    let list = key.rfind('[').map_or(key.as_str(), |i| &key[..i]);
+    if env_keys.iter().any(|k| k == key || k == list) {
+        env_problem(key, message.clone())
+    } else {
+        e
     }
 }
 
@@ -513,7 +551,7 @@ pub fn load_file(path: &Path) -> Result<ConfigFile, ConfigError> {
             message: NOT_FINITE.into(),
         })
         .collect();
-    let mut top: Map<String, Value> = built
+    let top: Map<String, Value> = built
         .try_deserialize()
         .map_err(|e| load_err(path, e.to_string()))?;
     let schema = schema();
@@ -525,53 +563,13 @@ pub fn load_file(path: &Path) -> Result<ConfigFile, ConfigError> {
     for (key, message) in env_unknown {
         problems.push(env_problem(&key, message));
     }
-    let mut accounts = Vec::new();
     let multi = top.contains_key("accounts");
-    let mut tables: Vec<(String, Value)> = Vec::new();
-    let mut file_defaults;
+    let (tables, mut file_defaults) = account_tables(top, path, &origin, &mut problems)?;
+    let names: Vec<String> = tables.iter().map(|(n, _)| n.clone()).collect();
     if multi {
-        let defaults = top.remove("defaults").unwrap_or(Value::Object(Map::new()));
-        file_defaults = defaults.clone();
-        let list = top.remove("accounts");
-        problems.extend(top.keys().map(|k| stray_top_level(k, &origin)));
-        let Some(Value::Array(list)) = list else {
-            return Err(load_err(
-                path,
-                "`accounts` must be a list of tables: [[accounts]]",
-            ));
-        };
-        for (i, acc) in list.into_iter().enumerate() {
-            let mut merged = defaults.clone();
-            merge(&mut merged, &acc);
-            let name = merged
-                .as_object_mut()
-                .and_then(|m| m.remove("name"))
-                .and_then(|v| v.as_str().map(String::from))
-                .or_else(|| {
-                    merged
-                        .get("account")
-                        .and_then(Value::as_str)
-                        .map(String::from)
-                })
-                .unwrap_or_else(|| format!("account {}", i + 1));
-            if let Some(m) = merged.as_object_mut() {
-                m.insert("account".into(), Value::String(name.clone()));
-            }
-            tables.push((name, merged));
-        }
-    } else {
-        let mut merged = Value::Object(top);
-        let name = merged
-            .get("account")
-            .and_then(Value::as_str)
-            .map(String::from)
-            .unwrap_or_else(|| "account".into());
-        if let Some(m) = merged.as_object_mut() {
-            m.remove("name");
-        }
-        file_defaults = merged.clone();
-        tables.push((name, std::mem::take(&mut merged)));
+        own_non_finite(&mut problems, &names);
     }
+    let mut accounts = Vec::new();
     merge(&mut file_defaults, &env);
     let mut ignored = Vec::new();
     prune_unknown(&mut file_defaults, &schema, "", &mut ignored);
@@ -599,15 +597,159 @@ pub fn load_file(path: &Path) -> Result<ConfigFile, ConfigError> {
             accounts.push(Account { name, raw });
         }
     }
-    let mut seen = std::collections::HashSet::new();
-    problems.retain(|p: &ConfigError| seen.insert(p.to_string()));
-    Ok(ConfigFile {
+    let mut file = ConfigFile {
         path: path.to_path_buf(),
         multi,
         accounts,
+        names,
+        env_keys: env_vars,
         problems,
         defaults,
-    })
+    };
+    file.problems.extend(shared_folders(&file));
+    let mut seen = std::collections::HashSet::new();
+    file.problems
+        .retain(|p: &ConfigError| seen.insert(p.to_string()));
+    Ok(file)
+}
+
+/// The accounts' tables of a parsed file, each with its name (`[defaults]` merged into every
+/// account of a multi-account file), and the file's defaults.
+fn account_tables(
+    mut top: Map<String, Value>,
+    path: &Path,
+    origin: &str,
+    problems: &mut Vec<ConfigError>,
+) -> Result<(Vec<(String, Value)>, Value), ConfigError> {
+    let mut tables: Vec<(String, Value)> = Vec::new();
+    if !top.contains_key("accounts") {
+        let mut merged = Value::Object(top);
+        let name = merged
+            .get("account")
+            .and_then(Value::as_str)
+            .map(String::from)
+            .unwrap_or_else(|| "account".into());
+        if let Some(m) = merged.as_object_mut() {
+            m.remove("name");
+        }
+        let file_defaults = merged.clone();
+        tables.push((name, merged));
+        return Ok((tables, file_defaults));
+    }
+    let defaults = top.remove("defaults").unwrap_or(Value::Object(Map::new()));
+    let list = top.remove("accounts");
+    problems.extend(top.keys().map(|k| stray_top_level(k, origin)));
+    let Some(Value::Array(list)) = list else {
+        return Err(load_err(
+            path,
+            "`accounts` must be a list of tables: [[accounts]]",
+        ));
+    };
+    for (i, acc) in list.into_iter().enumerate() {
+        let mut merged = defaults.clone();
+        merge(&mut merged, &acc);
+        let name = merged
+            .as_object_mut()
+            .and_then(|m| m.remove("name"))
+            .and_then(|v| v.as_str().map(String::from))
+            .or_else(|| {
+                merged
+                    .get("account")
+                    .and_then(Value::as_str)
+                    .map(String::from)
+            })
+            .unwrap_or_else(|| format!("account {}", i + 1));
+        if let Some(m) = merged.as_object_mut() {
+            m.insert("account".into(), Value::String(name.clone()));
+        }
+        tables.push((name, merged));
+    }
+    Ok((tables, defaults))
+}
+
+/// A NaN or infinity inside `[[accounts]]` number i is that account's problem (found before
+/// the accounts were told apart, keyed `accounts[i].analysis.alpha`).
+fn own_non_finite(problems: &mut [ConfigError], names: &[String]) {
+    for p in problems.iter_mut() {
+        let ConfigError::Invalid { account, key, .. } = p else {
+            continue;
+        };
+        let Some(rest) = key.strip_prefix("accounts[") else {
+            continue;
+        };
+        let Some((i, inner)) = rest.split_once("].") else {
+            continue;
+        };
+        if let Some(name) = i.parse::<usize>().ok().and_then(|i| names.get(i)) {
+            *account = Some(name.clone());
+            *key = inner.to_string();
+        }
+    }
+}
+
+/// Accounts of one file that would share files: the same name (`--account` could not tell
+/// them apart), or the same model store folder or sent-state files (their reports and weekly
+/// memory would mix). Each is reported on the later account, naming the earlier one.
+fn shared_folders(file: &ConfigFile) -> Vec<ConfigError> {
+    let origin = file.path.display().to_string();
+    let base = file.base_dir();
+    let resolve = |p: &Option<PathBuf>, dflt: &str| {
+        let p = p.clone().unwrap_or_else(|| PathBuf::from(dflt));
+        if p.is_absolute() {
+            p
+        } else {
+            base.join(p)
+        }
+    };
+    let folders: Vec<(&str, PathBuf, PathBuf)> = file
+        .accounts
+        .iter()
+        .map(|a| {
+            let store = resolve(&a.raw.store.path, "models");
+            let state = resolve(&a.raw.report.state_dir, "optsignal-state");
+            (
+                a.name.as_str(),
+                crate::store::Store::new(&store, &a.name)
+                    .dir()
+                    .to_path_buf(),
+                crate::deliver::state::lock_path(&state, &a.name),
+            )
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (j, (name, store, state)) in folders.iter().enumerate() {
+        let Some((earlier, e_store, e_state)) = folders[..j]
+            .iter()
+            .find(|(n, s, t)| n == name || s == store || t == state)
+        else {
+            continue;
+        };
+        let mut shared = Vec::new();
+        if e_store == store {
+            shared.push(format!("the model store folder {}", store.display()));
+        }
+        if e_state == state {
+            let dir = state.parent().unwrap_or(Path::new(""));
+            shared.push(format!("the sent-state files in {}", dir.display()));
+        }
+        let what = if shared.is_empty() {
+            String::new()
+        } else {
+            format!(" and would share {}", shared.join(" and "))
+        };
+        let same = if earlier == name {
+            format!("another account is also named {name:?}")
+        } else {
+            format!("account {earlier:?} has the same files")
+        };
+        out.push(ConfigError::Invalid {
+            origin: origin.clone(),
+            account: Some(name.to_string()),
+            key: "name".into(),
+            message: format!("{same}{what}: give every account its own name"),
+        });
+    }
+    out
 }
 
 /// Everything `config check` finds in a file, in one pass: unknown keys, wrong types,
@@ -621,7 +763,7 @@ pub fn check(path: &Path) -> Result<(ConfigFile, Vec<ConfigError>), ConfigError>
     for acc in &file.accounts {
         let account = file.multi.then_some(acc.name.as_str());
         if let Err(errs) = super::Settings::validate(&acc.raw, &origin, account, &base) {
-            problems.extend(errs);
+            problems.extend(errs.into_iter().map(|e| file.blame(e)));
         }
         for (key, message) in unreadable(&acc.raw, &base) {
             problems.push(ConfigError::Invalid {
