@@ -4,29 +4,31 @@
 //! - `not_predictive`: the odds-ratio interval (segment-adjusted when estimable, raw otherwise) or
 //!   the lift interval reaches down to 1 or below.
 //! - `broken_surge` (the sweepstakes pattern): over the last `surge_weeks` complete weeks the
-//!   proxy's unit volume rose significantly against the earlier complete weeks (quasi-Poisson
-//!   rate-ratio z-test, one-sided) **and** its precision fell significantly (pooled
-//!   two-proportion z-test, one-sided), both at `alpha`.
+//!   share of units with the proxy rose against the earlier complete weeks **and** its precision
+//!   fell, both within device × channel segments (stratified tests; precision on weeks whose
+//!   labels are complete), with a share at least [`MIN_SURGE_RATIO`]× and a precision at most
+//!   [`MAX_PRECISION_RATIO`]× the baseline's.
 //! - `leaky`: the proxy fires mostly after purchase (more than half of the purchasing units that
 //!   have it fire it only after buying), or precision and recall are both ≥ 0.95 — too good to be
 //!   a cause, probably a consequence.
-//! - `tracking_break`: the proxy's volume relative to purchases collapsed: its share of
-//!   proxy-units among proxy-units + purchasing units fell significantly (two-proportion z-test)
-//!   to less than half of the baseline ratio.
+//! - `tracking_break`: in the last complete week the share of units with the proxy fell, within
+//!   segments, to at most [`MAX_BREAK_RATIO`]× the baseline's (stratified test).
 //! - `insufficient_data`: fewer than `min_units` units with the proxy, or fewer than 10
 //!   purchasing units in all, or its effect is not estimable.
+//!
+//! The drift tests of all proxies are one family: their p-values are Holm-adjusted together, so
+//! a healthy store raises any drift flag in at most `alpha` of runs (docs/calibration.md).
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::config::AnalysisSettings;
 use crate::evidence::{Estimability, ProxyEvidence};
 use crate::format::{p_value, percent};
 use crate::observe::Observations;
-use crate::stats::drift::rate_ratio_test;
-use crate::stats::interval::two_proportion_z;
+use crate::stats::drift::{stratified_change, Counts, StratifiedTest};
+use crate::stats::fdr::holm;
 use crate::store::StoredWeek;
 use crate::types::IsoWeek;
 
@@ -69,117 +71,472 @@ fn r3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
-/// One week of a proxy's drift series.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Validated parameters of the flag rules, so that the rules read no settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FlagParams {
+    /// Family-wise significance level of the drift tests (Holm across events × tests).
+    pub alpha: f64,
+    /// Confidence level of the intervals (for the messages).
+    pub confidence: f64,
+    /// Fewest units with the proxy for a verdict.
+    pub min_units: u64,
+    /// Recent complete weeks compared with the baseline by `broken_surge`.
+    pub surge_weeks: u32,
+    /// Label window in days: a week whose units' windows run past the end of the data is censored.
+    pub label_window_days: u32,
+    /// `broken_surge`: the segment-adjusted share of units with the proxy must rise at least this
+    /// factor.
+    pub min_surge_ratio: f64,
+    /// `broken_surge`: the segment-adjusted precision must fall to at most this fraction.
+    pub max_precision_ratio: f64,
+    /// `tracking_break`: the segment-adjusted share of units with the proxy must fall to at most
+    /// this fraction.
+    pub max_break_ratio: f64,
+}
+
+/// Default effect sizes: a surge at least 1.5× the baseline share with precision at most 0.7× its
+/// baseline (a fall of 30% or more); a break at most half the baseline share.
+pub const MIN_SURGE_RATIO: f64 = 1.5;
+/// See [`MIN_SURGE_RATIO`].
+pub const MAX_PRECISION_RATIO: f64 = 0.7;
+/// See [`MIN_SURGE_RATIO`].
+pub const MAX_BREAK_RATIO: f64 = 0.5;
+
+impl FlagParams {
+    /// The rules at the default effect sizes.
+    pub fn new(
+        alpha: f64,
+        confidence: f64,
+        min_units: u64,
+        surge_weeks: u32,
+        label_window_days: u32,
+    ) -> Self {
+        FlagParams {
+            alpha,
+            confidence,
+            min_units,
+            surge_weeks,
+            label_window_days,
+            min_surge_ratio: MIN_SURGE_RATIO,
+            max_precision_ratio: MAX_PRECISION_RATIO,
+            max_break_ratio: MAX_BREAK_RATIO,
+        }
+    }
+}
+
+/// One complete week of a proxy's drift series, by segment (device × channel).
+#[derive(Debug, Clone, PartialEq)]
 pub struct DriftWeek {
     /// The ISO week.
     pub week: IsoWeek,
-    /// Units starting that week in which the proxy fired (its volume).
-    pub volume: u64,
-    /// Units starting that week with the proxy as a feature (precision denominator).
-    pub with_proxy: u64,
-    /// Of those, units that purchased within the label window.
-    pub purchasers: u64,
-    /// Units starting that week with a purchase in the unit.
-    pub purchase_units: u64,
     /// Whether the week comes from the model store (before the log starts).
     pub stored: bool,
+    /// Whether some of its units' label windows run past the end of the data (their precision
+    /// is understated): the last week of the log, and every stored week (stored as the last
+    /// week of its run).
+    pub censored: bool,
+    /// Per segment: units, and units with the proxy as a feature (`n`, `y`).
+    pub share: Vec<Counts>,
+    /// Per segment: units with the proxy, and of them purchasers (`n`, `y`).
+    pub precision: Vec<Counts>,
 }
 
-/// The complete weeks of candidate `j` for the drift flags: stored weeks from before the log's
-/// first week (a longer baseline than one log), then the log's own complete weeks.
-///
-/// Stored weeks keep their labels as known when they were stored, so their precision can run a
-/// little low; that makes a "precision fell" verdict harder to reach, never easier.
-pub fn drift_series(obs: &Observations, j: usize, prior: &[StoredWeek]) -> Vec<DriftWeek> {
+/// Segments (device × channel, by name) across the log and the stored weeks.
+#[derive(Debug, Default)]
+struct Segments(Vec<(String, String)>);
+
+impl Segments {
+    fn index(&mut self, device: &str, channel: &str) -> usize {
+        if let Some(i) = self.0.iter().position(|(d, c)| d == device && c == channel) {
+            return i;
+        }
+        self.0.push((device.to_string(), channel.to_string()));
+        self.0.len() - 1
+    }
+}
+
+fn level(levels: &[String], i: u64) -> &str {
+    levels.get(i as usize).map_or("", String::as_str)
+}
+
+fn add(v: &mut Vec<Counts>, s: usize, c: Counts) {
+    if v.len() <= s {
+        v.resize(s + 1, Counts::default());
+    }
+    v[s] += c;
+}
+
+/// Whether units starting in `week` may have label windows running past `data_end` (µs): the
+/// week's end (UTC Monday 00:00 after it) plus the label window lies more than one day after the
+/// last event (the day's slack covers the analysis time zone's offset).
+fn censored(week: IsoWeek, data_end: i64, label_window_days: u32) -> bool {
+    const DAY_US: i64 = 86_400_000_000;
+    let end = week.monday().saturating_add(jiff::Span::new().days(7));
+    let end_us = end
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .map_or(i64::MAX, |z| z.timestamp().as_microsecond());
+    end_us.saturating_add(i64::from(label_window_days) * DAY_US) > data_end.saturating_add(DAY_US)
+}
+
+/// The complete weeks of candidate `j` by segment: stored weeks from before the log's first
+/// week (a longer baseline than one log), then the log's own complete weeks.
+pub fn drift_series(
+    obs: &Observations,
+    j: usize,
+    prior: &[StoredWeek],
+    label_window_days: u32,
+) -> Vec<DriftWeek> {
     let event = &obs.candidates[j];
     let first_log_week = obs.weeks.first().map(|w| w.week);
-    let mut out: Vec<DriftWeek> = prior
+    let mut seg = Segments::default();
+    let mut stored: Vec<&StoredWeek> = prior
         .iter()
         .filter(|w| w.complete && first_log_week.is_some_and(|f| w.week < f))
-        .filter_map(|w| {
-            let p = w.proxy(event)?;
-            Some(DriftWeek {
+        .collect();
+    stored.sort_by_key(|w| w.week);
+    stored.dedup_by_key(|w| w.week);
+    let mut out = Vec::new();
+    for w in stored {
+        let Some(bit) = w.candidates.iter().position(|c| c == event) else {
+            continue;
+        };
+        let mut d = DriftWeek {
+            week: w.week,
+            stored: true,
+            censored: true,
+            share: Vec::new(),
+            precision: Vec::new(),
+        };
+        for &[dev, ch, mask, units, buyers] in &w.patterns {
+            let s = seg.index(level(&w.devices, dev), level(&w.channels, ch));
+            let with = mask >> bit & 1 == 1;
+            add(
+                &mut d.share,
+                s,
+                Counts {
+                    n: units,
+                    y: if with { units } else { 0 },
+                },
+            );
+            if with {
+                add(
+                    &mut d.precision,
+                    s,
+                    Counts {
+                        n: units,
+                        y: buyers,
+                    },
+                );
+            }
+        }
+        if !w.patterns.is_empty() {
+            out.push(d);
+        }
+    }
+    let mut log: Vec<Option<DriftWeek>> = obs
+        .weeks
+        .iter()
+        .map(|w| {
+            w.complete.then(|| DriftWeek {
                 week: w.week,
-                volume: p.week.units,
-                with_proxy: p.week.with_proxy?,
-                purchasers: p.week.purchasers?,
-                purchase_units: w.site?.purchase_units,
-                stored: true,
+                stored: false,
+                censored: censored(w.week, obs.span_micros.1, label_window_days),
+                share: Vec::new(),
+                precision: Vec::new(),
             })
         })
         .collect();
-    out.sort_by_key(|w| w.week);
-    out.dedup_by_key(|w| w.week);
     let bit = 1u32 << j;
-    for (i, w) in obs.weeks.iter().enumerate().filter(|(_, w)| w.complete) {
-        let (y, n) = obs
-            .patterns
-            .iter()
-            .filter(|p| p.week as usize == i && p.mask & bit != 0)
-            .fold((0, 0), |(y, n), p| (y + p.purchasers, n + p.units));
-        out.push(DriftWeek {
-            week: w.week,
-            volume: w.candidates[j].units,
-            with_proxy: n,
-            purchasers: y,
-            purchase_units: w.purchase.units,
-            stored: false,
+    for p in &obs.patterns {
+        let Some(Some(d)) = log.get_mut(p.week as usize) else {
+            continue;
+        };
+        let s = seg.index(
+            level(&obs.devices, u64::from(p.device)),
+            level(&obs.channels, u64::from(p.channel)),
+        );
+        let with = p.mask & bit != 0;
+        add(
+            &mut d.share,
+            s,
+            Counts {
+                n: p.units,
+                y: if with { p.units } else { 0 },
+            },
+        );
+        if with {
+            add(
+                &mut d.precision,
+                s,
+                Counts {
+                    n: p.units,
+                    y: p.purchasers,
+                },
+            );
+        }
+    }
+    out.extend(log.into_iter().flatten());
+    let n = seg.0.len();
+    for d in &mut out {
+        d.share.resize(n, Counts::default());
+        d.precision.resize(n, Counts::default());
+    }
+    out
+}
+
+/// Sums the per-segment counts of some weeks.
+fn pooled(weeks: &[&DriftWeek], f: impl Fn(&DriftWeek) -> &Vec<Counts>) -> Vec<Counts> {
+    let n = weeks.first().map_or(0, |w| f(w).len());
+    let mut out = vec![Counts::default(); n];
+    for w in weeks {
+        for (o, c) in out.iter_mut().zip(f(w)) {
+            *o += *c;
+        }
+    }
+    out
+}
+
+/// A drift test that ran on one proxy, before the family's correction.
+#[derive(Debug, Clone)]
+enum Candidate {
+    Surge {
+        share: StratifiedTest,
+        precision: StratifiedTest,
+        since: IsoWeek,
+        precision_weeks: (usize, usize),
+        volume_ratio: f64,
+    },
+    Break {
+        share: StratifiedTest,
+        week: IsoWeek,
+    },
+}
+
+impl Candidate {
+    /// The test's p-value: for the surge, the intersection–union test of both parts (the larger
+    /// one-sided p-value), which is level α when each part is.
+    fn p(&self) -> f64 {
+        match self {
+            Candidate::Surge {
+                share, precision, ..
+            } => share.p_increase.max(precision.p_decrease),
+            Candidate::Break { share, .. } => share.p_decrease,
+        }
+    }
+
+    /// Whether the effect is at least the practical size.
+    fn large(&self, p: &FlagParams) -> bool {
+        match self {
+            Candidate::Surge {
+                share, precision, ..
+            } => share.ratio >= p.min_surge_ratio && precision.ratio <= p.max_precision_ratio,
+            Candidate::Break { share, .. } => share.ratio <= p.max_break_ratio,
+        }
+    }
+}
+
+/// The drift tests of one proxy: `broken_surge` on the last `surge_weeks` complete weeks and
+/// `tracking_break` on the last complete week, each against the complete weeks before the last
+/// `surge_weeks` (at least two). The surge's precision part uses uncensored weeks only.
+fn drift_tests(series: &[DriftWeek], p: &FlagParams) -> Vec<Candidate> {
+    let r = (p.surge_weeks as usize).max(1);
+    if series.len() < r + 2 {
+        return Vec::new();
+    }
+    let (base, recent) = series.split_at(series.len() - r);
+    let base: Vec<&DriftWeek> = base.iter().collect();
+    let recent: Vec<&DriftWeek> = recent.iter().collect();
+    let mut out = Vec::new();
+    let base_share: Vec<Vec<Counts>> = base.iter().map(|w| w.share.clone()).collect();
+    let share = stratified_change(&pooled(&recent, |w| &w.share), &base_share);
+    let unc = |w: &[&DriftWeek]| -> Vec<Vec<Counts>> {
+        w.iter()
+            .filter(|w| !w.censored)
+            .map(|w| w.precision.clone())
+            .collect()
+    };
+    let (base_prec, recent_prec) = (unc(&base), unc(&recent));
+    let recent_prec_sum = recent_prec.iter().fold(
+        vec![Counts::default(); recent.first().map_or(0, |w| w.precision.len())],
+        |mut acc, w| {
+            for (a, c) in acc.iter_mut().zip(w) {
+                *a += *c;
+            }
+            acc
+        },
+    );
+    let precision = (!base_prec.is_empty() && !recent_prec.is_empty())
+        .then(|| stratified_change(&recent_prec_sum, &base_prec))
+        .flatten();
+    if let (Some(share), Some(precision)) = (share, precision) {
+        let units = |w: &[&DriftWeek]| {
+            w.iter()
+                .map(|x| x.share.iter().map(|c| c.y).sum::<u64>())
+                .sum::<u64>() as f64
+                / w.len() as f64
+        };
+        out.push(Candidate::Surge {
+            share,
+            precision,
+            since: recent[0].week,
+            precision_weeks: (base_prec.len(), recent_prec.len()),
+            volume_ratio: units(&recent) / units(&base).max(f64::MIN_POSITIVE),
+        });
+    }
+    let last = recent[recent.len() - 1];
+    if let Some(share) = stratified_change(&last.share, &base_share) {
+        out.push(Candidate::Break {
+            share,
+            week: last.week,
         });
     }
     out
 }
 
-/// Splits a series into (baseline, recent): the last `surge_weeks` weeks are recent; `None` when
-/// fewer than two baseline weeks remain.
-fn split(series: &[DriftWeek], surge_weeks: u32) -> Option<(&[DriftWeek], &[DriftWeek])> {
-    let r = surge_weeks as usize;
-    (series.len() >= r + 2).then(|| series.split_at(series.len() - r))
-}
-
 /// Adds flags to every proxy's evidence; `prior` are stored weeks from the model store, which
 /// lengthen the drift flags' baseline.
+///
+/// The drift tests of all proxies form one family: their p-values are Holm-adjusted together, and
+/// a drift flag needs an adjusted p-value below `alpha` and an effect of the practical size.
 pub fn assess(
     obs: &Observations,
     evidence: &mut [ProxyEvidence],
-    a: &AnalysisSettings,
+    p: &FlagParams,
     prior: &[StoredWeek],
 ) {
     let total_purchasers: u64 = evidence.first().map_or(0, |e| e.a + e.c);
+    let series: Vec<Vec<DriftWeek>> = (0..evidence.len())
+        .map(|j| drift_series(obs, j, prior, p.label_window_days))
+        .collect();
+    let tests: Vec<Vec<Candidate>> = series.iter().map(|s| drift_tests(s, p)).collect();
+    let flat: Vec<Option<f64>> = tests.iter().flatten().map(|c| Some(c.p())).collect();
+    let family = flat.len();
+    let adjusted = holm(&flat);
+    let mut k = 0;
     for (j, e) in evidence.iter_mut().enumerate() {
-        let series = drift_series(obs, j, prior);
+        let base_len = series[j]
+            .len()
+            .saturating_sub(p.surge_weeks.max(1) as usize);
+        let base = &series[j][..base_len];
         let mut flags = Vec::new();
-        if let Some(f) = insufficient(e, a, total_purchasers) {
+        if let Some(f) = insufficient(e, p, total_purchasers) {
             flags.push(f);
         }
-        if let Some(f) = not_predictive(e, a) {
+        if let Some(f) = not_predictive(e, p) {
             flags.push(f);
         }
         if let Some(f) = leaky(e) {
             flags.push(f);
         }
-        if let Some((base, recent)) = split(&series, a.surge_weeks) {
-            if let Some(f) = broken_surge(e, base, recent, a) {
-                flags.push(f);
-            }
-            if let Some(f) = tracking_break(e, base, recent, a) {
-                flags.push(f);
+        for c in &tests[j] {
+            let q = adjusted[k].unwrap_or(1.0);
+            k += 1;
+            if q < p.alpha && c.large(p) {
+                flags.push(drift_flag(e, c, q, family, base));
             }
         }
         e.flags = flags;
     }
 }
 
-fn insufficient(e: &ProxyEvidence, a: &AnalysisSettings, purchasers: u64) -> Option<Flag> {
+/// Adds the baseline's description to a flag's evidence: its weeks, how many came from the
+/// model store, and its first week (flat keys, so every renderer can print them).
+fn with_baseline(mut evidence: Value, base: &[DriftWeek]) -> Value {
+    if let Value::Object(m) = &mut evidence {
+        m.insert("baseline_weeks".into(), json!(base.len()));
+        m.insert(
+            "baseline_from_store".into(),
+            json!(base.iter().filter(|w| w.stored).count()),
+        );
+        m.insert(
+            "baseline_first_week".into(),
+            json!(base.first().map(|w| w.week.to_string())),
+        );
+    }
+    evidence
+}
+
+/// The name of the stratified test, for the evidence.
+const STRATIFIED_TEST: &str =
+    "Cochran–Mantel–Haenszel test within device × channel segments, quasi-binomial dispersion from the baseline weeks";
+
+fn drift_flag(e: &ProxyEvidence, c: &Candidate, q: f64, family: usize, base: &[DriftWeek]) -> Flag {
+    match c {
+        Candidate::Surge {
+            share,
+            precision,
+            since,
+            precision_weeks,
+            volume_ratio,
+        } => flag(
+            FlagKind::BrokenSurge,
+            format!(
+                "since {since}, {} fires in {} of units against {} before ({:.1}x within the same segments; weekly volume {:.1}x) while its precision fell from {} to {} ({:.2}x within segments; stratified tests, Holm-adjusted p {} across {family} drift tests): the extra events are not buyers",
+                e.event,
+                percent(share.recent_rate),
+                percent(share.baseline_rate),
+                share.ratio,
+                volume_ratio,
+                percent(precision.baseline_rate),
+                percent(precision.recent_rate),
+                precision.ratio,
+                p_eq(q)
+            ),
+            with_baseline(
+                json!({
+                    "since_week": since.to_string(),
+                    "volume_ratio": r3(*volume_ratio),
+                    "share_before": r3(share.baseline_rate), "share_after": r3(share.recent_rate),
+                    "share_ratio": r3(share.ratio),
+                    "volume_test": format!("{STRATIFIED_TEST} (one-sided, increase of the share of units with the proxy)"),
+                    "volume_p": share.p_increase, "dispersion": r3(share.dispersion),
+                    "precision_before": r3(precision.baseline_rate),
+                    "precision_after": r3(precision.recent_rate),
+                    "precision_ratio": r3(precision.ratio),
+                    "precision_test": format!("{STRATIFIED_TEST} (one-sided, decrease), on weeks whose labels are complete"),
+                    "precision_p": precision.p_decrease,
+                    "precision_weeks": [precision_weeks.0, precision_weeks.1],
+                    "p_holm": q, "family_tests": family,
+                    "min_share_ratio": MIN_SURGE_RATIO, "max_precision_ratio": MAX_PRECISION_RATIO,
+                }),
+                base,
+            ),
+        ),
+        Candidate::Break { share, week } => flag(
+            FlagKind::TrackingBreak,
+            format!(
+                "{} fired in {} of units in {week} against {} before ({:.2}x within the same segments; stratified test, Holm-adjusted p {} across {family} drift tests): check the tracking",
+                e.event,
+                percent(share.recent_rate),
+                percent(share.baseline_rate),
+                share.ratio,
+                p_eq(q)
+            ),
+            with_baseline(
+                json!({
+                    "week": week.to_string(),
+                    "share_before": r3(share.baseline_rate), "share_after": r3(share.recent_rate),
+                    "share_ratio": r3(share.ratio),
+                    "test": format!("{STRATIFIED_TEST} (one-sided, decrease of the share of units with the proxy)"),
+                    "p": share.p_decrease, "dispersion": r3(share.dispersion),
+                    "p_holm": q, "family_tests": family, "max_share_ratio": MAX_BREAK_RATIO,
+                }),
+                base,
+            ),
+        ),
+    }
+}
+
+fn insufficient(e: &ProxyEvidence, p: &FlagParams, purchasers: u64) -> Option<Flag> {
     let with = e.units_with();
-    if with < a.min_units {
+    if with < p.min_units {
         return Some(flag(
             FlagKind::InsufficientData,
             format!(
                 "only {with} units with {} (need {} for a verdict)",
-                e.event, a.min_units
+                e.event, p.min_units
             ),
-            json!({"units_with_proxy": with, "min_units": a.min_units}),
+            json!({"units_with_proxy": with, "min_units": p.min_units}),
         ));
     }
     if purchasers < 10 {
@@ -199,8 +556,8 @@ fn insufficient(e: &ProxyEvidence, a: &AnalysisSettings, purchasers: u64) -> Opt
     None
 }
 
-fn not_predictive(e: &ProxyEvidence, a: &AnalysisSettings) -> Option<Flag> {
-    let pct = (a.confidence * 100.0).round();
+fn not_predictive(e: &ProxyEvidence, p: &FlagParams) -> Option<Flag> {
+    let pct = (p.confidence * 100.0).round();
     let lift_weak = e.lift_ci.is_some_and(|l| l.lo <= 1.0);
     let lift_txt = match (e.lift, e.lift_ci) {
         (Some(l), Some(c)) => format!("lift {:.2} [{:.2}, {:.2}]", l, c.lo, c.hi),
@@ -269,91 +626,6 @@ fn leaky(e: &ProxyEvidence) -> Option<Flag> {
     }
 }
 
-/// Adds the baseline's description to a flag's evidence: its weeks, how many came from the
-/// model store, and its first week (flat keys, so every renderer can print them).
-fn with_baseline(mut evidence: Value, base: &[DriftWeek]) -> Value {
-    if let Value::Object(m) = &mut evidence {
-        m.insert("baseline_weeks".into(), json!(base.len()));
-        m.insert(
-            "baseline_from_store".into(),
-            json!(base.iter().filter(|w| w.stored).count()),
-        );
-        m.insert(
-            "baseline_first_week".into(),
-            json!(base.first().map(|w| w.week.to_string())),
-        );
-    }
-    evidence
-}
-
-fn broken_surge(
-    e: &ProxyEvidence,
-    base: &[DriftWeek],
-    recent: &[DriftWeek],
-    a: &AnalysisSettings,
-) -> Option<Flag> {
-    let vol = |w: &[DriftWeek]| -> Vec<f64> { w.iter().map(|x| x.volume as f64).collect() };
-    let rate = rate_ratio_test(&vol(recent), &vol(base))?;
-    let sums = |w: &[DriftWeek]| {
-        w.iter()
-            .fold((0, 0), |(y, n), x| (y + x.purchasers, n + x.with_proxy))
-    };
-    let (yb, nb) = sums(base);
-    let (yr, nr) = sums(recent);
-    let z = two_proportion_z(yb, nb, yr, nr)?;
-    if !(rate.p_increase < a.alpha && z.p_greater < a.alpha) {
-        return None;
-    }
-    let (pb, pr) = (yb as f64 / nb as f64, yr as f64 / nr as f64);
-    let first_recent = recent[0].week;
-    Some(flag(
-        FlagKind::BrokenSurge,
-        format!(
-            "since {first_recent}, {} volume is {:.1}x its earlier weekly level (quasi-Poisson rate-ratio test p {}) while its precision fell from {} to {} (two-proportion z-test p {}): the extra events are not buyers",
-            e.event, rate.ratio, p_eq(rate.p_increase), percent(pb), percent(pr), p_eq(z.p_greater)
-        ),
-        with_baseline(json!({
-            "since_week": first_recent.to_string(),
-            "volume_ratio": r3(rate.ratio), "volume_test": "quasi-Poisson rate-ratio z-test (one-sided, increase)",
-            "volume_p": rate.p_increase, "dispersion": r3(rate.dispersion),
-            "precision_before": r3(pb), "precision_after": r3(pr),
-            "precision_test": "two-proportion z-test (one-sided, decrease)", "precision_p": z.p_greater,
-        }), base),
-    ))
-}
-
-fn tracking_break(
-    e: &ProxyEvidence,
-    base: &[DriftWeek],
-    recent: &[DriftWeek],
-    a: &AnalysisSettings,
-) -> Option<Flag> {
-    let sums = |w: &[DriftWeek]| {
-        w.iter().fold((0u64, 0u64), |(x, p), d| {
-            (x + d.volume, p + d.purchase_units)
-        })
-    };
-    let (xb, pb) = sums(base);
-    let (xr, pr) = sums(recent);
-    if pb == 0 || pr == 0 || xb == 0 {
-        return None;
-    }
-    let (rb, rr) = (xb as f64 / pb as f64, xr as f64 / pr as f64);
-    let z = two_proportion_z(xb, xb + pb, xr, xr + pr)?;
-    if !(rr < 0.5 * rb && z.p_greater < a.alpha) {
-        return None;
-    }
-    Some(flag(
-        FlagKind::TrackingBreak,
-        format!(
-            "{} per purchasing unit fell from {:.2} to {:.2} in the last {} weeks (two-proportion z-test p {}): check the tracking",
-            e.event, rb, rr, recent.len(), p_eq(z.p_greater)
-        ),
-        with_baseline(json!({"per_purchase_before": r3(rb), "per_purchase_after": r3(rr),
-               "test": "two-proportion z-test (one-sided, decrease)", "p": z.p_greater}), base),
-    ))
-}
-
 impl ProxyEvidence {
     /// Whether any flag disqualifies the proxy as an optimization event.
     pub fn is_disqualified(&self) -> bool {
@@ -363,5 +635,85 @@ impl ProxyEvidence {
     /// Whether the proxy carries the given flag.
     pub fn has(&self, kind: FlagKind) -> bool {
         self.flags.iter().any(|f| f.kind == kind)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params() -> FlagParams {
+        FlagParams::new(0.05, 0.95, 30, 2, 7)
+    }
+
+    /// Two segments; `share` = proxy units per segment out of 1,000 units each, `buyers` =
+    /// purchasers among them.
+    fn week(i: i8, share: [u64; 2], buyers: [u64; 2], censored: bool) -> DriftWeek {
+        DriftWeek {
+            week: IsoWeek::new(2026, 10 + i).unwrap(),
+            stored: false,
+            censored,
+            share: share.iter().map(|&y| Counts { n: 1000, y }).collect(),
+            precision: share
+                .iter()
+                .zip(buyers)
+                .map(|(&n, y)| Counts { n, y })
+                .collect(),
+        }
+    }
+
+    fn series(last: [u64; 2], before_last: [u64; 2], prec_before_last: [u64; 2]) -> Vec<DriftWeek> {
+        let mut s: Vec<DriftWeek> = (0..8)
+            .map(|i| week(i, [100 + (i as u64 % 3), 50], [20, 5], false))
+            .collect();
+        s.push(week(8, before_last, prec_before_last, false));
+        s.push(week(9, last, [0, 0], true));
+        s
+    }
+
+    #[test]
+    fn one_bad_week_is_a_tracking_break() {
+        let t = drift_tests(&series([20, 10], [100, 50], [20, 5]), &params());
+        let b = t
+            .iter()
+            .find(|c| matches!(c, Candidate::Break { .. }))
+            .unwrap();
+        assert!(b.large(&params()) && b.p() < 1e-6, "{b:?}");
+        // A 30% dip is significant at this size but not a break.
+        let t = drift_tests(&series([70, 35], [100, 50], [20, 5]), &params());
+        let b = t
+            .iter()
+            .find(|c| matches!(c, Candidate::Break { .. }))
+            .unwrap();
+        assert!(!b.large(&params()), "{b:?}");
+    }
+
+    /// The censored last week's precision (no buyers yet) is never compared: a surge needs the
+    /// uncensored recent week's precision to fall.
+    #[test]
+    fn surge_reads_precision_from_uncensored_weeks_only() {
+        let healthy = drift_tests(&series([300, 150], [300, 150], [60, 15]), &params());
+        let s = healthy
+            .iter()
+            .find(|c| matches!(c, Candidate::Surge { .. }))
+            .unwrap();
+        assert!(!s.large(&params()), "{s:?}");
+        let broken = drift_tests(&series([300, 150], [300, 150], [21, 5]), &params());
+        let s = broken
+            .iter()
+            .find(|c| matches!(c, Candidate::Surge { .. }))
+            .unwrap();
+        assert!(s.large(&params()) && s.p() < 1e-6, "{s:?}");
+    }
+
+    #[test]
+    fn last_week_of_the_log_is_censored() {
+        let w = IsoWeek::new(2026, 10).unwrap();
+        // W10 ends Monday 2026-03-09 00:00 UTC = 1_773_014_400 s.
+        let end_of = |s: i64| s * 1_000_000;
+        assert!(censored(w, end_of(1_773_014_400), 7));
+        assert!(!censored(w, end_of(1_773_014_400 + 7 * 86_400), 7));
+        assert!(!censored(w, end_of(1_773_014_400 + 6 * 86_400 + 1), 7));
+        assert!(censored(w, end_of(1_773_014_400 + 6 * 86_400 - 1), 7));
     }
 }

@@ -399,7 +399,15 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
     let memory = memory_before(settings, &obs, &basis)?;
     let (store, earlier) = (&memory.store, &memory.comparable);
     let mut proxies = measure(&obs, &settings.analysis);
-    assess(&obs, &mut proxies, &settings.analysis, earlier);
+    let a = &settings.analysis;
+    let flag_params = crate::flags::FlagParams::new(
+        a.alpha,
+        a.confidence,
+        a.min_units,
+        a.surge_weeks,
+        settings.observe.label_window_days,
+    );
+    assess(&obs, &mut proxies, &flag_params, earlier);
     if settings.volumes_only {
         // Aggregates have no units at all: say so rather than "only 0 units with ...".
         for f in proxies.iter_mut().flat_map(|p| p.flags.iter_mut()) {

@@ -109,7 +109,7 @@ fn demo_recommends_per_platform_and_flags_the_giveaway() {
     assert!(f["evidence"]["volume_test"]
         .as_str()
         .unwrap()
-        .contains("quasi-Poisson"));
+        .contains("Mantel"));
     // The funnel milestones are healthy proxies, ordered by depth in precision.
     let mut last = 0.0;
     for e in [

@@ -1,8 +1,11 @@
-//! Volume drift: has a proxy event's weekly count shifted against its own baseline?
+//! Drift: has a proxy's weekly count, or a proportion of it, shifted against its own baseline?
 //!
-//! Uses a quasi-Poisson rate-ratio z-test: weekly counts are treated as Poisson with a common
-//! dispersion factor φ ≥ 1 estimated from the baseline weeks, so that ordinary week-to-week
-//! noise (over-dispersion) is not mistaken for a change.
+//! - [`rate_ratio_test`]: quasi-Poisson rate-ratio z-test of weekly counts, with a common
+//!   dispersion factor φ ≥ 1 estimated from the baseline weeks, so that ordinary week-to-week
+//!   noise (over-dispersion) is not mistaken for a change.
+//! - [`stratified_change`]: a proportion (proxy units per unit, purchasers per proxy unit)
+//!   compared within segments (Cochran–Mantel–Haenszel), with its effect as observed over expected
+//!   from the baseline's segment rates, so that a change of traffic mix is not a change of rate.
 
 use super::interval::normal_sf;
 
@@ -64,9 +67,220 @@ pub fn rate_ratio_test(recent: &[f64], baseline: &[f64]) -> Option<RateTest> {
         .then_some(out)
 }
 
+/// Trials and successes of one segment (stratum) over some weeks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Trials (units).
+    pub n: u64,
+    /// Successes among them.
+    pub y: u64,
+}
+
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, o: Counts) {
+        self.n += o.n;
+        self.y += o.y;
+    }
+}
+
+/// Result of [`stratified_change`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StratifiedTest {
+    /// Recent successes over those expected at the baseline's rate in each segment (indirect
+    /// standardization to the recent mix): the segment-adjusted rate ratio.
+    pub ratio: f64,
+    /// Recent successes (segments present in both periods).
+    pub observed: f64,
+    /// Recent successes expected at the baseline's segment rates.
+    pub expected: f64,
+    /// Pooled (unadjusted) baseline rate, over the segments used.
+    pub baseline_rate: f64,
+    /// Pooled (unadjusted) recent rate, over the segments used.
+    pub recent_rate: f64,
+    /// `(Σa − ΣE₀(a)) / √(φ·ΣVar₀(a))`, the Cochran–Mantel–Haenszel statistic (no continuity
+    /// correction) scaled by the dispersion.
+    pub z: f64,
+    /// One-sided p-value for an increase (`P(Z ≥ z)`).
+    pub p_increase: f64,
+    /// One-sided p-value for a decrease (`P(Z ≤ z)`).
+    pub p_decrease: f64,
+    /// The dispersion factor φ used (at least 1).
+    pub dispersion: f64,
+    /// Segments present in both periods (the others are left out).
+    pub strata: usize,
+}
+
+/// Compares a proportion between the recent weeks and the baseline weeks within segments.
+///
+/// `recent[s]` are the recent counts of segment `s`; `baseline[k][s]` those of baseline week `k`
+/// (every vector indexed by the same segments). Segments with trials in both periods are used.
+/// Per segment, `a` = recent successes, with the hypergeometric mean and variance given the
+/// segment's margins, `E₀ = n₁m/N`, `Var₀ = n₁n₀m(N−m)/(N²(N−1))`; `z = (Σa − ΣE₀)/√(φ ΣVar₀)`.
+/// φ is the Pearson dispersion of the baseline weeks' totals around their expectation at the
+/// baseline segment rates, `X²/(K−1)`, floored at 1 (1 with fewer than two weeks): real
+/// week-to-week variation of the rate widens the test instead of passing for a change.
+/// `ratio = Σa / Σ n₁ p̂₀` with `p̂₀` the baseline rate of each segment.
+///
+/// `None` when no segment has trials in both periods, the variance is zero, or the baseline rate
+/// is zero in every segment used.
+pub fn stratified_change(recent: &[Counts], baseline: &[Vec<Counts>]) -> Option<StratifiedTest> {
+    let s_len = recent.len();
+    let mut base = vec![Counts::default(); s_len];
+    for week in baseline {
+        for (b, w) in base.iter_mut().zip(week) {
+            *b += *w;
+        }
+    }
+    let used: Vec<usize> = (0..s_len)
+        .filter(|&s| recent[s].n > 0 && base[s].n > 0)
+        .collect();
+    let (mut a, mut e0, mut v0, mut smr_e) = (0.0, 0.0, 0.0, 0.0);
+    let (mut rn, mut bn, mut by) = (0.0, 0.0, 0.0);
+    for &s in &used {
+        let (n1, y1) = (recent[s].n as f64, recent[s].y as f64);
+        let (n0, y0) = (base[s].n as f64, base[s].y as f64);
+        let (m, big_n) = (y1 + y0, n1 + n0);
+        a += y1;
+        e0 += n1 * m / big_n;
+        if big_n > 1.0 {
+            v0 += n1 * n0 * m * (big_n - m) / (big_n * big_n * (big_n - 1.0));
+        }
+        smr_e += n1 * y0 / n0;
+        rn += n1;
+        bn += n0;
+        by += y0;
+    }
+    if used.is_empty() || v0 <= 0.0 || smr_e <= 0.0 {
+        return None;
+    }
+    let dispersion = baseline_dispersion(&used, &base, baseline);
+    let z = (a - e0) / (dispersion * v0).sqrt();
+    let out = StratifiedTest {
+        ratio: a / smr_e,
+        observed: a,
+        expected: smr_e,
+        baseline_rate: by / bn,
+        recent_rate: a / rn,
+        z,
+        p_increase: normal_sf(z),
+        p_decrease: normal_sf(-z),
+        dispersion,
+        strata: used.len(),
+    };
+    (out.ratio.is_finite() && out.z.is_finite()).then_some(out)
+}
+
+/// Pearson dispersion of the baseline weeks' totals around the baseline segment rates.
+fn baseline_dispersion(used: &[usize], base: &[Counts], weeks: &[Vec<Counts>]) -> f64 {
+    let mut chi2 = 0.0;
+    let mut k = 0usize;
+    for week in weeks {
+        let (mut o, mut e, mut v) = (0.0, 0.0, 0.0);
+        for &s in used {
+            let p = base[s].y as f64 / base[s].n as f64;
+            let n = week.get(s).map_or(0, |c| c.n) as f64;
+            o += week.get(s).map_or(0, |c| c.y) as f64;
+            e += n * p;
+            v += n * p * (1.0 - p);
+        }
+        if v > 0.0 {
+            chi2 += (o - e).powi(2) / v;
+            k += 1;
+        }
+    }
+    if k < 2 {
+        1.0
+    } else {
+        (chi2 / (k - 1) as f64).max(1.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn c(n: u64, y: u64) -> Counts {
+        Counts { n, y }
+    }
+
+    /// One segment, one baseline week: the CMH statistic is the pooled 2×2 hypergeometric z, and
+    /// the ratio is the plain rate ratio.
+    #[test]
+    fn one_segment_is_the_hypergeometric_z() {
+        let t = stratified_change(&[c(100, 30)], &[vec![c(200, 20)]]).unwrap();
+        let (n1, n0, m, n): (f64, f64, f64, f64) = (100.0, 200.0, 50.0, 300.0);
+        let z = (30.0 - n1 * m / n) / (n1 * n0 * m * (n - m) / (n * n * (n - 1.0))).sqrt();
+        assert!((t.z - z).abs() < 1e-12);
+        assert!((t.ratio - 0.30 / 0.10).abs() < 1e-12);
+        assert_eq!(t.dispersion, 1.0);
+        assert!(t.p_increase < 1e-4);
+    }
+
+    /// A pure mix shift (more units in the low-rate segment, same rates) changes the pooled rate
+    /// but not the adjusted ratio.
+    #[test]
+    fn mix_shift_is_not_a_change() {
+        let base = vec![
+            vec![c(1000, 100), c(1000, 10)],
+            vec![c(1000, 100), c(1000, 10)],
+        ];
+        let t = stratified_change(&[c(1000, 100), c(4000, 40)], &base).unwrap();
+        assert!((t.ratio - 1.0).abs() < 1e-12, "{t:?}");
+        assert!(t.recent_rate < 0.6 * t.baseline_rate);
+        assert!(t.z.abs() < 1e-9, "{t:?}");
+    }
+
+    /// Baseline weeks that swing more than binomially widen the test.
+    #[test]
+    fn overdispersed_weeks_widen_the_test() {
+        let calm = vec![vec![c(1000, 100)], vec![c(1000, 101)], vec![c(1000, 99)]];
+        let wild = vec![vec![c(1000, 60)], vec![c(1000, 140)], vec![c(1000, 100)]];
+        let a = stratified_change(&[c(1000, 130)], &calm).unwrap();
+        let b = stratified_change(&[c(1000, 130)], &wild).unwrap();
+        assert_eq!(a.dispersion, 1.0);
+        // X² = (40² + 40²)/(1000·0.1·0.9) = 35.56 over 2 df.
+        assert!((b.dispersion - 3200.0 / 90.0 / 2.0).abs() < 1e-9, "{b:?}");
+        assert!(b.p_increase > a.p_increase);
+    }
+
+    /// Against statsmodels `StratifiedTable.test_null_odds(correction=False)`
+    /// (scripts/reference_drift.py, fixtures/reference/drift.json): z² is the CMH χ².
+    #[test]
+    fn cmh_matches_statsmodels() {
+        let cases: [(&[(u64, u64, u64, u64)], f64, f64); 2] = [
+            (
+                &[
+                    (400, 52, 1200, 120),
+                    (900, 45, 2500, 150),
+                    (150, 30, 300, 51),
+                ],
+                0.6041036263187542,
+                1.0627615062761506,
+            ),
+            (
+                &[(1000, 20, 4000, 160), (500, 25, 1500, 90)],
+                -2.847655477461527,
+                0.6428571428571429,
+            ),
+        ];
+        for (strata, z, ratio) in cases {
+            let recent: Vec<Counts> = strata.iter().map(|s| c(s.0, s.1)).collect();
+            let base: Vec<Counts> = strata.iter().map(|s| c(s.2, s.3)).collect();
+            let t = stratified_change(&recent, &[base]).unwrap();
+            assert!((t.z - z).abs() < 1e-9, "{t:?}");
+            assert!((t.ratio - ratio).abs() < 1e-12, "{t:?}");
+        }
+    }
+
+    #[test]
+    fn stratified_degenerate_inputs() {
+        assert!(stratified_change(&[c(0, 0)], &[vec![c(10, 1)]]).is_none());
+        assert!(stratified_change(&[c(10, 0)], &[vec![c(10, 0)]]).is_none());
+        // A segment only in the recent weeks is left out.
+        let t = stratified_change(&[c(100, 10), c(50, 50)], &[vec![c(100, 10), c(0, 0)]]).unwrap();
+        assert_eq!(t.strata, 1);
+        assert!((t.ratio - 1.0).abs() < 1e-12);
+    }
 
     #[test]
     fn clear_surge_is_significant() {
