@@ -245,9 +245,12 @@ mod tests {
 
     /// Against statsmodels `StratifiedTable.test_null_odds(correction=False)`
     /// (scripts/reference_drift.py, fixtures/reference/drift.json): z² is the CMH χ².
+    /// One stratum's four counts.
+    type Stratum = (u64, u64, u64, u64);
+
     #[test]
     fn cmh_matches_statsmodels() {
-        let cases: [(&[(u64, u64, u64, u64)], f64, f64); 2] = [
+        let cases: [(&[Stratum], f64, f64); 2] = [
             (
                 &[
                     (400, 52, 1200, 120),
