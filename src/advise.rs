@@ -889,6 +889,7 @@ mod tests {
             label_window_days: 7,
             session_gap_minutes: 30,
             lateness_minutes: 1440,
+            coverage: crate::core::coverage::CoverageParams::default(),
             time_zone: jiff::tz::TimeZone::UTC,
         };
         let obs = crate::source::ga4_api::observations(&pull, &spec);

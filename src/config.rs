@@ -148,6 +148,11 @@ pub struct RawAnalysis {
     pub time_zone: Option<String>,
     /// Weeks held out for out-of-time validation (default 1).
     pub holdout_weeks: Option<u32>,
+    /// Fewest days (of 7) with data for a complete week (default 6).
+    pub min_week_days: Option<u32>,
+    /// A week below this share of its neighbouring weeks' median units is set aside (default
+    /// 0.2).
+    pub min_week_share: Option<f64>,
     /// Confidence level of intervals (default 0.95).
     pub confidence: Option<f64>,
     /// Clearance probability an event needs (default 0.8).

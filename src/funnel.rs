@@ -464,6 +464,7 @@ mod tests {
             session_gap_minutes: 30,
             time_zone: jiff::tz::TimeZone::UTC,
             lateness_minutes: 1440,
+            coverage: crate::core::coverage::CoverageParams::default(),
         };
         let steps: Vec<EventName> = ["view_item", "add_to_cart", "begin_checkout", "purchase"]
             .iter()

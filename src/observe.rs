@@ -25,6 +25,7 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde::Serialize;
 
+use crate::core::coverage::{CoverageParams, SetAside, WeekCoverage};
 use crate::source::log::{Event, SkipReason};
 use crate::types::{EventName, IsoWeek};
 
@@ -104,6 +105,8 @@ pub struct ObserveSpec {
     /// exactly; a later one from a user first seen before something was folded is skipped as
     /// `out_of_order`.
     pub lateness_minutes: u32,
+    /// Which weeks count as complete (`analysis.min_week_days`, `analysis.min_week_share`).
+    pub coverage: CoverageParams,
 }
 
 /// Event, unit and user counts of one event in one week.
@@ -122,9 +125,14 @@ pub struct Volume {
 pub struct WeekVolumes {
     /// The week.
     pub week: IsoWeek,
-    /// Whether the data covers the whole week (partial weeks are kept out of floor checks and
-    /// drift tests).
+    /// Whether the week is complete by its own coverage ([`crate::core::coverage`]): set-aside
+    /// weeks are kept out of floor checks and drift tests.
     pub complete: bool,
+    /// Days of the week with at least one event: bit 0 Monday … bit 6 Sunday (24-hour spans
+    /// from the week's Monday 00:00 in the analysis zone).
+    pub days: u8,
+    /// Why the week is not complete (`None` when it is).
+    pub set_aside: Option<SetAside>,
     /// Units that started this week.
     pub units: u64,
     /// Distinct users active this week.
@@ -414,6 +422,8 @@ struct WeekAcc {
     end: i64,
     /// Events per tracked candidate and purchase.
     events: Vec<u64>,
+    /// Days with any event (bit 0 Monday), see [`WeekVolumes::days`].
+    days: u8,
     revenue: f64,
     /// Units starting this week; per candidate, units where it fired; units with a purchase.
     units: u64,
@@ -632,6 +642,7 @@ impl ObservationBuilder {
                     start,
                     end,
                     events: vec![0; k + 1],
+                    days: 0,
                     revenue: 0.0,
                     units: 0,
                     cand_units: vec![0; k],
@@ -726,6 +737,7 @@ impl ObservationBuilder {
         }
         let slot = self.week_slot_of(ev.micros);
         let w = &mut self.weeks[slot];
+        w.days |= 1 << ((ev.micros - w.start) / DAY_US).clamp(0, 6);
         let mut bits = 1u64 << 63;
         if let Some(t) = tracked {
             w.events[t as usize] += 1;
@@ -1135,12 +1147,12 @@ impl ObservationBuilder {
         let weeks: Vec<WeekVolumes> = week_list
             .iter()
             .map(|&w| {
-                let (start, end) = week_span(w, &self.spec.time_zone);
-                let complete = lo <= start + DAY_US && hi >= end - DAY_US;
                 let Some(a) = accs.remove(&w) else {
                     return WeekVolumes {
                         week: w,
-                        complete,
+                        complete: false,
+                        days: 0,
+                        set_aside: None,
                         units: 0,
                         users: 0,
                         candidates: vec![Volume::default(); k],
@@ -1150,7 +1162,9 @@ impl ObservationBuilder {
                 };
                 WeekVolumes {
                     week: w,
-                    complete,
+                    complete: false,
+                    days: a.days,
+                    set_aside: None,
                     units: a.units,
                     users: a.users,
                     candidates: (0..k)
@@ -1169,6 +1183,7 @@ impl ObservationBuilder {
                 }
             })
             .collect();
+        let weeks = judge_coverage(weeks, &self.spec.coverage);
         let wi = |w: &IsoWeek| week_index[w];
         let mut patterns: Vec<Pattern> = self
             .patterns
@@ -1293,6 +1308,33 @@ pub(crate) fn fill_gaps(weeks: Vec<IsoWeek>) -> Vec<IsoWeek> {
     out
 }
 
+/// Days set in a [`WeekVolumes::days`] mask.
+pub fn days_with_data(mask: u8) -> u8 {
+    (mask & 0x7f).count_ones() as u8
+}
+
+/// The weeks with `complete` and `set_aside` decided by [`crate::core::coverage::judge`] from each
+/// week's own days with data and its units against its neighbours'.
+pub(crate) fn judge_coverage(weeks: Vec<WeekVolumes>, p: &CoverageParams) -> Vec<WeekVolumes> {
+    let cover: Vec<WeekCoverage> = weeks
+        .iter()
+        .map(|w| WeekCoverage {
+            days: days_with_data(w.days),
+            volume: w.units,
+        })
+        .collect();
+    let verdicts = crate::core::coverage::judge(&cover, p);
+    weeks
+        .into_iter()
+        .zip(verdicts)
+        .map(|(w, set_aside)| WeekVolumes {
+            complete: set_aside.is_none(),
+            set_aside,
+            ..w
+        })
+        .collect()
+}
+
 /// The ISO week containing an instant in a zone, with its start and end (µs, end exclusive).
 fn week_bounds(micros: i64, tz: &TimeZone) -> (IsoWeek, i64, i64) {
     let ts = Timestamp::from_microsecond(micros).unwrap_or(Timestamp::UNIX_EPOCH);
@@ -1327,6 +1369,7 @@ mod tests {
             session_gap_minutes: 30,
             time_zone: TimeZone::UTC,
             lateness_minutes: 60,
+            coverage: CoverageParams::default(),
         }
     }
 

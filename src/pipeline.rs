@@ -490,6 +490,8 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
         .map(|w| WeekTotals {
             week: w.week,
             complete: w.complete,
+            days_with_data: crate::observe::days_with_data(w.days),
+            set_aside: w.set_aside,
             units: w.units,
             users: w.users,
             purchase: w.purchase,
@@ -558,18 +560,7 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
             settings.observe.label_window_days
         ));
     }
-    let partial: Vec<String> = obs
-        .weeks
-        .iter()
-        .filter(|w| !w.complete)
-        .map(|w| w.week.to_string())
-        .collect();
-    if !partial.is_empty() {
-        notes.push(format!(
-            "partial weeks (kept out of floor checks and drift tests): {}",
-            partial.join(", ")
-        ));
-    }
+    notes.extend(crate::report::coverage_note(&weekly, obs.unit));
     let empty: Vec<String> = obs
         .weeks
         .iter()

@@ -16,6 +16,7 @@ fn obs() -> Observations {
         session_gap_minutes: 30,
         time_zone: jiff::tz::TimeZone::UTC,
         lateness_minutes: 1440,
+        coverage: crate::core::coverage::CoverageParams::default(),
     };
     let mut b = ObservationBuilder::new(spec);
     // (user, event, minute, device)

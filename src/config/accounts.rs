@@ -359,6 +359,8 @@ fn schema() -> Value {
             lateness_minutes: Some(0),
             time_zone: s(""),
             holdout_weeks: Some(0),
+            min_week_days: Some(0),
+            min_week_share: Some(0.0),
             confidence: Some(0.0),
             clearance_threshold: Some(0.0),
             volume_weeks: Some(0),

@@ -95,6 +95,12 @@ pub(super) fn analysis(c: &mut Check<'_>, a: &RawAnalysis) -> (ObserveSpec, Anal
         MAX_WEEKS,
         "weeks (1 switches as soon as another event leads)",
     );
+    let min_days = within("analysis.min_week_days", a.min_week_days, 6, 1, 7, "days") as u8;
+    let coverage = crate::core::coverage::CoverageParams {
+        min_days,
+        min_share: c.fraction("analysis.min_week_share", a.min_week_share.unwrap_or(0.2)),
+        ..crate::core::coverage::CoverageParams::default()
+    };
     let observe = ObserveSpec {
         unit: a.unit.unwrap_or(UnitKind::Session),
         candidates,
@@ -103,6 +109,7 @@ pub(super) fn analysis(c: &mut Check<'_>, a: &RawAnalysis) -> (ObserveSpec, Anal
         session_gap_minutes,
         time_zone,
         lateness_minutes,
+        coverage,
     };
     let settings = AnalysisSettings {
         holdout_weeks,

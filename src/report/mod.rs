@@ -97,8 +97,15 @@ pub struct SourceSettle {
 pub struct WeekTotals {
     /// The week.
     pub week: IsoWeek,
-    /// Whether the data cover the whole week.
+    /// Whether the week is complete by its own coverage (used for floor checks and drift
+    /// tests); see `set_aside` when it is not.
     pub complete: bool,
+    /// Days of the week (0–7) with at least one event.
+    pub days_with_data: u8,
+    /// Why the week was set aside (`null` for a complete week): `few_days` (data on fewer than
+    /// `analysis.min_week_days` days) or `low_volume` (units below `analysis.min_week_share` of the
+    /// median of its neighbouring weeks').
+    pub set_aside: Option<crate::core::coverage::SetAside>,
     /// Units that started this week.
     pub units: u64,
     /// Distinct users active this week.
@@ -107,6 +114,104 @@ pub struct WeekTotals {
     pub purchase: Volume,
     /// Sum of purchase values.
     pub revenue: f64,
+}
+
+/// Consecutive runs of weeks as `W1 … W4, W7` (a lone week stands alone).
+fn week_runs(weeks: &[IsoWeek]) -> String {
+    let mut runs: Vec<(IsoWeek, IsoWeek)> = Vec::new();
+    for &w in weeks {
+        match runs.last_mut() {
+            Some((_, last)) if last.next() == w => *last = w,
+            _ => runs.push((w, w)),
+        }
+    }
+    runs.iter()
+        .map(|(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a} … {b}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Why one week was set aside, in words (`data on 4 of 7 days; 6 needed`).
+pub fn set_aside_reason(s: &crate::core::coverage::SetAside, unit: UnitKind) -> String {
+    use crate::core::coverage::SetAside;
+    match *s {
+        SetAside::FewDays { days: 0, .. } => "no data".to_string(),
+        SetAside::FewDays { days, needed } => {
+            format!("data on {days} of 7 days; {needed} needed")
+        }
+        SetAside::LowVolume {
+            volume,
+            neighbour_median,
+            share,
+            needed,
+        } => format!(
+            "{}, {} of its neighbouring weeks' median {}; {} needed",
+            crate::format::count(volume, unit.singular(), unit.plural()),
+            crate::format::percent(share),
+            crate::format::amount(neighbour_median),
+            crate::format::percent(needed)
+        ),
+    }
+}
+
+/// The set-aside weeks with their reasons, runs of consecutive weeks with the same reason
+/// grouped (`2026-W21 … 2026-W29 (9 weeks, no data)`).
+pub fn set_aside_list(weekly: &[WeekTotals], unit: UnitKind) -> Vec<String> {
+    let mut groups: Vec<(Vec<IsoWeek>, String)> = Vec::new();
+    for w in weekly {
+        let Some(s) = &w.set_aside else { continue };
+        let why = set_aside_reason(s, unit);
+        match groups.last_mut() {
+            Some((ws, last)) if *last == why && ws.last().map(|x| x.next()) == Some(w.week) => {
+                ws.push(w.week)
+            }
+            _ => groups.push((vec![w.week], why)),
+        }
+    }
+    groups
+        .iter()
+        .map(|(ws, why)| {
+            if ws.len() == 1 {
+                format!("{} ({why})", ws[0])
+            } else {
+                format!("{} ({} weeks, {why})", week_runs(ws), ws.len())
+            }
+        })
+        .collect()
+}
+
+/// The data note naming the complete weeks used for floor checks and drift tests and every
+/// set-aside week with its reason (runs of weeks with the same reason grouped); `None` when every
+/// week is complete.
+pub fn coverage_note(weekly: &[WeekTotals], unit: UnitKind) -> Option<String> {
+    if weekly.iter().all(|w| w.complete) {
+        return None;
+    }
+    let used: Vec<IsoWeek> = weekly
+        .iter()
+        .filter(|w| w.complete)
+        .map(|w| w.week)
+        .collect();
+    let aside = set_aside_list(weekly, unit);
+    let used_text = if used.is_empty() {
+        "none".to_string()
+    } else {
+        format!(
+            "{} ({})",
+            week_runs(&used),
+            crate::format::count(used.len() as u64, "week", "weeks")
+        )
+    };
+    Some(format!(
+        "complete weeks used for floor checks and drift tests: {used_text}; set aside by their own coverage: {}",
+        aside.join("; ")
+    ))
 }
 
 /// Name and version of the tool that made the report.

@@ -313,7 +313,7 @@ fn weekly_volumes(o: &mut String, r: &Report, style: Style) {
     let _ = writeln!(
         o,
         "\n{}",
-        style.bold("WEEKLY VOLUMES (events; * = partial week)")
+        style.bold("WEEKLY VOLUMES (events; * = set aside, see data notes)")
     );
     let mut head: Vec<String> = vec!["week".into(), i.unit.plural().into()];
     head.extend(r.proxies.iter().map(|p| p.event.to_string()));

@@ -503,7 +503,12 @@ impl ReportView {
             chart: chart_src.is_some(),
             items: Vec::new(),
             table: Some(TableView::new(headers, |i| i >= 1, rows)),
-            footnote: partial.then(|| "* partial week: kept out of floor checks and drift tests.".into()),
+            footnote: partial.then(|| {
+                format!(
+                    "* set aside by its own coverage, kept out of floor checks and drift tests: {}.",
+                    super::set_aside_list(&r.weekly, i.unit).join("; ")
+                )
+            }),
         });
 
         // Data notes.

@@ -334,6 +334,8 @@ pub fn observations(
             WeekVolumes {
                 week: w,
                 complete: true,
+                days: 0x7f,
+                set_aside: None,
                 units: 0,
                 users: 0,
                 candidates,

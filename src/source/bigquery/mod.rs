@@ -484,10 +484,27 @@ pub fn observations(
         .iter()
         .zip(weeks)
         .map(|(&week, a)| {
-            let (start, end) = week_span(week, &observe.time_zone);
+            // The pushdown returns no per-day counts: a week with events is taken to have data
+            // on every day of it inside the data span (a week of stray rows in the middle is
+            // still set aside by its volume against its neighbours').
+            let (start, _) = week_span(week, &observe.time_zone);
+            let days = if a.users > 0 {
+                (0..7).fold(0u8, |m, d| {
+                    let (ds, de) = (start + d * day, start + (d + 1) * day);
+                    if ds <= hi && de > lo {
+                        m | (1 << d)
+                    } else {
+                        m
+                    }
+                })
+            } else {
+                0
+            };
             WeekVolumes {
                 week,
-                complete: lo <= start + day && hi >= end - day,
+                complete: false,
+                days,
+                set_aside: None,
                 units: a.units,
                 users: a.users,
                 candidates: a.cand,
@@ -499,6 +516,7 @@ pub fn observations(
             }
         })
         .collect();
+    let weeks = crate::observe::judge_coverage(weeks, &observe.coverage);
     patterns.sort_by_key(|p: &Pattern| (p.week, p.device, p.channel, p.mask));
     fired.sort_by_key(|g: &FiredGroup| (g.week, g.device, g.channel, g.mask));
     values.sort_by_key(|g: &ValueGroup| (g.week, g.mask));

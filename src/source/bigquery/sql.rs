@@ -546,6 +546,7 @@ mod tests {
             session_gap_minutes: 30,
             time_zone: TimeZone::get("Europe/Berlin").unwrap(),
             lateness_minutes: 1440,
+            coverage: crate::core::coverage::CoverageParams::default(),
         }
     }
 
