@@ -737,8 +737,11 @@ mod explain {
         );
         if c.tracking_suspect_weeks > 0 {
             text.push_str(&format!(
-                " {} is flagged tracking_break: its last {} week(s) look damaged (under half its usual count per purchase), so it is judged on the weeks before and kept rather than abandoned on broken counts; check the {} tag (a break lasting {} weeks rules it out).",
-                c.event, c.tracking_suspect_weeks, c.event, ctx.a.confirm_weeks
+                " {} is flagged tracking_break: its last {} damaged (under half its usual count per purchase), so it is judged on the weeks before and kept rather than abandoned on broken counts; check the {} tag (a break lasting {} rules it out).",
+                c.event,
+                crate::format::count(u64::from(c.tracking_suspect_weeks), "week looks", "weeks look"),
+                c.event,
+                crate::format::count(u64::from(ctx.a.confirm_weeks), "week", "weeks")
             ));
         }
         if v == Verdict::StandingWithinMargin {

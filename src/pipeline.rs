@@ -327,7 +327,9 @@ fn memory_before(
             },
         );
         not_compared = vec![format!(
-            "{n} stored week(s) measured differently are not compared (their numbers mean something else), latest: {last}; {with}"
+            "{} measured differently {} not compared (their numbers mean something else), latest: {last}; {with}",
+            crate::format::count(n as u64, "stored week", "stored weeks"),
+            crate::format::noun(n as u64, "is", "are")
         )];
     }
     Ok(Memory {
@@ -542,8 +544,9 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
     }
     if stream.late_events > 0 {
         notes.push(format!(
-            "{} events came more than {} minutes (analysis.lateness_minutes) behind the latest event, from users already counted: skipped as out of order",
-            stream.late_events, settings.observe.lateness_minutes
+            "{} more than {} minutes (analysis.lateness_minutes) behind the latest event, from users already counted: skipped as out of order",
+            crate::format::count(stream.late_events, "event came", "events came"),
+            settings.observe.lateness_minutes
         ));
     }
     if let Some(line) = stream.unordered_from_line {
@@ -599,11 +602,11 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
     if obs.session_id_missing > 0 && obs.session_id_joined > 0 {
         let alone = obs.session_id_missing - obs.session_id_joined;
         notes.push(format!(
-            "{} of {} events had no session id: {} joined their user's session (within {gap} minutes of it), the other {alone} formed {} session(s) cut at {gap} minutes of inactivity",
+            "{} of {} events had no session id: {} joined their user's session (within {gap} minutes of it), the other {alone} formed {} cut at {gap} minutes of inactivity",
             obs.session_id_missing,
             obs.session_id_missing + obs.session_id_events,
             obs.session_id_joined,
-            obs.inferred_sessions
+            crate::format::count(obs.inferred_sessions, "session", "sessions")
         ));
     } else if obs.sessions_inferred {
         notes.push(format!(
@@ -615,7 +618,8 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
     if held < wanted && !settings.volumes_only {
         let with_units = obs.weeks.iter().filter(|w| w.units > 0).count();
         notes.push(format!(
-            "analysis.holdout_weeks = {wanted}, but the data has only {with_units} week(s) with {}: {held} held out for validation (at least one week must remain to fit on)",
+            "analysis.holdout_weeks = {wanted}, but the data has only {} with {}: {held} held out for validation (at least one week must remain to fit on)",
+            crate::format::count(with_units as u64, "week", "weeks"),
             obs.unit.plural()
         ));
     }

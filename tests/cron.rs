@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use support::mime;
 use support::smtp::{Behaviour, SmtpSink};
+use support::state::sent_files;
 use util::{fixture, optsignal};
 
 /// The demo's events with a timestamp before `until` (RFC 3339 sorts as text), as a CSV.
@@ -68,18 +69,6 @@ fn send(cfg: &Path, extra: &[&str]) -> std::process::Output {
         .args(extra)
         .output()
         .unwrap()
-}
-
-fn sent_files(dir: &Path) -> Vec<String> {
-    let Ok(rd) = std::fs::read_dir(dir.join("state")) else {
-        return Vec::new();
-    };
-    let mut v: Vec<String> = rd
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".sent.json"))
-        .collect();
-    v.sort();
-    v
 }
 
 fn subjects(sink: &SmtpSink) -> Vec<String> {

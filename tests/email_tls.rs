@@ -9,6 +9,7 @@ mod util;
 use std::path::{Path, PathBuf};
 
 use support::smtp::{test_ca, Behaviour, Security, SmtpSink};
+use support::state::sent_files;
 use util::{fixture, optsignal};
 
 const SECRET: &str = "tls-only-correct-horse-battery-staple";
@@ -46,18 +47,6 @@ fn sink(security: Security) -> SmtpSink {
         security,
         ..Default::default()
     })
-}
-
-fn sent_files(dir: &Path) -> Vec<String> {
-    let Ok(rd) = std::fs::read_dir(dir.join("state")) else {
-        return Vec::new();
-    };
-    let mut v: Vec<String> = rd
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".sent.json"))
-        .collect();
-    v.sort();
-    v
 }
 
 /// `optsignal report --send -vv` with the password in the environment; (exit code, stdout,

@@ -373,7 +373,7 @@ fn holdout_weeks_beyond_the_data_is_said() {
     assert!(
         r["notes"]
             .to_string()
-            .contains("analysis.holdout_weeks = 30, but the data has only 10 week(s)"),
+            .contains("analysis.holdout_weeks = 30, but the data has only 10 weeks"),
         "{}",
         r["notes"]
     );

@@ -14,7 +14,7 @@ use optsignal::source::meta::{fetch, ActionFamily, MetaPull, MetaSpec};
 use optsignal::source::secret::SecretRef;
 use optsignal::source::window::Window;
 use wiremock::matchers::{method, path, query_param};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Mock, MockBuilder, MockServer, Request, ResponseTemplate};
 
 const TOKEN: &str = "EAAB-meta-api-test-token-0001";
 const ACCOUNT: &str = "Demo store";
@@ -51,6 +51,42 @@ fn status(code: u16, name: &str, base: &str) -> ResponseTemplate {
     ResponseTemplate::new(code).set_body_raw(fixture(name, base), "application/json")
 }
 
+/// The account's synchronous insights endpoint.
+const INSIGHTS: &str = "/act_1234567890/insights";
+
+/// A GET request to `at`.
+fn get(at: &str) -> MockBuilder {
+    Mock::given(method("GET")).and(path(at))
+}
+
+/// A POST request to `at`.
+fn post(at: &str) -> MockBuilder {
+    Mock::given(method("POST")).and(path(at))
+}
+
+/// Which requests a mock answers.
+#[derive(Clone, Copy)]
+enum Times {
+    /// Every matching one.
+    Always,
+    /// The first matching one only, ahead of every other mock of it.
+    First,
+}
+
+/// Mounts `request` answered with `response` on `server`.
+async fn answer(
+    server: &MockServer,
+    request: MockBuilder,
+    response: ResponseTemplate,
+    times: Times,
+) {
+    let mock = request.respond_with(response);
+    match times {
+        Times::Always => mock.mount(server).await,
+        Times::First => mock.up_to_n_times(1).with_priority(1).mount(server).await,
+    }
+}
+
 struct Peer {
     server: MockServer,
     waits: Arc<Waits>,
@@ -64,11 +100,13 @@ impl Peer {
         let dir = tempfile::tempdir().unwrap();
         let token_file = dir.path().join("meta.token");
         std::fs::write(&token_file, TOKEN).unwrap();
-        Mock::given(method("GET"))
-            .and(path("/act_1234567890/adsets"))
-            .respond_with(ok("meta_adsets.json", &server.uri()))
-            .mount(&server)
-            .await;
+        answer(
+            &server,
+            get("/act_1234567890/adsets"),
+            ok("meta_adsets.json", &server.uri()),
+            Times::Always,
+        )
+        .await;
         Peer {
             server,
             waits: Arc::new(Waits::default()),
@@ -103,6 +141,13 @@ impl Peer {
         .await
     }
 
+    /// Answers the first insights request with `first`, then every one with a week of rows.
+    async fn insights_after(&self, first: ResponseTemplate) {
+        answer(&self.server, get(INSIGHTS), first, Times::First).await;
+        let rows = ok("meta_insights_families.json", &self.server.uri());
+        answer(&self.server, get(INSIGHTS), rows, Times::Always).await;
+    }
+
     async fn insights_requests(&self) -> Vec<Request> {
         self.server
             .received_requests()
@@ -135,11 +180,13 @@ fn weekly(p: &MetaPull, id: &str, event: &str) -> Vec<f64> {
 #[tokio::test]
 async fn both_action_families_read_every_event_from_its_own_alias() {
     let peer = Peer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/act_1234567890/insights"))
-        .respond_with(ok("meta_insights_families.json", &peer.server.uri()))
-        .mount(&peer.server)
-        .await;
+    answer(
+        &peer.server,
+        get(INSIGHTS),
+        ok("meta_insights_families.json", &peer.server.uri()),
+        Times::Always,
+    )
+    .await;
     let window = Window::ending("2026-W46".parse().unwrap(), 1);
     let http = peer.http(quick());
     let set = "120210000000001";
@@ -175,9 +222,7 @@ async fn both_action_families_read_every_event_from_its_own_alias() {
 async fn a_buc_throttle_waits_as_long_as_meta_estimates() {
     let peer = Peer::start().await;
     let base = peer.server.uri();
-    Mock::given(method("GET"))
-        .and(path("/act_1234567890/insights"))
-        .respond_with(
+    peer.insights_after(
             status(400, "meta_buc_throttled.json", &base)
                 .insert_header(
                     "X-Business-Use-Case-Usage",
@@ -187,16 +232,7 @@ async fn a_buc_throttle_waits_as_long_as_meta_estimates() {
                     "x-fb-ads-insights-throttle",
                     r#"{"app_id_util_pct":100,"acc_id_util_pct":100,"ads_api_access_tier":"standard_access"}"#,
                 ),
-        )
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&peer.server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/act_1234567890/insights"))
-        .respond_with(ok("meta_insights_families.json", &base))
-        .mount(&peer.server)
-        .await;
+        ).await;
     let pulled = peer.pull(quick(), 1).await.unwrap();
     assert_eq!(weekly(&pulled, "120210000000001", "purchase"), vec![9.0]);
     assert_eq!(
@@ -210,20 +246,10 @@ async fn a_buc_throttle_waits_as_long_as_meta_estimates() {
 async fn retry_after_is_honoured_on_a_429_without_sleeping() {
     let peer = Peer::start().await;
     let base = peer.server.uri();
-    Mock::given(method("GET"))
-        .and(path("/act_1234567890/insights"))
-        .respond_with(
-            status(429, "meta_rate_limited.json", &base).insert_header("Retry-After", "7"),
-        )
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&peer.server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/act_1234567890/insights"))
-        .respond_with(ok("meta_insights_families.json", &base))
-        .mount(&peer.server)
-        .await;
+    peer.insights_after(
+        status(429, "meta_rate_limited.json", &base).insert_header("Retry-After", "7"),
+    )
+    .await;
     peer.pull(quick(), 1).await.unwrap();
     assert_eq!(peer.waits.all(), vec![Duration::from_secs(7)]);
 }
@@ -231,11 +257,13 @@ async fn retry_after_is_honoured_on_a_429_without_sleeping() {
 #[tokio::test]
 async fn throttling_backs_off_for_minutes_then_fails_clearly_at_the_maximum_wait() {
     let peer = Peer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/act_1234567890/insights"))
-        .respond_with(status(400, "meta_613_throttled.json", &peer.server.uri()))
-        .mount(&peer.server)
-        .await;
+    answer(
+        &peer.server,
+        get(INSIGHTS),
+        status(400, "meta_613_throttled.json", &peer.server.uri()),
+        Times::Always,
+    )
+    .await;
     let settings = HttpSettings {
         max_wait: Duration::from_secs(300),
         ..quick()
@@ -264,35 +292,41 @@ async fn throttling_backs_off_for_minutes_then_fails_clearly_at_the_maximum_wait
 /// Mounts the async report run: started, running once, then completed with two pages of rows.
 async fn mount_async_run(server: &MockServer) {
     let base = server.uri();
-    Mock::given(method("POST"))
-        .and(path("/act_1234567890/insights"))
-        .respond_with(ok("meta_async_run.json", &base))
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/6123456789012"))
-        .respond_with(ok("meta_async_running.json", &base))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/6123456789012"))
-        .respond_with(ok("meta_async_done.json", &base))
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/6123456789012/insights"))
-        .and(query_param("after", "MQZDZD"))
-        .respond_with(ok("meta_async_rows2.json", &base))
-        .with_priority(1)
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/6123456789012/insights"))
-        .respond_with(ok("meta_async_rows1.json", &base))
-        .mount(server)
-        .await;
+    answer(
+        server,
+        post(INSIGHTS),
+        ok("meta_async_run.json", &base),
+        Times::Always,
+    )
+    .await;
+    answer(
+        server,
+        get("/6123456789012"),
+        ok("meta_async_running.json", &base),
+        Times::First,
+    )
+    .await;
+    answer(
+        server,
+        get("/6123456789012"),
+        ok("meta_async_done.json", &base),
+        Times::Always,
+    )
+    .await;
+    answer(
+        server,
+        get("/6123456789012/insights").and(query_param("after", "MQZDZD")),
+        ok("meta_async_rows2.json", &base),
+        Times::Always,
+    )
+    .await;
+    answer(
+        server,
+        get("/6123456789012/insights"),
+        ok("meta_async_rows1.json", &base),
+        Times::Always,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -302,11 +336,13 @@ async fn sync_timeouts_fall_back_to_an_async_report_job() {
         (500, "meta_sync_timeout_2.json"),
     ] {
         let peer = Peer::start().await;
-        Mock::given(method("GET"))
-            .and(path("/act_1234567890/insights"))
-            .respond_with(status(code, fixture_name, &peer.server.uri()))
-            .mount(&peer.server)
-            .await;
+        answer(
+            &peer.server,
+            get(INSIGHTS),
+            status(code, fixture_name, &peer.server.uri()),
+            Times::Always,
+        )
+        .await;
         mount_async_run(&peer.server).await;
         let pulled = peer.pull(quick(), 4).await.unwrap();
         assert_eq!(
@@ -345,21 +381,27 @@ async fn sync_timeouts_fall_back_to_an_async_report_job() {
 async fn an_async_job_that_never_finishes_stops_at_the_maximum_wait() {
     let peer = Peer::start().await;
     let base = peer.server.uri();
-    Mock::given(method("GET"))
-        .and(path("/act_1234567890/insights"))
-        .respond_with(status(500, "meta_sync_timeout_100.json", &base))
-        .mount(&peer.server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/act_1234567890/insights"))
-        .respond_with(ok("meta_async_run.json", &base))
-        .mount(&peer.server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/6123456789012"))
-        .respond_with(ok("meta_async_running.json", &base))
-        .mount(&peer.server)
-        .await;
+    answer(
+        &peer.server,
+        get(INSIGHTS),
+        status(500, "meta_sync_timeout_100.json", &base),
+        Times::Always,
+    )
+    .await;
+    answer(
+        &peer.server,
+        post(INSIGHTS),
+        ok("meta_async_run.json", &base),
+        Times::Always,
+    )
+    .await;
+    answer(
+        &peer.server,
+        get("/6123456789012"),
+        ok("meta_async_running.json", &base),
+        Times::Always,
+    )
+    .await;
     let settings = HttpSettings {
         max_wait: Duration::from_secs(60),
         ..quick()
@@ -378,24 +420,27 @@ async fn asked_for_less_data_the_range_is_split_at_week_boundaries() {
     let peer = Peer::start().await;
     let base = peer.server.uri();
     let range = |since: &str, until: &str| format!(r#"{{"since":"{since}","until":"{until}"}}"#);
-    Mock::given(method("GET"))
-        .and(path("/act_1234567890/insights"))
-        .and(query_param("time_range", range("2026-10-19", "2026-11-15")))
-        .respond_with(status(500, "meta_reduce_data.json", &base))
-        .mount(&peer.server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/act_1234567890/insights"))
-        .and(query_param("time_range", range("2026-10-19", "2026-11-01")))
-        .respond_with(ok("meta_insights_first_half.json", &base))
-        .mount(&peer.server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/act_1234567890/insights"))
-        .and(query_param("time_range", range("2026-11-02", "2026-11-15")))
-        .respond_with(ok("meta_insights_families.json", &base))
-        .mount(&peer.server)
-        .await;
+    answer(
+        &peer.server,
+        get(INSIGHTS).and(query_param("time_range", range("2026-10-19", "2026-11-15"))),
+        status(500, "meta_reduce_data.json", &base),
+        Times::Always,
+    )
+    .await;
+    answer(
+        &peer.server,
+        get(INSIGHTS).and(query_param("time_range", range("2026-10-19", "2026-11-01"))),
+        ok("meta_insights_first_half.json", &base),
+        Times::Always,
+    )
+    .await;
+    answer(
+        &peer.server,
+        get(INSIGHTS).and(query_param("time_range", range("2026-11-02", "2026-11-15"))),
+        ok("meta_insights_families.json", &base),
+        Times::Always,
+    )
+    .await;
     let pulled = peer.pull(quick(), 4).await.unwrap();
     let atc = weekly(&pulled, "120210000000001", "add_to_cart");
     assert_eq!(

@@ -10,6 +10,7 @@ use std::time::Duration;
 use optsignal::report::chart;
 use support::mime::{self, Part};
 use support::smtp::{Behaviour, SmtpSink};
+use support::state::sent_files;
 use util::{fixture, optsignal};
 
 const SECRET: &str = "correct-horse-battery-staple-42";
@@ -35,18 +36,6 @@ fn smtp_email(port: u16, extra: &str) -> String {
          to = [\"buyer@demo-store.example\", \"Boss <boss@demo-store.example>\"]\n\
          host = \"127.0.0.1\"\nport = {port}\nsecurity = \"plain\"\ntimeout_secs = 10\n{extra}"
     )
-}
-
-fn sent_files(dir: &Path) -> Vec<String> {
-    let Ok(rd) = std::fs::read_dir(dir.join("state")) else {
-        return Vec::new();
-    };
-    let mut v: Vec<String> = rd
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".sent.json"))
-        .collect();
-    v.sort();
-    v
 }
 
 fn run_report(cfg: &Path, args: &[&str]) -> std::process::Output {

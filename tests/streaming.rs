@@ -132,7 +132,7 @@ fn events_beyond_the_lateness_are_skipped_counted_and_noted() {
     assert_eq!(r["input"]["rows_accepted"], 4);
     let notes = r["notes"].to_string();
     assert!(
-        notes.contains("1 events came more than 1440 minutes (analysis.lateness_minutes)"),
+        notes.contains("1 event came more than 1440 minutes (analysis.lateness_minutes)"),
         "{notes}"
     );
 }

@@ -190,4 +190,24 @@ fn one_thing_is_named_in_the_singular() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(text.contains("1 session, 1 user, 1 purchasing"), "{text}");
+    // One week of data cannot hold one out: the note counts it in the singular.
+    let out = optsignal()
+        .args([
+            "recommend",
+            "--platform",
+            "meta",
+            "--format",
+            "json",
+            "--events",
+        ])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let notes = serde_json::from_slice::<serde_json::Value>(&out.stdout)
+        .map(|r| r["notes"].to_string())
+        .unwrap_or_else(|_| String::from_utf8_lossy(&out.stderr).into_owned());
+    assert!(
+        notes.contains("the data has only 1 week with sessions"),
+        "{notes}"
+    );
 }

@@ -520,8 +520,9 @@ impl ReportView {
             lead: None,
             tag: None,
             text: format!(
-                "{} rows read from {file}, {} accepted, {} skipped; timestamps {}.",
+                "{} {} read from {file}, {} accepted, {} skipped; timestamps {}.",
                 thousands(i.rows_read),
+                crate::format::noun(i.rows_read, "row", "rows"),
                 thousands(i.rows_accepted),
                 thousands(skipped),
                 i.timestamp_format
