@@ -22,9 +22,13 @@ Definitions (session-level observations)
 * Unit start = earliest timestamp of the unit's events.
 * The unit's first purchase = its earliest purchase event (by timestamp, then
   row order), if any.
+* The unit's cut = the same user's first purchase event (in any of the user's
+  sessions) with timestamp >= unit_start, earliest by (timestamp, row order).
+  It is at or before the unit's own first purchase.
 * Feature for candidate event e = 1 if the unit has an event e strictly before
-  its first purchase in the (timestamp, row order) ordering; if the unit has no
-  purchase, 1 if it has any event e.
+  its cut in the (timestamp, row order) ordering; if there is no cut, 1 if it
+  has any event e. (An event after the user's purchase never predicts it, even
+  in a separate session such as a thank-you page's.)
 * Label = 1 if the same user_id has any purchase event (in any of the user's
   sessions, among the kept rows) with timestamp t, unit_start <= t <=
   unit_start + window (default 7 days; both ends inclusive). Purchases in the
@@ -239,15 +243,30 @@ def build_units(ev, candidates, purchase, window):
     units = units.merge(fp, on=key, how="left")
     units["has_purchase"] = units["fp_row"].notna()
 
+    # cut: the user's first purchase (any session) at or after the unit's start
+    cut_ts = np.full(len(units), np.datetime64("NaT"), dtype="datetime64[ns]")
+    cut_row = np.full(len(units), -1, dtype=np.int64)
+    by_user = {u: (s["ts"].dt.tz_convert(None).values, s["row"].to_numpy())
+               for u, s in pur.groupby("user")}  # pur is sorted by (ts, row)
+    unit_starts = units["start"].dt.tz_convert(None).values
+    for i, u in enumerate(units["user"].to_numpy()):
+        pr = by_user.get(u)
+        if pr is None:
+            continue
+        j = np.searchsorted(pr[0], unit_starts[i], side="left")
+        if j < len(pr[0]):
+            cut_ts[i], cut_row[i] = pr[0][j], pr[1][j]
+    has_cut = cut_row >= 0
     for e in candidates:
         fe = ev[ev.event == e].groupby(key, sort=False).head(1)[key + ["ts", "row"]].rename(
             columns={"ts": "e_ts", "row": "e_row"})
         m = units[key].merge(fe, on=key, how="left")
         has_e = m["e_row"].notna().to_numpy()
-        # earliest e lexicographically before first purchase <=> some e before it
-        before = (m["e_ts"] < units["fp_ts"]) | (
-            (m["e_ts"] == units["fp_ts"]) & (m["e_row"] < units["fp_row"]))
-        feat = np.where(units["has_purchase"], before.to_numpy(), has_e)
+        # earliest e lexicographically before the cut <=> some e before it
+        e_ts = m["e_ts"].dt.tz_convert(None).values
+        e_row = m["e_row"].to_numpy()
+        before = has_e & ((e_ts < cut_ts) | ((e_ts == cut_ts) & (e_row < cut_row)))
+        feat = np.where(has_cut, before, has_e)
         units["f_" + e] = feat.astype(np.int64)
         units["any_" + e] = has_e.astype(np.int64)
 

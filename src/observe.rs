@@ -4,8 +4,9 @@
 //! Definitions (see `docs/definitions.md` for the full text):
 //! - **Unit**: a session (default; from the log's session id, or cut at `session_gap_minutes` of
 //!   inactivity per user when the log has none) or a user. Its start is its earliest event.
-//! - **Feature** of candidate `e`: `e` fired in the unit strictly before the unit's first purchase
-//!   (events ordered by timestamp, ties by file order) — the leakage guard. For user units, only
+//! - **Feature** of candidate `e`: `e` fired in the unit strictly before the user's first purchase
+//!   at or after the unit's start, in this unit or another (events ordered by timestamp, ties by
+//!   file order) — the leakage guard, across units. For user units, only
 //!   events inside the label window count, so purchasers and non-purchasers are observed alike.
 //! - **Label**: the same user purchased at a time `t` with `start <= t <= start + label_window`.
 //! - **Week** of a unit: the ISO week of its start in the analysis time zone.
@@ -195,12 +196,13 @@ pub struct ValueGroup {
     pub sum_sq: f64,
 }
 
-/// Among units with a purchase: did the candidate first fire before or only after it?
+/// Among purchasing units (a purchase in the unit, or label 1): did the candidate first fire
+/// before or only after the user's first purchase at or after the unit's start?
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Ordering {
-    /// Candidate first fired before the unit's first purchase.
+    /// Candidate first fired before the user's first purchase at or after the unit's start.
     pub before_purchase: u64,
-    /// Candidate fired in the unit, but only after its first purchase.
+    /// Candidate fired in the unit, but only after that purchase (in this unit or another).
     pub after_purchase_only: u64,
 }
 
@@ -999,6 +1001,17 @@ impl ObservationBuilder {
             .filter(|&&(t, _, _)| t <= start.saturating_add(window));
         let label = label_purchase.is_some();
         let label_value = label_purchase.and_then(|p| p.2);
+        // The guard's cut: the user's first purchase at or after the unit's start, wherever it
+        // happened (this unit or another of the user's), so an event after the purchase never
+        // becomes a feature, even in a separate session (a thank-you page's own session).
+        let cut = purchases
+            .get(first_after)
+            .map(|&(t, s, _)| (t, s))
+            .into_iter()
+            .chain(u.purchase)
+            .min();
+        // Ordering is counted among purchasing units: a purchase in the unit, or a label.
+        let purchasing = u.purchase.is_some() || label;
         if hi.is_some_and(|hi| start.saturating_add(window) > hi) {
             self.censored += 1;
         }
@@ -1009,10 +1022,12 @@ impl ObservationBuilder {
             let j = j as usize;
             wv.cand_units[j] += 1;
             let in_window = self.spec.unit == UnitKind::Session || t <= start + window;
-            match u.purchase {
-                Some(p) if (t, s) > p => self.ordering[j].after_purchase_only += 1,
+            match cut {
+                Some(p) if (t, s) > p => {
+                    self.ordering[j].after_purchase_only += u64::from(purchasing);
+                }
                 Some(_) => {
-                    self.ordering[j].before_purchase += 1;
+                    self.ordering[j].before_purchase += u64::from(purchasing);
                     mask |= 1 << j;
                 }
                 None if in_window => mask |= 1 << j,
@@ -1420,11 +1435,42 @@ mod tests {
         // sign_up fired only after purchase → never a feature, counted as after-only.
         assert_eq!(o.table(1, |_| true), [0, 0, 4, 1]);
         assert_eq!(o.ordering[1].after_purchase_only, 1);
-        assert_eq!(o.ordering[0].before_purchase, 1);
+        // Purchasing units: s1 (its own purchase) and s2 (label 1: u2 buys in s3).
+        assert_eq!(o.ordering[0].before_purchase, 2);
         assert_eq!(o.devices, vec!["(unknown)", "mobile"]);
         assert!(o.channels.is_empty());
         // Every unit takes the device of its first event (index 1 = "mobile"), none "(unknown)".
         assert!(o.patterns.iter().all(|p| p.device == 1), "{:?}", o.patterns);
+    }
+
+    #[test]
+    fn an_event_after_the_purchase_in_another_session_is_no_feature() {
+        let mut b = ObservationBuilder::new(spec(UnitKind::Session));
+        for e in [
+            // u1 checks out in s1 and buys at minute 5; the payment provider's redirect opened
+            // s2 at minute 4, whose thank-you page (here sign_up) fires after the purchase.
+            ev(0, 0, "u1", Some("s1"), "add_to_cart"),
+            ev(1, 4, "u1", Some("s2"), "page_view"),
+            ev(2, 5, "u1", Some("s1"), "purchase"),
+            ev(3, 6, "u1", Some("s2"), "sign_up"),
+            // u2: sign_up in a session of its own, before a purchase two days later.
+            ev(4, 10, "u2", Some("s3"), "sign_up"),
+            ev(5, 2 * 24 * 60, "u2", Some("s4"), "purchase"),
+            // u3: sign_up, never buys.
+            ev(6, 20, "u3", Some("s5"), "sign_up"),
+        ] {
+            b.push(&e).unwrap();
+        }
+        let o = b.finish();
+        assert_eq!(o.units, 5);
+        // s2 is labelled 1 (the purchase falls inside its window) but its sign_up follows the
+        // purchase: no feature. Features: s3 (y=1), s5 (y=0).
+        assert_eq!(o.table(1, |_| true), [1, 1, 3, 0]);
+        // Among purchasing units, s2 fired sign_up only after the purchase; s3 before it.
+        assert_eq!(o.ordering[1].after_purchase_only, 1);
+        assert_eq!(o.ordering[1].before_purchase, 1);
+        // add_to_cart in s1 precedes the purchase.
+        assert_eq!(o.table(0, |_| true), [1, 0, 3, 1]);
     }
 
     #[test]

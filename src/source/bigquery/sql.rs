@@ -15,8 +15,9 @@
 //! - a unit's start, device and channel are its first event's; the channel is the session's last
 //!   click (`session_traffic_source_last_click.manual_campaign`), else the user's first touch
 //!   (`traffic_source`), mapped exactly as [`channel_of`](super::super::ga4_export::channel_of);
-//! - feature = the candidate's first firing precedes the unit's first purchase (or, without a
-//!   purchase in the unit, it fired — for user units, inside the label window);
+//! - feature = the candidate's first firing precedes the user's first purchase at or after the
+//!   unit's start, in any unit (or, without such a purchase, it fired — for user units, inside
+//!   the label window); the ordering counts purchasing units (a purchase in the unit, or label 1);
 //! - label = the user purchased within `[start, start + label window]`; its value is that first
 //!   purchase's `ecommerce.purchase_revenue`;
 //! - weeks are ISO weeks (`%G-W%V`) in the analysis time zone.
@@ -443,15 +444,23 @@ labels AS (
   JOIN purchases AS p ON p.user_id = u.user_id AND p.ts >= u.start_ts AND p.ts <= u.start_ts + {window}
   GROUP BY u.user_id, u.unit
 ),
+cuts AS (
+  SELECT u.user_id, u.unit, MIN(p.seq) AS c_seq
+  FROM units AS u
+  JOIN purchases AS p ON p.user_id = u.user_id AND p.ts >= u.start_ts
+  GROUP BY u.user_id, u.unit
+),
 feats AS (
   SELECT u.week, f.name,
     f.user_id, f.unit,
     {cand_bit} AS bit,
-    u.p_seq IS NOT NULL AND f.f_seq < u.p_seq AS before_p,
-    u.p_seq IS NOT NULL AND f.f_seq > u.p_seq AS after_p,
-    (u.p_seq IS NULL AND {in_window}) OR (u.p_seq IS NOT NULL AND f.f_seq < u.p_seq) AS feature
+    (u.p_seq IS NOT NULL OR l.l_seq IS NOT NULL) AND f.f_seq < c.c_seq AS before_p,
+    (u.p_seq IS NOT NULL OR l.l_seq IS NOT NULL) AND f.f_seq > c.c_seq AS after_p,
+    (c.c_seq IS NULL AND {in_window}) OR (c.c_seq IS NOT NULL AND f.f_seq < c.c_seq) AS feature
   FROM firsts AS f
   JOIN units AS u ON u.user_id = f.user_id AND u.unit = f.unit
+  LEFT JOIN cuts AS c ON c.user_id = f.user_id AND c.unit = f.unit
+  LEFT JOIN labels AS l ON l.user_id = f.user_id AND l.unit = f.unit
 ),
 masks AS (
   SELECT user_id, unit, SUM(CASE WHEN feature THEN bit ELSE 0 END) AS mask
