@@ -211,6 +211,16 @@ mod tests {
     }
 
     #[test]
+    fn the_store_the_sent_state_and_snapshots_name_an_account_alike() {
+        for n in ["東京", "大阪", "Shop A", "shop a", "Demo store", "???"] {
+            let one = slug(n);
+            assert_eq!(crate::store::account_slug(n), one, "{n}");
+            assert_eq!(crate::deliver::state::slug(n), one, "{n}");
+            assert_eq!(crate::source::remote::slug(n), one, "{n}");
+        }
+    }
+
+    #[test]
     fn slugs_keep_unicode_letters_and_are_stable_and_file_safe() {
         assert_eq!(slug("東京"), "東京");
         assert_eq!(slug("大阪"), "大阪");

@@ -289,44 +289,27 @@ async fn throttling_backs_off_for_minutes_then_fails_clearly_at_the_maximum_wait
     assert_eq!(peer.insights_requests().await.len(), 3);
 }
 
+/// The async report job's id in the fixtures.
+const JOB: &str = "/6123456789012";
+
 /// Mounts the async report run: started, running once, then completed with two pages of rows.
 async fn mount_async_run(server: &MockServer) {
     let base = server.uri();
-    answer(
-        server,
-        post(INSIGHTS),
-        ok("meta_async_run.json", &base),
-        Times::Always,
-    )
-    .await;
-    answer(
-        server,
-        get("/6123456789012"),
-        ok("meta_async_running.json", &base),
-        Times::First,
-    )
-    .await;
-    answer(
-        server,
-        get("/6123456789012"),
-        ok("meta_async_done.json", &base),
-        Times::Always,
-    )
-    .await;
-    answer(
-        server,
-        get("/6123456789012/insights").and(query_param("after", "MQZDZD")),
-        ok("meta_async_rows2.json", &base),
-        Times::Always,
-    )
-    .await;
-    answer(
-        server,
-        get("/6123456789012/insights"),
-        ok("meta_async_rows1.json", &base),
-        Times::Always,
-    )
-    .await;
+    let rows = format!("{JOB}/insights");
+    let mocks = [
+        (post(INSIGHTS), "meta_async_run.json", Times::Always),
+        (get(JOB), "meta_async_running.json", Times::First),
+        (get(JOB), "meta_async_done.json", Times::Always),
+        (
+            get(&rows).and(query_param("after", "MQZDZD")),
+            "meta_async_rows2.json",
+            Times::Always,
+        ),
+        (get(&rows), "meta_async_rows1.json", Times::Always),
+    ];
+    for (request, body, times) in mocks {
+        answer(server, request, ok(body, &base), times).await;
+    }
 }
 
 #[tokio::test]
@@ -397,7 +380,7 @@ async fn an_async_job_that_never_finishes_stops_at_the_maximum_wait() {
     .await;
     answer(
         &peer.server,
-        get("/6123456789012"),
+        get(JOB),
         ok("meta_async_running.json", &base),
         Times::Always,
     )

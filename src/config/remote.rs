@@ -177,6 +177,9 @@ fn digits(s: &str) -> String {
     s.chars().filter(char::is_ascii_digit).collect()
 }
 
+/// Something that records a problem: `err(key, message)`.
+type Err<'a> = dyn FnMut(String, String) + 'a;
+
 /// Validates the API sections; `err(key, message)` records a problem.
 pub fn validate(
     raw: RawRemote<'_>,
@@ -184,6 +187,26 @@ pub fn validate(
     err: &mut dyn FnMut(String, String),
 ) -> RemoteSettings {
     let f = raw.fetch;
+    let (http, window) = fetch(f, err);
+    let meta = raw.meta.and_then(|m| meta(m, base, err));
+    let ga4 = raw.ga4.and_then(|g| ga4(g, base, err));
+    let google_ads = raw.google_ads.and_then(|g| google_ads(g, base, err));
+    let bigquery = raw.bigquery.and_then(|b| bigquery(b, base, err));
+    let snapshot = f.snapshot.as_deref().map(|p| resolve(base, p));
+    let any = meta.is_some() || ga4.is_some() || google_ads.is_some() || snapshot.is_some();
+    RemoteSettings {
+        http,
+        window: (any || bigquery.is_some()).then_some(window),
+        meta,
+        ga4,
+        google_ads,
+        snapshot,
+        bigquery,
+    }
+}
+
+/// `[fetch]`: timeouts, retries and concurrency, and the weeks pulled.
+fn fetch(f: &RawFetch, err: &mut Err<'_>) -> (HttpSettings, Window) {
     let d = HttpSettings::default();
     let http = HttpSettings {
         timeout: f.timeout_secs.map_or(d.timeout, Duration::from_secs),
@@ -210,165 +233,163 @@ pub fn validate(
         },
         None => Window::before(jiff::Zoned::now().date(), weeks),
     };
-    let meta = raw.meta.and_then(|m| {
-        let id = digits(m.account_id.as_deref().unwrap_or(""));
-        if id.is_empty() {
-            err(
-                "meta.account_id".into(),
-                "give the ad account id (act_123... or its digits)".into(),
-            );
-        }
-        let token = SecretRef::from_config(
-            m.access_token_env.as_deref(),
-            m.access_token_file.as_deref(),
-            base,
+    (http, window)
+}
+
+/// `[meta]`: the ad account and its access token (by reference).
+fn meta(m: &RawMeta, base: &Path, err: &mut Err<'_>) -> Option<MetaSpec> {
+    let id = digits(m.account_id.as_deref().unwrap_or(""));
+    if id.is_empty() {
+        err(
+            "meta.account_id".into(),
+            "give the ad account id (act_123... or its digits)".into(),
         );
-        if token.is_none() {
-            err(
-                "meta.access_token_env".into(),
-                "name the environment variable (or access_token_file) holding the access token; never put the token itself in the config".into(),
-            );
-        }
-        Some(MetaSpec {
-            account_id: id,
-            token: token?,
-            base_url: m
-                .base_url
-                .clone()
-                .unwrap_or_else(|| crate::source::meta::DEFAULT_BASE_URL.into()),
-            family: m.action_family.unwrap_or(ActionFamily::Pixel),
-        })
-    });
-    let ga4 = raw.ga4.and_then(|g| {
-        let id = digits(g.property_id.as_deref().unwrap_or(""));
-        if id.is_empty() {
-            err("ga4.property_id".into(), "give the GA4 property id".into());
-        }
-        let Some(key) = &g.key_file else {
-            err(
-                "ga4.key_file".into(),
-                "name the service-account key file (JSON)".into(),
-            );
-            return None;
-        };
-        Some(Ga4Spec {
-            property_id: id,
-            key_file: resolve(base, key),
-            base_url: g
-                .base_url
-                .clone()
-                .unwrap_or_else(|| crate::source::ga4_api::DEFAULT_BASE_URL.into()),
-            page_size: g.page_size.unwrap_or(10_000).clamp(1, 250_000),
-            // Filled from [source.aliases] once the source section is validated.
-            aliases: Default::default(),
-        })
-    });
-    let google_ads = raw.google_ads.and_then(|g| {
-        let id = digits(g.customer_id.as_deref().unwrap_or(""));
-        if id.is_empty() {
-            err(
-                "google_ads.customer_id".into(),
-                "give the customer id (123-456-7890)".into(),
-            );
-        }
-        let mut secret = |key: &str, env: &Option<String>, file: &Option<PathBuf>| {
-            let r = SecretRef::from_config(env.as_deref(), file.as_deref(), base);
-            if r.is_none() {
-                err(
-                    format!("google_ads.{key}_env"),
-                    format!("name the environment variable (or {key}_file) holding the {key}"),
-                );
-            }
-            r
-        };
-        let developer_token = secret(
-            "developer_token",
-            &g.developer_token_env,
-            &g.developer_token_file,
-        );
-        let client_secret = secret("client_secret", &g.client_secret_env, &g.client_secret_file);
-        let refresh_token = secret("refresh_token", &g.refresh_token_env, &g.refresh_token_file);
-        let Some(client_id) = g.client_id.clone() else {
-            err(
-                "google_ads.client_id".into(),
-                "give the OAuth client id".into(),
-            );
-            return None;
-        };
-        Some(AdsSpec {
-            customer_id: id,
-            login_customer_id: g
-                .login_customer_id
-                .as_deref()
-                .map(digits)
-                .filter(|s| !s.is_empty()),
-            developer_token: developer_token?,
-            client_id,
-            client_secret: client_secret?,
-            refresh_token: refresh_token?,
-            base_url: g
-                .base_url
-                .clone()
-                .unwrap_or_else(|| crate::source::google_ads::DEFAULT_BASE_URL.into()),
-            token_url: g
-                .token_url
-                .clone()
-                .unwrap_or_else(|| crate::source::google_ads::DEFAULT_TOKEN_URL.into()),
-        })
-    });
-    let bigquery = raw.bigquery.and_then(|b| {
-        let mut name = |key: &str, v: &Option<String>| {
-            let v = v.as_deref().unwrap_or("").trim().to_string();
-            if v.is_empty() {
-                err(format!("bigquery.{key}"), format!("give the {key}"));
-            }
-            v
-        };
-        let project = name("project", &b.project);
-        let dataset = name("dataset", &b.dataset);
-        let Some(key) = &b.key_file else {
-            err(
-                "bigquery.key_file".into(),
-                "name the service-account key file (JSON)".into(),
-            );
-            return None;
-        };
-        if b.maximum_bytes_billed == Some(0) {
-            err(
-                "bigquery.maximum_bytes_billed".into(),
-                "must be more than 0 bytes (leave it out for no limit)".into(),
-            );
-        }
-        let table = ExportTable {
-            project: project.clone(),
-            dataset,
-            prefix: b.table_prefix.clone().unwrap_or_else(|| "events_".into()),
-        };
-        Some(BigQuerySettings {
-            table,
-            billing_project: b
-                .billing_project
-                .clone()
-                .filter(|s| !s.trim().is_empty())
-                .unwrap_or(project),
-            location: b.location.clone().filter(|s| !s.trim().is_empty()),
-            key_file: resolve(base, key),
-            base_url: b
-                .base_url
-                .clone()
-                .unwrap_or_else(|| crate::source::bigquery::DEFAULT_BASE_URL.into()),
-            maximum_bytes_billed: b.maximum_bytes_billed,
-        })
-    });
-    let snapshot = f.snapshot.as_deref().map(|p| resolve(base, p));
-    let any = meta.is_some() || ga4.is_some() || google_ads.is_some() || snapshot.is_some();
-    RemoteSettings {
-        http,
-        window: (any || bigquery.is_some()).then_some(window),
-        meta,
-        ga4,
-        google_ads,
-        snapshot,
-        bigquery,
     }
+    let token = SecretRef::from_config(
+        m.access_token_env.as_deref(),
+        m.access_token_file.as_deref(),
+        base,
+    );
+    if token.is_none() {
+        err(
+            "meta.access_token_env".into(),
+            "name the environment variable (or access_token_file) holding the access token; never put the token itself in the config".into(),
+        );
+    }
+    Some(MetaSpec {
+        account_id: id,
+        token: token?,
+        base_url: m
+            .base_url
+            .clone()
+            .unwrap_or_else(|| crate::source::meta::DEFAULT_BASE_URL.into()),
+        family: m.action_family.unwrap_or(ActionFamily::Pixel),
+    })
+}
+
+/// `[ga4]`: the GA4 property and its service-account key file.
+fn ga4(g: &RawGa4, base: &Path, err: &mut Err<'_>) -> Option<Ga4Spec> {
+    let id = digits(g.property_id.as_deref().unwrap_or(""));
+    if id.is_empty() {
+        err("ga4.property_id".into(), "give the GA4 property id".into());
+    }
+    let Some(key) = &g.key_file else {
+        err(
+            "ga4.key_file".into(),
+            "name the service-account key file (JSON)".into(),
+        );
+        return None;
+    };
+    Some(Ga4Spec {
+        property_id: id,
+        key_file: resolve(base, key),
+        base_url: g
+            .base_url
+            .clone()
+            .unwrap_or_else(|| crate::source::ga4_api::DEFAULT_BASE_URL.into()),
+        page_size: g.page_size.unwrap_or(10_000).clamp(1, 250_000),
+        // Filled from [source.aliases] once the source section is validated.
+        aliases: Default::default(),
+    })
+}
+
+/// `[google_ads]`: the customer, the OAuth client and its secrets (by reference).
+fn google_ads(g: &RawGoogleAds, base: &Path, err: &mut Err<'_>) -> Option<AdsSpec> {
+    let id = digits(g.customer_id.as_deref().unwrap_or(""));
+    if id.is_empty() {
+        err(
+            "google_ads.customer_id".into(),
+            "give the customer id (123-456-7890)".into(),
+        );
+    }
+    let mut secret = |key: &str, env: &Option<String>, file: &Option<PathBuf>| {
+        let r = SecretRef::from_config(env.as_deref(), file.as_deref(), base);
+        if r.is_none() {
+            err(
+                format!("google_ads.{key}_env"),
+                format!("name the environment variable (or {key}_file) holding the {key}"),
+            );
+        }
+        r
+    };
+    let developer_token = secret(
+        "developer_token",
+        &g.developer_token_env,
+        &g.developer_token_file,
+    );
+    let client_secret = secret("client_secret", &g.client_secret_env, &g.client_secret_file);
+    let refresh_token = secret("refresh_token", &g.refresh_token_env, &g.refresh_token_file);
+    let Some(client_id) = g.client_id.clone() else {
+        err(
+            "google_ads.client_id".into(),
+            "give the OAuth client id".into(),
+        );
+        return None;
+    };
+    Some(AdsSpec {
+        customer_id: id,
+        login_customer_id: g
+            .login_customer_id
+            .as_deref()
+            .map(digits)
+            .filter(|s| !s.is_empty()),
+        developer_token: developer_token?,
+        client_id,
+        client_secret: client_secret?,
+        refresh_token: refresh_token?,
+        base_url: g
+            .base_url
+            .clone()
+            .unwrap_or_else(|| crate::source::google_ads::DEFAULT_BASE_URL.into()),
+        token_url: g
+            .token_url
+            .clone()
+            .unwrap_or_else(|| crate::source::google_ads::DEFAULT_TOKEN_URL.into()),
+    })
+}
+
+/// `[bigquery]`: the export's project and dataset, the key file and the cost limit.
+fn bigquery(b: &RawBigQuery, base: &Path, err: &mut Err<'_>) -> Option<BigQuerySettings> {
+    let mut name = |key: &str, v: &Option<String>| {
+        let v = v.as_deref().unwrap_or("").trim().to_string();
+        if v.is_empty() {
+            err(format!("bigquery.{key}"), format!("give the {key}"));
+        }
+        v
+    };
+    let project = name("project", &b.project);
+    let dataset = name("dataset", &b.dataset);
+    let Some(key) = &b.key_file else {
+        err(
+            "bigquery.key_file".into(),
+            "name the service-account key file (JSON)".into(),
+        );
+        return None;
+    };
+    if b.maximum_bytes_billed == Some(0) {
+        err(
+            "bigquery.maximum_bytes_billed".into(),
+            "must be more than 0 bytes (leave it out for no limit)".into(),
+        );
+    }
+    let table = ExportTable {
+        project: project.clone(),
+        dataset,
+        prefix: b.table_prefix.clone().unwrap_or_else(|| "events_".into()),
+    };
+    Some(BigQuerySettings {
+        table,
+        billing_project: b
+            .billing_project
+            .clone()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or(project),
+        location: b.location.clone().filter(|s| !s.trim().is_empty()),
+        key_file: resolve(base, key),
+        base_url: b
+            .base_url
+            .clone()
+            .unwrap_or_else(|| crate::source::bigquery::DEFAULT_BASE_URL.into()),
+        maximum_bytes_billed: b.maximum_bytes_billed,
+    })
 }
