@@ -131,7 +131,6 @@ impl Audit {
 
 /// Grades one account's report.
 pub fn assess(report: &Report) -> (Vec<PlatformRow>, Vec<Finding>) {
-    let mut findings = Vec::new();
     let broken: Vec<EventName> = report
         .proxies
         .iter()
@@ -139,76 +138,97 @@ pub fn assess(report: &Report) -> (Vec<PlatformRow>, Vec<Finding>) {
         .map(|p| p.event.clone())
         .collect();
     let mut rows = Vec::new();
+    let mut findings = Vec::new();
     for rec in &report.recommendations {
-        let mut here: Vec<Finding> = Vec::new();
-        let at = |severity, kind, message: String| Finding {
-            severity,
-            platform: Some(rec.platform),
-            kind,
-            message,
-        };
-        let name = rec.platform.display_name();
-        let today_check = rec
-            .optimizing_on
-            .as_ref()
-            .and_then(|t| rec.checks.iter().find(|c| &c.event == t));
-        match &rec.optimizing_on {
-            None => here.push(at(Severity::Info, "today_unknown", format!("{name}: today's optimization event is not configured (optimizing_on); the audit cannot grade it"))),
-            Some(today) => {
-                let proxy = report.proxies.iter().find(|p| &p.event == today);
-                let bad: Vec<&str> = proxy
-                    .map(|p| p.flags.iter().filter(|f| f.kind != FlagKind::InsufficientData).map(|f| f.kind.name()).collect())
-                    .unwrap_or_default();
-                if !bad.is_empty() {
-                    here.push(at(Severity::Critical, "bidding_on_flagged_proxy", format!("{name} bids on {today}, which is flagged {}", bad.join(", "))));
-                } else if proxy.is_some_and(|p| p.has(FlagKind::InsufficientData)) {
-                    here.push(at(Severity::Warning, "today_unverified", format!("{name} bids on {today}, which has too little data to verify")));
-                }
-                if proxy.is_none() && today.as_str() != purchase_name(report) {
-                    here.push(at(Severity::Warning, "today_not_measured", format!("{name} bids on {today}, which is not among the measured candidates; add it to analysis.candidates")));
-                }
-                if let Some(c) = today_check.filter(|c| !c.clears && rec.event.as_ref() != Some(today)) {
-                    // Learning-limited either way: a clearing event exists, or nothing useful
-                    // clears and the fix is consolidation or a deeper event (the reason says).
-                    let instead = rec.event.as_ref().map_or(
-                        "and nothing useful clears either: consolidate or add a deeper event".to_string(),
-                        |e| format!("while {e} would clear"),
-                    );
-                    here.push(at(Severity::Critical, "learning_limited", format!(
-                        "{name} bids on {today}: {:.1} per {} per week against a floor of {}, clears only {} of windows, {instead}",
-                        c.per_unit_weekly, rec.floor.unit.noun(1.0), rec.floor.events, percent(c.clearance)
-                    )));
-                }
-                if rec.change_needed == Some(true) && here.iter().all(|f| f.severity < Severity::Critical) {
-                    let to = rec.event.as_ref().map_or("nothing that clears".into(), |e| e.to_string());
-                    here.push(at(Severity::Warning, "change_recommended", format!("{name}: switch from {today} to {to}")));
-                }
-            }
-        }
-        if rec.event.is_none() {
-            here.push(at(
-                Severity::Warning,
-                "nothing_clears",
-                format!("{name}: {}", rec.reason),
-            ));
-        }
-        let severity = here
-            .iter()
-            .map(|f| f.severity)
-            .max()
-            .unwrap_or(Severity::Info);
-        rows.push(PlatformRow {
-            platform: rec.platform,
-            optimizing_today: rec.optimizing_on.clone(),
-            recommended: rec.event.clone(),
-            change_needed: rec.change_needed,
-            broken_proxies: broken.clone(),
-            learning_limited_risk: today_check.map(|c| 1.0 - c.clearance),
-            severity,
-        });
+        let (row, here) = grade_platform(report, rec, &broken);
+        rows.push(row);
         findings.extend(here);
     }
-    for p in &broken {
+    findings.extend(unused_broken(report, &broken));
+    findings.extend(data_findings(report));
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    (rows, findings)
+}
+
+/// One platform's roll-up row and findings: today's event against its flags and floor.
+fn grade_platform(
+    report: &Report,
+    rec: &crate::advise::Recommendation,
+    broken: &[EventName],
+) -> (PlatformRow, Vec<Finding>) {
+    let mut here: Vec<Finding> = Vec::new();
+    let at = |severity, kind, message: String| Finding {
+        severity,
+        platform: Some(rec.platform),
+        kind,
+        message,
+    };
+    let name = rec.platform.display_name();
+    let today_check = rec
+        .optimizing_on
+        .as_ref()
+        .and_then(|t| rec.checks.iter().find(|c| &c.event == t));
+    match &rec.optimizing_on {
+        None => here.push(at(Severity::Info, "today_unknown", format!("{name}: today's optimization event is not configured (optimizing_on); the audit cannot grade it"))),
+        Some(today) => {
+            let proxy = report.proxies.iter().find(|p| &p.event == today);
+            let bad: Vec<&str> = proxy
+                .map(|p| p.flags.iter().filter(|f| f.kind != FlagKind::InsufficientData).map(|f| f.kind.name()).collect())
+                .unwrap_or_default();
+            if !bad.is_empty() {
+                here.push(at(Severity::Critical, "bidding_on_flagged_proxy", format!("{name} bids on {today}, which is flagged {}", bad.join(", "))));
+            } else if proxy.is_some_and(|p| p.has(FlagKind::InsufficientData)) {
+                here.push(at(Severity::Warning, "today_unverified", format!("{name} bids on {today}, which has too little data to verify")));
+            }
+            if proxy.is_none() && today.as_str() != purchase_name(report) {
+                here.push(at(Severity::Warning, "today_not_measured", format!("{name} bids on {today}, which is not among the measured candidates; add it to analysis.candidates")));
+            }
+            if let Some(c) = today_check.filter(|c| !c.clears && rec.event.as_ref() != Some(today)) {
+                // Learning-limited either way: a clearing event exists, or nothing useful
+                // clears and the fix is consolidation or a deeper event (the reason says).
+                let instead = rec.event.as_ref().map_or(
+                    "and nothing useful clears either: consolidate or add a deeper event".to_string(),
+                    |e| format!("while {e} would clear"),
+                );
+                here.push(at(Severity::Critical, "learning_limited", format!(
+                    "{name} bids on {today}: {:.1} per {} per week against a floor of {}, clears only {} of windows, {instead}",
+                    c.per_unit_weekly, rec.floor.unit.noun(1.0), rec.floor.events, percent(c.clearance)
+                )));
+            }
+            if rec.change_needed == Some(true) && here.iter().all(|f| f.severity < Severity::Critical) {
+                let to = rec.event.as_ref().map_or("nothing that clears".into(), |e| e.to_string());
+                here.push(at(Severity::Warning, "change_recommended", format!("{name}: switch from {today} to {to}")));
+            }
+        }
+    }
+    if rec.event.is_none() {
+        here.push(at(
+            Severity::Warning,
+            "nothing_clears",
+            format!("{name}: {}", rec.reason),
+        ));
+    }
+    let severity = here
+        .iter()
+        .map(|f| f.severity)
+        .max()
+        .unwrap_or(Severity::Info);
+    let row = PlatformRow {
+        platform: rec.platform,
+        optimizing_today: rec.optimizing_on.clone(),
+        recommended: rec.event.clone(),
+        change_needed: rec.change_needed,
+        broken_proxies: broken.to_vec(),
+        learning_limited_risk: today_check.map(|c| 1.0 - c.clearance),
+        severity,
+    };
+    (row, here)
+}
+
+/// Flagged proxies that no platform bids on (info).
+fn unused_broken(report: &Report, broken: &[EventName]) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for p in broken {
         let used = report
             .recommendations
             .iter()
@@ -231,6 +251,12 @@ pub fn assess(report: &Report) -> (Vec<PlatformRow>, Vec<Finding>) {
             });
         }
     }
+    findings
+}
+
+/// Findings about the data rather than a platform: skipped rows, no complete week, empty weeks.
+fn data_findings(report: &Report) -> Vec<Finding> {
+    let mut findings = Vec::new();
     let i = &report.input;
     let skipped: u64 = i.rows_skipped.values().map(|t| t.count).sum();
     if i.rows_read > 0 && skipped * 100 > i.rows_read {
@@ -265,8 +291,7 @@ pub fn assess(report: &Report) -> (Vec<PlatformRow>, Vec<Finding>) {
             ),
         });
     }
-    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
-    (rows, findings)
+    findings
 }
 
 fn purchase_name(report: &Report) -> &str {
