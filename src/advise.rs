@@ -250,7 +250,7 @@ pub fn recommend_standing(
     standing: &BTreeMap<PlatformId, EventName>,
 ) -> Vec<Recommendation> {
     let adjusted = adjusted_evidence(obs, a.confidence);
-    let params = Params::with_threshold(Probability::clamped(a.clearance_threshold));
+    let params = a.decision;
     platforms
         .iter()
         .map(|p| {
@@ -905,6 +905,8 @@ mod tests {
             alpha: 0.05,
             min_units: 30,
             confirm_weeks: 1,
+            decision: Params::with_threshold(Probability::clamped(0.8)),
+            effects: Default::default(),
         };
         let mut evidence = crate::evidence::measure(&obs, &a);
         // add_payment_info is the stronger signal: it would win wherever it is eligible.

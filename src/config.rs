@@ -168,6 +168,18 @@ pub struct RawAnalysis {
     /// Consecutive weeks a new best event must lead before it replaces the standing
     /// recommendation (default 2; 1 switches at once).
     pub confirm_weeks: Option<u32>,
+    /// Lowest lower bound of the adjusted lift interval worth optimizing on (default 1.5).
+    pub lift_floor: Option<f64>,
+    /// Band below `clearance_threshold` within which the standing event still clears (default 0.4).
+    pub clearance_margin: Option<f64>,
+    /// Relative score a challenger must beat the standing event's by (default 0.3: 30%).
+    pub score_margin: Option<f64>,
+    /// `broken_surge`: least factor by which the share of units with the proxy rises (default 1.5).
+    pub surge_share_ratio: Option<f64>,
+    /// `broken_surge`: most fraction its precision falls to (default 0.7).
+    pub surge_precision_ratio: Option<f64>,
+    /// `tracking_break`: most fraction the share of units with the proxy falls to (default 0.5).
+    pub break_share_ratio: Option<f64>,
 }
 
 /// `[store]`: the weekly model store.
@@ -341,6 +353,10 @@ pub struct AnalysisSettings {
     pub min_units: u64,
     /// Consecutive weeks a new best event must lead before it replaces the standing one.
     pub confirm_weeks: u32,
+    /// The recommendation's validated lift floor, clearance band and score margin.
+    pub decision: crate::core::recommend::Params,
+    /// The drift flags' practical effect sizes.
+    pub effects: crate::core::flag::EffectSizes,
 }
 
 /// Where the weekly model store is and whether this run writes to it.

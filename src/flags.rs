@@ -6,13 +6,13 @@
 //! - `broken_surge` (the sweepstakes pattern): over the last `surge_weeks` complete weeks the
 //!   share of units with the proxy rose against the earlier complete weeks **and** its precision
 //!   fell, both within device × channel segments (stratified tests; precision on weeks whose
-//!   labels are complete), with a share at least [`MIN_SURGE_RATIO`]× and a precision at most
-//!   [`MAX_PRECISION_RATIO`]× the baseline's.
+//!   labels are complete), with a share at least 1.5× and a precision at most 0.7× the
+//!   baseline's (the default [`EffectSizes`]).
 //! - `leaky`: the proxy fires mostly after purchase (more than half of the purchasing units that
 //!   have it fire it only after buying), or precision and recall are both ≥ 0.95 — too good to be
 //!   a cause, probably a consequence.
 //! - `tracking_break`: in the last complete week the share of units with the proxy fell, within
-//!   segments, to at most [`MAX_BREAK_RATIO`]× the baseline's (stratified test).
+//!   segments, to at most 0.5× the baseline's (stratified test).
 //! - `insufficient_data`: fewer than `min_units` units with the proxy, or fewer than 10
 //!   purchasing units in all, or its effect is not estimable.
 //!
@@ -32,7 +32,7 @@ use crate::stats::fdr::holm;
 use crate::store::StoredWeek;
 use crate::types::IsoWeek;
 
-pub use crate::core::flag::FlagKind;
+pub use crate::core::flag::{EffectSizes, FlagKind};
 
 /// A raised flag with its explanation and the numbers behind it.
 #[derive(Debug, Clone, Serialize)]
@@ -94,22 +94,15 @@ pub struct FlagParams {
     pub max_break_ratio: f64,
 }
 
-/// Default effect sizes: a surge at least 1.5× the baseline share with precision at most 0.7× its
-/// baseline (a fall of 30% or more); a break at most half the baseline share.
-pub const MIN_SURGE_RATIO: f64 = 1.5;
-/// See [`MIN_SURGE_RATIO`].
-pub const MAX_PRECISION_RATIO: f64 = 0.7;
-/// See [`MIN_SURGE_RATIO`].
-pub const MAX_BREAK_RATIO: f64 = 0.5;
-
 impl FlagParams {
-    /// The rules at the default effect sizes.
+    /// The rules at the given effect sizes ([`EffectSizes::default`] unless configured).
     pub fn new(
         alpha: f64,
         confidence: f64,
         min_units: u64,
         surge_weeks: u32,
         label_window_days: u32,
+        effects: EffectSizes,
     ) -> Self {
         FlagParams {
             alpha,
@@ -117,9 +110,9 @@ impl FlagParams {
             min_units,
             surge_weeks,
             label_window_days,
-            min_surge_ratio: MIN_SURGE_RATIO,
-            max_precision_ratio: MAX_PRECISION_RATIO,
-            max_break_ratio: MAX_BREAK_RATIO,
+            min_surge_ratio: effects.min_surge_ratio,
+            max_precision_ratio: effects.max_precision_ratio,
+            max_break_ratio: effects.max_break_ratio,
         }
     }
 }
@@ -432,7 +425,7 @@ pub fn assess(
             let q = adjusted[k].unwrap_or(1.0);
             k += 1;
             if q < p.alpha && c.large(p) {
-                flags.push(drift_flag(e, c, q, family, base));
+                flags.push(drift_flag(e, c, q, (family, p), base));
             }
         }
         e.flags = flags;
@@ -460,7 +453,13 @@ fn with_baseline(mut evidence: Value, base: &[DriftWeek]) -> Value {
 const STRATIFIED_TEST: &str =
     "Cochran–Mantel–Haenszel test within device × channel segments, quasi-binomial dispersion from the baseline weeks";
 
-fn drift_flag(e: &ProxyEvidence, c: &Candidate, q: f64, family: usize, base: &[DriftWeek]) -> Flag {
+fn drift_flag(
+    e: &ProxyEvidence,
+    c: &Candidate,
+    q: f64,
+    (family, p): (usize, &FlagParams),
+    base: &[DriftWeek],
+) -> Flag {
     match c {
         Candidate::Surge {
             share,
@@ -497,7 +496,7 @@ fn drift_flag(e: &ProxyEvidence, c: &Candidate, q: f64, family: usize, base: &[D
                     "precision_p": precision.p_decrease,
                     "precision_weeks": [precision_weeks.0, precision_weeks.1],
                     "p_holm": q, "family_tests": family,
-                    "min_share_ratio": MIN_SURGE_RATIO, "max_precision_ratio": MAX_PRECISION_RATIO,
+                    "min_share_ratio": p.min_surge_ratio, "max_precision_ratio": p.max_precision_ratio,
                 }),
                 base,
             ),
@@ -519,7 +518,7 @@ fn drift_flag(e: &ProxyEvidence, c: &Candidate, q: f64, family: usize, base: &[D
                     "share_ratio": r3(share.ratio),
                     "test": format!("{STRATIFIED_TEST} (one-sided, decrease of the share of units with the proxy)"),
                     "p": share.p_decrease, "dispersion": r3(share.dispersion),
-                    "p_holm": q, "family_tests": family, "max_share_ratio": MAX_BREAK_RATIO,
+                    "p_holm": q, "family_tests": family, "max_share_ratio": p.max_break_ratio,
                 }),
                 base,
             ),
@@ -643,7 +642,7 @@ mod tests {
     use super::*;
 
     fn params() -> FlagParams {
-        FlagParams::new(0.05, 0.95, 30, 2, 7)
+        FlagParams::new(0.05, 0.95, 30, 2, 7, EffectSizes::default())
     }
 
     /// Two segments; `share` = proxy units per segment out of 1,000 units each, `buyers` =

@@ -408,6 +408,7 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
         a.min_units,
         a.surge_weeks,
         settings.observe.label_window_days,
+        a.effects,
     );
     assess(&obs, &mut proxies, &flag_params, earlier);
     if settings.volumes_only {

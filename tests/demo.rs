@@ -197,3 +197,39 @@ fn zero_config_run_on_the_demo_log() {
         .iter()
         .any(|c| c == "generate_lead"));
 }
+
+#[test]
+fn the_lift_floor_is_a_setting_that_changes_the_answer() {
+    // At the default floor (1.5) TikTok is told nothing useful clears; at 1.0 it is not.
+    let run = |floor: Option<&str>| {
+        let mut c = optsignal();
+        c.args(["recommend", "--format", "json", "-c"])
+            .arg(fixture("demo/optsignal.toml"));
+        if let Some(f) = floor {
+            c.env("OPTSIGNAL_ANALYSIS__LIFT_FLOOR", f);
+        }
+        let out = c.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let tiktok = |r: &serde_json::Value| {
+        r["recommendations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["platform"] == "tiktok")
+            .unwrap()["event"]
+            .clone()
+    };
+    let default = run(None);
+    assert_eq!(default["settings"]["decision"]["lift_floor"], 1.5);
+    assert_eq!(default["settings"]["effects"]["max_break_ratio"], 0.5);
+    assert!(tiktok(&default).is_null(), "{}", tiktok(&default));
+    let lowered = run(Some("1.0"));
+    assert_eq!(lowered["settings"]["decision"]["lift_floor"], 1.0);
+    assert!(tiktok(&lowered).is_string(), "{}", tiktok(&lowered));
+}

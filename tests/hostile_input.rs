@@ -468,3 +468,41 @@ fn the_demo_config_marks_critical_flags_as_not_a_default() {
         .expect("critical_flags line");
     assert!(line.contains("not a default"), "{line}");
 }
+
+#[test]
+fn decision_margins_and_effect_sizes_are_checked_by_key() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("e.csv"), "timestamp,user_id,event_name\n").unwrap();
+    let out = check(
+        d.path(),
+        "[source]\npath = \"e.csv\"\n\
+         [analysis]\nlift_floor = 0.9\nclearance_margin = 0.85\nsurge_share_ratio = 1.0\n\
+         surge_precision_ratio = 1.2\nbreak_share_ratio = nan\n\
+         [[platforms]]\nid = \"meta\"\n",
+    )
+    .code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    for key in [
+        "analysis.clearance_margin",
+        "analysis.surge_share_ratio",
+        "analysis.surge_precision_ratio",
+        "analysis.break_share_ratio",
+    ] {
+        assert!(
+            err.contains(&format!("optsignal.toml: {key}:")),
+            "{key}: {err}"
+        );
+    }
+    // The lift floor is checked once the margin is valid.
+    let out = check(
+        d.path(),
+        "[source]\npath = \"e.csv\"\n[analysis]\nlift_floor = 0.9\nscore_margin = -1\n\
+         [[platforms]]\nid = \"meta\"\n",
+    )
+    .code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        err.contains("optsignal.toml: analysis.lift_floor:"),
+        "{err}"
+    );
+}

@@ -368,6 +368,12 @@ fn schema() -> Value {
             alpha: Some(0.0),
             min_units: Some(0),
             confirm_weeks: Some(0),
+            lift_floor: Some(0.0),
+            clearance_margin: Some(0.0),
+            score_margin: Some(0.0),
+            surge_share_ratio: Some(0.0),
+            surge_precision_ratio: Some(0.0),
+            break_share_ratio: Some(0.0),
         },
         platforms: vec![super::RawPlatform {
             id: "meta".into(),

@@ -8,9 +8,11 @@ use super::{
     DEFAULT_FUNNEL_STEPS, DEFAULT_LATENESS_MINUTES, MAX_DAYS, MAX_GAP_MINUTES,
     MAX_LATENESS_MINUTES, MAX_WEEKS,
 };
+use crate::core::flag::EffectSizes;
+use crate::core::recommend;
 use crate::observe::{ObserveSpec, UnitKind, MAX_CANDIDATES};
 use crate::platform::{FloorBasis, PlatformId};
-use crate::types::EventName;
+use crate::types::{EventName, Probability};
 
 /// Validates `[analysis]`: how units, features and labels are formed, and the thresholds.
 pub(super) fn analysis(c: &mut Check<'_>, a: &RawAnalysis) -> (ObserveSpec, AnalysisSettings) {
@@ -111,6 +113,8 @@ pub(super) fn analysis(c: &mut Check<'_>, a: &RawAnalysis) -> (ObserveSpec, Anal
         lateness_minutes,
         coverage,
     };
+    let decision = decision(c, a, clearance_threshold);
+    let effects = effects(c, a);
     let settings = AnalysisSettings {
         holdout_weeks,
         confidence,
@@ -120,8 +124,66 @@ pub(super) fn analysis(c: &mut Check<'_>, a: &RawAnalysis) -> (ObserveSpec, Anal
         alpha,
         min_units: a.min_units.unwrap_or(30),
         confirm_weeks,
+        decision,
+        effects,
     };
     (observe, settings)
+}
+
+/// `analysis.lift_floor`, `clearance_margin` and `score_margin`, checked by the stage itself.
+fn decision(c: &mut Check<'_>, a: &RawAnalysis, threshold: f64) -> recommend::Params {
+    let threshold = Probability::clamped(threshold);
+    let dflt = recommend::Params::with_threshold(threshold);
+    let lift_floor = a.lift_floor.unwrap_or(recommend::LIFT_FLOOR);
+    let margin = a.clearance_margin.unwrap_or(dflt.margin().get());
+    let score_margin = a.score_margin.unwrap_or(recommend::SCORE_MARGIN);
+    let Some(margin_p) = Probability::new(margin).filter(|m| m.get() <= threshold.get()) else {
+        c.err(
+            "analysis.clearance_margin",
+            format!(
+                "{margin} must be from 0 to analysis.clearance_threshold ({})",
+                threshold.get()
+            ),
+        );
+        return dflt;
+    };
+    match recommend::Params::new(lift_floor, threshold, margin_p, score_margin) {
+        Ok(p) => p,
+        Err(e) => {
+            let key = match e {
+                recommend::ParamError::LiftFloor(_) => "analysis.lift_floor",
+                recommend::ParamError::Margin { .. } => "analysis.clearance_margin",
+                recommend::ParamError::ScoreMargin(_) => "analysis.score_margin",
+            };
+            c.err(key, e.to_string());
+            dflt
+        }
+    }
+}
+
+/// The drift flags' effect sizes: a surge ratio above 1, precision and break ratios in (0, 1).
+fn effects(c: &mut Check<'_>, a: &RawAnalysis) -> EffectSizes {
+    let d = EffectSizes::default();
+    let min_surge_ratio = a.surge_share_ratio.unwrap_or(d.min_surge_ratio);
+    if !(min_surge_ratio.is_finite() && min_surge_ratio > 1.0) {
+        c.err(
+            "analysis.surge_share_ratio",
+            format!("{min_surge_ratio} must be a number above 1"),
+        );
+    }
+    let max_precision_ratio = c.fraction(
+        "analysis.surge_precision_ratio",
+        a.surge_precision_ratio.unwrap_or(d.max_precision_ratio),
+    );
+    let max_break_ratio = c.fraction(
+        "analysis.break_share_ratio",
+        a.break_share_ratio.unwrap_or(d.max_break_ratio),
+    );
+    EffectSizes {
+        min_surge_ratio,
+        max_precision_ratio,
+        max_break_ratio,
+    }
 }
 
 /// `analysis.candidates` (default [`DEFAULT_CANDIDATES`]): distinct, not the purchase event,

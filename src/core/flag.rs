@@ -45,3 +45,26 @@ impl FlagKind {
         }
     }
 }
+
+/// The practical effect sizes a drift flag needs besides significance, so that a large store
+/// does not flag a 47% → 45% precision (docs/definitions.md, "Practical size").
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct EffectSizes {
+    /// `broken_surge`: the share of units with the proxy rises at least this factor.
+    pub min_surge_ratio: f64,
+    /// `broken_surge`: its precision falls to at most this fraction of the baseline.
+    pub max_precision_ratio: f64,
+    /// `tracking_break`: the share falls to at most this fraction of the baseline.
+    pub max_break_ratio: f64,
+}
+
+impl Default for EffectSizes {
+    /// A surge 1.5× the baseline share with precision 0.7× or less; a break at 0.5× or less.
+    fn default() -> Self {
+        EffectSizes {
+            min_surge_ratio: 1.5,
+            max_precision_ratio: 0.7,
+            max_break_ratio: 0.5,
+        }
+    }
+}

@@ -56,7 +56,7 @@ pub enum ParamError {
 }
 
 /// Validated parameters of the stage.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Params {
     lift_floor: f64,
     threshold: Probability,
@@ -90,6 +90,11 @@ impl Params {
             margin,
             score_margin,
         })
+    }
+
+    /// The clearance band below the threshold within which the standing event still clears.
+    pub fn margin(&self) -> Probability {
+        self.margin
     }
 
     /// The documented defaults around a clearance threshold.
