@@ -6,6 +6,7 @@
 //! `OPTSIGNAL_ANALYSIS__LABEL_WINDOW_DAYS=14`.
 
 pub mod accounts;
+pub mod alerts;
 mod analysis;
 mod email;
 pub mod remote;
@@ -304,6 +305,9 @@ pub struct RawConfig {
     /// `[report]`, optional.
     #[serde(default)]
     pub report: RawReport,
+    /// `[alerts]`: Slack and webhook targets notified by `report --send` and `audit --send`.
+    #[serde(default)]
+    pub alerts: Option<alerts::RawAlerts>,
     /// `[fetch]`: weeks, timeouts and retries of the API sources, or a snapshot to read.
     #[serde(default)]
     pub fetch: remote::RawFetch,
@@ -494,6 +498,8 @@ pub struct Settings {
     pub email: Option<EmailSettings>,
     /// The weekly report job.
     pub report: ReportSettings,
+    /// Slack and webhook alerts, when configured.
+    pub alerts: Option<alerts::AlertSettings>,
     /// API sources (Meta, GA4 Data API, Google Ads) and how to pull them.
     pub remote: remote::RemoteSettings,
     /// No event-level data: volumes come from the GA4 Data API (`source.kind = "ga4_api"`).
@@ -653,6 +659,7 @@ impl Settings {
             base_dir,
             &mut |k, m| c.err(k, m),
         );
+        let alerts = alerts::validate(raw.alerts.as_ref(), base_dir, &mut |k, m| c.err(k, m));
         if pushdown && remote.bigquery.is_none() {
             c.err(
                 "source.kind",
@@ -686,6 +693,7 @@ impl Settings {
             funnel_steps,
             email,
             report,
+            alerts,
         })
     }
 }

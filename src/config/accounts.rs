@@ -415,6 +415,23 @@ fn schema() -> Value {
         funnel: super::RawFunnel {
             steps: Some(vec![]),
         },
+        alerts: Some(super::alerts::RawAlerts {
+            report_url: s(""),
+            timeout_secs: Some(1),
+            retries: Some(1),
+            backoff_ms: Some(1),
+            max_wait_secs: Some(1),
+            targets: vec![super::alerts::RawTarget {
+                name: s(""),
+                kind: s(""),
+                url: s(""),
+                url_env: s(""),
+                url_file: Some("p".into()),
+                token_env: s(""),
+                token_file: Some("p".into()),
+                findings: Some(vec![]),
+            }],
+        }),
         store: super::RawStore {
             path: Some("models".into()),
             enabled: Some(false),
@@ -870,6 +887,9 @@ fn unreadable(raw: &RawConfig, base: &Path) -> Vec<(String, String)> {
             "google_ads.refresh_token_file",
             g.refresh_token_file.clone(),
         ));
+    }
+    if let Some(a) = &raw.alerts {
+        out.extend(super::alerts::unreadable(a, base));
     }
     for (key, f) in files {
         if let Some(f) = f {

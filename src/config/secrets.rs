@@ -14,6 +14,9 @@ pub fn register_configured(settings: &Settings) {
     if let Some(auth) = settings.email.as_ref().and_then(|e| e.auth.as_ref()) {
         register_source(&auth.password);
     }
+    if let Some(a) = &settings.alerts {
+        super::alerts::register_configured(a);
+    }
     let r = &settings.remote;
     let mut refs: Vec<&SecretRef> = Vec::new();
     if let Some(m) = &r.meta {
