@@ -584,23 +584,72 @@ fn audit(a: AuditArgs) -> Result<(String, i32), Error> {
             .map_err(optsignal::deliver::DeliverError::from)?,
         AuditFormat::Table => optsignal::report::audit::render_table(&audit, style()),
     };
+    let mut failed: Option<i32> = None;
     if a.send {
         use optsignal::deliver::Action;
-        match optsignal::deliver::audit::send(&audit, &file, a.force)? {
-            Action::Sent { recipients, .. } => {
+        // The email and the alerts are independent: one failing does not stop the other.
+        match optsignal::deliver::audit::send(&audit, &file, a.force) {
+            Ok(Action::Sent { recipients, .. }) => {
                 tracing::info!("audit sent to {}", recipients.join(", "))
             }
-            Action::AlreadySent { state, sent_at } => tracing::info!(
+            Ok(Action::AlreadySent { state, sent_at }) => tracing::info!(
                 "this week's audit was already sent at {sent_at} ({}); --force resends",
                 state.display()
             ),
-            Action::Busy { lock } => {
+            Ok(Action::Busy { lock }) => {
                 tracing::info!("another run holds {}; not sent", lock.display())
             }
-            Action::Printed(_) | Action::Wrote(_) | Action::NotFinal { .. } => {}
+            Ok(Action::Printed(_) | Action::Wrote(_) | Action::NotFinal { .. }) => {}
+            Err(e) if file.defaults.email.is_none() && has_alerts(&file) => {
+                tracing::info!("no [defaults.email]: the audit is not emailed ({e})")
+            }
+            Err(e) => {
+                print_failure(&e.to_string(), e.hint());
+                failed = Some(e.exit_code());
+            }
         }
+        let run = alert_run(a.force);
+        let alerts = optsignal::deliver::alert::send_audit(&audit, &file, &run);
+        failed = merge_failures(failed, &alerts);
     }
-    Ok((text, audit.exit_code(fail_on)))
+    let code = failed.unwrap_or_else(|| audit.exit_code(fail_on));
+    Ok((text, code))
+}
+
+/// Whether any account of the file has an `[alerts]` section.
+fn has_alerts(file: &optsignal::config::accounts::ConfigFile) -> bool {
+    file.accounts.iter().any(|a| a.raw.alerts.is_some())
+}
+
+/// Alerts with the real clock and sleeper.
+fn alert_run(force: bool) -> optsignal::deliver::alert::Run<'static> {
+    optsignal::deliver::alert::Run {
+        clock: &optsignal::deliver::alert::webhook::SystemClock,
+        sleeper: &optsignal::source::http::TokioSleeper,
+        force,
+    }
+}
+
+/// Prints the alert failures on stderr and folds their exit codes into `failed`.
+fn merge_failures(
+    failed: Option<i32>,
+    alerts: &optsignal::deliver::alert::AlertOutcome,
+) -> Option<i32> {
+    for e in &alerts.errors {
+        print_failure(&e.to_string(), Some(e.hint()));
+    }
+    match (failed, alerts.failure()) {
+        (Some(a), Some(b)) => Some(optsignal::deliver::alert::failure_code(a, b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// `error: ...` and `hint: ...` on stderr, redacted.
+fn print_failure(message: &str, hint: Option<&str>) {
+    eprintln!("error: {}", redact(message));
+    if let Some(h) = hint {
+        eprintln!("hint: {h}");
+    }
 }
 
 fn config_check(path: PathBuf) -> Result<(String, i32), Error> {
@@ -806,15 +855,47 @@ fn report(a: ReportArgs) -> Result<(String, i32), Error> {
         s.as_of = Some(week);
         optsignal::pipeline::analyze(&s)
     };
-    let outcome = optsignal::deliver::run(&report, &settings, &job, &mut as_of)?;
-    if !outcome.critical.is_empty() {
-        tracing::warn!("critical flags: {}", outcome.critical.join("; "));
+    // The email and the alerts are independent: one failing does not stop the other, and
+    // both show in the exit code (the worst failure wins over 5 and 3).
+    let alerts_only = a.send && settings.email.is_none() && settings.alerts.is_some();
+    let mut failed: Option<i32> = None;
+    let mut printed = String::new();
+    let mut code = 0;
+    if !alerts_only {
+        match optsignal::deliver::run(&report, &settings, &job, &mut as_of) {
+            Ok(outcome) => {
+                if !outcome.critical.is_empty() {
+                    tracing::warn!("critical flags: {}", outcome.critical.join("; "));
+                }
+                code = outcome.exit_code();
+                if let Action::Printed(s) = outcome.action {
+                    printed = s;
+                }
+            }
+            Err(e) => {
+                print_failure(&e.to_string(), e.hint());
+                failed = Some(e.exit_code());
+            }
+        }
     }
-    let code = outcome.exit_code();
-    Ok(match outcome.action {
-        Action::Printed(s) => (s, code),
-        _ => (String::new(), code),
-    })
+    if let (true, false, Some(alerts)) = (a.send, a.dry_run, &settings.alerts) {
+        let run = alert_run(a.force);
+        let mut out = optsignal::deliver::alert::AlertOutcome::default();
+        optsignal::deliver::alert::send_account(
+            &report,
+            alerts,
+            &settings.report.state_dir,
+            &run,
+            &mut out,
+        );
+        let critical = optsignal::deliver::critical_flags(&report, &settings);
+        if alerts_only && !out.sent.is_empty() && !critical.is_empty() {
+            tracing::warn!("critical flags: {}", critical.join("; "));
+            code = optsignal::deliver::EXIT_CRITICAL;
+        }
+        failed = merge_failures(failed, &out);
+    }
+    Ok((printed, failed.unwrap_or(code)))
 }
 
 fn main() -> ExitCode {
@@ -850,10 +931,7 @@ fn main() -> ExitCode {
             }
         }
         Err(e) => {
-            eprintln!("error: {}", redact(&e.to_string()));
-            if let Some(h) = e.hint() {
-                eprintln!("hint: {h}");
-            }
+            print_failure(&e.to_string(), e.hint());
             ExitCode::from(e.exit_code() as u8)
         }
     }

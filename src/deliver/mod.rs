@@ -20,6 +20,7 @@
 //! server accepted a message but its sent-state cannot be written, the run stops with
 //! [`DeliverError::SentNotRecorded`] (exit 4), because a re-run would send it again.
 
+pub mod alert;
 pub mod audit;
 pub mod message;
 pub mod smtp;
