@@ -908,7 +908,7 @@ mod tests {
             decision: Params::with_threshold(Probability::clamped(0.8)),
             effects: Default::default(),
         };
-        let mut evidence = crate::evidence::measure(&obs, &a);
+        let mut evidence = crate::evidence::measure(&obs, &a, 7);
         // add_payment_info is the stronger signal: it would win wherever it is eligible.
         for (e, lo) in evidence.iter_mut().zip([0.10, 0.40]) {
             e.precision_ci = Some(Interval { lo, hi: lo + 0.1 });

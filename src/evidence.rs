@@ -5,7 +5,9 @@
 //! interval), the raw odds ratio (Woolf interval; Haldane–Anscombe ½ correction on a zero cell),
 //! the segment-adjusted odds ratio from `purchase ~ proxy + device + channel` fitted by grouped
 //! maximum likelihood (Firth-penalized under separation), out-of-time AUC and Brier score (fit on
-//! all but the last `holdout_weeks`, score those), and Benjamini–Hochberg q-values across proxies.
+//! all but the last `holdout_weeks`, score those), the AUC of the proxy's own ranking on the last
+//! `holdout_weeks` uncensored weeks (with a DeLong interval), and Benjamini–Hochberg q-values
+//! across proxies.
 
 use std::collections::BTreeMap;
 
@@ -15,7 +17,7 @@ use serde::Serialize;
 
 use crate::config::AnalysisSettings;
 use crate::observe::{Observations, Ordering};
-use crate::stats::auc::{brier, grouped_auc};
+use crate::stats::auc::{binary_auc_interval, brier, grouped_auc};
 use crate::stats::fdr::benjamini_hochberg;
 use crate::stats::interval::{lift, odds_ratio, wilson, z_quantile};
 use crate::stats::logistic::{GroupedLogistic, Method};
@@ -44,6 +46,24 @@ pub struct AdjustedModel {
     /// left out of the report JSON.
     #[serde(skip)]
     pub fit: ModelFit,
+}
+
+/// The AUC of the proxy's own ranking, the binary indicator "the unit has the event", scored
+/// against purchase on held-out weeks whose labels are complete: `(TPR + TNR) / 2`, ties counted
+/// half. An event unrelated to purchase scores about 0.5 whatever the segments do (the model's AUC
+/// carries device and channel, so it can look good for an event that adds nothing).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProxyAuc {
+    /// The AUC.
+    pub estimate: f64,
+    /// DeLong interval at the configured confidence, `AUC ± z·SE` clipped to [0, 1].
+    pub ci: Interval,
+    /// The held-out weeks scored.
+    pub weeks: Vec<IsoWeek>,
+    /// Purchasing units in those weeks.
+    pub purchasers: u64,
+    /// Units in those weeks that did not purchase.
+    pub non_purchasers: u64,
 }
 
 /// A fitted logistic model as numbers: term names, coefficients and their covariance, so a
@@ -132,6 +152,9 @@ pub struct ProxyEvidence {
     pub auc_out_of_time: Option<f64>,
     /// Brier score on the held-out weeks.
     pub brier_out_of_time: Option<f64>,
+    /// AUC of the proxy's own ranking on the held-out uncensored weeks (none with fewer than 2
+    /// purchasing or 2 other units there).
+    pub proxy_auc_out_of_time: Option<ProxyAuc>,
     /// Benjamini–Hochberg q-value of the adjusted Wald test across proxies.
     pub q_value: Option<f64>,
     /// Before / after-purchase ordering within purchasing units.
@@ -154,6 +177,47 @@ pub fn holdout_weeks(obs: &Observations, holdout: u32) -> Vec<u16> {
         .collect();
     let h = (holdout as usize).min(with_units.len().saturating_sub(1));
     with_units[with_units.len() - h..].to_vec()
+}
+
+/// Whether every unit starting in `week` had its whole label window inside the data ending at
+/// `data_end` (µs): the week's end (UTC Monday 00:00 after it) plus the label window lies at most
+/// one day after the last event (the day's slack covers the analysis zone's offset; the drift
+/// tests judge censoring alike).
+fn labels_complete(week: IsoWeek, data_end: i64, label_window_days: u32) -> bool {
+    const DAY_US: i64 = 86_400_000_000;
+    let end_us = week
+        .next()
+        .monday()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .map_or(i64::MAX, |z| z.timestamp().as_microsecond());
+    end_us.saturating_add(i64::from(label_window_days) * DAY_US) <= data_end.saturating_add(DAY_US)
+}
+
+/// Held-out weeks for the proxy's own AUC: the last `holdout` weeks that have units and whose
+/// labels are complete (a censored week's late buyers are not seen yet, which would score a
+/// good proxy low). No fit is involved, so no week needs to remain before them.
+pub fn proxy_holdout_weeks(obs: &Observations, holdout: u32, label_window_days: u32) -> Vec<u16> {
+    let ok: Vec<u16> = (0..obs.weeks.len() as u16)
+        .filter(|&w| {
+            let wk = &obs.weeks[w as usize];
+            wk.units > 0 && labels_complete(wk.week, obs.span_micros.1, label_window_days)
+        })
+        .collect();
+    let h = (holdout as usize).min(ok.len());
+    ok[ok.len() - h..].to_vec()
+}
+
+/// The proxy's own AUC for candidate `j` on the weeks `held` (see [`ProxyAuc`]).
+fn proxy_auc(obs: &Observations, j: usize, held: &[u16], z: f64) -> Option<ProxyAuc> {
+    let [a, b, c, d] = obs.table(j, |w| held.contains(&w));
+    let (estimate, lo, hi) = binary_auc_interval(a, b, c, d, z)?;
+    Some(ProxyAuc {
+        estimate,
+        ci: Interval { lo, hi },
+        weeks: held.iter().map(|&w| obs.weeks[w as usize].week).collect(),
+        purchasers: a + c,
+        non_purchasers: b + d,
+    })
 }
 
 /// Grouped design for candidate `j` over the weeks `keep` selects: rows (proxy, device dummies,
@@ -222,12 +286,21 @@ fn fit(d: &Design) -> Option<GroupedLogistic> {
     params.fit(&ds).ok()
 }
 
-/// Measures every candidate. Flags are added afterwards by [`crate::flags::assess`].
-pub fn measure(obs: &Observations, a: &AnalysisSettings) -> Vec<ProxyEvidence> {
+/// Measures every candidate; `label_window_days` decides which weeks' labels are complete (for
+/// the proxy's own AUC). Flags are added afterwards by [`crate::flags::assess`].
+pub fn measure(
+    obs: &Observations,
+    a: &AnalysisSettings,
+    label_window_days: u32,
+) -> Vec<ProxyEvidence> {
     let z = z_quantile(a.confidence);
     let holdout = holdout_weeks(obs, a.holdout_weeks);
+    let held = proxy_holdout_weeks(obs, a.holdout_weeks, label_window_days);
     let mut out: Vec<ProxyEvidence> = (0..obs.candidates.len())
-        .map(|j| measure_one(obs, j, a, z, &holdout))
+        .map(|j| ProxyEvidence {
+            proxy_auc_out_of_time: proxy_auc(obs, j, &held, z),
+            ..measure_one(obs, j, a, z, &holdout)
+        })
         .collect();
     let p: Vec<Option<f64>> = out
         .iter()
@@ -363,6 +436,7 @@ fn measure_one(
         estimability,
         auc_out_of_time: auc,
         brier_out_of_time: brier_score,
+        proxy_auc_out_of_time: None,
         q_value: None,
         ordering: obs.ordering[j],
         flags: Vec::new(),
@@ -425,4 +499,129 @@ fn out_of_time(obs: &Observations, j: usize, holdout: &[u16]) -> (Option<f64>, O
         .collect();
     let s = scores.to_vec();
     (grouped_auc(&s, &pos, &neg), brier(&s, &pos, &neg))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observe::{ObservationBuilder, ObserveSpec, UnitKind};
+    use crate::source::log::Event;
+
+    /// Four weeks of 40 sessions a day (one user each). Paid sessions (every 4th) buy half the
+    /// time, organic ones 1 in 20. `search` fires in every session of even days, whatever the
+    /// channel or outcome: unrelated to purchase. `add_to_cart` fires before every purchase and in
+    /// 1 in 10 other sessions.
+    fn obs() -> Observations {
+        let spec = ObserveSpec {
+            unit: UnitKind::Session,
+            candidates: vec![
+                EventName::new("search").unwrap(),
+                EventName::new("add_to_cart").unwrap(),
+            ],
+            purchase: EventName::new("purchase").unwrap(),
+            label_window_days: 7,
+            session_gap_minutes: 30,
+            time_zone: jiff::tz::TimeZone::UTC,
+            lateness_minutes: 1440,
+            coverage: crate::core::coverage::CoverageParams::default(),
+        };
+        let monday = IsoWeek::new(2026, 10)
+            .unwrap()
+            .monday()
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .unwrap()
+            .timestamp()
+            .as_microsecond();
+        let mut b = ObservationBuilder::new(spec);
+        let (mut seq, minute) = (0u64, 60_000_000i64);
+        for day in 0..28i64 {
+            for k in 0..40i64 {
+                let paid = k % 4 == 0;
+                let buys = if paid { (k / 4) % 2 == 0 } else { k % 20 == 1 };
+                let t0 = monday + day * 1440 * minute + 8 * 60 * minute + k * 10 * minute;
+                let user = format!("u{day}-{k}");
+                let mut names = vec!["view_item"];
+                if day % 2 == 0 {
+                    names.push("search");
+                }
+                if buys || k % 10 == 3 {
+                    names.push("add_to_cart");
+                }
+                if buys {
+                    names.push("purchase");
+                }
+                for (i, name) in names.iter().enumerate() {
+                    b.push(&Event {
+                        line: seq + 2,
+                        seq,
+                        micros: t0 + i as i64 * minute,
+                        user: &user,
+                        session: Some(&user),
+                        name,
+                        device: None,
+                        channel: Some(if paid { "paid" } else { "organic" }),
+                        value: None,
+                    })
+                    .unwrap();
+                    seq += 1;
+                }
+            }
+        }
+        b.finish()
+    }
+
+    fn settings() -> AnalysisSettings {
+        AnalysisSettings {
+            holdout_weeks: 1,
+            confidence: 0.95,
+            clearance_threshold: 0.8,
+            volume_weeks: 4,
+            surge_weeks: 2,
+            alpha: 0.05,
+            min_units: 30,
+            confirm_weeks: 2,
+            decision: crate::core::recommend::Params::with_threshold(
+                crate::types::Probability::clamped(0.8),
+            ),
+            effects: Default::default(),
+        }
+    }
+
+    #[test]
+    fn an_unrelated_event_scores_half_on_its_own_ranking_though_its_model_scores_well() {
+        let o = obs();
+        let ev = measure(&o, &settings(), 7);
+        let (search, cart) = (&ev[0], &ev[1]);
+        // The model carries the channel, which predicts purchase: its AUC looks good.
+        let model = search.auc_out_of_time.unwrap();
+        assert!(model > 0.75, "model AUC {model}");
+        // The proxy's own ranking: search fires alike in buyers and others, AUC exactly 0.5.
+        let own = search.proxy_auc_out_of_time.as_ref().unwrap();
+        assert!((own.estimate - 0.5).abs() < 1e-12, "{own:?}");
+        assert!(own.ci.lo < 0.5 && own.ci.hi > 0.5, "{own:?}");
+        // Held out: the last week whose labels are complete (W13 is the log's censored last week).
+        assert_eq!(own.weeks, vec![IsoWeek::new(2026, 12).unwrap()]);
+        // W12: 7 days × 40 sessions; paid buyers 5 a day, organic 2 a day.
+        assert_eq!(own.purchasers + own.non_purchasers, 280);
+        assert_eq!(own.purchasers, 49);
+        // add_to_cart: TPR 1, FPR = 4 per day of 33 others (k = 3, 13, 23, 33) → (1 + 29/33) / 2.
+        let c = cart.proxy_auc_out_of_time.as_ref().unwrap();
+        assert!(
+            (c.estimate - (1.0 + 29.0 / 33.0) / 2.0).abs() < 1e-12,
+            "{c:?}"
+        );
+        assert!(c.ci.lo > 0.9, "{c:?}");
+    }
+
+    #[test]
+    fn without_an_uncensored_week_or_with_holdout_zero_there_is_no_proxy_auc() {
+        let o = obs();
+        assert_eq!(proxy_holdout_weeks(&o, 1, 7).len(), 1);
+        assert_eq!(proxy_holdout_weeks(&o, 2, 7).len(), 2);
+        assert!(proxy_holdout_weeks(&o, 0, 7).is_empty());
+        // A 28-day label window leaves no week with complete labels.
+        assert!(proxy_holdout_weeks(&o, 1, 28).is_empty());
+        let ev = measure(&o, &settings(), 28);
+        assert!(ev.iter().all(|e| e.proxy_auc_out_of_time.is_none()));
+    }
 }

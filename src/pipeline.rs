@@ -400,7 +400,7 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
     let basis = run_basis(settings, &obs);
     let memory = memory_before(settings, &obs, &basis)?;
     let (store, earlier) = (&memory.store, &memory.comparable);
-    let mut proxies = measure(&obs, &settings.analysis);
+    let mut proxies = measure(&obs, &settings.analysis, settings.observe.label_window_days);
     let a = &settings.analysis;
     let flag_params = crate::flags::FlagParams::new(
         a.alpha,

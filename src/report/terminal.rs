@@ -226,11 +226,13 @@ fn flags(o: &mut String, r: &Report, style: Style) {
 }
 
 /// PROXY SCORECARD: the evidence per proxy. When it does not fit the width it is printed as two
-/// tables (precision and recall; adjusted odds ratio, AUC, q and flags), each led by the event.
+/// tables (precision and recall; adjusted odds ratio, the model's and the event's own AUC, q and
+/// flags), each led by the event.
 fn scorecard(o: &mut String, r: &Report, style: Style, pct_conf: f64) {
     let _ = writeln!(o, "\n{}", style.bold("PROXY SCORECARD"));
     let with = format!("{} with", r.input.unit.plural());
     let ci = format!("{pct_conf}% CI");
+    let own = format!("own AUC ({pct_conf}% CI)");
     let header = [
         "event",
         with.as_str(),
@@ -241,13 +243,14 @@ fn scorecard(o: &mut String, r: &Report, style: Style, pct_conf: f64) {
         "odds ratio (adj.)",
         ci.as_str(),
         "AUC (out of time)",
+        own.as_str(),
         "q",
         "flags",
     ];
     let rows: Vec<Vec<String>> = r.proxies.iter().map(scorecard_row).collect();
     let parts: Vec<Vec<usize>> = match style.width() {
         Some(w) if layout::natural_width(&header, &rows) > w => {
-            vec![vec![0, 1, 2, 3, 4, 5], vec![0, 6, 7, 8, 9, 10]]
+            vec![vec![0, 1, 2, 3, 4, 5], vec![0, 6, 7, 8, 9, 10, 11]]
         }
         _ => vec![(0..header.len()).collect()],
     };
@@ -258,7 +261,7 @@ fn scorecard(o: &mut String, r: &Report, style: Style, pct_conf: f64) {
             add_row(&mut t, cols.iter().map(|c| row[*c].as_str()));
         }
         right(&mut t, 1);
-        if cols.last() == Some(&10) {
+        if cols.last() == Some(&11) {
             // Flags are words, not numbers.
             if let Some(c) = t.column_mut(cols.len() - 1) {
                 c.set_cell_alignment(CellAlignment::Left);
@@ -277,6 +280,13 @@ fn scorecard(o: &mut String, r: &Report, style: Style, pct_conf: f64) {
             style.dim("  † separation (a zero cell): Firth-penalized estimate")
         );
     }
+}
+
+/// The proxy's own out-of-time AUC with its interval, `0.858 (0.84–0.88)`, or `–`.
+pub(crate) fn own_auc(p: &crate::evidence::ProxyEvidence) -> String {
+    p.proxy_auc_out_of_time.as_ref().map_or("–".into(), |a| {
+        format!("{:.3} ({:.2}–{:.2})", a.estimate, a.ci.lo, a.ci.hi)
+    })
 }
 
 /// One proxy's scorecard cells, in the order of the scorecard's header.
@@ -302,6 +312,7 @@ fn scorecard_row(p: &crate::evidence::ProxyEvidence) -> Vec<String> {
         or,
         ci,
         opt(p.auc_out_of_time, |x| format!("{x:.3}")),
+        own_auc(p),
         opt(p.q_value, p_value),
         flags.join(", "),
     ]

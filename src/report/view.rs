@@ -418,6 +418,7 @@ impl ReportView {
                         p.lift.map_or("–".into(), |x| format!("{x:.2}")),
                         or,
                         p.auc_out_of_time.map_or("–".into(), |x| format!("{x:.3}")),
+                        super::terminal::own_auc(p),
                         p.q_value.map_or("–".into(), p_value),
                         if flags.is_empty() {
                             "–".into()
@@ -452,14 +453,15 @@ impl ReportView {
                     "lift".into(),
                     "adj. odds ratio".into(),
                     "AUC".into(),
+                    "own AUC".into(),
                     "q".into(),
                     "flags".into(),
                 ],
-                |i| (1..7).contains(&i),
+                |i| (1..8).contains(&i),
                 rows,
             )),
             footnote: Some(format!(
-                "precision: share of {} with the event that purchase; lift: precision / base rate; odds ratio adjusted for device and channel; AUC on the held-out last week(s); q: Benjamini–Hochberg.{}",
+                "precision: share of {} with the event that purchase; lift: precision / base rate; odds ratio adjusted for device and channel; AUC: the model's (event, device, channel) on the held-out last week(s); own AUC: the event alone ((TPR + TNR) / 2, DeLong interval) on the last held-out week(s) whose labels are complete, about 0.5 for an event unrelated to purchase; q: Benjamini–Hochberg.{}",
                 i.unit.plural(),
                 if separation { " † separation (a zero cell): Firth-penalized estimate." } else { "" }
             )),

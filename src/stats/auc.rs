@@ -51,6 +51,39 @@ pub fn grouped_auc(scores: &[f64], positives: &[f64], negatives: &[f64]) -> Opti
     auc.is_finite().then(|| auc.clamp(0.0, 1.0))
 }
 
+/// AUC of a binary score (the indicator "the unit has the event") from its 2×2 table, with its
+/// DeLong standard error.
+///
+/// `a` positives and `b` negatives have the event, `c` positives and `d` negatives do not. With
+/// ties counted ½, `AUC = (TPR + TNR) / 2` where `TPR = a/(a+c)` and `TNR = d/(b+d)`. DeLong's
+/// structural components of a binary score take two values half a unit apart, so his variance
+/// `S10/n1 + S01/n0` (sample variances with `n − 1`) reduces to the closed form
+/// `TPR(1−TPR) / (4(n1−1)) + FPR(1−FPR) / (4(n0−1))`, `n1 = a + c`, `n0 = b + d`.
+/// `None` with fewer than 2 positives or 2 negatives (no variance).
+pub fn binary_auc(a: u64, b: u64, c: u64, d: u64) -> Option<(f64, f64)> {
+    let (n1, n0) = (a + c, b + d);
+    if n1 < 2 || n0 < 2 {
+        return None;
+    }
+    let tpr = a as f64 / n1 as f64;
+    let fpr = b as f64 / n0 as f64;
+    let auc = (tpr + 1.0 - fpr) / 2.0;
+    let var =
+        tpr * (1.0 - tpr) / (4.0 * (n1 - 1) as f64) + fpr * (1.0 - fpr) / (4.0 * (n0 - 1) as f64);
+    Some((auc, var.sqrt()))
+}
+
+/// [`binary_auc`] with its Wald interval `AUC ± z·SE` clipped to [0, 1] (as pROC's DeLong
+/// interval): `(auc, lo, hi)`.
+pub fn binary_auc_interval(a: u64, b: u64, c: u64, d: u64, z: f64) -> Option<(f64, f64, f64)> {
+    let (auc, se) = binary_auc(a, b, c, d)?;
+    Some((
+        auc,
+        (auc - z * se).clamp(0.0, 1.0),
+        (auc + z * se).clamp(0.0, 1.0),
+    ))
+}
+
 /// Brier score: mean squared difference between score and outcome over all units,
 /// `Σ [pos·(1−s)² + neg·s²] / Σ (pos+neg)`.
 ///
@@ -115,6 +148,39 @@ mod tests {
             .sum::<f64>()
             / units.len() as f64;
         assert!((b - bb).abs() < 1e-12);
+    }
+
+    /// Reference figures from `scripts/reference_proxy_auc.py`: sklearn's `roc_auc_score` and a
+    /// general (midrank) DeLong variance on the expanded units, with the 95% interval.
+    #[test]
+    fn binary_auc_matches_sklearn_and_a_general_delong() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/reference/proxy_auc.json"
+        ))
+        .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let z = v["z"].as_f64().unwrap();
+        let cases = v["cases"].as_array().unwrap();
+        assert!(cases.len() >= 5);
+        for case in cases {
+            let n = |k: &str| case[k].as_u64().unwrap();
+            let f = |k: &str| case[k].as_f64().unwrap();
+            let (a, b, c, d) = (n("a"), n("b"), n("c"), n("d"));
+            let (auc, se) = binary_auc(a, b, c, d).unwrap();
+            assert!((auc - f("auc")).abs() < 1e-12, "{case}: auc {auc}");
+            assert!((se - f("se")).abs() < 1e-12, "{case}: se {se}");
+            let (_, lo, hi) = binary_auc_interval(a, b, c, d, z).unwrap();
+            assert!(
+                (lo - f("lo")).abs() < 1e-12 && (hi - f("hi")).abs() < 1e-12,
+                "{case}"
+            );
+            // The grouped Mann–Whitney AUC of the indicator agrees too.
+            let g = grouped_auc(&[1.0, 0.0], &[a as f64, c as f64], &[b as f64, d as f64]);
+            assert!((g.unwrap() - auc).abs() < 1e-12);
+        }
+        assert_eq!(binary_auc(1, 5, 0, 5), None);
+        assert_eq!(binary_auc(3, 0, 2, 1), None);
     }
 
     #[test]
