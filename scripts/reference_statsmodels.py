@@ -45,6 +45,16 @@ Definitions (session-level observations)
   method, statsmodels defaults (maxiter=35). Reported: coefficient, std error,
   z, p-value, odds ratio exp(beta), its 95% Wald CI exp(beta -/+ 1.959964*SE)
   from ``result.conf_int()``, and the intercept (and every segment term).
+* Design effects (user-clustered, CR0: ``cov_type="cluster"``, groups = user_id,
+  ``use_correction=False``): precision = squared se of the intercept of
+  ``OLS(label ~ 1)`` on the units with the feature over p(1-p)/n; odds ratio =
+  squared se of the feature in ``Logit(label ~ feature)`` clustered over the
+  same unclustered; lift = the delta-method variance of ln(precision / base
+  rate) from ``OLS(label ~ group)`` on the feature's units (group 1) stacked
+  over all units (group 0), over the multinomial delta-method variance.
+  Written under ``"design_effect"`` per candidate, with the segment-adjusted
+  model's interval and p-value as optsignal widens them: se * sqrt(max(1,
+  odds-ratio design effect)) (``"adjusted_clustered"``).
 * A unit's segment value (device, channel) is the value on its first event in
   the (timestamp, row order) ordering; an empty value becomes the level
   "(missing)". Units whose segment varies within the unit are counted.
@@ -107,6 +117,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import scipy
+import scipy.stats
 import statsmodels
 import statsmodels.api as sm
 from statsmodels.stats.proportion import proportion_confint
@@ -403,6 +414,47 @@ def fit_model(units, cand, seg_cols):
     return out
 
 
+def design_effects(units, cand):
+    y = units["label"].to_numpy(dtype=float)
+    f = units["f_" + cand].to_numpy(dtype=float)
+    g = pd.factorize(units["user"])[0]
+    cl = {"use_correction": False}
+    sel = f == 1
+    n1, n = int(sel.sum()), len(y)
+    a = float(y[sel].sum())
+    c = float(y[~sel].sum())
+    b, d = n1 - a, (n - n1) - c
+    out = {}
+    if n1 == 0:
+        return None
+    p1 = a / n1
+    prec = sm.OLS(y[sel], np.ones(n1)).fit(cov_type="cluster", cov_kwds={**cl, "groups": g[sel]})
+    out["precision"] = fnum(prec.bse[0] ** 2 / (p1 * (1 - p1) / n1)) if 0 < p1 < 1 else 1.0
+    if min(a, b, c, d) > 0:
+        X = sm.add_constant(f)
+        robust = sm.Logit(y, X).fit(disp=0, cov_type="cluster", cov_kwds={**cl, "groups": g})
+        plain = sm.Logit(y, X).fit(disp=0)
+        out["odds_ratio"] = fnum(robust.bse[1] ** 2 / plain.bse[1] ** 2)
+    else:
+        out["odds_ratio"] = None
+    if a > 0:
+        ys = np.concatenate([y[sel], y])
+        gs = np.concatenate([g[sel], g])
+        grp = np.concatenate([np.ones(n1), np.zeros(n)])
+        st = sm.OLS(ys, sm.add_constant(grp)).fit(cov_type="cluster", cov_kwds={**cl, "groups": gs})
+        cov = st.cov_params()
+        base = float(st.params[0])
+        var_p1 = cov[0, 0] + 2 * cov[0, 1] + cov[1, 1]
+        v = var_p1 / p1**2 + cov[0, 0] / base**2 - 2 * (cov[0, 0] + cov[0, 1]) / (p1 * base)
+        pa, pb, pc = a / n, b / n, c / n
+        row, col = pa + pb, pa + pc
+        ga, gb, gc = 1 / pa - 1 / row - 1 / col, -1 / row, -1 / col
+        out["lift"] = fnum(v / ((ga * ga * pa + gb * gb * pb + gc * gc * pc - 1) / n))
+    else:
+        out["lift"] = None
+    return out
+
+
 def diagnostics(ev, units, purchase, window, raw_session_users):
     """Facts about the data that a reader of the figures should know."""
     diag = {}
@@ -496,11 +548,32 @@ def main(argv=None):
         result.setdefault("segment_unit_counts", {})[seg] = {
             k: int(v) for k, v in units[seg].value_counts().sort_index().items()}
     for cand in candidates:
+        deff = design_effects(units, cand)
+        model = fit_model(units, cand, seg_cols)
+        adjusted_clustered = None
+        if deff and "feature" in model:
+            k = max(1.0, deff["odds_ratio"] if deff["odds_ratio"] is not None else deff["precision"])
+            beta, se = model["feature"]["coef"], model["feature"]["std_err"] * math.sqrt(k)
+            zq = scipy.stats.norm.ppf(0.975)
+            adjusted_clustered = {
+                "odds_ratio_ci95": [fnum(np.exp(beta - zq * se)), fnum(np.exp(beta + zq * se))],
+                "p_value": fnum(2 * scipy.stats.norm.sf(abs(beta) / se)),
+            }
+        if deff:
+            # Wilson's interval on the effective sample n / max(1, deff), by its formula.
+            t = two_by_two(units["f_" + cand].to_numpy(), units["label"].to_numpy())
+            n_eff = (t["a_feature_label"] + t["b_feature_nolabel"]) / max(1.0, deff["precision"])
+            p, zq = t["precision"], scipy.stats.norm.ppf(0.975)
+            centre = (p + zq * zq / (2 * n_eff)) / (1 + zq * zq / n_eff)
+            half = zq / (1 + zq * zq / n_eff) * math.sqrt(p * (1 - p) / n_eff + zq * zq / (4 * n_eff * n_eff))
+            deff["precision_ci95"] = [fnum(centre - half), fnum(centre + half)]
         result["candidates"][cand] = {
             "units_with_feature": int(units["f_" + cand].sum()),
             "units_with_any_event": int(units["any_" + cand].sum()),
             "table": two_by_two(units["f_" + cand].to_numpy(), units["label"].to_numpy()),
-            "model": fit_model(units, cand, seg_cols),
+            "model": model,
+            "design_effect": deff,
+            "adjusted_clustered": adjusted_clustered,
         }
     result["diagnostics"] = diagnostics(ev, units, args.purchase_event, window, raw_session_users)
 

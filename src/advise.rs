@@ -212,7 +212,9 @@ pub fn adjusted_evidence(obs: &Observations, confidence: f64) -> Vec<Option<Stan
                     s.with_purchasers += p.purchasers;
                 }
             }
-            standardize(&segs.into_values().collect::<Vec<_>>(), z, 1.0)
+            let deff = crate::evidence::design_effects(obs, j)
+                .map_or(1.0, |d| d.lift.unwrap_or(d.precision).max(1.0));
+            standardize(&segs.into_values().collect::<Vec<_>>(), z, deff)
         })
         .collect()
 }

@@ -8,6 +8,12 @@
 //! all but the last `holdout_weeks`, score those), the AUC of the proxy's own ranking on the last
 //! `holdout_weeks` uncensored weeks (with a DeLong interval), and Benjamini–Hochberg q-values
 //! across proxies.
+//!
+//! Sessions of one user are not independent: with per-user sums ([`Observations::clusters`]) the
+//! intervals are user-clustered (CR0 sandwich, `stats::cluster::clustered_table`) and never
+//! narrower than the independent-units ones: precision is Wilson's on `n / max(1, deff)`; the raw
+//! odds ratio and the lift take `max(1, deff)` times their variance on the log scale; the
+//! adjusted odds ratio (and its p-value) takes the raw odds ratio's design effect.
 
 use std::collections::BTreeMap;
 
@@ -18,8 +24,9 @@ use serde::Serialize;
 use crate::config::AnalysisSettings;
 use crate::observe::{Observations, Ordering};
 use crate::stats::auc::{binary_auc_interval, brier, grouped_auc};
+use crate::stats::cluster::{clustered_table, wilson_real};
 use crate::stats::fdr::benjamini_hochberg;
-use crate::stats::interval::{lift, odds_ratio, wilson, z_quantile};
+use crate::stats::interval::{lift, normal_sf, odds_ratio, wilson, z_quantile};
 use crate::stats::logistic::{GroupedLogistic, Method};
 use crate::types::{EventName, Interval, IsoWeek};
 
@@ -94,6 +101,37 @@ pub enum Estimability {
     },
 }
 
+/// Design effects of a proxy's user-clustered intervals: each clustered variance over the one
+/// that treats units as independent (1 for user units; above 1 when a user's sessions go
+/// together).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct DesignEffect {
+    /// Of the precision: CR0 variance over `p(1 − p)/(a + b)`.
+    pub precision: f64,
+    /// Of the log odds ratio: over Woolf's variance; `None` with an empty cell.
+    pub odds_ratio: Option<f64>,
+    /// Of the log lift: over the multinomial delta-method variance; `None` when `a = 0`.
+    pub lift: Option<f64>,
+}
+
+/// The design effects of candidate `j` over all weeks, when the observations carry per-user
+/// sums and some unit has the proxy.
+pub fn design_effects(obs: &Observations, j: usize) -> Option<DesignEffect> {
+    let [a, b, c, d] = obs.table(j, |_| true);
+    let t = clustered_table(a, b, c, d, &obs.table_clusters(j)?)?;
+    Some(DesignEffect {
+        precision: t.precision_design_effect,
+        odds_ratio: t.odds_ratio_design_effect,
+        lift: t.lift_design_effect,
+    })
+}
+
+/// A log-scale interval around `estimate` with its variance multiplied by `factor`.
+fn widen(ci: Interval, estimate: f64, factor: f64) -> Interval {
+    let half = (ci.hi.ln() - ci.lo.ln()) / 2.0 * factor.max(1.0).sqrt();
+    Interval::new((estimate.ln() - half).exp(), (estimate.ln() + half).exp())
+}
+
 /// One week of a proxy's volume.
 #[derive(Debug, Clone, Serialize)]
 pub struct WeeklyVolume {
@@ -130,7 +168,7 @@ pub struct ProxyEvidence {
     pub d: u64,
     /// P(purchase | proxy) = a / (a + b).
     pub precision: Option<f64>,
-    /// Wilson interval of the precision.
+    /// Wilson interval of the precision (on the effective sample with user-clustered units).
     pub precision_ci: Option<Interval>,
     /// Share of purchasing units that did the proxy first: a / (a + c).
     pub recall: Option<f64>,
@@ -142,8 +180,10 @@ pub struct ProxyEvidence {
     pub lift_ci: Option<Interval>,
     /// Raw odds ratio ad / bc (Haldane-corrected on a zero cell).
     pub odds_ratio: Option<f64>,
-    /// Woolf interval of the raw odds ratio.
+    /// Woolf interval of the raw odds ratio (user-clustered variance when larger).
     pub odds_ratio_ci: Option<Interval>,
+    /// Design effects of the clustered intervals; `None` without user-level data.
+    pub design_effect: Option<DesignEffect>,
     /// Segment-adjusted model, when estimable.
     pub adjusted: Option<AdjustedModel>,
     /// Whether the proxy's effect is estimable.
@@ -322,8 +362,28 @@ fn measure_one(
     let [ta, tb, tc, td] = obs.table(j, |_| true);
     let n = ta + tb + tc + td;
     let ratio = |x: u64, y: u64| (y > 0).then(|| x as f64 / y as f64);
-    let orr = odds_ratio(ta, tb, tc, td, a.confidence);
-    let lf = lift(ta, tb, tc, td, a.confidence);
+    let deff = design_effects(obs, j);
+    let or_factor = deff.map_or(1.0, |d| d.odds_ratio.unwrap_or(d.precision));
+    let orr = odds_ratio(ta, tb, tc, td, a.confidence).map(|mut o| {
+        o.ci = widen(o.ci, o.estimate, or_factor);
+        o
+    });
+    let lf = lift(ta, tb, tc, td, a.confidence).map(|mut l| {
+        l.ci = widen(
+            l.ci,
+            l.estimate,
+            deff.map_or(1.0, |d| d.lift.unwrap_or(d.precision)),
+        );
+        l
+    });
+    let precision_ci = match deff {
+        Some(d) if ta + tb > 0 => Some(wilson_real(
+            ta as f64 / (ta + tb) as f64,
+            (ta + tb) as f64 / d.precision.max(1.0),
+            a.confidence,
+        )),
+        _ => wilson(ta, ta + tb, a.confidence),
+    };
     let bit = 1u32 << j;
     let weekly = obs
         .weeks
@@ -379,13 +439,19 @@ fn measure_one(
                             obs.channels[chs[0] as usize]
                         ));
                     }
+                    // The model's standard error, user-clustered by the raw design effect.
+                    let se = c.std_error * or_factor.max(1.0).sqrt();
                     adjusted = Some(AdjustedModel {
                         odds_ratio: c.estimate.exp(),
                         odds_ratio_ci: Interval::new(
-                            (c.estimate - z * c.std_error).exp(),
-                            (c.estimate + z * c.std_error).exp(),
+                            (c.estimate - z * se).exp(),
+                            (c.estimate + z * se).exp(),
                         ),
-                        p_value: c.p_value,
+                        p_value: if or_factor > 1.0 {
+                            2.0 * normal_sf((c.estimate / se).abs())
+                        } else {
+                            c.p_value
+                        },
                         adjusted_for,
                         method: match m.method() {
                             Method::Firth => "firth".into(),
@@ -425,13 +491,14 @@ fn measure_one(
         c: tc,
         d: td,
         precision: ratio(ta, ta + tb),
-        precision_ci: wilson(ta, ta + tb, a.confidence),
+        precision_ci,
         recall: ratio(ta, ta + tc),
         base_rate: ratio(ta + tc, n),
         lift: lf.as_ref().map(|l| l.estimate),
         lift_ci: lf.as_ref().map(|l| l.ci),
         odds_ratio: orr.as_ref().map(|o| o.estimate),
         odds_ratio_ci: orr.as_ref().map(|o| o.ci),
+        design_effect: deff,
         adjusted,
         estimability,
         auc_out_of_time: auc,

@@ -206,6 +206,55 @@ pub struct Ordering {
     pub after_purchase_only: u64,
 }
 
+/// Per-user sums behind the user-clustered (CR0) variances of each candidate's 2×2 table: a
+/// user's sessions are not independent, so the precision, odds ratio and lift intervals treat
+/// the user as the cluster (`stats::cluster::clustered_table`). Over users `g` with `N_g` units
+/// of which `Y_g` have label 1, and, per candidate, `n_g` units with it as a feature of which
+/// `y_g` have label 1. The local reader and the BigQuery pushdown both compute them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClusterSums {
+    /// `[Σ N_g², Σ N_g·Y_g, Σ Y_g²]`.
+    pub all: [u64; 3],
+    /// Per candidate (bit order): `[Σ n², Σ n·y, Σ y², Σ n·N, Σ n·Y, Σ y·N, Σ y·Y]`.
+    pub candidates: Vec<[u64; 7]>,
+}
+
+/// A user's units and labels so far, in all and per candidate feature (for [`ClusterSums`]).
+#[derive(Default)]
+struct UserSums {
+    units: u32,
+    labelled: u32,
+    /// `(candidate, units with it as a feature, of them labelled)`, candidates that occurred.
+    features: Vec<(u8, u32, u32)>,
+}
+
+impl ClusterSums {
+    /// Sums over users of their `(units, labelled, per-candidate features)`.
+    fn of_users(users: &[UserSums], k: usize) -> Self {
+        let mut out = ClusterSums {
+            all: [0; 3],
+            candidates: vec![[0; 7]; k],
+        };
+        for u in users {
+            let (nn, yy) = (u64::from(u.units), u64::from(u.labelled));
+            out.all[0] += nn * nn;
+            out.all[1] += nn * yy;
+            out.all[2] += yy * yy;
+            for &(j, n, y) in &u.features {
+                let (n, y) = (u64::from(n), u64::from(y));
+                let c = &mut out.candidates[j as usize];
+                for (slot, v) in
+                    c.iter_mut()
+                        .zip([n * n, n * y, y * y, n * nn, n * yy, y * nn, y * yy])
+                {
+                    *slot += v;
+                }
+            }
+        }
+        out
+    }
+}
+
 /// The result of observing a log: everything later stages need, and nothing per event.
 #[derive(Debug, Clone)]
 pub struct Observations {
@@ -253,6 +302,9 @@ pub struct Observations {
     pub fired: Vec<FiredGroup>,
     /// Grouped order values of purchasing units, by week and feature mask.
     pub values: Vec<ValueGroup>,
+    /// Per-user sums for user-clustered intervals over all weeks; `None` for aggregate sources
+    /// (no user-level data), whose intervals treat units as independent.
+    pub clusters: Option<ClusterSums>,
 }
 
 impl Observations {
@@ -272,6 +324,16 @@ impl Observations {
             .iter()
             .position(|e| *e == event)
             .map(|i| i as u32)
+    }
+
+    /// The per-user sums of candidate `j`'s table over all weeks, when known.
+    pub fn table_clusters(&self, j: usize) -> Option<crate::stats::cluster::TableClusterSums> {
+        let c = self.clusters.as_ref()?;
+        let f = |x: u64| x as f64;
+        Some(crate::stats::cluster::TableClusterSums {
+            all: c.all.map(f),
+            proxy: c.candidates.get(j)?.map(f),
+        })
     }
 
     /// Grouped 2×2 table for candidate `j`: (a, b, c, d) = (feature & label, feature & no label,
@@ -481,6 +543,8 @@ pub struct ObservationBuilder {
     /// after it has nothing folded: a late event of theirs is kept (and folding stops).
     users_before_fold: u32,
     user_state: Vec<UserState>,
+    /// Per user (by index): folded units and labels, for [`ClusterSums`].
+    user_sums: Vec<UserSums>,
     /// Purchases of users who may still need them.
     purchases: FxHashMap<u32, Purchases>,
     extra_events: Vec<EventName>,
@@ -552,6 +616,7 @@ impl ObservationBuilder {
             user_end: Vec::new(),
             users_before_fold: 0,
             user_state: Vec::new(),
+            user_sums: Vec::new(),
             purchases: FxHashMap::default(),
             extra_events: Vec::new(),
             sessions: HashTable::new(),
@@ -845,6 +910,7 @@ impl ObservationBuilder {
             open: NO_UNIT,
             logged: NO_UNIT,
         });
+        self.user_sums.push(UserSums::default());
         u
     }
 
@@ -1043,6 +1109,21 @@ impl ObservationBuilder {
             .or_default();
         e.0 += 1;
         e.1 += u64::from(label);
+        let us = &mut self.user_sums[u.user as usize];
+        us.units += 1;
+        us.labelled += u32::from(label);
+        let mut bits = mask;
+        while bits != 0 {
+            let j = bits.trailing_zeros() as u8;
+            bits &= bits - 1;
+            match us.features.iter_mut().find(|f| f.0 == j) {
+                Some(f) => {
+                    f.1 += 1;
+                    f.2 += u32::from(label);
+                }
+                None => us.features.push((j, 1, u32::from(label))),
+            }
+        }
         *self
             .fired
             .entry((week, u.device, u.channel, u.fired))
@@ -1238,6 +1319,7 @@ impl ObservationBuilder {
             .collect();
         values.sort_by_key(|g| (g.week, g.mask));
         let levels = |l: Levels| if l.seen { l.names } else { Vec::new() };
+        let clusters = ClusterSums::of_users(&self.user_sums, k);
         Observations {
             unit: self.spec.unit,
             candidates: self.spec.candidates.clone(),
@@ -1270,6 +1352,7 @@ impl ObservationBuilder {
             extra_events: self.extra_events,
             fired,
             values,
+            clusters: Some(clusters),
         }
     }
 }

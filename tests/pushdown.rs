@@ -242,6 +242,15 @@ fn assert_same(bq: &(Observations, ReadSummary), lo: &(Observations, ReadSummary
     assert_eq!(b.extra_events, l.extra_events);
     assert_eq!(b.ordering, l.ordering, "orderings");
     assert_eq!(
+        b.clusters, l.clusters,
+        "per-user sums for clustered intervals"
+    );
+    assert!(
+        l.unit != optsignal::observe::UnitKind::Session
+            || l.clusters.as_ref().is_some_and(|c| c.all[0] > l.units),
+        "the fixture has users with several units"
+    );
+    assert_eq!(
         (b.units, b.users, b.censored_units, b.sessions_inferred),
         (l.units, l.users, l.censored_units, l.sessions_inferred)
     );

@@ -50,19 +50,27 @@ fn rees46_add_to_cart_matches_statsmodels_within_one_percent() {
         assert!(rel(a, b) < 0.01, "{what}: ours {a}, statsmodels {b}");
     };
     close(&atc["precision"], &t["precision"], "precision");
+    // Wilson's interval on the user-clustered effective sample (statsmodels' design effect).
+    let deff = &want["candidates"]["add_to_cart"]["design_effect"];
     close(
         &atc["precision_ci"][0],
-        &t["precision_wilson95"][0],
+        &deff["precision_ci95"][0],
         "precision CI low",
     );
     close(
         &atc["precision_ci"][1],
-        &t["precision_wilson95"][1],
+        &deff["precision_ci95"][1],
         "precision CI high",
+    );
+    close(
+        &atc["design_effect"]["precision"],
+        &deff["precision"],
+        "design effect",
     );
     close(&atc["recall"], &t["recall"], "recall");
     close(&atc["lift"], &t["lift"], "lift");
     let m = &want["candidates"]["add_to_cart"]["model"]["feature"];
+    let cl = &want["candidates"]["add_to_cart"]["adjusted_clustered"];
     close(
         &atc["adjusted"]["odds_ratio"],
         &m["odds_ratio"],
@@ -70,15 +78,15 @@ fn rees46_add_to_cart_matches_statsmodels_within_one_percent() {
     );
     close(
         &atc["adjusted"]["odds_ratio_ci"][0],
-        &m["odds_ratio_ci95"][0],
+        &cl["odds_ratio_ci95"][0],
         "OR CI low",
     );
     close(
         &atc["adjusted"]["odds_ratio_ci"][1],
-        &m["odds_ratio_ci95"][1],
+        &cl["odds_ratio_ci95"][1],
         "OR CI high",
     );
-    close(&atc["adjusted"]["p_value"], &m["p_value"], "p-value");
+    close(&atc["adjusted"]["p_value"], &cl["p_value"], "p-value");
     // With one binary feature, the raw odds ratio is the model's: the closed form agrees.
     close(
         &atc["odds_ratio"],
@@ -222,17 +230,31 @@ fn demo_segment_adjusted_odds_ratios_match_statsmodels() {
             "{event}: device and channel"
         );
         let m = &w["model"]["feature"];
+        // The interval and p-value as widened by the user-clustered design effect.
+        let cl = &w["adjusted_clustered"];
         for (o, t) in [
             (&ours["odds_ratio"], &m["odds_ratio"]),
-            (&ours["odds_ratio_ci"][0], &m["odds_ratio_ci95"][0]),
-            (&ours["odds_ratio_ci"][1], &m["odds_ratio_ci95"][1]),
+            (&ours["odds_ratio_ci"][0], &cl["odds_ratio_ci95"][0]),
+            (&ours["odds_ratio_ci"][1], &cl["odds_ratio_ci95"][1]),
         ] {
             let (a, b) = (o.as_f64().unwrap(), t.as_f64().unwrap());
             assert!(rel(a, b) < 1e-6, "{event}: ours {a}, statsmodels {b}");
         }
+        // Design effects: statsmodels' cluster-robust fits (by user) over the plain ones.
+        let deff = &proxy(&r, event)["design_effect"];
+        for k in ["precision", "odds_ratio", "lift"] {
+            let (a, b) = (
+                deff[k].as_f64().unwrap(),
+                w["design_effect"][k].as_f64().unwrap(),
+            );
+            assert!(
+                rel(a, b) < 1e-6,
+                "{event} design effect of {k}: ours {a}, statsmodels {b}"
+            );
+        }
         let (pa, pb) = (
             ours["p_value"].as_f64().unwrap(),
-            m["p_value"].as_f64().unwrap(),
+            cl["p_value"].as_f64().unwrap(),
         );
         assert!(
             pb < 1e-300 && pa < 1e-300 || rel(pa, pb) < 1e-4,

@@ -101,6 +101,11 @@ pub struct Reading {
     pub recs: Vec<(String, Option<f64>)>,
     /// view_item's precision interval as printed.
     pub view_ci: Option<(f64, f64)>,
+    /// The plain Wilson interval of the same precision (units treated as independent), from the
+    /// report's a and b: the interval printed before user-clustered variances.
+    pub view_ci_independent: Option<(f64, f64)>,
+    /// view_item's design effect of the precision, as reported.
+    pub view_deff: Option<f64>,
 }
 
 /// Reads a report's JSON.
@@ -119,6 +124,11 @@ pub fn read(report: &Value) -> Reading {
             if let (Some(lo), Some(hi)) = (ci[0].as_f64(), ci[1].as_f64()) {
                 r.view_ci = Some((lo, hi));
             }
+            if let (Some(a), Some(b)) = (p["a"].as_u64(), p["b"].as_u64()) {
+                r.view_ci_independent =
+                    optsignal::stats::interval::wilson(a, a + b, 0.95).map(|c| (c.lo, c.hi));
+            }
+            r.view_deff = p["design_effect"]["precision"].as_f64();
         }
     }
     let lift = |e: &str| {

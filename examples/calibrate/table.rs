@@ -200,7 +200,7 @@ fn switch_table(out: &mut String, results: &[Outcome]) -> BTreeMap<u32, f64> {
 
 fn coverage_table(out: &mut String, cells: &Cell, truth: f64) {
     out.push_str(
-        "| sessions/week | runs | covers the truth | mean width |\n|---:|---:|---:|---:|\n",
+        "| sessions/week | runs | user-clustered interval covers the truth | mean width | Wilson on independent units covers it | mean width | mean design effect |\n|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for (&(i, size), rs) in cells {
         if Scenario::ALL[i] != Scenario::Stable {
@@ -212,11 +212,21 @@ fn coverage_table(out: &mut String, cells: &Cell, truth: f64) {
             .filter(|(lo, hi)| *lo <= truth && truth <= *hi)
             .count();
         let width = cis.iter().map(|(lo, hi)| hi - lo).sum::<f64>() / cis.len().max(1) as f64;
+        let plain: Vec<(f64, f64)> = rs.iter().filter_map(|r| r.view_ci_independent).collect();
+        let plain_cover = plain
+            .iter()
+            .filter(|(lo, hi)| *lo <= truth && truth <= *hi)
+            .count();
+        let plain_width =
+            plain.iter().map(|(lo, hi)| hi - lo).sum::<f64>() / plain.len().max(1) as f64;
+        let deffs: Vec<f64> = rs.iter().filter_map(|r| r.view_deff).collect();
+        let deff = deffs.iter().sum::<f64>() / deffs.len().max(1) as f64;
         let _ = writeln!(
             out,
-            "| {size} | {} | {} | {width:.4} |",
+            "| {size} | {} | {} | {width:.4} | {} | {plain_width:.4} | {deff:.2} |",
             cis.len(),
-            pct(cover, cis.len())
+            pct(cover, cis.len()),
+            pct(plain_cover, plain.len())
         );
     }
 }

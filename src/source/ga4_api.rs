@@ -379,5 +379,7 @@ pub fn observations(
         extra_events: Vec::new(),
         fired: Vec::new(),
         values: Vec::new(),
+        // Aggregates carry no users: their intervals treat units as independent.
+        clusters: None,
     }
 }

@@ -375,6 +375,114 @@ pub fn holm(p_values: &[f64]) -> Vec<f64> {
     out
 }
 
+/// Per-user sums of a 2×2 table's counts, from which the user-clustered (CR0) variances of its
+/// precision, odds ratio and lift follow. Over users `g` with `N_g` units of which `Y_g`
+/// purchased, and `n_g` units with the proxy of which `y_g` purchased.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct TableClusterSums {
+    /// `[Σ N_g², Σ N_g·Y_g, Σ Y_g²]`.
+    pub all: [f64; 3],
+    /// `[Σ n_g², Σ n_g·y_g, Σ y_g², Σ n_g·N_g, Σ n_g·Y_g, Σ y_g·N_g, Σ y_g·Y_g]`.
+    pub proxy: [f64; 7],
+}
+
+/// User-clustered (CR0) variances of a proxy's 2×2 table `(a, b, c, d)`, with the design effect
+/// of each (the clustered variance over the one that treats units as independent).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClusteredTable {
+    /// Precision `a / (a + b)`.
+    pub precision: f64,
+    /// Its clustered variance `Σ_g (y_g − p·n_g)² / (a + b)²`.
+    pub precision_variance: f64,
+    /// That over the binomial `p(1 − p)/(a + b)`; 1 when the binomial variance is 0.
+    pub precision_design_effect: f64,
+    /// Clustered variance of `ln OR` (the delta method on the two arms' logits, with their
+    /// covariance), when no cell is empty.
+    pub log_odds_ratio_variance: Option<f64>,
+    /// That over Woolf's `1/a + 1/b + 1/c + 1/d`.
+    pub odds_ratio_design_effect: Option<f64>,
+    /// Clustered variance of `ln lift` (precision over the base rate, with their covariance),
+    /// when `a > 0`.
+    pub log_lift_variance: Option<f64>,
+    /// That over the multinomial delta-method variance.
+    pub lift_design_effect: Option<f64>,
+}
+
+/// `Σ_g (y_g − p·n_g)(v_g − q·m_g)` from the sums `Σ y·v`, `Σ y·m`, `Σ n·v`, `Σ n·m`.
+fn cross(yv: f64, ym: f64, nv: f64, nm: f64, p: f64, q: f64) -> f64 {
+    yv - q * ym - p * nv + p * q * nm
+}
+
+/// Clustered variances of the table `(a, b, c, d)` from its per-user sums (CR0: statsmodels'
+/// `cov_type="cluster"` with `use_correction=False`; checked against
+/// `fixtures/reference/clustered_table.json`). `None` when no unit has the proxy.
+pub fn clustered_table(
+    a: u64,
+    b: u64,
+    c: u64,
+    d: u64,
+    s: &TableClusterSums,
+) -> Option<ClusteredTable> {
+    let (a, b, c, d) = (a as f64, b as f64, c as f64, d as f64);
+    let n1 = a + b;
+    let n = a + b + c + d;
+    if n1 <= 0.0 || n <= 0.0 {
+        return None;
+    }
+    let [nn, ny, yy, n_nn, n_yy, y_nn, y_yy] = s.proxy;
+    let [aa_nn, aa_ny, aa_yy] = s.all;
+    let p1 = a / n1;
+    let v1 = cross(yy, ny, ny, nn, p1, p1).max(0.0) / (n1 * n1);
+    let binomial = p1 * (1.0 - p1) / n1;
+    let precision_design_effect = if binomial > 0.0 { v1 / binomial } else { 1.0 };
+    // The units without the proxy: N − n and Y − y per user.
+    let n0 = c + d;
+    let p0 = if n0 > 0.0 { c / n0 } else { 0.0 };
+    let s0_nn = aa_nn - 2.0 * n_nn + nn;
+    let s0_ny = aa_ny - y_nn - n_yy + ny;
+    let s0_yy = aa_yy - 2.0 * y_yy + yy;
+    // Σ y1·y0, Σ y1·n0, Σ n1·y0, Σ n1·n0.
+    let x_yy = y_yy - yy;
+    let x_yn = y_nn - ny;
+    let x_ny = n_yy - ny;
+    let x_nn = n_nn - nn;
+    let (log_odds_ratio_variance, odds_ratio_design_effect) =
+        if a > 0.0 && b > 0.0 && c > 0.0 && d > 0.0 {
+            let v0 = cross(s0_yy, s0_ny, s0_ny, s0_nn, p0, p0).max(0.0) / (n0 * n0);
+            let c10 = cross(x_yy, x_yn, x_ny, x_nn, p1, p0) / (n1 * n0);
+            let (g1, g0) = (1.0 / (p1 * (1.0 - p1)), 1.0 / (p0 * (1.0 - p0)));
+            let v = (g1 * g1 * v1 + g0 * g0 * v0 - 2.0 * g1 * g0 * c10).max(0.0);
+            let woolf = 1.0 / a + 1.0 / b + 1.0 / c + 1.0 / d;
+            (Some(v), Some(v / woolf))
+        } else {
+            (None, None)
+        };
+    let (log_lift_variance, lift_design_effect) = if a > 0.0 {
+        let base = (a + c) / n;
+        let vb = cross(aa_yy, aa_ny, aa_ny, aa_nn, base, base).max(0.0) / (n * n);
+        let c1b = cross(y_yy, y_nn, n_yy, n_nn, p1, base) / (n1 * n);
+        let v = (v1 / (p1 * p1) + vb / (base * base) - 2.0 * c1b / (p1 * base)).max(0.0);
+        // The multinomial variance of ln lift (stats::interval::lift).
+        let (pa, pb, pc) = (a / n, b / n, c / n);
+        let (row, col) = (pa + pb, pa + pc);
+        let ga = 1.0 / pa - 1.0 / row - 1.0 / col;
+        let (gb, gc) = (-1.0 / row, -1.0 / col);
+        let naive = ((ga * ga * pa + gb * gb * pb + gc * gc * pc) - 1.0) / n;
+        (Some(v), (naive > 0.0).then(|| v / naive))
+    } else {
+        (None, None)
+    };
+    Some(ClusteredTable {
+        precision: p1,
+        precision_variance: v1,
+        precision_design_effect,
+        log_odds_ratio_variance,
+        odds_ratio_design_effect,
+        log_lift_variance,
+        lift_design_effect,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -546,5 +654,75 @@ mod tests {
             1e-9
         ));
         assert!(wald_power(0.1, 0.0, 0.05).is_none());
+    }
+
+    #[test]
+    fn clustered_table_matches_statsmodels_cluster_robust_fits() {
+        // scripts/reference_clustered.py: OLS(y ~ 1) on the proxy's units, Logit(y ~ x) and the
+        // stacked OLS(y ~ g), all with errors clustered by user (use_correction=False).
+        let want: serde_json::Value = serde_json::from_str(include_str!(
+            "../../fixtures/reference/clustered_table.json"
+        ))
+        .unwrap();
+        let mut s = TableClusterSums::default();
+        let mut t = [0u64; 4];
+        for user in want["users"].as_array().unwrap() {
+            let (mut nn, mut yy, mut n, mut y) = (0.0, 0.0, 0.0, 0.0);
+            for unit in user.as_array().unwrap() {
+                let (x, l) = (unit[0].as_u64().unwrap(), unit[1].as_u64().unwrap());
+                t[(2 * (1 - x) + (1 - l)) as usize] += 1;
+                nn += 1.0;
+                yy += l as f64;
+                n += x as f64;
+                y += (x * l) as f64;
+            }
+            for (slot, v) in s.all.iter_mut().zip([nn * nn, nn * yy, yy * yy]) {
+                *slot += v;
+            }
+            let terms = [n * n, n * y, y * y, n * nn, n * yy, y * nn, y * yy];
+            for (slot, v) in s.proxy.iter_mut().zip(terms) {
+                *slot += v;
+            }
+        }
+        let table: Vec<u64> = want["table"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect();
+        assert_eq!(t.to_vec(), table);
+        let c = clustered_table(t[0], t[1], t[2], t[3], &s).unwrap();
+        let f = |k: &str| want[k].as_f64().unwrap();
+        assert!(close(c.precision, f("precision"), 1e-12));
+        for (ours, key) in [
+            (c.precision_variance, "precision_variance"),
+            (c.precision_design_effect, "precision_design_effect"),
+            (
+                c.log_odds_ratio_variance.unwrap(),
+                "log_odds_ratio_variance",
+            ),
+            (
+                c.odds_ratio_design_effect.unwrap(),
+                "odds_ratio_design_effect",
+            ),
+            (c.log_lift_variance.unwrap(), "log_lift_variance"),
+            (c.lift_design_effect.unwrap(), "lift_design_effect"),
+        ] {
+            assert!(
+                (ours - f(key)).abs() <= 1e-6 * f(key).abs(),
+                "{key}: ours {ours}, statsmodels {}",
+                f(key)
+            );
+        }
+        // Units that are their own clusters: every design effect is 1.
+        let (a, b, c0, d) = (30u64, 70u64, 20u64, 180u64);
+        let single = TableClusterSums {
+            all: [300.0, 50.0, 50.0],
+            proxy: [100.0, 30.0, 30.0, 100.0, 30.0, 30.0, 30.0],
+        };
+        let one = clustered_table(a, b, c0, d, &single).unwrap();
+        assert!(close(one.precision_design_effect, 1.0, 1e-12));
+        assert!(close(one.odds_ratio_design_effect.unwrap(), 1.0, 1e-12));
+        assert!(close(one.lift_design_effect.unwrap(), 1.0, 1e-12));
     }
 }

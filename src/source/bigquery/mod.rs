@@ -12,8 +12,8 @@ use std::path::PathBuf;
 use rustc_hash::FxHashMap;
 
 use crate::observe::{
-    week_span, FiredGroup, Observations, ObserveSpec, Ordering, Pattern, UnitKind, ValueGroup,
-    Volume, WeekVolumes,
+    week_span, ClusterSums, FiredGroup, Observations, ObserveSpec, Ordering, Pattern, UnitKind,
+    ValueGroup, Volume, WeekVolumes,
 };
 use crate::source::log::{ReadSummary, SkipReason, SkipTally};
 use crate::source::window::Window;
@@ -379,6 +379,10 @@ pub fn observations(
     let mut fired = Vec::new();
     let mut values = Vec::new();
     let mut ordering = vec![Ordering::default(); k];
+    let mut clusters = ClusterSums {
+        all: [0; 3],
+        candidates: vec![[0; 7]; k],
+    };
     let mut other_events: BTreeMap<String, u64> = BTreeMap::new();
     let (mut units, mut censored, mut inferred) = (0u64, 0u64, 0u64);
     let (mut lo, mut hi, mut users) = (0i64, 0i64, 0u64);
@@ -445,6 +449,7 @@ pub fn observations(
             }
             RowKind::WeekUsers => weeks[wi(r)? as usize].users = r.count(N1)?,
             RowKind::Level => {}
+            RowKind::Cluster => cluster_row(r, &cand_index, &mut clusters)?,
             RowKind::Totals => {
                 units = r.count(N1)?;
                 censored = r.count(N2)?;
@@ -549,7 +554,31 @@ pub fn observations(
             extra_events,
             fired,
             values,
+            clusters: Some(clusters),
         },
         read,
     ))
+}
+
+/// Adds one `cluster` row of the result to the sums (see [`RowKind::Cluster`]).
+fn cluster_row(
+    r: &Row<'_>,
+    cand_index: &HashMap<&str, usize>,
+    sums: &mut ClusterSums,
+) -> Result<(), PushdownError> {
+    let Some(name) = r.text(NAME) else {
+        sums.all = [r.count(N1)?, r.count(N2)?, r.count(N3)?];
+        return Ok(());
+    };
+    let j = *cand_index
+        .get(name)
+        .ok_or_else(|| r.bad(NAME, format!("{name:?} is not a candidate")))?;
+    let c = &mut sums.candidates[j];
+    match r.int(MASK)? {
+        0 => c[..3].copy_from_slice(&[r.count(N1)?, r.count(N2)?, r.count(N3)?]),
+        1 => c[3..6].copy_from_slice(&[r.count(N1)?, r.count(N2)?, r.count(N3)?]),
+        2 => c[6] = r.count(N1)?,
+        m => return Err(r.bad(MASK, format!("{m} is not a cluster row part"))),
+    }
+    Ok(())
 }

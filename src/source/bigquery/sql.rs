@@ -64,6 +64,11 @@ pub enum RowKind {
     /// All rows read: `n1` rows, `n2` without timestamp, `n3` without user, `mask` without event
     /// name, `x1` exact duplicates, `x2` repeated transactions.
     Read,
+    /// Per-user sums for clustered intervals ([`ClusterSums`](crate::observe::ClusterSums)):
+    /// without `name`, over users' units `N` and labels `Y`: `n1` Σ N², `n2` Σ N·Y, `n3` Σ Y²;
+    /// with candidate `name`, over users' feature units `n` and their labels `y`: `mask` 0:
+    /// Σ n², Σ n·y, Σ y²; `mask` 1: Σ n·N, Σ n·Y, Σ y·N; `mask` 2: `n1` Σ y·Y.
+    Cluster,
 }
 
 impl RowKind {
@@ -81,6 +86,7 @@ impl RowKind {
             RowKind::Totals => "totals",
             RowKind::Span => "span",
             RowKind::Read => "read",
+            RowKind::Cluster => "cluster",
         }
     }
 
@@ -98,6 +104,7 @@ impl RowKind {
             RowKind::Totals,
             RowKind::Span,
             RowKind::Read,
+            RowKind::Cluster,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -288,6 +295,19 @@ ev_ranked AS (
     )
 }
 
+/// A table of the candidates' names and mask bits, `(name, bit)` (one row of NULL, 0 without
+/// candidates, which matches no mask).
+fn cand_bits_sql(pairs: &[(String, String)]) -> String {
+    if pairs.is_empty() {
+        return "SELECT CAST(NULL AS STRING) AS name, 0 AS bit".to_string();
+    }
+    pairs
+        .iter()
+        .map(|(name, bit)| format!("SELECT {name} AS name, {bit} AS bit"))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ")
+}
+
 /// The GoogleSQL statement of a pushdown. Deterministic: the same settings give the same text.
 pub fn pushdown_sql(p: &Pushdown<'_>) -> Result<String, SqlError> {
     check_name("project", &p.table.project, true)?;
@@ -471,7 +491,7 @@ span AS (
   SELECT MIN(ts) AS lo, MAX(ts) AS hi, COUNT(DISTINCT user_id) AS users FROM ev
 ),
 unit_rows AS (
-  SELECT u.week, u.device, u.channel, u.fired, u.inferred,
+  SELECT u.user_id, u.week, u.device, u.channel, u.fired, u.inferred,
     IFNULL(m.mask, 0) AS mask,
     l.l_seq IS NOT NULL AS label,
     pv.value AS l_value,
@@ -485,6 +505,21 @@ unit_rows AS (
 ),
 ev_weeks AS (
   SELECT {week_ts} AS week, user_id, name, value, ts, device, channel FROM ev
+),
+cand_bits AS (
+  {cand_bits}
+),
+user_tot AS (
+  SELECT user_id, COUNT(*) AS nn, COUNTIF(label) AS yy FROM unit_rows GROUP BY user_id
+),
+user_cand AS (
+  SELECT r.user_id, b.name, COUNT(*) AS n1, COUNTIF(r.label) AS y1
+  FROM unit_rows AS r JOIN cand_bits AS b ON (r.mask & b.bit) != 0
+  GROUP BY r.user_id, b.name
+),
+user_cand_tot AS (
+  SELECT c.name, c.n1, c.y1, t.nn, t.yy
+  FROM user_cand AS c JOIN user_tot AS t ON t.user_id = c.user_id
 )
 SELECT 'pattern' AS kind, week, device, channel, CAST(NULL AS STRING) AS name, mask,
   COUNT(*) AS n1, COUNTIF(label) AS n2, CAST(NULL AS INT64) AS n3,
@@ -527,6 +562,19 @@ SELECT 'read', NULL, NULL, NULL, NULL,
   COUNT(*), COUNTIF(dup_k = 1 AND ts IS NULL), COUNTIF(dup_k = 1 AND ts IS NOT NULL AND user_id IS NULL),
   COUNTIF(dup_k > 1), (SELECT COUNTIF(txn_k > 1) FROM ev_ranked)
 FROM dd
+UNION ALL
+SELECT 'cluster', NULL, NULL, NULL, NULL, 0,
+  IFNULL(SUM(nn * nn), 0), IFNULL(SUM(nn * yy), 0), IFNULL(SUM(yy * yy), 0), NULL, NULL
+FROM user_tot
+UNION ALL
+SELECT 'cluster', NULL, NULL, NULL, name, 0, SUM(n1 * n1), SUM(n1 * y1), SUM(y1 * y1), NULL, NULL
+FROM user_cand_tot GROUP BY name
+UNION ALL
+SELECT 'cluster', NULL, NULL, NULL, name, 1, SUM(n1 * nn), SUM(n1 * yy), SUM(y1 * nn), NULL, NULL
+FROM user_cand_tot GROUP BY name
+UNION ALL
+SELECT 'cluster', NULL, NULL, NULL, name, 2, SUM(y1 * yy), NULL, NULL, NULL, NULL
+FROM user_cand_tot GROUP BY name
 ",
         dedupe_rows = dedupe_sql(&name, &last_click, &first_touch),
         purchase_name = o.purchase.as_str(),
@@ -535,6 +583,7 @@ FROM dd
         tz_name = o.time_zone.iana_name().unwrap_or("UTC"),
         columns = COLUMNS.join(", "),
         week_start_min = week("MIN(ts)"),
+        cand_bits = cand_bits_sql(&cand_pairs),
     ))
 }
 
