@@ -484,6 +484,7 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
     changes
         .notes
         .splice(0..0, memory.not_compared.iter().cloned());
+    changes.rules = crate::history::rule_changes(&recommendations, earlier.last());
     let purchasing_units = obs.patterns.iter().map(|p| p.purchasers).sum();
     let a = &settings.analysis;
     let funnel = crate::funnel::diagnose(&obs, &settings.funnel_steps, a.confidence, a.alpha);

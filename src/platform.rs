@@ -296,18 +296,6 @@ pub struct Floor {
     pub rule: Option<String>,
 }
 
-impl Floor {
-    /// Whether `other` is a different rule than this one: another number, window, unit or
-    /// basis, or the same rule re-checked on another date (what the weekly report flags).
-    pub fn rule_changed(&self, other: &Floor) -> bool {
-        self.events != other.events
-            || self.days != other.days
-            || self.unit != other.unit
-            || self.basis != other.basis
-            || (self.checked.is_some() && other.checked.is_some() && self.checked != other.checked)
-    }
-}
-
 /// One learning-phase rule of the rules file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -529,8 +517,12 @@ checked = "2027-01-04"
         assert_eq!((m.events, m.checked.as_str()), (40.0, "2027-01-04"));
         assert_eq!(merged.rule.len(), Rules::builtin().rule.len());
         let old = PlatformId::Meta.profile().floor;
-        assert!(m.floor().rule_changed(&old));
-        assert!(!old.rule_changed(&old.clone()));
+        let (was, now) = (
+            crate::store::StoredRule::of(&old),
+            crate::store::StoredRule::of(&m.floor()),
+        );
+        assert!(was.changed_to(&now));
+        assert!(!was.changed_to(&was.clone()));
         let bad = Rules::parse(
             "[[rule]]\nplatform = \"meta\"\nid = \"x\"\nevents = 0\ndays = 7\nunit = \"ad_set\"\nbasis = \"official\"\ntext = \"t\"\nsource = \"s\"\nchecked = \"2026-01-01\"\n",
             "my.toml",

@@ -8,7 +8,8 @@
 //! hysteresis state (the standing event, this week's best and how many weeks it has led).
 //!
 //! Files are versioned by `schema_version` ([`STORE_VERSION`]); older versions are still read
-//! (version 1 is a saved `--format json` report). Writes are atomic: a temporary file in the same
+//! (version 1 is a saved `--format json` report; version 2 lacks the learning-phase rule each
+//! recommendation used, which version 3 adds). Writes are atomic: a temporary file in the same
 //! folder, flushed to disk, then renamed over the week's file, so a crash leaves either the old
 //! file or the new one, never half of one. Temporary files start with a dot and are never read
 //! as weeks. Nothing in a stored week depends on the wall clock: the same data give the same bytes.
@@ -24,12 +25,12 @@ use crate::advise::Recommendation;
 use crate::evidence::{ModelFit, ProxyEvidence};
 use crate::flags::FlagKind;
 use crate::observe::{Observations, UnitKind};
-use crate::platform::PlatformId;
+use crate::platform::{BiddingUnit, Floor, FloorBasis, PlatformId};
 use crate::stats::interval::wilson;
 use crate::types::{EventName, Interval, IsoWeek};
 
 /// Version of the stored-week format written by this build.
-pub const STORE_VERSION: u32 = 2;
+pub const STORE_VERSION: u32 = 3;
 
 /// Column order of [`StoredWeek::patterns`] rows.
 pub const PATTERN_COLUMNS: [&str; 5] = ["device", "channel", "mask", "units", "purchasers"];
@@ -143,6 +144,57 @@ pub struct StoredRecommendation {
     pub clearance: Option<f64>,
     /// Expected events of `event` per bidding unit per week.
     pub per_unit_weekly: Option<f64>,
+    /// The learning-phase rule the floor check used; absent in weeks stored before version 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<StoredRule>,
+}
+
+/// The identity of the learning-phase rule a week's floor check used: enough to tell next week
+/// that the rule changed (another number, window, unit or basis, another rule, or the same rule
+/// re-checked on another date) and to say where it is written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredRule {
+    /// The rule's id in the rules file (`learning_phase`, `troas_search`); `None` for a floor
+    /// set in `[[platforms]]`.
+    pub id: Option<String>,
+    /// Optimization events needed.
+    pub events: f64,
+    /// Window in days.
+    pub days: u32,
+    /// What learns.
+    pub unit: BiddingUnit,
+    /// Official, assumed or configured.
+    pub basis: FloorBasis,
+    /// The page the number is on.
+    pub url: Option<String>,
+    /// When the rule was last checked against that page (`YYYY-MM-DD`).
+    pub checked: Option<String>,
+}
+
+impl StoredRule {
+    /// The identity of the rule behind a floor.
+    pub fn of(floor: &Floor) -> StoredRule {
+        StoredRule {
+            id: floor.rule.clone(),
+            events: floor.events,
+            days: floor.days,
+            unit: floor.unit,
+            basis: floor.basis,
+            url: floor.url.clone(),
+            checked: floor.checked.clone(),
+        }
+    }
+
+    /// Whether `now` is another rule than this stored one: another id, number, window, unit or
+    /// basis, or the same rule checked on another date.
+    pub fn changed_to(&self, now: &StoredRule) -> bool {
+        self.id != now.id
+            || self.events != now.events
+            || self.days != now.days
+            || self.unit != now.unit
+            || self.basis != now.basis
+            || self.checked != now.checked
+    }
 }
 
 /// The settings, beside the unit and the label window, that change what a stored week's numbers
@@ -383,6 +435,7 @@ impl StoredWeek {
                     held: r.held,
                     clearance: r.clearance,
                     per_unit_weekly: r.per_unit_weekly,
+                    rule: Some(StoredRule::of(&r.floor)),
                 })
                 .collect(),
         })
@@ -401,7 +454,7 @@ impl StoredWeek {
             .ok_or_else(|| parse_err("no schema_version: not a stored week".into()))?;
         match version {
             1 => v1::read(v).map_err(|e| parse_err(format!("version 1 (saved report): {e}"))),
-            2 => serde_json::from_value(v).map_err(|e| parse_err(e.to_string())),
+            2 | 3 => serde_json::from_value(v).map_err(|e| parse_err(e.to_string())),
             found => Err(StoreError::TooNew {
                 path: path.to_path_buf(),
                 found,
@@ -522,6 +575,7 @@ mod v1 {
                     held: false,
                     clearance: x.clearance,
                     per_unit_weekly: x.per_unit_weekly,
+                    rule: None,
                 })
                 .collect(),
         })

@@ -611,3 +611,135 @@ fn weeks_stored_with_another_unit_are_not_compared() {
     // The standing recommendation is still last week's (what the buyer was told).
     assert_ne!(change(&r, "meta")["status"], "first_week");
 }
+
+/// The demo config with the user's own `[[rule]]` lowering Meta's floor to 25 (re-checked on
+/// 2027-01-04), written into `dir`.
+fn config_with_lower_meta_rule(dir: &Path) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(fixture("demo/optsignal.toml"))
+        .unwrap()
+        .replace(
+            "path = \"events.csv.gz\"",
+            &format!(
+                "path = {:?}",
+                fixture("demo/events.csv.gz").display().to_string()
+            ),
+        );
+    let changed = dir.join("changed.toml");
+    std::fs::write(
+        &changed,
+        format!(
+            "{text}\n[[rule]]\nplatform = \"meta\"\nid = \"learning_phase\"\nevents = 25\ndays = 7\nunit = \"ad_set\"\nbasis = \"official\"\ntext = \"about 25 results a week (re-checked)\"\nsource = \"https://www.facebook.com/business/help/112167992830700\"\nchecked = \"2027-01-04\"\n"
+        ),
+    )
+    .unwrap();
+    changed
+}
+
+#[test]
+fn the_weekly_report_says_when_a_rule_it_used_changed_since_the_stored_week() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("models");
+    let changed = config_with_lower_meta_rule(dir.path());
+    demo_week(&store, "2026-W45", true);
+    let saved: Value = serde_json::from_str(
+        &std::fs::read_to_string(store.join("demo-store-d62b30b1/2026-W45.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(saved["schema_version"], 3);
+    assert_eq!(saved["recommendations"][0]["rule"]["id"], "learning_phase");
+    assert_eq!(saved["recommendations"][0]["rule"]["events"], 50.0);
+    let run = |cfg: &Path, format: &str| -> String {
+        let out = optsignal()
+            .env("OPTSIGNAL_STORE__PATH", &store)
+            .args(["recommend", "--config"])
+            .arg(cfg)
+            .args(["--as-of", "2026-W46", "--format", format])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // Same rules: nothing to say.
+    let same: Value = serde_json::from_str(&run(&fixture("demo/optsignal.toml"), "json")).unwrap();
+    assert_eq!(same["changes"]["previous_week"], "2026-W45");
+    assert_eq!(same["changes"]["rules"], serde_json::json!([]));
+    assert!(!run(&fixture("demo/optsignal.toml"), "table").contains("rule changed"));
+    // The user's file lowered Meta's rule: the report says so, with the source and the dates.
+    let message = "rule changed since last week: Meta floor 50 → 25 results in 7 days (https://www.facebook.com/business/help/112167992830700, checked 2027-01-04, was 2026-12-02)";
+    let r: Value = serde_json::from_str(&run(&changed, "json")).unwrap();
+    let rules = r["changes"]["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 1, "{rules:?}");
+    assert_eq!(rules[0]["platform"], "meta");
+    assert_eq!(rules[0]["since"], "2026-W45");
+    assert_eq!(rules[0]["previous"]["events"], 50.0);
+    assert_eq!(rules[0]["current"]["events"], 25.0);
+    assert_eq!(rules[0]["current"]["checked"], "2027-01-04");
+    assert_eq!(rules[0]["message"], message);
+    let table = run(&changed, "table");
+    let section = &table[table.find("CHANGES SINCE LAST WEEK").unwrap()..];
+    assert!(
+        section.replace("\n    ", " ").contains(message),
+        "{section}"
+    );
+    // The Markdown and HTML weekly report carry it in their changes section.
+    for format in ["md", "html"] {
+        let out = optsignal()
+            .env("OPTSIGNAL_STORE__PATH", &store)
+            .args(["report", "--format", format, "--config"])
+            .arg(&changed)
+            .output()
+            .unwrap();
+        let doc = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let at = doc
+            .find("Changes since last week")
+            .expect("changes section");
+        assert!(
+            doc[at..]
+                .contains("rule changed since last week: Meta floor 50 → 25 results in 7 days"),
+            "{format}: {doc}"
+        );
+    }
+}
+
+#[test]
+fn version_2_weeks_still_read_and_record_no_rule() {
+    let v2 = Store::new(&fixture("store-v2"), "Demo store");
+    let w = v2.load("2026-W45".parse().unwrap()).unwrap();
+    assert_eq!(w.schema_version, 2);
+    assert!(w.recommendations.iter().all(|r| r.rule.is_none()));
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("demo-store-d62b30b1");
+    std::fs::create_dir_all(&target).unwrap();
+    std::fs::copy(
+        fixture("store-v2/demo-store-d62b30b1/2026-W45.json"),
+        target.join("2026-W45.json"),
+    )
+    .unwrap();
+    // Even with another rule this week, a week that recorded none cannot say it changed.
+    let changed = config_with_lower_meta_rule(dir.path());
+    let out = optsignal()
+        .env("OPTSIGNAL_STORE__PATH", dir.path())
+        .args(["recommend", "--config"])
+        .arg(&changed)
+        .args(["--as-of", "2026-W46", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["changes"]["previous_week"], "2026-W45");
+    assert_eq!(r["changes"]["rules"], serde_json::json!([]));
+    assert!(!r["changes"]["precision"].as_array().unwrap().is_empty());
+}

@@ -344,6 +344,32 @@ fn headline(r: &Report) -> String {
     }
 }
 
+/// Changes since the previous stored week, as the terminal report words them.
+fn changes_section(r: &Report) -> Section {
+    let c = &r.changes;
+    let items: Vec<Item> = crate::history::describe(c)
+        .into_iter()
+        .map(|text| Item {
+            lead: None,
+            tag: None,
+            text,
+            details: Vec::new(),
+        })
+        .collect();
+    Section {
+        id: "changes",
+        title: match (c.previous_week, c.week) {
+            (Some(p), Some(w)) => format!("Changes since last week ({p} → {w})"),
+            _ => "Changes since last week".into(),
+        },
+        intro: items.is_empty().then(|| "Nothing to compare.".to_string()),
+        chart: false,
+        items,
+        table: None,
+        footnote: None,
+    }
+}
+
 impl ReportView {
     /// Builds the view of a report. `chart_src` is the image reference when a chart exists.
     pub fn new(r: &Report, prov: &Provenance, chart_src: Option<String>) -> Self {
@@ -352,7 +378,7 @@ impl ReportView {
             (Some(a), Some(b)) => format!("{a} … {b} ({} – {})", a.monday(), sunday(*b)),
             _ => "no data".into(),
         };
-        let mut sections = Vec::new();
+        let mut sections = vec![changes_section(r)];
 
         // Proxy flags, with their evidence.
         let mut items = Vec::new();
