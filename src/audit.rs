@@ -146,6 +146,17 @@ pub fn assess(report: &Report) -> (Vec<PlatformRow>, Vec<Finding>) {
     }
     findings.extend(unused_broken(report, &broken));
     findings.extend(data_findings(report));
+    findings.extend(report.conversion_goals.iter().map(|g| Finding {
+        severity: g.severity,
+        platform: Some(g.platform),
+        kind: g.kind,
+        message: format!(
+            "{}: {} Fix: {}",
+            g.platform.display_name(),
+            g.message,
+            g.fix
+        ),
+    }));
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     (rows, findings)
 }

@@ -29,6 +29,7 @@ pub mod flags;
 pub mod format;
 pub mod fsutil;
 pub mod funnel;
+pub mod goals;
 pub mod history;
 pub mod observe;
 pub mod pipeline;

@@ -675,6 +675,10 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
         provisional_weeks: settle_notes.0,
         settle: settle_notes.1,
     };
+    let conversion_goals = pulled
+        .as_ref()
+        .map(|p| crate::goals::audit(p, &log_event_counts(&obs)))
+        .unwrap_or_default();
     let report = Report {
         schema_version: SCHEMA_VERSION,
         tool: Tool {
@@ -695,12 +699,31 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
         notes,
         changes,
         pulled,
+        conversion_goals,
     };
     Ok(Analysis {
         report,
         week: stored,
         obs,
     })
+}
+
+/// Events of each canonical name in the analysed log: candidates, purchase and the others.
+fn log_event_counts(obs: &crate::observe::Observations) -> std::collections::BTreeMap<String, u64> {
+    let mut out = obs.other_events.clone();
+    for (j, c) in obs.candidates.iter().enumerate() {
+        let n = obs
+            .weeks
+            .iter()
+            .map(|w| w.candidates.get(j).map_or(0, |v| v.events))
+            .sum();
+        out.insert(c.to_string(), n);
+    }
+    out.insert(
+        obs.purchase.to_string(),
+        obs.weeks.iter().map(|w| w.purchase.events).sum(),
+    );
+    out
 }
 
 /// The events the API sources are asked about: the candidates, then purchase.

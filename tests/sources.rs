@@ -845,3 +845,151 @@ async fn google_ads_campaign_goals_removed_campaigns_page_views_and_stream_error
         assert!(stderr.contains(needle), "{needle:?} missing: {stderr}");
     }
 }
+
+/// Issue 17 item 9, Google Ads: a primary add-to-cart action beside purchase (in a biddable
+/// goal) and two primary purchase actions are found, with severity and fix, in the report's
+/// JSON and terminal text; a secondary begin-checkout action is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn google_ads_goal_audit_finds_a_primary_add_to_cart_and_a_double_counted_purchase() {
+    use wiremock::matchers::body_string_contains;
+    let server = MockServer::start().await;
+    let base = server.uri();
+    mount_gads_token(&server).await;
+    Mock::given(method("POST"))
+        .and(path(GADS_STREAM))
+        .and(body_string_contains("FROM customer_conversion_goal"))
+        .respond_with(json_response("gads_goals_goal_audit.json", &base))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(GADS_STREAM))
+        .and(body_string_contains(
+            "conversion_action.counting_type FROM conversion_action",
+        ))
+        .respond_with(json_response("gads_actions_goal_audit.json", &base))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    mount_gads_streams(&server, json_response("gads_campaign_stream.json", &base)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = gads_config(dir.path(), &base);
+    let (code, stdout, stderr) = run_gads(&cfg).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let goals = report["conversion_goals"].as_array().unwrap();
+    assert_eq!(goals.len(), 2, "{goals:?}");
+    let micro = goals
+        .iter()
+        .find(|g| g["kind"] == "micro_conversion_primary")
+        .expect("micro-conversion finding");
+    assert_eq!(micro["severity"], "critical");
+    assert_eq!(micro["platform"], "google_ads");
+    assert_eq!(micro["subjects"], serde_json::json!(["Add to cart"]));
+    assert!(
+        micro["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("\"Add to cart\" (MANY_PER_CLICK) is primary in a biddable ADD_TO_CART goal beside the purchase action \"Purchase\""),
+        "{micro}"
+    );
+    assert!(micro["fix"]
+        .as_str()
+        .unwrap()
+        .contains("set \"Add to cart\" (MANY_PER_CLICK) to secondary"));
+    let double = goals
+        .iter()
+        .find(|g| g["kind"] == "double_counted")
+        .expect("double-count finding");
+    assert_eq!(double["severity"], "critical");
+    assert_eq!(
+        double["subjects"],
+        serde_json::json!(["Purchase", "Purchase (GA4)"])
+    );
+    assert!(
+        !stdout.contains("\"Begin checkout\" ("),
+        "secondary action is not a finding"
+    );
+    // The terminal report carries them too.
+    let out = run(s(&["recommend", "-c", cfg.to_str().unwrap()]), gads_env()).await;
+    let text = String::from_utf8_lossy(&out.stdout).replace("\n    ", " ");
+    assert!(text.contains("CONVERSION GOALS"), "{text}");
+    assert!(
+        text.contains("Google Ads critical double_counted: 2 enabled primary PURCHASE actions count the same event"),
+        "{text}"
+    );
+}
+
+/// Issue 17 item 9, Meta: an active ad set whose promoted_object optimizes on LEAD, which the
+/// site log never has, is a critical finding in the report and in `optsignal audit` (JSON,
+/// table, Markdown, HTML), with the pixel named; the ad sets on COMPLETE_REGISTRATION are not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn meta_goal_audit_finds_an_optimization_event_the_site_never_sends() {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    mount_meta_ok(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/act_1234567890/adsets"))
+        .and(query_param("access_token", META_TOKEN))
+        .respond_with(json_response("meta_adsets_unseen_event.json", &base))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = meta_config(dir.path(), &base);
+    let env = || vec![(META_ENV, META_TOKEN.to_string())];
+    let out = run(
+        s(&["recommend", "-c", cfg.to_str().unwrap(), "-f", "json"]),
+        env(),
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let goals = report["conversion_goals"].as_array().unwrap();
+    assert_eq!(goals.len(), 1, "{goals:?}");
+    let g = &goals[0];
+    assert_eq!(g["kind"], "optimization_event_unseen");
+    assert_eq!(g["severity"], "critical");
+    assert_eq!(g["subjects"], serde_json::json!(["Retargeting - 30d"]));
+    assert_eq!(
+        g["message"],
+        "ad set \"Retargeting - 30d\" optimizes on LEAD (pixel 998877) but the event log has no generate_lead event at all: the bidder gets no signal and stays in learning"
+    );
+    assert!(g["fix"].as_str().unwrap().contains("Events Manager"));
+    // `optsignal audit` grades it, in every format.
+    for format in ["json", "table", "md", "html"] {
+        let out = run(
+            s(&["audit", "-c", cfg.to_str().unwrap(), "-f", format]),
+            env(),
+        )
+        .await;
+        let text = String::from_utf8_lossy(&out.stdout).replace("\n    ", " ");
+        assert_eq!(out.status.code(), Some(3), "{format}: critical: {text}");
+        if format == "json" {
+            let audit: Value = serde_json::from_slice(&out.stdout).unwrap();
+            let f = audit["accounts"][0]["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["kind"] == "optimization_event_unseen")
+                .expect("finding")
+                .clone();
+            assert_eq!(f["severity"], "critical");
+            assert!(f["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Meta: ad set \"Retargeting - 30d\" optimizes on LEAD"));
+        }
+        assert!(
+            text.contains("optimizes on LEAD (pixel 998877) but the event log has no generate_lead event at all"),
+            "{format}: {text}"
+        );
+        assert!(
+            text.contains("Fix: Check in Events Manager"),
+            "{format}: {text}"
+        );
+    }
+}

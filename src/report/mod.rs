@@ -260,6 +260,9 @@ pub struct Report {
     /// conversions), when any is configured.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pulled: Option<crate::source::remote::Pulled>,
+    /// Conversion-goal set-ups that feed a bidder the wrong signal ([`crate::goals`]), from the
+    /// API sources; empty when none is configured or nothing is wrong.
+    pub conversion_goals: Vec<crate::goals::GoalFinding>,
 }
 
 impl Report {

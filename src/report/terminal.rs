@@ -135,6 +135,7 @@ pub fn render(r: &Report, style: Style) -> String {
     let mut o = header(r, style);
     o.push('\n');
     recommendations(&mut o, r, style);
+    conversion_goals(&mut o, r, style);
     changes(&mut o, r, style);
     flags(&mut o, r, style);
     let pct_conf = (r.settings.confidence * 100.0).round();
@@ -189,6 +190,26 @@ fn recommendations(o: &mut String, r: &Report, style: Style) {
         if let Some(x) = super::view::not_eligible(rec) {
             style.line(o, "    ", "      ", &escape(&format!("not eligible: {x}")));
         }
+    }
+}
+
+/// CONVERSION GOALS: set-ups that feed a bidder the wrong signal (only when the API sources
+/// found one).
+fn conversion_goals(o: &mut String, r: &Report, style: Style) {
+    if r.conversion_goals.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "\n{}", style.bold("CONVERSION GOALS"));
+    for g in &r.conversion_goals {
+        let text = format!(
+            "{} {} {}: {} Fix: {}",
+            g.platform.display_name(),
+            style.red(g.severity.name()),
+            g.kind,
+            escape(&g.message),
+            escape(&g.fix)
+        );
+        style.line(o, "  ", "    ", &text);
     }
 }
 

@@ -378,7 +378,28 @@ impl ReportView {
             (Some(a), Some(b)) => format!("{a} … {b} ({} – {})", a.monday(), sunday(*b)),
             _ => "no data".into(),
         };
-        let mut sections = vec![changes_section(r)];
+        let mut sections = Vec::new();
+        if !r.conversion_goals.is_empty() {
+            sections.push(Section {
+                id: "conversion_goals",
+                title: "Conversion goals".into(),
+                intro: Some("Set-ups that feed a bidder the wrong signal.".into()),
+                chart: false,
+                items: r
+                    .conversion_goals
+                    .iter()
+                    .map(|g| Item {
+                        lead: Some(g.platform.display_name().to_string()),
+                        tag: Some(g.severity.name().to_string()),
+                        text: format!("{}: {} Fix: {}", g.kind, g.message, g.fix),
+                        details: Vec::new(),
+                    })
+                    .collect(),
+                table: None,
+                footnote: None,
+            });
+        }
+        sections.push(changes_section(r));
 
         // Proxy flags, with their evidence.
         let mut items = Vec::new();

@@ -87,6 +87,19 @@ pub struct ActionInfo {
     pub category: String,
     /// Primary for its goal.
     pub primary: bool,
+    /// `conversion_action.status` (`ENABLED`); absent in snapshots written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// `conversion_action.counting_type` (`ONE_PER_CLICK`, `MANY_PER_CLICK`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counting: Option<String>,
+}
+
+impl ActionInfo {
+    /// Enabled (or of unknown status: the query asks for enabled actions only).
+    pub fn status_enabled(&self) -> bool {
+        self.status.as_deref().is_none_or(|s| s == "ENABLED")
+    }
 }
 
 /// A customer conversion goal and whether it is biddable.
@@ -512,7 +525,7 @@ pub async fn fetch(
             .or_insert_with(|| vec![0.0; weeks.len()])[wi] += value;
     }
     let actions = s
-        .search("SELECT conversion_action.name, conversion_action.category, conversion_action.primary_for_goal, conversion_action.status FROM conversion_action WHERE conversion_action.status = 'ENABLED'")
+        .search("SELECT conversion_action.name, conversion_action.category, conversion_action.primary_for_goal, conversion_action.status, conversion_action.counting_type FROM conversion_action WHERE conversion_action.status = 'ENABLED'")
         .await?
         .iter()
         .map(|r| ActionInfo {
@@ -522,6 +535,8 @@ pub async fn fetch(
                 .pointer("/conversionAction/primaryForGoal")
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
+            status: text(r, "/conversionAction/status"),
+            counting: text(r, "/conversionAction/countingType"),
         })
         .collect();
     let goals = s

@@ -147,6 +147,9 @@ pub struct AdSetPull {
     pub optimization_goal: Option<String>,
     /// `promoted_object.custom_event_type` (`ADD_TO_CART`).
     pub custom_event_type: Option<String>,
+    /// `promoted_object.pixel_id`: the pixel the optimization event is counted from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pixel_id: Option<String>,
     /// The canonical event it optimizes on today.
     pub optimizing_on: Option<String>,
     /// Learning stage, when Meta reports it.
@@ -209,6 +212,7 @@ struct AdSetRow {
 #[derive(Deserialize)]
 struct PromotedObject {
     custom_event_type: Option<String>,
+    pixel_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -470,7 +474,9 @@ pub async fn fetch(
     let weeks = window.weeks();
     let mut by_id: BTreeMap<String, AdSetPull> = BTreeMap::new();
     for s in sets {
-        let custom = s.promoted_object.and_then(|p| p.custom_event_type);
+        let (custom, pixel_id) = s
+            .promoted_object
+            .map_or((None, None), |p| (p.custom_event_type, p.pixel_id));
         let learning = s.learning_stage_info.map(|l| Learning {
             status: l.status.unwrap_or_else(|| "UNKNOWN".into()),
             conversions: l.conversions.as_ref().and_then(number).map(|x| x as u64),
@@ -494,6 +500,7 @@ pub async fn fetch(
                     .and_then(event_of_custom_type)
                     .map(String::from),
                 custom_event_type: custom,
+                pixel_id,
                 learning,
                 weekly: BTreeMap::new(),
             },
@@ -518,6 +525,7 @@ pub async fn fetch(
                 active: false,
                 optimization_goal: None,
                 custom_event_type: None,
+                pixel_id: None,
                 optimizing_on: None,
                 learning: None,
                 weekly: BTreeMap::new(),
