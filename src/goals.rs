@@ -181,7 +181,7 @@ fn meta(m: &MetaPull, log_events: &BTreeMap<String, u64>) -> Vec<GoalFinding> {
             (
                 Severity::Critical,
                 format!(
-                    "{pixel} reported no {custom} from {} weeks pulled while the log has {in_log} {event} events",
+                    "{pixel} reported no {custom} in the {} weeks pulled while the log has {in_log} {event} events",
                     m.weeks.len()
                 ),
             )
@@ -296,5 +296,55 @@ mod tests {
             ("double_counted", Severity::Warning)
         );
         assert_eq!(f[0].subjects, vec!["Cart", "Cart (GA4)"]);
+    }
+
+    fn ad_set(
+        name: &str,
+        custom: &str,
+        event: &str,
+        reported: f64,
+    ) -> crate::source::meta::AdSetPull {
+        crate::source::meta::AdSetPull {
+            id: name.into(),
+            name: name.into(),
+            campaign_id: None,
+            active: true,
+            optimization_goal: Some("OFFSITE_CONVERSIONS".into()),
+            custom_event_type: Some(custom.into()),
+            pixel_id: Some("42".into()),
+            optimizing_on: Some(event.into()),
+            learning: None,
+            weekly: BTreeMap::from([(event.to_string(), vec![reported, 0.0])]),
+        }
+    }
+
+    #[test]
+    fn a_meta_event_the_pixel_reports_none_of_is_critical_and_a_seen_one_is_not() {
+        let m = MetaPull {
+            account_id: "1".into(),
+            action_family: crate::source::meta::ActionFamily::Pixel,
+            weeks: Vec::new(),
+            ad_sets: vec![
+                ad_set("Seen", "ADD_TO_CART", "add_to_cart", 12.0),
+                ad_set("Unseen", "INITIATED_CHECKOUT", "begin_checkout", 0.0),
+            ],
+        };
+        let log = BTreeMap::from([
+            ("add_to_cart".to_string(), 500),
+            ("begin_checkout".to_string(), 200),
+        ]);
+        let f = meta(&m, &log);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].subjects, vec!["Unseen"]);
+        assert_eq!(f[0].severity, Severity::Critical);
+        assert!(
+            f[0].message
+                .contains("pixel 42 reported no INITIATED_CHECKOUT")
+                && f[0]
+                    .message
+                    .contains("the log has 200 begin_checkout events"),
+            "{}",
+            f[0].message
+        );
     }
 }
