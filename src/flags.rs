@@ -5,8 +5,8 @@
 //!   the lift interval reaches down to 1 or below.
 //! - `broken_surge` (the sweepstakes pattern): over the last `surge_weeks` complete weeks the
 //!   share of units with the proxy rose against the earlier complete weeks **and** its precision
-//!   fell, both within device × channel segments (stratified tests; precision on weeks whose
-//!   labels are complete), with a share at least 1.5× and a precision at most 0.7× the
+//!   fell, both within device × channel segments (a stratified test of the share, a
+//!   standardized-ratio test of precision on weeks whose labels are complete), with a share at least 1.5× and a precision at most 0.7× the
 //!   baseline's (the default [`EffectSizes`]).
 //! - `leaky`: the proxy fires mostly after purchase (more than half of the purchasing units that
 //!   have it fire it only after buying), or precision and recall are both ≥ 0.95 — too good to be
@@ -27,7 +27,7 @@ use serde_json::{json, Value};
 use crate::evidence::{Estimability, ProxyEvidence};
 use crate::format::{p_value, percent};
 use crate::observe::Observations;
-use crate::stats::drift::{stratified_change, Counts, StratifiedTest};
+use crate::stats::drift::{standardized_ratio_test, stratified_change, Counts, StratifiedTest};
 use crate::stats::fdr::holm;
 use crate::store::StoredWeek;
 use crate::types::IsoWeek;
@@ -359,7 +359,7 @@ fn drift_tests(series: &[DriftWeek], p: &FlagParams) -> Vec<Candidate> {
         },
     );
     let precision = (!base_prec.is_empty() && !recent_prec.is_empty())
-        .then(|| stratified_change(&recent_prec_sum, &base_prec))
+        .then(|| standardized_ratio_test(&recent_prec_sum, &base_prec))
         .flatten();
     if let (Some(share), Some(precision)) = (share, precision) {
         let units = |w: &[&DriftWeek]| {
@@ -492,7 +492,7 @@ fn drift_flag(
                     "precision_before": r3(precision.baseline_rate),
                     "precision_after": r3(precision.recent_rate),
                     "precision_ratio": r3(precision.ratio),
-                    "precision_test": format!("{STRATIFIED_TEST} (one-sided, decrease), on weeks whose labels are complete"),
+                    "precision_test": "indirectly standardized ratio (observed over expected at the baseline's segment rates), one-sided Wald test on its log counting the baseline rates' estimation, on weeks whose labels are complete",
                     "precision_p": precision.p_decrease,
                     "precision_weeks": [precision_weeks.0, precision_weeks.1],
                     "p_holm": q, "family_tests": family,

@@ -256,3 +256,43 @@ fn the_lift_floor_is_a_setting_that_changes_the_answer() {
     assert_eq!(lowered["settings"]["decision"]["lift_floor"], 1.0);
     assert!(tiktok(&lowered).is_string(), "{}", tiktok(&lowered));
 }
+
+/// The README's demo block (between "```text" + RECOMMENDATIONS and the closing fence).
+fn readme_demo_block() -> String {
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    let start = readme
+        .find("```text\nRECOMMENDATIONS")
+        .expect("README has the demo block")
+        + "```text\n".len();
+    let len = readme[start..].find("```").unwrap();
+    readme[start..start + len].to_string()
+}
+
+#[test]
+fn the_readme_demo_answer_is_the_binarys_output_line_for_line() {
+    // Every figure the README promises (recommendations, changes since last week, flags) is
+    // exactly what the binary prints at 110 columns: a rule change must update the README.
+    let out = optsignal()
+        .args(["recommend", "--width", "110", "-c"])
+        .arg(fixture("demo/optsignal.toml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text: String = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| format!("{}\n", l.trim_end()))
+        .collect();
+    let block = readme_demo_block();
+    assert!(block.lines().count() > 30, "{block}");
+    assert!(
+        text.contains(&block),
+        "README demo block differs from the output.\n--- README\n{block}\n--- output\n{text}"
+    );
+}

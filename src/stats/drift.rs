@@ -170,6 +170,64 @@ pub fn stratified_change(recent: &[Counts], baseline: &[Vec<Counts>]) -> Option<
     (out.ratio.is_finite() && out.z.is_finite()).then_some(out)
 }
 
+/// Tests whether a proportion fell (or rose) against the baseline's own segment rates: the
+/// indirectly standardized ratio `R = O/E`, `O = Σa`, `E = Σ n₁p̂₀`, with a Wald z on `ln R`.
+///
+/// Unlike [`stratified_change`] (conditional on each segment's margins, so a segment whose
+/// recent units outnumber its baseline carries little weight, and unaffected segments offset
+/// the affected ones), the estimate is what the rule's effect size reads, and its variance
+/// counts both sources of noise: `Var(ln R) ≈ φ/(O + ½) + Σ n₁² p̂₀(1 − p̂₀)/n₀ / E²` — the
+/// recent count (quasi-Poisson, dispersion φ from the baseline weeks) and the baseline rates'
+/// estimation. `O + ½` keeps a zero count finite. Segments with trials in both periods are used.
+///
+/// `None` when no segment is used, `E` is zero or the result is not finite.
+pub fn standardized_ratio_test(
+    recent: &[Counts],
+    baseline: &[Vec<Counts>],
+) -> Option<StratifiedTest> {
+    let mut base = vec![Counts::default(); recent.len()];
+    for week in baseline {
+        for (b, w) in base.iter_mut().zip(week) {
+            *b += *w;
+        }
+    }
+    let used: Vec<usize> = (0..recent.len())
+        .filter(|&s| recent[s].n > 0 && base[s].n > 0)
+        .collect();
+    let (mut o, mut e, mut var_e) = (0.0, 0.0, 0.0);
+    let (mut rn, mut bn, mut by) = (0.0, 0.0, 0.0);
+    for &s in &used {
+        let (n1, y1) = (recent[s].n as f64, recent[s].y as f64);
+        let (n0, y0) = (base[s].n as f64, base[s].y as f64);
+        let p0 = y0 / n0;
+        o += y1;
+        e += n1 * p0;
+        var_e += n1 * n1 * p0 * (1.0 - p0) / n0;
+        rn += n1;
+        bn += n0;
+        by += y0;
+    }
+    if used.is_empty() || e <= 0.0 {
+        return None;
+    }
+    let dispersion = baseline_dispersion(&used, &base, baseline);
+    let se = (dispersion / (o + 0.5) + var_e / (e * e)).sqrt();
+    let z = ((o + 0.5) / e).ln() / se;
+    let out = StratifiedTest {
+        ratio: o / e,
+        observed: o,
+        expected: e,
+        baseline_rate: by / bn,
+        recent_rate: o / rn,
+        z,
+        p_increase: normal_sf(z),
+        p_decrease: normal_sf(-z),
+        dispersion,
+        strata: used.len(),
+    };
+    (out.ratio.is_finite() && out.z.is_finite()).then_some(out)
+}
+
 /// Pearson dispersion of the baseline weeks' totals around the baseline segment rates.
 fn baseline_dispersion(used: &[usize], base: &[Counts], weeks: &[Vec<Counts>]) -> f64 {
     let mut chi2 = 0.0;
@@ -273,6 +331,63 @@ mod tests {
             assert!((t.z - z).abs() < 1e-9, "{t:?}");
             assert!((t.ratio - ratio).abs() < 1e-12, "{t:?}");
         }
+    }
+
+    #[test]
+    fn standardized_ratio_matches_the_closed_form_reference() {
+        // scripts/reference_drift.py -> fixtures/reference/drift.json "smr".
+        let sweep: &[Stratum] = &[
+            (9, 1, 49, 3),
+            (631, 0, 54, 2),
+            (11, 0, 42, 1),
+            (11, 0, 111, 6),
+            (3, 1, 19, 2),
+            (1, 0, 42, 6),
+            (294, 0, 30, 2),
+            (6, 0, 38, 2),
+            (12, 4, 67, 13),
+            (1, 0, 14, 2),
+            (3, 1, 9, 1),
+            (72, 0, 10, 0),
+            (1, 0, 9, 1),
+        ];
+        let cases: [(&[Stratum], f64, f64, f64); 3] = [
+            (
+                &[
+                    (400, 52, 1200, 120),
+                    (900, 45, 2500, 150),
+                    (150, 30, 300, 51),
+                ],
+                1.0627615062761506,
+                0.6263234797498916,
+                0.7344486056437145,
+            ),
+            (
+                &[(1000, 20, 4000, 160), (500, 25, 1500, 90)],
+                0.6428571428571429,
+                -2.6790535119630237,
+                0.003691529688748418,
+            ),
+            (
+                sweep,
+                0.1456270707257587,
+                -3.258291900371988,
+                0.0005604252454204601,
+            ),
+        ];
+        for (strata, ratio, z, p) in cases {
+            let recent: Vec<Counts> = strata.iter().map(|s| c(s.0, s.1)).collect();
+            let base: Vec<Counts> = strata.iter().map(|s| c(s.2, s.3)).collect();
+            let t = standardized_ratio_test(&recent, &[base]).unwrap();
+            assert!((t.ratio - ratio).abs() < 1e-12, "{t:?}");
+            assert!((t.z - z).abs() < 1e-9, "{t:?}");
+            assert!((t.p_decrease - p).abs() < 1e-9, "{t:?}");
+        }
+        // The conditional (CMH) test of the same sweepstakes counts is diluted: z ≈ −1.
+        let recent: Vec<Counts> = sweep.iter().map(|s| c(s.0, s.1)).collect();
+        let base: Vec<Counts> = sweep.iter().map(|s| c(s.2, s.3)).collect();
+        assert!(stratified_change(&recent, &[base]).unwrap().z > -1.5);
+        assert!(standardized_ratio_test(&[c(10, 1)], &[vec![c(10, 0)]]).is_none());
     }
 
     #[test]
