@@ -128,8 +128,15 @@ pub fn design_effects(obs: &Observations, j: usize) -> Option<DesignEffect> {
 
 /// A log-scale interval around `estimate` with its variance multiplied by `factor`.
 fn widen(ci: Interval, estimate: f64, factor: f64) -> Interval {
-    let half = (ci.hi.ln() - ci.lo.ln()) / 2.0 * factor.max(1.0).sqrt();
-    Interval::new((estimate.ln() - half).exp(), (estimate.ln() + half).exp())
+    if factor <= 1.0 {
+        // Never narrower than independent units: the interval as computed, exactly.
+        return ci;
+    }
+    let (mid, k) = (estimate.ln(), factor.sqrt());
+    Interval::new(
+        (mid - (mid - ci.lo.ln()) * k).exp(),
+        (mid + (ci.hi.ln() - mid) * k).exp(),
+    )
 }
 
 /// One week of a proxy's volume.
