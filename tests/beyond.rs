@@ -228,7 +228,7 @@ fn proxy_values_match_precision_times_aov_from_the_raw_csv() {
     gz.read_to_string(&mut text).unwrap();
     let mut rdr = csv::Reader::from_reader(text.as_bytes());
     let mut sessions: HashMap<(String, String), Sess> = HashMap::new();
-    let mut purchases: HashMap<String, Vec<(i64, f64)>> = HashMap::new();
+    let mut purchases: HashMap<String, Vec<(i64, usize, f64)>> = HashMap::new();
     for (row, rec) in rdr.records().enumerate() {
         let rec = rec.unwrap();
         let t: jiff::Timestamp = rec[0].parse().unwrap();
@@ -238,7 +238,7 @@ fn proxy_values_match_precision_times_aov_from_the_raw_csv() {
             purchases
                 .entry(user.clone())
                 .or_default()
-                .push((t, rec[6].parse().unwrap()));
+                .push((t, row, rec[6].parse().unwrap()));
         }
         let s = sessions.entry((user.clone(), sid)).or_insert_with(|| Sess {
             user,
@@ -249,7 +249,7 @@ fn proxy_values_match_precision_times_aov_from_the_raw_csv() {
         s.first.entry(event).or_insert((t, row));
     }
     for p in purchases.values_mut() {
-        p.sort_by_key(|x| x.0);
+        p.sort_by_key(|x| (x.0, x.1));
     }
     let r = recommend_json(&["--config", &demo_cfg()]);
     let values = r["values"]["proxies"].as_array().unwrap();
@@ -257,22 +257,23 @@ fn proxy_values_match_precision_times_aov_from_the_raw_csv() {
         let event = v["event"].as_str().unwrap();
         let (mut with, mut buyers, mut sum) = (0u64, 0u64, 0.0);
         for s in sessions.values() {
-            // The feature: fired before the session's first purchase (or at all without one).
+            // The feature: fired before the cut, the user's first purchase at or after the
+            // session's start in any session (or at all without one): docs/definitions.md.
             let Some(&(t, row)) = s.first.get(event) else {
                 continue;
             };
-            if let Some(&(pt, prow)) = s.first.get("purchase") {
+            let cut = purchases
+                .get(&s.user)
+                .and_then(|p| p.iter().find(|&&(pt, _, _)| pt >= s.start));
+            if let Some(&(pt, prow, _)) = cut {
                 if (t, row) > (pt, prow) {
                     continue;
                 }
             }
             with += 1;
             // The label purchase: the user's first purchase in [start, start + 7 days].
-            let label = purchases
-                .get(&s.user)
-                .and_then(|p| p.iter().find(|&&(pt, _)| pt >= s.start))
-                .filter(|&&(pt, _)| pt <= s.start + 7 * 86_400);
-            if let Some(&(_, value)) = label {
+            let label = cut.filter(|&&(pt, _, _)| pt <= s.start + 7 * 86_400);
+            if let Some(&(_, _, value)) = label {
                 buyers += 1;
                 sum += value;
             }
