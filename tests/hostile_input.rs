@@ -4,30 +4,11 @@
 
 mod util;
 
-use std::io::{BufRead, Write};
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::Path;
 
 use predicates::prelude::*;
 use util::*;
-
-/// The demo's event log, uncompressed, as lines (header first).
-fn demo_lines() -> Vec<String> {
-    let gz = std::fs::File::open(fixture("demo/events.csv.gz")).unwrap();
-    std::io::BufReader::new(flate2::read::MultiGzDecoder::new(gz))
-        .lines()
-        .map(Result::unwrap)
-        .collect()
-}
-
-fn write_lines(dir: &Path, name: &str, lines: &[String]) -> PathBuf {
-    let p = dir.join(name);
-    let mut f = std::io::BufWriter::new(std::fs::File::create(&p).unwrap());
-    for l in lines {
-        writeln!(f, "{l}").unwrap();
-    }
-    f.flush().unwrap();
-    p
-}
 
 /// `recommend --format json` on the demo config with another event log.
 fn demo_report(events: &Path) -> serde_json::Value {

@@ -4,29 +4,9 @@
 
 mod util;
 
-use std::io::{BufRead, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use util::*;
-
-/// The demo's event log, uncompressed, as lines (header first).
-fn demo_lines() -> Vec<String> {
-    let gz = std::fs::File::open(fixture("demo/events.csv.gz")).unwrap();
-    std::io::BufReader::new(flate2::read::MultiGzDecoder::new(gz))
-        .lines()
-        .map(Result::unwrap)
-        .collect()
-}
-
-fn write_lines(dir: &Path, name: &str, lines: &[String]) -> PathBuf {
-    let p = dir.join(name);
-    let mut f = std::io::BufWriter::new(std::fs::File::create(&p).unwrap());
-    for l in lines {
-        writeln!(f, "{l}").unwrap();
-    }
-    f.flush().unwrap();
-    p
-}
 
 /// Floor volumes over 12 weeks (more than the demo's 10), so that any empty week counted as
 /// complete would enter the mean.

@@ -124,16 +124,7 @@ pub struct StratifiedTest {
 /// `None` when no segment has trials in both periods, the variance is zero, or the baseline rate
 /// is zero in every segment used.
 pub fn stratified_change(recent: &[Counts], baseline: &[Vec<Counts>]) -> Option<StratifiedTest> {
-    let s_len = recent.len();
-    let mut base = vec![Counts::default(); s_len];
-    for week in baseline {
-        for (b, w) in base.iter_mut().zip(week) {
-            *b += *w;
-        }
-    }
-    let used: Vec<usize> = (0..s_len)
-        .filter(|&s| recent[s].n > 0 && base[s].n > 0)
-        .collect();
+    let (base, used) = pooled_baseline(recent, baseline);
     let (mut a, mut e0, mut v0, mut smr_e) = (0.0, 0.0, 0.0, 0.0);
     let (mut rn, mut bn, mut by) = (0.0, 0.0, 0.0);
     for &s in &used {
@@ -185,15 +176,7 @@ pub fn standardized_ratio_test(
     recent: &[Counts],
     baseline: &[Vec<Counts>],
 ) -> Option<StratifiedTest> {
-    let mut base = vec![Counts::default(); recent.len()];
-    for week in baseline {
-        for (b, w) in base.iter_mut().zip(week) {
-            *b += *w;
-        }
-    }
-    let used: Vec<usize> = (0..recent.len())
-        .filter(|&s| recent[s].n > 0 && base[s].n > 0)
-        .collect();
+    let (base, used) = pooled_baseline(recent, baseline);
     let (mut o, mut e, mut var_e) = (0.0, 0.0, 0.0);
     let (mut rn, mut bn, mut by) = (0.0, 0.0, 0.0);
     for &s in &used {
@@ -226,6 +209,20 @@ pub fn standardized_ratio_test(
         strata: used.len(),
     };
     (out.ratio.is_finite() && out.z.is_finite()).then_some(out)
+}
+
+/// The baseline weeks summed per segment, and the segments with trials in both periods.
+fn pooled_baseline(recent: &[Counts], baseline: &[Vec<Counts>]) -> (Vec<Counts>, Vec<usize>) {
+    let mut base = vec![Counts::default(); recent.len()];
+    for week in baseline {
+        for (b, w) in base.iter_mut().zip(week) {
+            *b += *w;
+        }
+    }
+    let used = (0..recent.len())
+        .filter(|&s| recent[s].n > 0 && base[s].n > 0)
+        .collect();
+    (base, used)
 }
 
 /// Pearson dispersion of the baseline weeks' totals around the baseline segment rates.

@@ -136,3 +136,25 @@ pub fn fake_service_account(
     std::fs::write(&p, serde_json::to_string_pretty(&file).expect("json")).expect("key written");
     (p, pem, key)
 }
+
+/// The demo's event log, uncompressed, as lines (header first).
+pub fn demo_lines() -> Vec<String> {
+    use std::io::BufRead;
+    let gz = std::fs::File::open(fixture("demo/events.csv.gz")).unwrap();
+    std::io::BufReader::new(flate2::read::MultiGzDecoder::new(gz))
+        .lines()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// Writes `lines` to `dir/name`, one per line, and returns the path.
+pub fn write_lines(dir: &std::path::Path, name: &str, lines: &[String]) -> PathBuf {
+    use std::io::Write;
+    let p = dir.join(name);
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&p).unwrap());
+    for l in lines {
+        writeln!(f, "{l}").unwrap();
+    }
+    f.flush().unwrap();
+    p
+}
