@@ -1,5 +1,5 @@
 """Writes fixtures/ga4/duplicates.ndjson.gz: the GA4 export fixture with the duplicates real
-exports carry, for the deduplication tests (tests/ga4_export.rs, tests/pushdown.rs).
+exports carry, for the deduplication tests (tests/it/ga4_export.rs, tests/it/pushdown.rs).
 
 - exact duplicates: every 700th row repeated byte for byte right after itself, and row 5 again
   at the very end of the file (far from its original);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Independent reference figures for `optsignal experiment`, with pandas + statsmodels + scipy.
 
-Written from these definitions only (no Rust code reused); tests/experiment.rs compares the
+Written from these definitions only (no Rust code reused); tests/it/experiment.rs compares the
 binary's JSON with fixtures/reference/experiment_ab.json and experiment_srm.json.
 
 Definitions

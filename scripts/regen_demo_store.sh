@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Re-derive the committed demo model store (fixtures/demo/models/) from the demo log, week by
-# week, exactly as tests/store.rs does. Run it in the commit that changes a decision rule or a
-# stored field, and review the diff: tests/store.rs compares a fresh run with these files.
+# week, exactly as tests/it/store.rs does. Run it in the commit that changes a decision rule or a
+# stored field, and review the diff: tests/it/store.rs compares a fresh run with these files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --locked --quiet

@@ -7,7 +7,7 @@
 //!   `event_timestamp`, then GA4's batch order (dbt-ga4's `stg_ga4__event_purchase_deduplicated`):
 //!   "purchase" is the event whose name, after `[source.aliases]`, is `purchase`.
 //!
-//! The pushdown SQL applies the same two rules (`sql.rs`), and `tests/pushdown.rs` checks both
+//! The pushdown SQL applies the same two rules (`sql.rs`), and `tests/it/pushdown.rs` checks both
 //! give the same counts. Both removals are counted as skips (`duplicate_row`,
 //! `duplicate_transaction`), never silently: the report shows how many.
 

@@ -23,7 +23,7 @@
 //! - weeks are ISO weeks (`%G-W%V`) in the analysis time zone.
 //!
 //! The SQL is checked by running it in DuckDB (transpiled by sqlglot) on the GA4 fixture and
-//! comparing every count with the local reader (`tests/pushdown.rs`).
+//! comparing every count with the local reader (`tests/it/pushdown.rs`).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;

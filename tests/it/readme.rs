@@ -1,7 +1,7 @@
 //! The README's command examples name files that exist in the repository, so a new user can
 //! paste them as they are.
 
-mod util;
+use crate::util;
 
 use util::root;
 

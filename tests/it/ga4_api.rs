@@ -7,7 +7,7 @@
 //! temporary key file whose `token_uri` points at the mock, and discarded with the test. It grants
 //! nothing anywhere.
 
-mod util;
+use crate::util;
 
 use std::path::{Path, PathBuf};
 

@@ -3,8 +3,8 @@
 //! parser rejects, an API error body that echoes the token, debug logs, documents, emails, the
 //! model store and snapshots) and greps everything it wrote: stdout, stderr and every file.
 
-mod support;
-mod util;
+use crate::support;
+use crate::util;
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! fixtures/experiment/, against statsmodels' figures in fixtures/reference/experiment_*.json
 //! (scripts/reference_experiment.py).
 
-mod util;
+use crate::util;
 
 use serde_json::Value;
 use util::*;

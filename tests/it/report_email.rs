@@ -1,8 +1,8 @@
 //! The weekly report job end to end: the real binary, the demo store, and a real SMTP server on
-//! loopback started by each test (tests/support/smtp.rs).
+//! loopback started by each test (tests/it/support/smtp.rs).
 
-mod support;
-mod util;
+use crate::support;
+use crate::util;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! the test-metric advisor against the two-proportion formula, proxy values against precision ×
 //! AOV computed here from the raw CSV, and audience-seed ranks.
 
-mod util;
+use crate::util;
 
 use std::collections::HashMap;
 use std::io::Read;

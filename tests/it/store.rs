@@ -1,7 +1,7 @@
 //! The weekly model store on the real binary: the demo run week by week, the history trail, the
 //! giveaway week's precision change, hysteresis, old-format reading and atomic writes.
 
-mod util;
+use crate::util;
 
 use std::path::Path;
 

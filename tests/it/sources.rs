@@ -3,7 +3,7 @@
 //! responses in fixtures/http/, and the real `optsignal` binary talks to it through base URLs set
 //! in config. Nothing here reaches the internet.
 
-mod util;
+use crate::util;
 
 use std::path::Path;
 
@@ -110,7 +110,7 @@ async fn meta_pages_retries_and_per_ad_set_floor_check() {
     let base = server.uri();
     mount_meta_ok(&server).await;
     // The ad-set list is rate limited once (HTTP 429, code 17, Retry-After: 0), then served.
-    // How long a throttle waits is proven without sleeping in tests/meta_api.rs.
+    // How long a throttle waits is proven without sleeping in tests/it/meta_api.rs.
     Mock::given(method("GET"))
         .and(path("/act_1234567890/adsets"))
         .respond_with(

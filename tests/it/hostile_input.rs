@@ -2,7 +2,7 @@
 //! items 5-10 and 13): stray timestamps, blank session ids, repeated headers, huge fields, pipes,
 //! non-finite settings, and a `config check` that reports every problem with its origin.
 
-mod util;
+use crate::util;
 
 use std::io::Write;
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! `cargo run --example ga4_fixture` from a slice of the demo store) and the same events as a
 //! canonical CSV (fixtures/ga4/events.csv.gz) give the same observations and the same report.
 
-mod util;
+use crate::util;
 
 use serde_json::Value;
 

@@ -1,8 +1,8 @@
 //! Slack and webhook alerts end to end: the real binary on the demo store (sign_up breaks in
 //! 2026-W45, so W46's report flags it), against a loopback HTTP peer started by each test.
 
-mod support;
-mod util;
+use crate::support;
+use crate::util;
 
 use std::path::{Path, PathBuf};
 

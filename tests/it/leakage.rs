@@ -2,7 +2,7 @@
 //! the order recorded in the checkout session, is no feature of that session and is flagged
 //! `leaky` (docs/definitions.md, Features and label).
 
-mod util;
+use crate::util;
 
 use std::fmt::Write as _;
 

@@ -1,10 +1,10 @@
 //! `optsignal report --send` over STARTTLS and implicit TLS, end to end: the real binary, the
-//! demo store, and the loopback SMTP server of tests/support/smtp.rs securing its sessions with
+//! demo store, and the loopback SMTP server of tests/it/support/smtp.rs securing its sessions with
 //! the throwaway certificate in fixtures/tls/ (signed by fixtures/tls/ca.pem, which no platform
 //! trusts, so only `[email] ca_file` makes it trusted).
 
-mod support;
-mod util;
+use crate::support;
+use crate::util;
 
 use std::path::{Path, PathBuf};
 

@@ -6,7 +6,7 @@
 //! The service account is fake: its RSA key is generated at test time (aws-lc-rs), written to a
 //! temporary key file whose `token_uri` points at the mock, and discarded with the test.
 
-mod util;
+use crate::util;
 
 use std::path::PathBuf;
 use std::sync::Arc;

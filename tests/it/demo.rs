@@ -1,6 +1,6 @@
 //! The bundled demo store: the README's expected answer, asserted on the real binary.
 
-mod util;
+use crate::util;
 
 use util::*;
 

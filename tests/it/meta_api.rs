@@ -3,7 +3,7 @@
 //! headers, codes 17/613/80000), the async-report fallback on sync timeouts, and range splitting
 //! when Meta asks for less data. Waits go through a recording sleeper: nothing sleeps real time.
 
-mod util;
+use crate::util;
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};

@@ -3,8 +3,8 @@
 //! of them blames email.from / email.to or claims the server could not be reached. Each drives
 //! the real binary against the SMTP sink on loopback.
 
-mod support;
-mod util;
+use crate::support;
+use crate::util;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

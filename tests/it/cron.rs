@@ -1,10 +1,10 @@
 //! The unattended weekly run (`report --send` from cron) never loses a report: one identity per
 //! account, only final weeks sent as final, missed weeks caught up, late data settled, and a
 //! sent-but-unrecorded email said out loud. Real binary, real SMTP server on loopback
-//! (tests/support/smtp.rs), an injected clock (`--now`), no sleeps.
+//! (tests/it/support/smtp.rs), an injected clock (`--now`), no sleeps.
 
-mod support;
-mod util;
+use crate::support;
+use crate::util;
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};

@@ -1,8 +1,8 @@
 //! Config-driven audits: the three-account agency fixture, exit codes, isolation, and
 //! `config check` naming the account and key of every mistake.
 
-mod support;
-mod util;
+use crate::support;
+use crate::util;
 
 use predicates::prelude::*;
 use util::*;

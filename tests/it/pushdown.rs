@@ -8,7 +8,7 @@
 //! `$PUSHDOWN_PYTHON` (set by .ci/run), else from a virtualenv this test creates once under
 //! the target folder. A missing interpreter fails the test; it never skips.
 
-mod util;
+use crate::util;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -19,7 +19,7 @@
 //! The binary runs in the repository root with relative paths, so other paths print as
 //! `fixtures/demo/...` and need no normalising.
 
-mod util;
+use crate::util;
 
 use std::path::Path;
 

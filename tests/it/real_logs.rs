@@ -5,7 +5,7 @@
 //! default `../shared/data/real` beside the crate. When they are absent, each test that needs
 //! them prints "skipped: ..." and returns (the demo test here needs nothing and always runs).
 
-mod util;
+use crate::util;
 
 use util::*;
 

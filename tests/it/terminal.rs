@@ -2,7 +2,7 @@
 //! (control sequences are shown escaped, JSON keeps them exact), output fits a given width, and
 //! messages say what they mean (excluded events explained, singular nouns for one thing).
 
-mod util;
+use crate::util;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! the bulk, a week emptied in the middle, a week of stray rows and a partial first week are set
 //! aside, the floor volume does not move, and every report format names the set-aside weeks.
 
-mod util;
+use crate::util;
 
 use std::path::Path;
 

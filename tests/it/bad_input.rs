@@ -1,7 +1,7 @@
 //! Bad input gets one clear error naming the file, line or column, and a documented exit code
 //! (1 runtime, 2 usage/config); malformed rows are skipped and counted; nothing panics.
 
-mod util;
+use crate::util;
 
 use std::io::Write;
 

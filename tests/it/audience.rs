@@ -4,7 +4,7 @@
 //! interval (interval.rs's multinomial delta method, itself checked by hand and against
 //! statsmodels) — computed here by a different route (stats/cluster.rs's overlap sandwich).
 
-mod util;
+use crate::util;
 
 use serde_json::Value;
 use util::*;

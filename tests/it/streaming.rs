@@ -1,7 +1,7 @@
 //! Streaming with bounded memory: a log shuffled within the allowed lateness gives the same
 //! answer as the time-ordered one, and events later than the lateness are counted and reported.
 
-mod util;
+use crate::util;
 
 use std::io::{Read, Write};
 
