@@ -2,8 +2,8 @@
 //! its model store), compared byte for byte with the files in `fixtures/snapshot/`.
 //!
 //! A restructuring must leave every snapshot unchanged. A commit that changes an answer on
-//! purpose rewrites them with `UPDATE_SNAPSHOTS=1 cargo test --test snapshot` and says in its
-//! message what changed and why; `git diff fixtures/snapshot` shows exactly that.
+//! purpose rewrites them with `UPDATE_SNAPSHOTS=1 cargo test --test it snapshot::` and says in
+//! its message what changed and why; `git diff fixtures/snapshot` shows exactly that.
 //!
 //! Covered: `recommend` at `--width 80`, in the full layout (what a pipe gets) and as JSON;
 //! `history`, `funnel` (table and JSON); `test-plan`, `audience`, `report --format md`,
@@ -103,7 +103,7 @@ fn check(name: &str, actual: &str) {
     }
     let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
-            "{}: {e}; run UPDATE_SNAPSHOTS=1 cargo test --test snapshot to write it",
+            "{}: {e}; run UPDATE_SNAPSHOTS=1 cargo test --test it snapshot:: to write it",
             path.display()
         )
     });
