@@ -58,6 +58,13 @@ Definitions (session-level observations)
 * A unit's segment value (device, channel) is the value on its first event in
   the (timestamp, row order) ordering; an empty value becomes the level
   "(missing)". Units whose segment varies within the unit are counted.
+* Measured weeks: a unit's week is the ISO week (UTC) of its start. A week is
+  measured when its end (the next Monday 00:00 UTC) plus the window lies at most
+  one day after the last kept event; when no week is, every week is. The 2x2
+  tables, the models and the precision interval use the units of the measured
+  weeks only (a later week's late buyers are not seen yet); the design effects
+  use every unit (their variance ratio carries over). ``"units"`` counts every
+  unit, ``"measured_units"`` and ``"measured_weeks"`` the measured ones.
 * A candidate whose feature is constant over units (or a label constant over
   units) is not estimable: recorded as ``"not_estimable": true`` with the
   reason, no fit is attempted.
@@ -296,6 +303,18 @@ def build_units(ev, candidates, purchase, window):
     return units
 
 
+def measured_weeks(units, last_ts, window):
+    """The measured ISO weeks ("YYYY-Www") and their units (see the docstring)."""
+    start = units["start"].dt.tz_convert("UTC")
+    iso = start.dt.isocalendar()
+    label = iso["year"].astype(str) + "-W" + iso["week"].astype(int).map("{:02d}".format)
+    monday = start.dt.normalize() - pd.to_timedelta(start.dt.day_of_week, unit="D")
+    ok = monday + pd.Timedelta(days=7) + window <= last_ts + pd.Timedelta(days=1)
+    if not ok.any():
+        ok = pd.Series(True, index=units.index)
+    return sorted(label[ok].unique().tolist()), units[ok.to_numpy()].reset_index(drop=True)
+
+
 def two_by_two(f, y):
     a = int(((f == 1) & (y == 1)).sum())
     b = int(((f == 1) & (y == 0)).sum())
@@ -506,6 +525,7 @@ def main(argv=None):
     print(f"rows read: {n_rows}; rows skipped: {skipped['total']} {skipped}")
     raw_session_users = ev.groupby("session")["user"].nunique()
     units = build_units(ev, candidates, args.purchase_event, window)
+    weeks, measured = measured_weeks(units, ev["ts"].max(), window)
 
     command = args.command or " ".join(shlex.quote(a) for a in ["python3", sys.argv[0]] + argv)
     result = {
@@ -542,6 +562,8 @@ def main(argv=None):
         "distinct_users": int(units["user"].nunique()),
         "label1_units": int(units["label"].sum()),
         "label0_units": int((units["label"] == 0).sum()),
+        "measured_weeks": weeks,
+        "measured_units": int(len(measured)),
         "candidates": {},
     }
     for seg in seg_cols:
@@ -549,7 +571,7 @@ def main(argv=None):
             k: int(v) for k, v in units[seg].value_counts().sort_index().items()}
     for cand in candidates:
         deff = design_effects(units, cand)
-        model = fit_model(units, cand, seg_cols)
+        model = fit_model(measured, cand, seg_cols)
         adjusted_clustered = None
         if deff and "feature" in model:
             k = max(1.0, deff["odds_ratio"] if deff["odds_ratio"] is not None else deff["precision"])
@@ -561,16 +583,16 @@ def main(argv=None):
             }
         if deff:
             # Wilson's interval on the effective sample n / max(1, deff), by its formula.
-            t = two_by_two(units["f_" + cand].to_numpy(), units["label"].to_numpy())
+            t = two_by_two(measured["f_" + cand].to_numpy(), measured["label"].to_numpy())
             n_eff = (t["a_feature_label"] + t["b_feature_nolabel"]) / max(1.0, deff["precision"])
             p, zq = t["precision"], scipy.stats.norm.ppf(0.975)
             centre = (p + zq * zq / (2 * n_eff)) / (1 + zq * zq / n_eff)
             half = zq / (1 + zq * zq / n_eff) * math.sqrt(p * (1 - p) / n_eff + zq * zq / (4 * n_eff * n_eff))
             deff["precision_ci95"] = [fnum(centre - half), fnum(centre + half)]
         result["candidates"][cand] = {
-            "units_with_feature": int(units["f_" + cand].sum()),
-            "units_with_any_event": int(units["any_" + cand].sum()),
-            "table": two_by_two(units["f_" + cand].to_numpy(), units["label"].to_numpy()),
+            "units_with_feature": int(measured["f_" + cand].sum()),
+            "units_with_any_event": int(measured["any_" + cand].sum()),
+            "table": two_by_two(measured["f_" + cand].to_numpy(), measured["label"].to_numpy()),
             "model": model,
             "design_effect": deff,
             "adjusted_clustered": adjusted_clustered,

@@ -196,14 +196,16 @@ pub fn recent_weekly_counts(obs: &Observations, j: Option<usize>, volume_weeks: 
 }
 
 /// Segment-standardized precision and lift of every candidate (device × channel segments over
-/// all weeks, [`crate::core::standardize`]), in candidate order.
+/// the measured weeks, [`Observations::measured_weeks`], [`crate::core::standardize`]), in
+/// candidate order.
 pub fn adjusted_evidence(obs: &Observations, confidence: f64) -> Vec<Option<Standardized>> {
     let z = z_quantile(confidence);
+    let measured = obs.measured_weeks();
     (0..obs.candidates.len())
         .map(|j| {
             let bit = 1u32 << j;
             let mut segs: BTreeMap<(u16, u16), Segment> = BTreeMap::new();
-            for p in &obs.patterns {
+            for p in obs.patterns.iter().filter(|p| measured.contains(&p.week)) {
                 let s = segs.entry((p.device, p.channel)).or_default();
                 s.units += p.units;
                 s.purchasers += p.purchasers;
@@ -910,7 +912,7 @@ mod tests {
             decision: Params::with_threshold(Probability::clamped(0.8)),
             effects: Default::default(),
         };
-        let mut evidence = crate::evidence::measure(&obs, &a, 7);
+        let mut evidence = crate::evidence::measure(&obs, &a);
         // add_payment_info is the stronger signal: it would win wherever it is eligible.
         for (e, lo) in evidence.iter_mut().zip([0.10, 0.40]) {
             e.precision_ci = Some(Interval { lo, hi: lo + 0.1 });

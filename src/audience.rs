@@ -254,7 +254,8 @@ pub fn compare(
     })
 }
 
-/// Parses two definitions and compares them (the command's entry point).
+/// Parses two definitions and compares them on the measured weeks
+/// ([`Observations::measured_weeks`]): the command's entry point.
 pub fn compare_text(
     obs: &Observations,
     a: &str,
@@ -267,7 +268,16 @@ pub fn compare_text(
             message,
         })
     };
-    compare(obs, &parse(a)?, &parse(b)?, |_| true, confidence)
+    // Densities are label rates: measured on the weeks whose labels are complete, as the
+    // scorecard's precision is.
+    let measured = obs.measured_weeks();
+    compare(
+        obs,
+        &parse(a)?,
+        &parse(b)?,
+        |w| measured.contains(&w),
+        confidence,
+    )
 }
 
 /// The comparisons the report's AUDIENCE SEEDS section shows: the best retargeting seed against

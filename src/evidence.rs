@@ -217,38 +217,20 @@ impl ProxyEvidence {
     }
 }
 
-/// Held-out weeks for out-of-time validation: the last `holdout` weeks that have units.
+/// Held-out weeks for out-of-time validation: the last `holdout` of the measured weeks
+/// ([`Observations::measured_weeks`]: labels complete), at least one left to fit on.
 pub fn holdout_weeks(obs: &Observations, holdout: u32) -> Vec<u16> {
-    let with_units: Vec<u16> = (0..obs.weeks.len() as u16)
-        .filter(|&w| obs.weeks[w as usize].units > 0)
-        .collect();
-    let h = (holdout as usize).min(with_units.len().saturating_sub(1));
-    with_units[with_units.len() - h..].to_vec()
-}
-
-/// Whether every unit starting in `week` had its whole label window inside the data ending at
-/// `data_end` (µs): the week's end (UTC Monday 00:00 after it) plus the label window lies at most
-/// one day after the last event (the day's slack covers the analysis zone's offset; the drift
-/// tests judge censoring alike).
-fn labels_complete(week: IsoWeek, data_end: i64, label_window_days: u32) -> bool {
-    const DAY_US: i64 = 86_400_000_000;
-    let end_us = week
-        .next()
-        .monday()
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .map_or(i64::MAX, |z| z.timestamp().as_microsecond());
-    end_us.saturating_add(i64::from(label_window_days) * DAY_US) <= data_end.saturating_add(DAY_US)
+    let measured = obs.measured_weeks();
+    let h = (holdout as usize).min(measured.len().saturating_sub(1));
+    measured[measured.len() - h..].to_vec()
 }
 
 /// Held-out weeks for the proxy's own AUC: the last `holdout` weeks that have units and whose
 /// labels are complete (a censored week's late buyers are not seen yet, which would score a
 /// good proxy low). No fit is involved, so no week needs to remain before them.
-pub fn proxy_holdout_weeks(obs: &Observations, holdout: u32, label_window_days: u32) -> Vec<u16> {
+pub fn proxy_holdout_weeks(obs: &Observations, holdout: u32) -> Vec<u16> {
     let ok: Vec<u16> = (0..obs.weeks.len() as u16)
-        .filter(|&w| {
-            let wk = &obs.weeks[w as usize];
-            wk.units > 0 && labels_complete(wk.week, obs.span_micros.1, label_window_days)
-        })
+        .filter(|&w| obs.weeks[w as usize].units > 0 && obs.labels_complete(w))
         .collect();
     let h = (holdout as usize).min(ok.len());
     ok[ok.len() - h..].to_vec()
@@ -333,20 +315,17 @@ fn fit(d: &Design) -> Option<GroupedLogistic> {
     params.fit(&ds).ok()
 }
 
-/// Measures every candidate; `label_window_days` decides which weeks' labels are complete (for
-/// the proxy's own AUC). Flags are added afterwards by [`crate::flags::assess`].
-pub fn measure(
-    obs: &Observations,
-    a: &AnalysisSettings,
-    label_window_days: u32,
-) -> Vec<ProxyEvidence> {
+/// Measures every candidate on the weeks whose labels are complete
+/// ([`Observations::measured_weeks`]). Flags are added afterwards by [`crate::flags::assess`].
+pub fn measure(obs: &Observations, a: &AnalysisSettings) -> Vec<ProxyEvidence> {
     let z = z_quantile(a.confidence);
     let holdout = holdout_weeks(obs, a.holdout_weeks);
-    let held = proxy_holdout_weeks(obs, a.holdout_weeks, label_window_days);
+    let held = proxy_holdout_weeks(obs, a.holdout_weeks);
+    let measured = obs.measured_weeks();
     let mut out: Vec<ProxyEvidence> = (0..obs.candidates.len())
         .map(|j| ProxyEvidence {
             proxy_auc_out_of_time: proxy_auc(obs, j, &held, z),
-            ..measure_one(obs, j, a, z, &holdout)
+            ..measure_one(obs, j, a, z, (&measured, &holdout))
         })
         .collect();
     let p: Vec<Option<f64>> = out
@@ -364,9 +343,10 @@ fn measure_one(
     j: usize,
     a: &AnalysisSettings,
     z: f64,
-    holdout: &[u16],
+    (measured, holdout): (&[u16], &[u16]),
 ) -> ProxyEvidence {
-    let [ta, tb, tc, td] = obs.table(j, |_| true);
+    let in_measured = |w: u16| measured.contains(&w);
+    let [ta, tb, tc, td] = obs.table(j, in_measured);
     let n = ta + tb + tc + td;
     let ratio = |x: u64, y: u64| (y > 0).then(|| x as f64 / y as f64);
     let deff = design_effects(obs, j);
@@ -429,7 +409,7 @@ fn measure_one(
         };
         estimability = Estimability::NotEstimable { reason };
     } else {
-        let (d, devs, chs) = design(obs, j, &|_| true, None);
+        let (d, devs, chs) = design(obs, j, &in_measured, None);
         match fit(&d) {
             Some(m) if !m.not_estimable().contains(&0) => {
                 if let Some(c) = m.coefficient(0) {
@@ -485,7 +465,7 @@ fn measure_one(
         }
     }
     let (auc, brier_score) = if estimability == Estimability::Estimable {
-        out_of_time(obs, j, holdout)
+        out_of_time(obs, j, measured, holdout)
     } else {
         (None, None)
     };
@@ -549,12 +529,19 @@ fn model_fit(
 }
 
 /// Fits on the weeks before the holdout and scores the holdout weeks.
-fn out_of_time(obs: &Observations, j: usize, holdout: &[u16]) -> (Option<f64>, Option<f64>) {
+/// Fits on the measured weeks before `holdout`, scores `holdout`: the model's out-of-time AUC and
+/// Brier score.
+fn out_of_time(
+    obs: &Observations,
+    j: usize,
+    measured: &[u16],
+    holdout: &[u16],
+) -> (Option<f64>, Option<f64>) {
     if holdout.is_empty() {
         return (None, None);
     }
     let is_test = |w: u16| holdout.contains(&w);
-    let (train, devs, chs) = design(obs, j, &|w| !is_test(w), None);
+    let (train, devs, chs) = design(obs, j, &|w| measured.contains(&w) && !is_test(w), None);
     let Some(model) = fit(&train) else {
         return (None, None);
     };
@@ -664,7 +651,7 @@ mod tests {
     #[test]
     fn an_unrelated_event_scores_half_on_its_own_ranking_though_its_model_scores_well() {
         let o = obs();
-        let ev = measure(&o, &settings(), 7);
+        let ev = measure(&o, &settings());
         let (search, cart) = (&ev[0], &ev[1]);
         // The model carries the channel, which predicts purchase: its AUC looks good.
         let model = search.auc_out_of_time.unwrap();
@@ -689,13 +676,38 @@ mod tests {
 
     #[test]
     fn without_an_uncensored_week_or_with_holdout_zero_there_is_no_proxy_auc() {
-        let o = obs();
-        assert_eq!(proxy_holdout_weeks(&o, 1, 7).len(), 1);
-        assert_eq!(proxy_holdout_weeks(&o, 2, 7).len(), 2);
-        assert!(proxy_holdout_weeks(&o, 0, 7).is_empty());
+        let mut o = obs();
+        assert_eq!(proxy_holdout_weeks(&o, 1).len(), 1);
+        assert_eq!(proxy_holdout_weeks(&o, 2).len(), 2);
+        assert!(proxy_holdout_weeks(&o, 0).is_empty());
         // A 28-day label window leaves no week with complete labels.
-        assert!(proxy_holdout_weeks(&o, 1, 28).is_empty());
-        let ev = measure(&o, &settings(), 28);
+        o.label_window_days = 28;
+        assert!(proxy_holdout_weeks(&o, 1).is_empty());
+        let ev = measure(&o, &settings());
         assert!(ev.iter().all(|e| e.proxy_auc_out_of_time.is_none()));
+    }
+
+    /// The log ends with W13, whose sessions' 7-day label windows run past the data: the 2×2
+    /// table counts W10–W12 only; with no complete week (a 28-day window) every week counts.
+    #[test]
+    fn evidence_is_measured_on_the_weeks_whose_labels_are_complete() {
+        let mut o = obs();
+        assert_eq!(o.measured_weeks(), vec![0, 1, 2]);
+        let ev = measure(&o, &settings());
+        let cart = ev
+            .iter()
+            .find(|e| e.event.as_str() == "add_to_cart")
+            .unwrap();
+        assert_eq!(cart.a + cart.b + cart.c + cart.d, 21 * 40);
+        // Volumes still count every week.
+        assert_eq!(cart.weekly.len(), 4);
+        o.label_window_days = 28;
+        assert_eq!(o.measured_weeks(), vec![0, 1, 2, 3]);
+        let ev = measure(&o, &settings());
+        let cart = ev
+            .iter()
+            .find(|e| e.event.as_str() == "add_to_cart")
+            .unwrap();
+        assert_eq!(cart.a + cart.b + cart.c + cart.d, 28 * 40);
     }
 }

@@ -160,15 +160,9 @@ fn add(v: &mut Vec<Counts>, s: usize, c: Counts) {
 }
 
 /// Whether units starting in `week` may have label windows running past `data_end` (µs): the
-/// week's end (UTC Monday 00:00 after it) plus the label window lies more than one day after the
-/// last event (the day's slack covers the analysis time zone's offset).
+/// complement of [`crate::observe::labels_complete`], the rule evidence uses too.
 fn censored(week: IsoWeek, data_end: i64, label_window_days: u32) -> bool {
-    const DAY_US: i64 = 86_400_000_000;
-    let end = week.monday().saturating_add(jiff::Span::new().days(7));
-    let end_us = end
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .map_or(i64::MAX, |z| z.timestamp().as_microsecond());
-    end_us.saturating_add(i64::from(label_window_days) * DAY_US) > data_end.saturating_add(DAY_US)
+    !crate::observe::labels_complete(week, data_end, label_window_days)
 }
 
 /// The complete weeks of candidate `j` by segment: stored weeks from before the log's first
@@ -588,10 +582,17 @@ fn not_predictive(e: &ProxyEvidence, p: &FlagParams) -> Option<Flag> {
     } else {
         format!(", {lift_txt}")
     };
+    // Below 1 with its whole interval: the event marks units less likely to buy, which is
+    // evidence too, against it (a sweepstakes sign-up), not the absence of evidence.
+    let verdict = if ci.hi < 1.0 {
+        "units with it buy less often than those without: it predicts against purchase"
+    } else {
+        "no evidence it predicts purchase"
+    };
     Some(flag(
         FlagKind::NotPredictive,
         format!(
-            "{which} {:.2} with {pct}% interval [{:.2}, {:.2}]{lift_txt}: no evidence it predicts purchase",
+            "{which} {:.2} with {pct}% interval [{:.2}, {:.2}]{lift_txt}: {verdict}",
             or, ci.lo, ci.hi
         ),
         json!({
@@ -714,5 +715,89 @@ mod tests {
         assert!(!censored(w, end_of(1_773_014_400 + 7 * 86_400), 7));
         assert!(!censored(w, end_of(1_773_014_400 + 6 * 86_400 + 1), 7));
         assert!(censored(w, end_of(1_773_014_400 + 6 * 86_400 - 1), 7));
+    }
+
+    /// Four weeks of 20 sessions a day: `sweep` fires in the even ones, of which 1 in 10 buys;
+    /// half the others buy. Its odds ratio (about 0.11) lies wholly below 1.
+    fn against() -> crate::evidence::ProxyEvidence {
+        use crate::observe::{ObservationBuilder, ObserveSpec, UnitKind};
+        let spec = ObserveSpec {
+            unit: UnitKind::Session,
+            candidates: vec![crate::types::EventName::new("sweep").unwrap()],
+            purchase: crate::types::EventName::new("purchase").unwrap(),
+            label_window_days: 7,
+            session_gap_minutes: 30,
+            time_zone: jiff::tz::TimeZone::UTC,
+            lateness_minutes: 1440,
+            coverage: crate::core::coverage::CoverageParams::default(),
+        };
+        let monday = IsoWeek::new(2026, 10)
+            .unwrap()
+            .monday()
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .unwrap()
+            .timestamp()
+            .as_microsecond();
+        let mut b = ObservationBuilder::new(spec);
+        let (mut seq, minute) = (0u64, 60_000_000i64);
+        for day in 0..28i64 {
+            for k in 0..20i64 {
+                let user = format!("u{day}-{k}");
+                let mut names = vec!["view_item"];
+                if k % 2 == 0 {
+                    names.push("sweep");
+                }
+                if k % 4 == 1 || k % 20 == 0 {
+                    names.push("purchase");
+                }
+                let t0 = monday + (day * 1440 + 480 + k * 20) * minute;
+                for (i, name) in names.iter().enumerate() {
+                    b.push(&crate::source::log::Event {
+                        line: seq + 2,
+                        seq,
+                        micros: t0 + i as i64 * minute,
+                        user: &user,
+                        session: Some(&user),
+                        name,
+                        device: None,
+                        channel: None,
+                        value: None,
+                    })
+                    .unwrap();
+                    seq += 1;
+                }
+            }
+        }
+        let obs = b.finish();
+        let a = crate::config::AnalysisSettings {
+            holdout_weeks: 1,
+            confidence: 0.95,
+            clearance_threshold: 0.8,
+            volume_weeks: 4,
+            surge_weeks: 2,
+            alpha: 0.05,
+            min_units: 30,
+            confirm_weeks: 2,
+            decision: crate::core::recommend::Params::with_threshold(
+                crate::types::Probability::clamped(0.8),
+            ),
+            effects: Default::default(),
+        };
+        crate::evidence::measure(&obs, &a).remove(0)
+    }
+
+    /// An event whose whole interval lies below 1 is said to predict against purchase, not to
+    /// lack evidence.
+    #[test]
+    fn an_odds_ratio_below_one_predicts_against_purchase() {
+        let e = against();
+        let or = e.odds_ratio_ci.unwrap();
+        assert!(or.hi < 1.0, "{or:?}");
+        let f = not_predictive(&e, &params()).unwrap();
+        assert!(
+            f.message.ends_with("it predicts against purchase"),
+            "{}",
+            f.message
+        );
     }
 }

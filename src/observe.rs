@@ -280,6 +280,9 @@ pub struct Observations {
     pub users: u64,
     /// Units whose label window runs past the end of the data (their label may be understated).
     pub censored_units: u64,
+    /// The label window (days) the labels were resolved with: a week whose units' windows run
+    /// past the end of the data has incomplete labels ([`Observations::measured_weeks`]).
+    pub label_window_days: u32,
     /// Whether sessions came from the log or were cut at an inactivity gap.
     pub sessions_inferred: bool,
     /// With session units, events that had a session id (0: the log has none at all).
@@ -336,6 +339,31 @@ impl Observations {
         })
     }
 
+    /// Whether every unit starting in week `w` (an index of [`Observations::weeks`]) had its
+    /// whole label window inside the data (see [`labels_complete`]).
+    pub fn labels_complete(&self, w: u16) -> bool {
+        self.weeks
+            .get(w as usize)
+            .is_some_and(|wk| labels_complete(wk.week, self.span_micros.1, self.label_window_days))
+    }
+
+    /// The weeks evidence is measured on: those with units whose labels are complete, so that
+    /// a purchase after the end of the data cannot pull precision, lift or odds ratios down;
+    /// when no week's labels are complete (a log shorter than the label window and a week),
+    /// every week with units. Volumes and floor clearance use every week regardless.
+    pub fn measured_weeks(&self) -> Vec<u16> {
+        let with_units = (0..self.weeks.len() as u16).filter(|&w| self.weeks[w as usize].units > 0);
+        let labelled: Vec<u16> = with_units
+            .clone()
+            .filter(|&w| self.labels_complete(w))
+            .collect();
+        if labelled.is_empty() {
+            with_units.collect()
+        } else {
+            labelled
+        }
+    }
+
     /// Grouped 2×2 table for candidate `j`: (a, b, c, d) = (feature & label, feature & no label,
     /// no feature & label, no feature & no label), over the weeks selected by `keep`.
     pub fn table(&self, j: usize, keep: impl Fn(u16) -> bool) -> [u64; 4] {
@@ -348,6 +376,19 @@ impl Observations {
         }
         t
     }
+}
+
+/// Whether every unit starting in `week` had its whole label window inside the data ending at
+/// `data_end` (µs): the week's end (UTC Monday 00:00 after it) plus the label window lies at most
+/// one day after the last event (the day's slack covers the analysis zone's offset). Evidence and
+/// the drift tests judge censoring alike through this one rule.
+pub fn labels_complete(week: IsoWeek, data_end: i64, label_window_days: u32) -> bool {
+    let end_us = week
+        .next()
+        .monday()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .map_or(i64::MAX, |z| z.timestamp().as_microsecond());
+    end_us.saturating_add(i64::from(label_window_days) * DAY_US) <= data_end.saturating_add(DAY_US)
 }
 
 /// Hashes an id with the builder's fast hasher (FxHash: the keys are the log's own ids, not
@@ -1332,6 +1373,7 @@ impl ObservationBuilder {
             units: self.units_total,
             users: self.user_end.len() as u64,
             censored_units: self.censored,
+            label_window_days: self.spec.label_window_days,
             sessions_inferred: self.inferred_sessions > 0,
             session_id_events: self.with_session_id,
             // Counted only where such events may join a session (not GA4's export, whose

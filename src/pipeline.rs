@@ -400,7 +400,7 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
     let basis = run_basis(settings, &obs);
     let memory = memory_before(settings, &obs, &basis)?;
     let (store, earlier) = (&memory.store, &memory.comparable);
-    let mut proxies = measure(&obs, &settings.analysis, settings.observe.label_window_days);
+    let mut proxies = measure(&obs, &settings.analysis);
     let a = &settings.analysis;
     let flag_params = crate::flags::FlagParams::new(
         a.alpha,
@@ -558,12 +558,7 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
         ));
     }
     if obs.censored_units > 0 {
-        notes.push(format!(
-            "{} of {} started less than {} days before the end of the data; a purchase after the data ends is not seen, so their labels may be understated",
-            obs.censored_units,
-            crate::format::count(obs.units, obs.unit.singular(), obs.unit.plural()),
-            settings.observe.label_window_days
-        ));
+        notes.push(censoring_note(&obs, settings.observe.label_window_days));
     }
     notes.extend(crate::report::coverage_note(&weekly, obs.unit));
     let empty: Vec<String> = obs
@@ -667,6 +662,11 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
             .iter()
             .filter(|w| w.complete)
             .map(|w| w.week)
+            .collect(),
+        measured_weeks: obs
+            .measured_weeks()
+            .iter()
+            .map(|&w| obs.weeks[w as usize].week)
             .collect(),
         other_events: obs.other_events.clone(),
         absent_candidates,
@@ -862,5 +862,28 @@ fn pulled_notes(
                 notes.push(w);
             }
         }
+    }
+}
+
+/// The note on units whose label window runs past the data, and which weeks evidence is
+/// measured on because of them ([`crate::observe::Observations::measured_weeks`]).
+fn censoring_note(obs: &crate::observe::Observations, window_days: u32) -> String {
+    let head = format!(
+        "{} of {} started less than {window_days} days before the end of the data; a purchase after the data ends is not seen",
+        obs.censored_units,
+        crate::format::count(obs.units, obs.unit.singular(), obs.unit.plural()),
+    );
+    let measured = obs.measured_weeks();
+    let span = match (measured.first(), measured.last()) {
+        (Some(&a), Some(&b)) => format!(
+            "{}–{}",
+            obs.weeks[a as usize].week, obs.weeks[b as usize].week
+        ),
+        _ => String::new(),
+    };
+    if measured.iter().all(|&w| obs.labels_complete(w)) {
+        format!("{head}, so precision, lift and the models are measured on the weeks whose labels are complete ({span}); volumes and clearance count every week")
+    } else {
+        format!("{head}, and no week's labels are complete yet: precision, lift and the models are measured on every week ({span}), so they may be understated")
     }
 }

@@ -58,19 +58,26 @@ pub struct ProxyValues {
     pub proxies: Vec<ProxyValue>,
 }
 
-/// Computes each proxy's value from the grouped order values and its evidence.
+/// Computes each proxy's value from the grouped order values and its evidence, both on the
+/// measured weeks ([`Observations::measured_weeks`]).
 pub fn values(obs: &Observations, proxies: &[ProxyEvidence], confidence: f64) -> ProxyValues {
     let z = z_quantile(confidence);
     let revenue: f64 = obs.weeks.iter().map(|w| w.revenue).sum();
     let events: u64 = obs.weeks.iter().map(|w| w.purchase.events).sum();
     let site_aov = (events > 0 && revenue > 0.0).then(|| revenue / events as f64);
+    // The AOV of the same units as the evidence's precision: the measured weeks.
+    let measured = obs.measured_weeks();
     let out = proxies
         .iter()
         .enumerate()
         .map(|(j, p)| {
             let bit = 1u32 << j;
             let (mut m, mut sum, mut sq) = (0u64, 0.0, 0.0);
-            for g in obs.values.iter().filter(|g| g.mask & bit != 0) {
+            for g in obs
+                .values
+                .iter()
+                .filter(|g| g.mask & bit != 0 && measured.contains(&g.week))
+            {
                 m += g.valued;
                 sum += g.sum;
                 sq += g.sum_sq;

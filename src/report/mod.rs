@@ -57,6 +57,10 @@ pub struct InputSummary {
     pub weeks: Vec<IsoWeek>,
     /// Of them, the ones the data cover completely.
     pub complete_weeks: Vec<IsoWeek>,
+    /// The weeks precision, lift, odds ratios, the models, values and audiences are measured on:
+    /// those with units whose label windows end inside the data (every week with units when none
+    /// does); volumes and clearance count every week.
+    pub measured_weeks: Vec<IsoWeek>,
     /// Events that are neither candidates nor purchase, by name.
     pub other_events: BTreeMap<String, u64>,
     /// Candidates never seen in the log.

@@ -368,6 +368,7 @@ pub fn observations(
         units: 0,
         users: 0,
         censored_units: 0,
+        label_window_days: spec.label_window_days,
         sessions_inferred: false,
         session_id_events: 0,
         session_id_missing: 0,

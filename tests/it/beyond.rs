@@ -253,10 +253,34 @@ fn proxy_values_match_precision_times_aov_from_the_raw_csv() {
     }
     let r = recommend_json(&["--config", &demo_cfg()]);
     let values = r["values"]["proxies"].as_array().unwrap();
+    // Label rates are measured on the weeks whose labels are complete (docs/definitions.md,
+    // "Measured weeks"): the demo's last week is left out. Weeks are cut in UTC.
+    let measured: Vec<String> = r["input"]["measured_weeks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        measured.len() + 1,
+        r["input"]["weeks"].as_array().unwrap().len(),
+        "{measured:?}"
+    );
+    let week_of = |t: i64| {
+        let d = jiff::Timestamp::from_second(t)
+            .unwrap()
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .date()
+            .iso_week_date();
+        format!("{}-W{:02}", d.year(), d.week())
+    };
     for v in values {
         let event = v["event"].as_str().unwrap();
         let (mut with, mut buyers, mut sum) = (0u64, 0u64, 0.0);
-        for s in sessions.values() {
+        for s in sessions
+            .values()
+            .filter(|s| measured.contains(&week_of(s.start)))
+        {
             // The feature: fired before the cut, the user's first purchase at or after the
             // session's start in any session (or at all without one): docs/definitions.md.
             let Some(&(t, row)) = s.first.get(event) else {

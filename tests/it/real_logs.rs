@@ -220,6 +220,8 @@ fn demo_segment_adjusted_odds_ratios_match_statsmodels() {
     let cfg = fixture("demo/optsignal.toml");
     let r = recommend_json(&["--config", cfg.to_str().unwrap()]);
     assert_eq!(r["input"]["units"], want["units"]);
+    // Label rates and models count the weeks whose labels are complete (the last one is not).
+    assert_eq!(r["input"]["measured_weeks"], want["measured_weeks"]);
     let cands = want["candidates"].as_object().unwrap();
     assert_eq!(cands.len(), 7);
     for (event, w) in cands {

@@ -539,6 +539,7 @@ pub fn observations(
             units,
             users,
             censored_units: censored,
+            label_window_days: observe.label_window_days,
             sessions_inferred: observe.unit == UnitKind::Session && inferred > 0,
             // The pushdown counts sessions, not the events behind them.
             session_id_events: 0,
