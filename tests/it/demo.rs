@@ -128,7 +128,8 @@ fn demo_recommends_per_platform_and_flags_the_giveaway() {
     assert!(flags(proxy(&r, "add_to_wishlist")).contains(&"not_predictive".to_string()));
     // The proxy's own ranking on 2026-W45 (the last week whose labels are complete; 94 buyers of
     // 5,635 sessions): the unrelated add_to_wishlist scores 0.497 [0.482, 0.512] on its own while
-    // its model (with device and channel) scores 0.688; add_to_cart scores 0.894.
+    // its model (with device and channel, fitted on W37–W44 and scored on the same week) scores
+    // 0.697; add_to_cart scores 0.894.
     let own = |e: &str| proxy(&r, e)["proxy_auc_out_of_time"].clone();
     let close = |v: &serde_json::Value, x: f64| (v.as_f64().unwrap() - x).abs() < 5e-5;
     let w = own("add_to_wishlist");
@@ -144,7 +145,7 @@ fn demo_recommends_per_platform_and_flags_the_giveaway() {
     );
     assert!(close(
         &proxy(&r, "add_to_wishlist")["auc_out_of_time"],
-        0.6876
+        0.6971
     ));
     assert!(close(&own("add_to_cart")["estimate"], 0.8939));
     assert!(close(&own("view_item")["estimate"], 0.6693));
