@@ -562,10 +562,64 @@ fn out_of_time(
     (grouped_auc(&s, &pos, &neg), brier(&s, &pos, &neg))
 }
 
+/// Shared builders for unit tests of the stages that read evidence (here and in `flags`).
+#[cfg(test)]
+pub(crate) mod fixture {
+    use crate::config::AnalysisSettings;
+    use crate::observe::{ObserveSpec, UnitKind};
+    use crate::types::{EventName, IsoWeek};
+
+    /// Session units of a UTC log, purchase as the outcome, a 7-day label window.
+    pub fn spec(candidates: &[&str]) -> ObserveSpec {
+        ObserveSpec {
+            unit: UnitKind::Session,
+            candidates: candidates
+                .iter()
+                .map(|c| EventName::new(c).unwrap())
+                .collect(),
+            purchase: EventName::new("purchase").unwrap(),
+            label_window_days: 7,
+            session_gap_minutes: 30,
+            time_zone: jiff::tz::TimeZone::UTC,
+            lateness_minutes: 1440,
+            coverage: crate::core::coverage::CoverageParams::default(),
+        }
+    }
+
+    /// Monday 00:00 UTC of the ISO week, µs since the epoch.
+    pub fn monday_micros(year: i16, week: i8) -> i64 {
+        IsoWeek::new(year, week)
+            .unwrap()
+            .monday()
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .unwrap()
+            .timestamp()
+            .as_microsecond()
+    }
+
+    /// The default analysis settings with one held-out week.
+    pub fn settings() -> AnalysisSettings {
+        AnalysisSettings {
+            holdout_weeks: 1,
+            confidence: 0.95,
+            clearance_threshold: 0.8,
+            volume_weeks: 4,
+            surge_weeks: 2,
+            alpha: 0.05,
+            min_units: 30,
+            confirm_weeks: 2,
+            decision: crate::core::recommend::Params::with_threshold(
+                crate::types::Probability::clamped(0.8),
+            ),
+            effects: Default::default(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::observe::{ObservationBuilder, ObserveSpec, UnitKind};
+    use crate::observe::ObservationBuilder;
     use crate::source::log::Event;
 
     /// Four weeks of 40 sessions a day (one user each). Paid sessions (every 4th) buy half the
@@ -573,26 +627,8 @@ mod tests {
     /// channel or outcome: unrelated to purchase. `add_to_cart` fires before every purchase and in
     /// 1 in 10 other sessions.
     fn obs() -> Observations {
-        let spec = ObserveSpec {
-            unit: UnitKind::Session,
-            candidates: vec![
-                EventName::new("search").unwrap(),
-                EventName::new("add_to_cart").unwrap(),
-            ],
-            purchase: EventName::new("purchase").unwrap(),
-            label_window_days: 7,
-            session_gap_minutes: 30,
-            time_zone: jiff::tz::TimeZone::UTC,
-            lateness_minutes: 1440,
-            coverage: crate::core::coverage::CoverageParams::default(),
-        };
-        let monday = IsoWeek::new(2026, 10)
-            .unwrap()
-            .monday()
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .unwrap()
-            .timestamp()
-            .as_microsecond();
+        let spec = fixture::spec(&["search", "add_to_cart"]);
+        let monday = fixture::monday_micros(2026, 10);
         let mut b = ObservationBuilder::new(spec);
         let (mut seq, minute) = (0u64, 60_000_000i64);
         for day in 0..28i64 {
@@ -632,20 +668,7 @@ mod tests {
     }
 
     fn settings() -> AnalysisSettings {
-        AnalysisSettings {
-            holdout_weeks: 1,
-            confidence: 0.95,
-            clearance_threshold: 0.8,
-            volume_weeks: 4,
-            surge_weeks: 2,
-            alpha: 0.05,
-            min_units: 30,
-            confirm_weeks: 2,
-            decision: crate::core::recommend::Params::with_threshold(
-                crate::types::Probability::clamped(0.8),
-            ),
-            effects: Default::default(),
-        }
+        fixture::settings()
     }
 
     #[test]

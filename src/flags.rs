@@ -720,24 +720,10 @@ mod tests {
     /// Four weeks of 20 sessions a day: `sweep` fires in the even ones, of which 1 in 10 buys;
     /// half the others buy. Its odds ratio (about 0.11) lies wholly below 1.
     fn against() -> crate::evidence::ProxyEvidence {
-        use crate::observe::{ObservationBuilder, ObserveSpec, UnitKind};
-        let spec = ObserveSpec {
-            unit: UnitKind::Session,
-            candidates: vec![crate::types::EventName::new("sweep").unwrap()],
-            purchase: crate::types::EventName::new("purchase").unwrap(),
-            label_window_days: 7,
-            session_gap_minutes: 30,
-            time_zone: jiff::tz::TimeZone::UTC,
-            lateness_minutes: 1440,
-            coverage: crate::core::coverage::CoverageParams::default(),
-        };
-        let monday = IsoWeek::new(2026, 10)
-            .unwrap()
-            .monday()
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .unwrap()
-            .timestamp()
-            .as_microsecond();
+        use crate::evidence::fixture;
+        use crate::observe::ObservationBuilder;
+        let spec = fixture::spec(&["sweep"]);
+        let monday = fixture::monday_micros(2026, 10);
         let mut b = ObservationBuilder::new(spec);
         let (mut seq, minute) = (0u64, 60_000_000i64);
         for day in 0..28i64 {
@@ -769,20 +755,7 @@ mod tests {
             }
         }
         let obs = b.finish();
-        let a = crate::config::AnalysisSettings {
-            holdout_weeks: 1,
-            confidence: 0.95,
-            clearance_threshold: 0.8,
-            volume_weeks: 4,
-            surge_weeks: 2,
-            alpha: 0.05,
-            min_units: 30,
-            confirm_weeks: 2,
-            decision: crate::core::recommend::Params::with_threshold(
-                crate::types::Probability::clamped(0.8),
-            ),
-            effects: Default::default(),
-        };
+        let a = fixture::settings();
         crate::evidence::measure(&obs, &a).remove(0)
     }
 
