@@ -62,6 +62,25 @@ pub struct ReportedCounts {
     /// Why an event missing from `per_unit_weekly` is not eligible on this platform (`not a
     /// conversion action in Google Ads`); applies when `per_unit_weekly` is not empty.
     pub unreported: String,
+    /// Spend of every (unit, week) cell, aligned with each event's `per_unit_weekly`; `None`
+    /// when the source reported no spend.
+    pub per_unit_weekly_spend: Option<Vec<f64>>,
+    /// The account's currency (ISO 4217), when the source said.
+    pub currency: Option<String>,
+}
+
+/// The budget and consolidation plan of one platform ([`crate::core::budget`]): per eligible
+/// event, the cost per event, the daily budget per bidding unit that clears the floor, and the
+/// merges of units that would.
+#[derive(Debug, Clone, Serialize)]
+pub struct BudgetPlan {
+    /// The currency of every amount (ISO 4217), when the platform said; amounts are in the ad
+    /// account's currency either way.
+    pub currency: Option<String>,
+    /// The clearance threshold the budgets and merges are sized for.
+    pub threshold: f64,
+    /// One plan per eligible event, in the order of `checks`.
+    pub events: Vec<crate::core::budget::EventPlan>,
 }
 
 /// The floor check of one event on one platform.
@@ -159,6 +178,9 @@ pub struct Recommendation {
     pub derived_weekly_needed: Option<f64>,
     /// Warnings of the hold stage (a standing event under tracking suspicion).
     pub warnings: Vec<Warning>,
+    /// What budget or consolidation clears the floor, per eligible event (`None` when the floor
+    /// could not be checked).
+    pub budget: Option<BudgetPlan>,
 }
 
 /// A warning attached to a recommendation.
@@ -473,6 +495,53 @@ impl Ctx<'_> {
         }
     }
 
+    /// The budget and consolidation plan of every eligible event (index 0 of `checks` is
+    /// purchase, index `j + 1` proxy `j`), on the same counts as its floor check.
+    fn budget(&self, checks: &[EventCheck]) -> BudgetPlan {
+        use crate::core::budget::{plan, Counts, PlanParams};
+        let floor = &self.p.profile.floor;
+        let t = self.params.threshold();
+        let params = PlanParams::new(
+            floor.events,
+            self.window(),
+            Probability::clamped(t),
+            self.p.ad_sets.max(1),
+        );
+        let spend = self
+            .reported
+            .and_then(|r| r.per_unit_weekly_spend.as_deref());
+        let mut events = Vec::new();
+        for (i, c) in checks.iter().enumerate() {
+            let Ok(params) = &params else { break };
+            if c.excluded.is_some() {
+                continue;
+            }
+            let site = self.site_counts(i.checked_sub(1));
+            let own = self
+                .reported
+                .and_then(|r| r.per_unit_weekly.get(c.event.as_str()))
+                .filter(|v| c.basis == CountBasis::PlatformReported && !v.is_empty());
+            let counts = match own {
+                Some(v) => Counts::Reported {
+                    per_unit: v,
+                    spend: spend.filter(|s| s.len() == v.len()),
+                },
+                None => Counts::SiteShare {
+                    site: &site,
+                    share: self.p.attributed_share,
+                },
+            };
+            if let Ok(p) = plan(c.event.clone(), counts, params) {
+                events.push(p);
+            }
+        }
+        BudgetPlan {
+            currency: self.reported.and_then(|r| r.currency.clone()),
+            threshold: t,
+            events,
+        }
+    }
+
     /// Site events a week that a steady (Poisson) event needs to clear on this platform.
     fn derived_weekly_needed(&self) -> Option<f64> {
         let floor = &self.p.profile.floor;
@@ -561,6 +630,7 @@ fn recommend_one(ctx: &Ctx) -> Recommendation {
         lift_floor: ctx.params.lift_floor(),
         derived_weekly_needed: None,
         warnings: Vec::new(),
+        budget: None,
     };
     if ctx.counts(None).is_empty() {
         let hours = (ctx.obs.span_micros.1 - ctx.obs.span_micros.0) as f64 / 3.6e9;
@@ -600,6 +670,7 @@ fn recommend_one(ctx: &Ctx) -> Recommendation {
         (Some(_), None) => Some(true),
         _ => None,
     };
+    rec.budget = Some(ctx.budget(&checks));
     rec.checks = checks;
     rec.best = rec.event.clone();
     rec
@@ -942,6 +1013,8 @@ mod tests {
                 .map(|(e, n)| (e.to_string(), vec![*n; 4]))
                 .collect::<BTreeMap<_, _>>(),
             unreported: "not a conversion action in Google Ads".into(),
+            per_unit_weekly_spend: None,
+            currency: None,
         }
     }
 

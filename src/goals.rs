@@ -235,6 +235,7 @@ mod tests {
                 })
                 .collect(),
             campaign_goals: Vec::new(),
+            currency: None,
         }
     }
 
@@ -315,6 +316,7 @@ mod tests {
             optimizing_on: Some(event.into()),
             learning: None,
             weekly: BTreeMap::from([(event.to_string(), vec![reported, 0.0])]),
+            weekly_spend: Vec::new(),
         }
     }
 
@@ -328,6 +330,7 @@ mod tests {
                 ad_set("Seen", "ADD_TO_CART", "add_to_cart", 12.0),
                 ad_set("Unseen", "INITIATED_CHECKOUT", "begin_checkout", 0.0),
             ],
+            currency: None,
         };
         let log = BTreeMap::from([
             ("add_to_cart".to_string(), 500),

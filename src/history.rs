@@ -1062,6 +1062,7 @@ mod tests {
             lift_floor: 1.5,
             derived_weekly_needed: None,
             warnings: Vec::new(),
+            budget: None,
         }
     }
 

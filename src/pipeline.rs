@@ -782,6 +782,8 @@ fn reported_counts(
                     units: units as u32,
                     per_unit_weekly: m.per_unit_weekly(weeks),
                     unreported: crate::source::meta::UNREPORTED.into(),
+                    per_unit_weekly_spend: m.per_unit_weekly_spend(weeks),
+                    currency: m.currency.clone(),
                 });
             }
             PlatformId::GoogleAds => {
@@ -794,6 +796,8 @@ fn reported_counts(
                     units: g.bidding_units() as u32,
                     per_unit_weekly: g.per_unit_weekly(weeks),
                     unreported: crate::source::google_ads::UNREPORTED.into(),
+                    per_unit_weekly_spend: g.per_unit_weekly_spend(weeks),
+                    currency: g.currency.clone(),
                 });
             }
             _ => {}

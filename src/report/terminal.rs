@@ -1,6 +1,7 @@
 //! The terminal report for people: the recommendation first, then flags, the proxy scorecard,
 //! weekly volumes and data notes. Colour only when writing to a terminal (and `NO_COLOR` unset).
 
+pub mod budget;
 pub mod layout;
 pub mod sections;
 
@@ -138,6 +139,7 @@ pub fn render(r: &Report, style: Style) -> String {
     conversion_goals(&mut o, r, style);
     changes(&mut o, r, style);
     flags(&mut o, r, style);
+    budget::section(&mut o, &r.recommendations, style);
     let pct_conf = (r.settings.confidence * 100.0).round();
     scorecard(&mut o, r, style, pct_conf);
     sections::values(&mut o, &r.values, style, pct_conf);

@@ -76,6 +76,11 @@ pub struct CampaignPull {
     pub name: String,
     /// Canonical event → all_conversions per week, aligned with [`AdsPull::weeks`].
     pub weekly: BTreeMap<String, Vec<f64>>,
+    /// `metrics.cost_micros` per week in the account's currency (micros ÷ 10⁶), aligned with
+    /// [`AdsPull::weeks`]; empty when Google Ads reported no cost for the campaign (or in a
+    /// snapshot from before cost was pulled).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub weekly_spend: Vec<f64>,
 }
 
 /// A conversion action and whether it is primary (used for bidding).
@@ -143,6 +148,9 @@ pub struct AdsPull {
     /// Campaign conversion goals (override `goals` per campaign).
     #[serde(default)]
     pub campaign_goals: Vec<CampaignGoal>,
+    /// `customer.currency_code` (ISO 4217), when the cost query returned it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
 }
 
 impl AdsPull {
@@ -188,6 +196,25 @@ impl AdsPull {
                 (e, v)
             })
             .collect()
+    }
+
+    /// Cost of every (campaign, week) cell over the last `weeks` weeks, aligned cell for cell
+    /// with each event's [`Self::per_unit_weekly`]; `None` when no campaign has a cost.
+    pub fn per_unit_weekly_spend(&self, weeks: usize) -> Option<Vec<f64>> {
+        if self.campaigns.iter().all(|c| c.weekly_spend.is_empty()) {
+            return None;
+        }
+        let from = self.weeks.len().saturating_sub(weeks);
+        let span = self.weeks.len() - from;
+        Some(
+            self.campaigns
+                .iter()
+                .flat_map(|c| match c.weekly_spend.get(from..) {
+                    Some(v) if !v.is_empty() => v.to_vec(),
+                    _ => vec![0.0; span],
+                })
+                .collect(),
+        )
     }
 
     /// Whether the `category` goal is biddable in campaign `id`: the campaign's own goals when
@@ -519,6 +546,7 @@ pub async fn fetch(
             name: text(r, "/campaign/name").unwrap_or_else(|| id.clone()),
             id,
             weekly: BTreeMap::new(),
+            weekly_spend: Vec::new(),
         });
         c.weekly
             .entry(event.to_string())
@@ -571,6 +599,14 @@ pub async fn fetch(
             })
         })
         .collect();
+    // Cost cannot be selected with conversion-action segments: its own query, last.
+    let q = format!(
+        "SELECT customer.currency_code, campaign.id, segments.week, metrics.cost_micros FROM campaign WHERE segments.date BETWEEN '{}' AND '{}' AND campaign.status != 'REMOVED'",
+        window.since(),
+        window.until()
+    );
+    let costs = s.search(&q).await?;
+    let currency = add_costs(&costs, &weeks, &mut campaigns).map_err(malformed)?;
     Ok(AdsPull {
         customer_id: spec.customer_id.clone(),
         weeks,
@@ -578,5 +614,49 @@ pub async fn fetch(
         actions,
         goals,
         campaign_goals,
+        currency,
     })
+}
+
+/// Adds each cost row's `metrics.costMicros` (an int64, so a JSON string) to its campaign's
+/// week; rows of campaigns without conversions (not bidding units) and rows without a cost are
+/// left out. Returns the account currency when a row carries it.
+fn add_costs(
+    rows: &[Value],
+    weeks: &[IsoWeek],
+    campaigns: &mut BTreeMap<String, CampaignPull>,
+) -> Result<Option<String>, String> {
+    let mut currency = None;
+    for r in rows {
+        let Some(v) = r.pointer("/metrics/costMicros") else {
+            continue;
+        };
+        let micros = v
+            .as_str()
+            .and_then(|s| s.parse::<i64>().ok())
+            .or_else(|| v.as_i64())
+            .filter(|m| *m >= 0)
+            .ok_or_else(|| format!("costMicros {v} is not a non-negative int64"))?;
+        currency = currency.or_else(|| text(r, "/customer/currencyCode"));
+        let Some(c) = text(r, "/campaign/id").and_then(|id| campaigns.get_mut(&id)) else {
+            continue;
+        };
+        let week = text(r, "/segments/week")
+            .and_then(|w| w.parse::<jiff::civil::Date>().ok())
+            .map(IsoWeek::of_date)
+            .ok_or_else(|| {
+                format!(
+                    "campaign {}: cost row without a readable segments.week",
+                    c.id
+                )
+            })?;
+        let Some(wi) = weeks.iter().position(|w| *w == week) else {
+            continue;
+        };
+        if c.weekly_spend.is_empty() {
+            c.weekly_spend = vec![0.0; weeks.len()];
+        }
+        c.weekly_spend[wi] += micros as f64 / 1e6;
+    }
+    Ok(currency)
 }

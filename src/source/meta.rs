@@ -156,6 +156,10 @@ pub struct AdSetPull {
     pub learning: Option<Learning>,
     /// Canonical event → events per week, aligned with [`MetaPull::weeks`].
     pub weekly: BTreeMap<String, Vec<f64>>,
+    /// Insights `spend` per week (account currency), aligned with [`MetaPull::weeks`]; empty in
+    /// snapshots written before spend was pulled.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub weekly_spend: Vec<f64>,
 }
 
 /// Everything pulled from one Meta ad account.
@@ -169,6 +173,9 @@ pub struct MetaPull {
     pub weeks: Vec<IsoWeek>,
     /// Ad sets seen in insights or listed as active.
     pub ad_sets: Vec<AdSetPull>,
+    /// Insights `account_currency` (ISO 4217), when Meta reported it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -190,6 +197,9 @@ struct InsightRow {
     campaign_id: Option<String>,
     #[serde(default)]
     actions: Vec<ActionStat>,
+    /// Amount spent, a numeric string.
+    spend: Option<Value>,
+    account_currency: Option<String>,
     date_start: String,
 }
 
@@ -314,7 +324,10 @@ impl Insights<'_> {
         );
         vec![
             ("level", "adset".into()),
-            ("fields", "adset_id,adset_name,campaign_id,actions".into()),
+            (
+                "fields",
+                "adset_id,adset_name,campaign_id,actions,spend,account_currency".into(),
+            ),
             ("time_range", time_range),
             ("time_increment", "7".into()),
             ("action_breakdowns", "action_type".into()),
@@ -472,6 +485,7 @@ pub async fn fetch(
         message,
     };
     let weeks = window.weeks();
+    let mut currency: Option<String> = None;
     let mut by_id: BTreeMap<String, AdSetPull> = BTreeMap::new();
     for s in sets {
         let (custom, pixel_id) = s
@@ -503,6 +517,7 @@ pub async fn fetch(
                 pixel_id,
                 learning,
                 weekly: BTreeMap::new(),
+                weekly_spend: Vec::new(),
             },
         );
     }
@@ -529,7 +544,20 @@ pub async fn fetch(
                 optimizing_on: None,
                 learning: None,
                 weekly: BTreeMap::new(),
+                weekly_spend: Vec::new(),
             });
+        if let Some(v) = &r.spend {
+            let x = number(v).filter(|x| *x >= 0.0).ok_or_else(|| {
+                malformed(format!("adset {}: spend {v} is not an amount", r.adset_id))
+            })?;
+            if set.weekly_spend.is_empty() {
+                set.weekly_spend = vec![0.0; weeks.len()];
+            }
+            set.weekly_spend[w] += x;
+        }
+        if currency.is_none() {
+            currency = r.account_currency.clone();
+        }
         for a in &r.actions {
             let Some(event) = spec.family.event_of(&a.action_type) else {
                 continue;
@@ -552,6 +580,7 @@ pub async fn fetch(
         action_family: spec.family,
         weeks,
         ad_sets: by_id.into_values().collect(),
+        currency,
     })
 }
 
@@ -594,6 +623,26 @@ impl MetaPull {
                 (e.clone(), counts)
             })
             .collect()
+    }
+
+    /// Spend of every (ad set, week) cell over the last `weeks` weeks, aligned cell for cell with
+    /// each event's [`Self::per_unit_weekly`]; `None` when Meta reported no spend at all (a
+    /// snapshot from before spend was pulled).
+    pub fn per_unit_weekly_spend(&self, weeks: usize) -> Option<Vec<f64>> {
+        let units = self.bidding_units();
+        if units.iter().all(|u| u.weekly_spend.is_empty()) {
+            return None;
+        }
+        let from = self.weeks.len().saturating_sub(weeks);
+        Some(
+            units
+                .iter()
+                .flat_map(|u| match u.weekly_spend.get(from..) {
+                    Some(v) if !v.is_empty() => v.to_vec(),
+                    _ => vec![0.0; self.weeks.len() - from],
+                })
+                .collect(),
+        )
     }
 
     /// The event most active ad sets optimize on today, if any.

@@ -619,8 +619,8 @@ async fn google_ads_retries_a_5xx() {
     );
     assert_eq!(
         stream_calls(&server).await,
-        6,
-        "503, 503, then the four queries"
+        7,
+        "503, 503, then the five queries (the fifth: cost per campaign and week)"
     );
 }
 
@@ -992,4 +992,159 @@ async fn meta_goal_audit_finds_an_optimization_event_the_site_never_sends() {
             "{format}: {text}"
         );
     }
+}
+
+/// The budget plan of `event` in a recommendation's JSON.
+fn plan<'a>(rec: &'a Value, event: &str) -> &'a Value {
+    rec["budget"]["events"]
+        .as_array()
+        .expect("budget events")
+        .iter()
+        .find(|e| e["event"] == event)
+        .unwrap_or_else(|| panic!("no budget plan for {event}"))
+}
+
+fn near(v: &Value, want: f64, tol: f64) -> bool {
+    v.as_f64().is_some_and(|x| (x - want).abs() <= tol)
+}
+
+/// Issue 16 item 2, Meta: budgets checked by hand on insights with known spend
+/// (fixtures/http/meta_insights_spend.json). Two active ad sets, four weeks, each (ad set, week)
+/// cell 350.00 EUR (50.00 a day), 10 purchases, 30 add-to-carts, and 20, 40, 20, 40 checkouts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn meta_budget_plan_is_priced_from_insights_spend() {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    Mock::given(method("GET"))
+        .and(path("/act_1234567890/insights"))
+        .and(query_param(
+            "fields",
+            "adset_id,adset_name,campaign_id,actions,spend,account_currency",
+        ))
+        .respond_with(json_response("meta_insights_spend.json", &base))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/act_1234567890/adsets"))
+        .respond_with(json_response("meta_adsets.json", &base))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = meta_config(dir.path(), &base);
+    let out = run(
+        s(&["recommend", "-c", cfg.to_str().unwrap(), "-f", "json"]),
+        vec![(META_ENV, META_TOKEN.into())],
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rec = &report["recommendations"][0];
+    assert_eq!(rec["budget"]["currency"], "EUR");
+    assert_eq!(rec["budget"]["threshold"], 0.8);
+    // purchase: 8 cells × 350 = 2800 spent on 80 purchases → 35.00 per purchase. Each cell is 10
+    // (variance 0), so a budget f× today's gives Poisson(10 f) a week; scipy
+    // brentq(poisson.sf(49, μ) = 0.8) → μ* = 55.83336, f = 5.583336, 50.00 × f = 279.1668 a day.
+    let p = plan(rec, "purchase");
+    assert_eq!(p["cost_per_event"], 35.0);
+    assert_eq!(p["daily_spend_per_unit"], 50.0);
+    assert_eq!(p["budget"]["status"], "clears");
+    assert!(near(&p["budget"]["daily_per_unit"], 279.1668, 0.01), "{p}");
+    assert!(near(&p["budget"]["multiple"], 5.583336, 1e-4), "{p}");
+    // Merging both ad sets: Poisson(20), scipy poisson.sf(49, 20) = 1.2459e-8: no merge clears.
+    assert!(
+        near(&p["consolidations"][1]["probability"], 1.2458926e-8, 1e-12),
+        "{p}"
+    );
+    assert_eq!(p["merge_to_clear"], Value::Null);
+    // add_to_cart: 350 / 30 = 11.67 per event; f = 55.83336 / 30 = 1.861112 → 93.0556 a day.
+    // Today Poisson(30): sf(49, 30) = 5.189e-4; merged Poisson(60): sf(49, 60) = 0.91559 clears.
+    let a = plan(rec, "add_to_cart");
+    assert!(near(&a["cost_per_event"], 350.0 / 30.0, 1e-9), "{a}");
+    assert!(near(&a["budget"]["daily_per_unit"], 93.0556, 0.01), "{a}");
+    assert!(near(&a["probability_today"], 5.188915e-4, 1e-8), "{a}");
+    assert!(
+        near(&a["consolidations"][1]["probability"], 0.9155933, 1e-6),
+        "{a}"
+    );
+    assert_eq!(a["merge_to_clear"], 2);
+    // begin_checkout: cells 20, 40, 20, 40 (twice): mean 30, sample variance 800/7 = 114.286,
+    // overdispersed, so negative binomial with r = (30f)² / (114.286 f² − 30 f). scipy brentq on
+    // nbinom.sf(49, r, r/(r + 30 f)) = 0.8 → f = 2.375657, 50.00 × f = 118.7829 a day; merged
+    // (f = 2) 0.65831, short of 0.8.
+    let b = plan(rec, "begin_checkout");
+    assert!(near(&b["cost_per_event"], 2800.0 / 240.0, 1e-9), "{b}");
+    assert!(near(&b["budget"]["daily_per_unit"], 118.7829, 0.01), "{b}");
+    assert!(
+        near(&b["consolidations"][1]["probability"], 0.6583066, 1e-6),
+        "{b}"
+    );
+    assert_eq!(b["merge_to_clear"], Value::Null);
+    // An event Meta counted none of has no cost per event: it says so instead.
+    let v = plan(rec, "view_item");
+    assert_eq!(v["budget"]["status"], "unpriced");
+    assert_eq!(v["budget"]["missing"], "no_events");
+    assert_eq!(v["cost_per_event"], Value::Null);
+
+    let out = run(
+        s(&["recommend", "-c", cfg.to_str().unwrap(), "--width", "110"]),
+        vec![(META_ENV, META_TOKEN.into())],
+    )
+    .await;
+    let text = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "BUDGET AND CONSOLIDATION",
+        "Meta (2 ad sets, amounts in EUR)",
+        "purchase: 35.00 per event; 279.17/day per ad set clears 80% of windows (today 50.00/day",
+        "add_to_cart: 11.67 per event; 93.06/day per ad set",
+        "merge 2 of 2 ad sets into 1 to clear (92%), leaving 1 ad set",
+        "view_item: Meta counted none in the weeks pulled: no cost per event",
+    ] {
+        assert!(text.contains(needle), "{needle:?} missing:\n{text}");
+    }
+}
+
+/// Issue 16 item 2, Google Ads: cost from `metrics.cost_micros` (int64 strings) in its own
+/// query. Campaign 2001 costs 700.00 USD a week, 2002 350.00; 3003 has cost but no conversions,
+/// so it is not a bidding unit and its cost is not counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn google_ads_budget_plan_is_priced_from_cost_micros() {
+    use wiremock::matchers::body_string_contains;
+    let server = MockServer::start().await;
+    let base = server.uri();
+    mount_gads_token(&server).await;
+    Mock::given(method("POST"))
+        .and(path(GADS_STREAM))
+        .and(body_string_contains("metrics.cost_micros FROM campaign"))
+        .respond_with(json_response("gads_cost_stream.json", &base))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    mount_gads_streams(&server, json_response("gads_campaign_stream.json", &base)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = run_gads(&gads_config(dir.path(), &base)).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let rec = &report["recommendations"][0];
+    assert_eq!(rec["budget"]["currency"], "USD");
+    // purchase: 21.5 conversions in 8 cells (3, 2.5, 3, 2; 2, 3, 2.5, 3.5), 4 × 700 + 4 × 350 =
+    // 4200 → 195.35 per conversion, 4200 / 8 / 7 = 75.00 a day per campaign. Mean 2.6875, sample
+    // variance 0.28125 < mean: Poisson over 30 days, mean 2.6875 f × 30/7, floor 15. scipy:
+    // today poisson.sf(14, 11.518) = 0.18621; brentq → f = 1.573652, 118.0239 a day; merging
+    // the two campaigns (f = 2) 0.96941.
+    let p = plan(rec, "purchase");
+    assert!(near(&p["cost_per_event"], 4200.0 / 21.5, 1e-9), "{p}");
+    assert_eq!(p["daily_spend_per_unit"], 75.0);
+    assert!(near(&p["probability_today"], 0.1862112, 1e-6), "{p}");
+    assert!(near(&p["budget"]["daily_per_unit"], 118.0239, 0.01), "{p}");
+    assert!(
+        near(&p["consolidations"][1]["probability"], 0.9694097, 1e-6),
+        "{p}"
+    );
+    assert_eq!(p["merge_to_clear"], 2);
+    let costs = report["pulled"]["google_ads"]["campaigns"][0]["weekly_spend"].clone();
+    assert_eq!(costs, serde_json::json!([700.0, 700.0, 700.0, 700.0]));
 }
