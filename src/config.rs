@@ -11,6 +11,7 @@ mod analysis;
 mod email;
 pub mod remote;
 pub mod secrets;
+pub mod signal;
 mod source;
 
 use std::collections::BTreeMap;
@@ -323,6 +324,9 @@ pub struct RawConfig {
     /// built-in ones (`assets/platform_rules.toml`).
     #[serde(default)]
     pub rule: Vec<crate::platform::Rule>,
+    /// `[signal]`: identifiers and destinations of `optsignal signal export`.
+    #[serde(default)]
+    pub signal: Option<signal::RawSignal>,
 }
 
 /// A platform as the recommendation uses it.
@@ -500,6 +504,8 @@ pub struct Settings {
     pub report: ReportSettings,
     /// Slack and webhook alerts, when configured.
     pub alerts: Option<alerts::AlertSettings>,
+    /// Signal delivery (`optsignal signal export`), when configured.
+    pub signal: Option<signal::SignalSettings>,
     /// API sources (Meta, GA4 Data API, Google Ads) and how to pull them.
     pub remote: remote::RemoteSettings,
     /// No event-level data: volumes come from the GA4 Data API (`source.kind = "ga4_api"`).
@@ -660,6 +666,22 @@ impl Settings {
             &mut |k, m| c.err(k, m),
         );
         let alerts = alerts::validate(raw.alerts.as_ref(), base_dir, &mut |k, m| c.err(k, m));
+        let meta_token = raw.meta.as_ref().and_then(|m| {
+            crate::source::secret::SecretRef::from_config(
+                m.access_token_env.as_deref(),
+                m.access_token_file.as_deref(),
+                base_dir,
+            )
+        });
+        let signal = signal::validate(
+            raw.signal.as_ref(),
+            base_dir,
+            meta_token,
+            raw.google_ads
+                .as_ref()
+                .and_then(|g| g.customer_id.as_deref()),
+            &mut |k, m| c.err(k, m),
+        );
         if pushdown && remote.bigquery.is_none() {
             c.err(
                 "source.kind",
@@ -694,6 +716,7 @@ impl Settings {
             email,
             report,
             alerts,
+            signal,
         })
     }
 }

@@ -37,6 +37,9 @@ pub enum Error {
     /// The weekly report job failed (rendering, SMTP, state files).
     #[error(transparent)]
     Deliver(#[from] crate::deliver::DeliverError),
+    /// Signal export or delivery failed (identifier columns, payload files, the platforms).
+    #[error(transparent)]
+    Signal(Box<crate::deliver::signal::SignalError>),
     /// An A/B test readout failed (assignment, or nothing to compare).
     #[error(transparent)]
     Experiment(#[from] crate::abtest::ExperimentError),
@@ -48,6 +51,12 @@ pub enum Error {
         /// The operating system's reason.
         source: std::io::Error,
     },
+}
+
+impl From<crate::deliver::signal::SignalError> for Error {
+    fn from(e: crate::deliver::signal::SignalError) -> Self {
+        Error::Signal(Box::new(e))
+    }
 }
 
 impl Error {
@@ -64,6 +73,7 @@ impl Error {
             | Error::NothingAsOf { .. }
             | Error::Experiment(_) => EXIT_RUNTIME,
             Error::Deliver(e) => e.exit_code(),
+            Error::Signal(e) => e.exit_code(),
         }
     }
 

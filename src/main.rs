@@ -35,6 +35,7 @@ fn dispatch(global: &Global, command: Command) -> Result<Outcome, Error> {
         Command::Experiment(a) => experiment::exec(global, a),
         Command::Audience(a) => audience::exec(global, a),
         Command::Report(a) => report::exec(global, a),
+        Command::Signal(c) => signal::exec(global, c),
     }
 }
 

@@ -14,6 +14,7 @@ pub mod history;
 pub mod pull;
 pub mod recommend;
 pub mod report;
+pub mod signal;
 pub mod test_plan;
 
 use std::io::IsTerminal;
@@ -81,6 +82,10 @@ pub enum Command {
     /// The GA4 export in BigQuery (`source.kind = "bigquery"`): show the pushdown SQL.
     #[command(subcommand)]
     Bigquery(bigquery::Command),
+    /// Deliver the recommended signal to Meta (Conversions API), Google Ads (click conversions)
+    /// and GA4 (Measurement Protocol): payload files by default.
+    #[command(subcommand)]
+    Signal(signal::Command),
 }
 
 /// The global flags, read once from the command line and passed to every command.

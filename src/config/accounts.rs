@@ -483,6 +483,44 @@ fn schema() -> Value {
             base_url: s(""),
             maximum_bytes_billed: Some(1),
         }),
+        signal: Some(super::signal::RawSignal {
+            path: Some("p".into()),
+            days: Some(1),
+            out_dir: Some("p".into()),
+            state_dir: Some("p".into()),
+            currency: s(""),
+            default_country_code: s(""),
+            columns: super::signal::RawColumns {
+                email: s(""),
+                phone: s(""),
+                fbp: s(""),
+                fbc: s(""),
+                client_ip_address: s(""),
+                client_user_agent: s(""),
+                gclid: s(""),
+                client_id: s(""),
+                event_id: s(""),
+            },
+            meta: Some(super::signal::RawMetaSignal {
+                pixel_id: s(""),
+                event_name: s(""),
+                test_event_code: s(""),
+                access_token_env: s(""),
+                access_token_file: Some("p".into()),
+                base_url: s(""),
+            }),
+            google_ads: Some(super::signal::RawGoogleAdsSignal {
+                customer_id: s(""),
+                conversion_action: s(""),
+            }),
+            ga4: Some(super::signal::RawGa4Signal {
+                measurement_id: s(""),
+                api_secret_env: s(""),
+                api_secret_file: Some("p".into()),
+                event_name: s(""),
+                base_url: s(""),
+            }),
+        }),
         rule: crate::platform::Rules::builtin()
             .rule
             .iter()

@@ -23,6 +23,7 @@
 pub mod alert;
 pub mod audit;
 pub mod message;
+pub mod signal;
 pub mod smtp;
 pub mod state;
 

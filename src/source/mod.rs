@@ -9,6 +9,7 @@ pub mod ga4_dedupe;
 pub mod ga4_export;
 pub mod google_ads;
 pub mod http;
+pub mod identified;
 pub mod log;
 pub mod meta;
 pub mod remote;

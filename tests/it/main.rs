@@ -30,6 +30,7 @@ mod readme;
 mod real_logs;
 mod redaction;
 mod report_email;
+mod signal;
 mod smtp_messages;
 mod snapshot;
 mod sources;

@@ -1,0 +1,77 @@
+//! `optsignal signal export`: the recommended (or a named) signal as request bodies for the
+//! Meta Conversions API, Google Ads click conversions and the GA4 Measurement Protocol, written
+//! to files (`--dry-run`, the default).
+
+use std::path::PathBuf;
+
+use optsignal::config::{load_settings, Overrides};
+use optsignal::error::Error;
+use optsignal::types::EventName;
+
+use super::common::to_json;
+use super::{Global, Outcome};
+
+/// The `signal` subcommands.
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Build the last days' qualifying units as payloads for every [signal] destination; with
+    /// --dry-run (the default) write them to files, nothing is sent.
+    Export(ExportArgs),
+}
+
+/// The arguments of `signal export`.
+#[derive(clap::Args)]
+pub struct ExportArgs {
+    /// Config file with [signal].
+    #[arg(short, long, env = "OPTSIGNAL_CONFIG")]
+    config: PathBuf,
+    /// The account, in a multi-account file.
+    #[arg(long)]
+    account: Option<String>,
+    /// Export this canonical event instead of each platform's recommendation.
+    #[arg(long)]
+    event: Option<String>,
+    /// Write the payloads to files under signal.out_dir (the default; nothing is sent).
+    #[arg(long)]
+    dry_run: bool,
+    /// Folder for the payload files (default signal.out_dir).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// Runs the analysis (for the recommendations and values), builds the payloads and writes them.
+pub fn exec(global: &Global, c: Command) -> Result<Outcome, Error> {
+    let Command::Export(a) = c;
+    let overrides = Overrides {
+        account: a.account,
+        progress: !global.quiet,
+        ..Overrides::default()
+    };
+    let settings = load_settings(Some(&a.config), &overrides)?;
+    let event = match a.event.as_deref() {
+        Some(e) => {
+            Some(
+                EventName::new(e).ok_or_else(|| optsignal::config::ConfigError::Invalid {
+                    origin: "command line".into(),
+                    account: None,
+                    key: "--event".into(),
+                    message: format!("{e:?} is not an event name"),
+                })?,
+            )
+        }
+        None => None,
+    };
+    let report = optsignal::pipeline::analyze(&settings)?;
+    let mut export = optsignal::deliver::signal::prepare(&settings, &report, event.as_ref())?;
+    let _ = a.dry_run;
+    let out = a.out.unwrap_or_else(|| {
+        settings
+            .signal
+            .as_ref()
+            .map(|s| s.out_dir.clone())
+            .unwrap_or_else(|| PathBuf::from("signal"))
+    });
+    let dir = optsignal::deliver::signal::write_dry_run(&mut export, &out)?;
+    eprintln!("dry run: payloads written to {}", dir.display());
+    Ok(Outcome::ok(to_json(&export)))
+}
