@@ -7,13 +7,10 @@ use jiff::civil::Date;
 use serde::Serialize;
 
 use crate::config::{ConfigError, Settings};
-use crate::experiment::{
-    readout, CollectCounts, CollectSpec, Collector, Readout, ReadoutError, ReadoutParams,
-};
+pub use crate::error::ExperimentError;
+use crate::experiment::{readout, CollectCounts, CollectSpec, Collector, Readout, ReadoutParams};
 use crate::observe::UnitKind;
-use crate::source::assignment::{
-    read_log_column, read_mapping, AssignmentError, AssignmentSummary,
-};
+use crate::source::assignment::{read_log_column, read_mapping, AssignmentSummary};
 use crate::source::log::{read_log, ReadSummary};
 use crate::types::EventName;
 
@@ -49,22 +46,6 @@ pub struct ExperimentOptions {
     pub srm_alpha: f64,
     /// Fewest users per arm for a segment to be adjusted for on its own.
     pub min_segment_users: u64,
-}
-
-/// Why a readout failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ExperimentError {
-    /// The assignment could not be read.
-    #[error(transparent)]
-    Assignment(#[from] AssignmentError),
-    /// The readout could not be made.
-    #[error("{path}: {source}")]
-    Readout {
-        /// The event log.
-        path: PathBuf,
-        /// Why.
-        source: ReadoutError,
-    },
 }
 
 /// The readout with everything needed to judge it: the JSON schema of `experiment`.

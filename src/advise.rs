@@ -26,14 +26,14 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::config::{AnalysisSettings, PlatformSettings};
 use crate::core::flag::FlagKind;
 use crate::core::recommend::{self as stage, Candidate, Choice, Exclusion, Params, Verdict};
 use crate::core::standardize::{standardize, Segment, Standardized};
+use crate::evidence::AnalysisSettings;
 use crate::evidence::ProxyEvidence;
 use crate::format::{amount, percent};
 use crate::observe::Observations;
-use crate::platform::{Floor, PlatformId};
+use crate::platform::{Floor, PlatformId, PlatformSettings};
 use crate::stats::clearance::{clearance, max_units_that_clear, volume_multiple_needed};
 use crate::stats::interval::z_quantile;
 use crate::types::{EventName, Interval, Probability};

@@ -286,11 +286,11 @@ pub fn compare_text(
 /// candidates.
 pub fn report_comparisons(
     obs: &Observations,
-    seeds: &crate::seeds::Seeds,
+    retargeting: &[EventName],
     confidence: f64,
 ) -> Vec<AudienceComparison> {
     let mut pairs: Vec<(String, String)> = Vec::new();
-    if let [first, second, ..] = seeds.retargeting.as_slice() {
+    if let [first, second, ..] = retargeting {
         pairs.push((first.to_string(), second.to_string()));
     }
     let has = |e: &str| obs.candidates.iter().any(|c| c.as_str() == e);

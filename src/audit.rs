@@ -24,29 +24,7 @@ use crate::format::percent;
 use crate::platform::PlatformId;
 use crate::report::Report;
 use crate::types::EventName;
-
-/// How serious a finding is; ordered so that `max` is the worst.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Hash)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    /// Worth knowing.
-    Info,
-    /// Should be looked at this week.
-    Warning,
-    /// Money is being wasted now.
-    Critical,
-}
-
-impl Severity {
-    /// The lower-case name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Critical => "critical",
-        }
-    }
-}
+pub use crate::types::Severity;
 
 /// One thing an audit found.
 #[derive(Debug, Clone, Serialize)]

@@ -19,8 +19,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::evidence::AnalysisSettings;
 use crate::observe::{ObserveSpec, UnitKind};
-use crate::platform::PlatformProfile;
+pub use crate::platform::PlatformSettings;
 use crate::source::log::LogSpec;
 use crate::types::EventName;
 
@@ -327,44 +328,6 @@ pub struct RawConfig {
     /// `[signal]`: identifiers and destinations of `optsignal signal export`.
     #[serde(default)]
     pub signal: Option<signal::RawSignal>,
-}
-
-/// A platform as the recommendation uses it.
-#[derive(Debug, Clone)]
-pub struct PlatformSettings {
-    /// Floor and eligible events (built-in, with config overrides).
-    pub profile: PlatformProfile,
-    /// Bidding units sharing the events.
-    pub ad_sets: u32,
-    /// Share of site events the platform sees.
-    pub attributed_share: f64,
-    /// The event optimized on today, if known.
-    pub optimizing_on: Option<EventName>,
-}
-
-/// Thresholds of the statistics and flags.
-#[derive(Debug, Clone, Serialize)]
-pub struct AnalysisSettings {
-    /// Weeks held out for out-of-time validation.
-    pub holdout_weeks: u32,
-    /// Confidence level of intervals.
-    pub confidence: f64,
-    /// Clearance probability an event needs.
-    pub clearance_threshold: f64,
-    /// Recent complete weeks used for volumes.
-    pub volume_weeks: u32,
-    /// Recent weeks compared with the baseline in drift flags.
-    pub surge_weeks: u32,
-    /// Significance level of the flag tests.
-    pub alpha: f64,
-    /// Fewest units with the proxy for a verdict.
-    pub min_units: u64,
-    /// Consecutive weeks a new best event must lead before it replaces the standing one.
-    pub confirm_weeks: u32,
-    /// The recommendation's validated lift floor, clearance band and score margin.
-    pub decision: crate::core::recommend::Params,
-    /// The drift flags' practical effect sizes.
-    pub effects: crate::core::flag::EffectSizes,
 }
 
 /// Where the weekly model store is and whether this run writes to it.
@@ -988,6 +951,35 @@ pub fn store_location(
         }
     };
     Ok((dir, raw.account))
+}
+
+/// The `test-plan` command's parameters are validated here, with the other settings, so that
+/// an error names the flag as every configuration error does.
+impl crate::testplan::TestParams {
+    /// Checks the ranges: mde > 0, α and power in (0, 1), at least 2 arms.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, message: String| ConfigError::Invalid {
+            origin: "command line".into(),
+            account: None,
+            key: key.into(),
+            message,
+        };
+        if !(self.mde.is_finite() && self.mde > 0.0) {
+            return Err(bad(
+                "--mde",
+                format!("{} must be a positive relative lift", self.mde),
+            ));
+        }
+        for (k, v) in [("--alpha", self.alpha), ("--power", self.power)] {
+            if !(v > 0.0 && v < 1.0) {
+                return Err(bad(k, format!("{v} must be strictly between 0 and 1")));
+            }
+        }
+        if self.arms < 2 {
+            return Err(bad("--arms", "a test needs at least 2 arms".into()));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -21,7 +21,6 @@ use linfa::prelude::*;
 use ndarray::{Array1, Array2};
 use serde::Serialize;
 
-use crate::config::AnalysisSettings;
 use crate::observe::{Observations, Ordering};
 use crate::stats::auc::{binary_auc_interval, brier, grouped_auc};
 use crate::stats::cluster::{clustered_table, wilson_real};
@@ -207,7 +206,7 @@ pub struct ProxyEvidence {
     /// Before / after-purchase ordering within purchasing units.
     pub ordering: Ordering,
     /// Proxy flags, filled in by [`crate::flags`].
-    pub flags: Vec<crate::flags::Flag>,
+    pub flags: Vec<crate::core::flag::Flag>,
 }
 
 impl ProxyEvidence {
@@ -562,10 +561,36 @@ fn out_of_time(
     (grouped_auc(&s, &pos, &neg), brier(&s, &pos, &neg))
 }
 
+/// Thresholds of the statistics and flags: the `[analysis]` settings every stage reads, from
+/// the measurement here on (validated by [`crate::config`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct AnalysisSettings {
+    /// Weeks held out for out-of-time validation.
+    pub holdout_weeks: u32,
+    /// Confidence level of intervals.
+    pub confidence: f64,
+    /// Clearance probability an event needs.
+    pub clearance_threshold: f64,
+    /// Recent complete weeks used for volumes.
+    pub volume_weeks: u32,
+    /// Recent weeks compared with the baseline in drift flags.
+    pub surge_weeks: u32,
+    /// Significance level of the flag tests.
+    pub alpha: f64,
+    /// Fewest units with the proxy for a verdict.
+    pub min_units: u64,
+    /// Consecutive weeks a new best event must lead before it replaces the standing one.
+    pub confirm_weeks: u32,
+    /// The recommendation's validated lift floor, clearance band and score margin.
+    pub decision: crate::core::recommend::Params,
+    /// The drift flags' practical effect sizes.
+    pub effects: crate::core::flag::EffectSizes,
+}
+
 /// Shared builders for unit tests of the stages that read evidence (here and in `flags`).
 #[cfg(test)]
 pub(crate) mod fixture {
-    use crate::config::AnalysisSettings;
+    use super::AnalysisSettings;
     use crate::observe::{ObserveSpec, UnitKind};
     use crate::types::{EventName, IsoWeek};
 
@@ -619,8 +644,8 @@ pub(crate) mod fixture {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::Event;
     use crate::observe::ObservationBuilder;
-    use crate::source::log::Event;
 
     /// Four weeks of 40 sessions a day (one user each). Paid sessions (every 4th) buy half the
     /// time, organic ones 1 in 20. `search` fires in every session of even days, whatever the

@@ -12,8 +12,8 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use crate::event::Event;
 use crate::observe::UnitKind;
-use crate::source::log::Event;
 use crate::stats::cluster::{
     chi_square_gof, detectable_difference, holm, stratified_difference, wald_power,
     AdjustedDifference, ClusteredRate, StratumPair,

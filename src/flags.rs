@@ -21,7 +21,6 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::evidence::{Estimability, ProxyEvidence};
@@ -29,21 +28,27 @@ use crate::format::{p_value, percent};
 use crate::observe::Observations;
 use crate::stats::drift::{standardized_ratio_test, stratified_change, Counts, StratifiedTest};
 use crate::stats::fdr::holm;
-use crate::store::StoredWeek;
+use crate::types::EventName;
 use crate::types::IsoWeek;
 
-pub use crate::core::flag::{EffectSizes, FlagKind};
-
-/// A raised flag with its explanation and the numbers behind it.
-#[derive(Debug, Clone, Serialize)]
-pub struct Flag {
-    /// What kind.
-    pub kind: FlagKind,
-    /// One sentence for people, with the key numbers.
-    pub message: String,
-    /// The numbers and test names that triggered the flag.
-    pub evidence: BTreeMap<String, Value>,
+/// A week stored by an earlier run, as the drift flags read it: its grouped pattern counts
+/// (implemented by [`crate::store::StoredWeek`]; the flags need nothing else of the store).
+pub trait PriorWeek {
+    /// The ISO week.
+    fn week(&self) -> IsoWeek;
+    /// Whether the data covered that whole week.
+    fn complete(&self) -> bool;
+    /// Candidate events in pattern-mask bit order.
+    fn candidates(&self) -> &[EventName];
+    /// Device levels (pattern column `device` indexes this).
+    fn devices(&self) -> &[String];
+    /// Channel levels (pattern column `channel` indexes this).
+    fn channels(&self) -> &[String];
+    /// Grouped counts: device, channel, candidate mask, units, purchasing units.
+    fn patterns(&self) -> &[[u64; 5]];
 }
+
+pub use crate::core::flag::{EffectSizes, Flag, FlagKind};
 
 fn flag(kind: FlagKind, message: String, evidence: Value) -> Flag {
     let evidence = match evidence {
@@ -167,35 +172,35 @@ fn censored(week: IsoWeek, data_end: i64, label_window_days: u32) -> bool {
 
 /// The complete weeks of candidate `j` by segment: stored weeks from before the log's first
 /// week (a longer baseline than one log), then the log's own complete weeks.
-pub fn drift_series(
+pub fn drift_series<W: PriorWeek>(
     obs: &Observations,
     j: usize,
-    prior: &[StoredWeek],
+    prior: &[W],
     label_window_days: u32,
 ) -> Vec<DriftWeek> {
     let event = &obs.candidates[j];
     let first_log_week = obs.weeks.first().map(|w| w.week);
     let mut seg = Segments::default();
-    let mut stored: Vec<&StoredWeek> = prior
+    let mut stored: Vec<&W> = prior
         .iter()
-        .filter(|w| w.complete && first_log_week.is_some_and(|f| w.week < f))
+        .filter(|w| w.complete() && first_log_week.is_some_and(|f| w.week() < f))
         .collect();
-    stored.sort_by_key(|w| w.week);
-    stored.dedup_by_key(|w| w.week);
+    stored.sort_by_key(|w| w.week());
+    stored.dedup_by_key(|w| w.week());
     let mut out = Vec::new();
     for w in stored {
-        let Some(bit) = w.candidates.iter().position(|c| c == event) else {
+        let Some(bit) = w.candidates().iter().position(|c| c == event) else {
             continue;
         };
         let mut d = DriftWeek {
-            week: w.week,
+            week: w.week(),
             stored: true,
             censored: true,
             share: Vec::new(),
             precision: Vec::new(),
         };
-        for &[dev, ch, mask, units, buyers] in &w.patterns {
-            let s = seg.index(level(&w.devices, dev), level(&w.channels, ch));
+        for &[dev, ch, mask, units, buyers] in w.patterns() {
+            let s = seg.index(level(w.devices(), dev), level(w.channels(), ch));
             let with = mask >> bit & 1 == 1;
             add(
                 &mut d.share,
@@ -216,7 +221,7 @@ pub fn drift_series(
                 );
             }
         }
-        if !w.patterns.is_empty() {
+        if !w.patterns().is_empty() {
             out.push(d);
         }
     }
@@ -385,11 +390,11 @@ fn drift_tests(series: &[DriftWeek], p: &FlagParams) -> Vec<Candidate> {
 ///
 /// The drift tests of all proxies form one family: their p-values are Holm-adjusted together, and
 /// a drift flag needs an adjusted p-value below `alpha` and an effect of the practical size.
-pub fn assess(
+pub fn assess<W: PriorWeek>(
     obs: &Observations,
     evidence: &mut [ProxyEvidence],
     p: &FlagParams,
-    prior: &[StoredWeek],
+    prior: &[W],
 ) {
     let total_purchasers: u64 = evidence.first().map_or(0, |e| e.a + e.c);
     let series: Vec<Vec<DriftWeek>> = (0..evidence.len())

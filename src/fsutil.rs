@@ -125,7 +125,7 @@ pub fn write_atomic_with(
     let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
     // Every file written this way is text for people or tools (stored weeks, sent-states,
     // snapshots, reports): no configured secret is written into any of them.
-    let redacted = std::str::from_utf8(bytes).map(crate::source::secret::redact);
+    let redacted = std::str::from_utf8(bytes).map(crate::secret::redact);
     let bytes = match &redacted {
         Ok(t) => t.as_bytes(),
         Err(_) => bytes,
@@ -177,6 +177,12 @@ pub fn try_lock(path: &Path) -> io::Result<Option<Lock>> {
     }
 }
 
+/// The lock file of an account in `dir`: `<slug>.lock` (the weekly report job's run lock, which
+/// config check also uses to find two accounts that would share one).
+pub fn lock_path(dir: &Path, account: &str) -> PathBuf {
+    dir.join(format!("{}.lock", slug(account)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,16 +213,6 @@ mod tests {
                     names[j]
                 );
             }
-        }
-    }
-
-    #[test]
-    fn the_store_the_sent_state_and_snapshots_name_an_account_alike() {
-        for n in ["東京", "大阪", "Shop A", "shop a", "Demo store", "???"] {
-            let one = slug(n);
-            assert_eq!(crate::store::account_slug(n), one, "{n}");
-            assert_eq!(crate::deliver::state::slug(n), one, "{n}");
-            assert_eq!(crate::source::remote::slug(n), one, "{n}");
         }
     }
 

@@ -447,8 +447,8 @@ pub fn diagnose(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::Event;
     use crate::observe::{ObservationBuilder, ObserveSpec, UnitKind};
-    use crate::source::log::Event;
 
     fn name(s: &str) -> EventName {
         EventName::new(s).unwrap()

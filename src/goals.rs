@@ -12,11 +12,11 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::audit::Severity;
 use crate::platform::PlatformId;
 use crate::source::google_ads::{ActionInfo, AdsPull};
 use crate::source::meta::MetaPull;
 use crate::source::remote::Pulled;
+use crate::types::Severity;
 
 /// One conversion-goal set-up that misleads the bidder.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -13,6 +13,9 @@
 //! [`deliver`] is the weekly report job (files, or SMTP once per week).
 //! [`experiment`] reads an A/B test out on a micro metric and the macro outcome ([`abtest`] is
 //! its job: assignment, log, readout); [`audience`] compares two audience definitions.
+//! Dependencies point one way, down the layers of docs/architecture.md (checked by
+//! tests/layers.rs): every source hands [`event::Event`]s to [`observe`], and [`secret`] redacts
+//! credentials from every output.
 
 pub mod abtest;
 pub mod advise;
@@ -23,6 +26,7 @@ pub mod core;
 pub mod deliver;
 pub mod demo;
 pub mod error;
+pub mod event;
 pub mod evidence;
 pub mod experiment;
 pub mod flags;
@@ -35,6 +39,7 @@ pub mod observe;
 pub mod pipeline;
 pub mod platform;
 pub mod report;
+pub mod secret;
 pub mod seeds;
 pub mod settle;
 pub mod source;

@@ -10,7 +10,7 @@ use clap::Parser;
 
 use commands::{print_failure, Cli, Command, Global, Outcome};
 use optsignal::error::Error;
-use optsignal::source::secret::redact;
+use optsignal::secret::redact;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -73,7 +73,7 @@ fn init_logging(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         // Every log line is redacted: a debug line may quote a request or a server's answer.
-        .with_writer(|| optsignal::source::secret::Redacting::new(std::io::stderr()))
+        .with_writer(|| optsignal::secret::Redacting::new(std::io::stderr()))
         .with_target(false)
         .init();
 }

@@ -27,7 +27,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::core::coverage::{CoverageParams, SetAside, WeekCoverage};
-use crate::source::log::{Event, SkipReason};
+use crate::event::{Event, SkipReason};
 use crate::types::{EventName, IsoWeek};
 
 /// Microseconds in a minute and a day.
@@ -1491,6 +1491,30 @@ pub fn week_span(week: IsoWeek, tz: &TimeZone) -> (i64, i64) {
             .unwrap_or(0)
     };
     (at(week.monday()), at(week.next().monday()))
+}
+
+/// Site-wide totals of one ISO week.
+#[derive(Debug, Clone, Serialize)]
+pub struct WeekTotals {
+    /// The week.
+    pub week: IsoWeek,
+    /// Whether the week is complete by its own coverage (used for floor checks and drift
+    /// tests); see `set_aside` when it is not.
+    pub complete: bool,
+    /// Days of the week (0–7) with at least one event.
+    pub days_with_data: u8,
+    /// Why the week was set aside (`null` for a complete week): `few_days` (data on fewer than
+    /// `analysis.min_week_days` days) or `low_volume` (units below `analysis.min_week_share` of the
+    /// median of its neighbouring weeks').
+    pub set_aside: Option<crate::core::coverage::SetAside>,
+    /// Units that started this week.
+    pub units: u64,
+    /// Distinct users active this week.
+    pub users: u64,
+    /// Purchase events, purchasing units and purchasing users.
+    pub purchase: Volume,
+    /// Sum of purchase values.
+    pub revenue: f64,
 }
 
 #[cfg(test)]

@@ -504,7 +504,7 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
         .collect();
     let recent = crate::testplan::recent_complete(&weekly, a.volume_weeks);
     let mut seeds = crate::seeds::rank(&proxies, &recent);
-    seeds.comparisons = crate::audience::report_comparisons(&obs, &seeds, a.confidence);
+    seeds.comparisons = crate::audience::report_comparisons(&obs, &seeds.retargeting, a.confidence);
     let values = crate::value::values(&obs, &proxies, a.confidence);
     let test_plan = crate::testplan::plan(
         &obs.purchase,

@@ -459,6 +459,19 @@ impl PlatformProfile {
     }
 }
 
+/// A platform as the recommendation uses it (validated by [`crate::config`]).
+#[derive(Debug, Clone)]
+pub struct PlatformSettings {
+    /// Floor and eligible events (built-in, with config overrides).
+    pub profile: PlatformProfile,
+    /// Bidding units sharing the events.
+    pub ad_sets: u32,
+    /// Share of site events the platform sees.
+    pub attributed_share: f64,
+    /// The event optimized on today, if known.
+    pub optimizing_on: Option<EventName>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -492,46 +505,6 @@ mod tests {
         assert!(ms.text.contains("2025-08"), "{}", ms.text);
         let tt = rules.floor(PlatformId::Tiktok, None).unwrap();
         assert!(tt.text.contains("25 results or 7 days"), "{}", tt.text);
-    }
-
-    #[test]
-    fn a_users_rule_replaces_the_built_in_one_and_bad_rules_are_named() {
-        let user = Rules::parse(
-            r#"
-[[rule]]
-platform = "meta"
-id = "learning_phase"
-events = 40
-days = 7
-unit = "ad_set"
-basis = "official"
-text = "re-checked"
-source = "https://www.facebook.com/business/help/112167992830700"
-checked = "2027-01-04"
-"#,
-            "my.toml",
-        )
-        .unwrap();
-        let merged = Rules::builtin().merged(&user.rule);
-        let m = merged.floor(PlatformId::Meta, None).unwrap();
-        assert_eq!((m.events, m.checked.as_str()), (40.0, "2027-01-04"));
-        assert_eq!(merged.rule.len(), Rules::builtin().rule.len());
-        let old = PlatformId::Meta.profile().floor;
-        let (was, now) = (
-            crate::store::StoredRule::of(&old),
-            crate::store::StoredRule::of(&m.floor()),
-        );
-        assert!(was.changed_to(&now));
-        assert!(!was.changed_to(&was.clone()));
-        let bad = Rules::parse(
-            "[[rule]]\nplatform = \"meta\"\nid = \"x\"\nevents = 0\ndays = 7\nunit = \"ad_set\"\nbasis = \"official\"\ntext = \"t\"\nsource = \"s\"\nchecked = \"2026-01-01\"\n",
-            "my.toml",
-        )
-        .unwrap_err();
-        assert!(
-            bad.contains("my.toml: rule[0] (meta x): events = 0"),
-            "{bad}"
-        );
     }
 
     #[test]

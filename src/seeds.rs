@@ -7,6 +7,7 @@
 
 use serde::Serialize;
 
+use crate::audience::AudienceComparison;
 use crate::evidence::ProxyEvidence;
 use crate::types::{EventName, Interval};
 
@@ -58,7 +59,7 @@ pub struct Seeds {
     pub lookalike: Vec<EventName>,
     /// Audiences side by side: the two best retargeting seeds, and wishlist-add against
     /// newsletter-only when both are candidates ([`crate::audience::report_comparisons`]).
-    pub comparisons: Vec<crate::audience::AudienceComparison>,
+    pub comparisons: Vec<AudienceComparison>,
 }
 
 /// Ranks proxies as audience seeds; `recent` are the indices of the recent complete weeks.

@@ -699,6 +699,27 @@ fn split_items(inner: &str) -> Vec<&str> {
     items
 }
 
+impl crate::flags::PriorWeek for StoredWeek {
+    fn week(&self) -> IsoWeek {
+        self.week
+    }
+    fn complete(&self) -> bool {
+        self.complete
+    }
+    fn candidates(&self) -> &[EventName] {
+        &self.candidates
+    }
+    fn devices(&self) -> &[String] {
+        &self.devices
+    }
+    fn channels(&self) -> &[String] {
+        &self.channels
+    }
+    fn patterns(&self) -> &[[u64; 5]] {
+        &self.patterns
+    }
+}
+
 /// The folder name of an account in the store: [`crate::fsutil::slug`], the one identity every
 /// file of an account is named by.
 pub fn account_slug(account: &str) -> String {
@@ -962,6 +983,48 @@ pub fn write_atomic(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    // Here rather than in platform's tests: it also checks that the replaced floor is a stored
+    // rule change, and the platform module is below the store.
+    fn a_users_rule_replaces_the_built_in_one_and_bad_rules_are_named() {
+        let user = crate::platform::Rules::parse(
+            r#"
+[[rule]]
+platform = "meta"
+id = "learning_phase"
+events = 40
+days = 7
+unit = "ad_set"
+basis = "official"
+text = "re-checked"
+source = "https://www.facebook.com/business/help/112167992830700"
+checked = "2027-01-04"
+"#,
+            "my.toml",
+        )
+        .unwrap();
+        let merged = crate::platform::Rules::builtin().merged(&user.rule);
+        let m = merged.floor(PlatformId::Meta, None).unwrap();
+        assert_eq!((m.events, m.checked.as_str()), (40.0, "2027-01-04"));
+        assert_eq!(
+            merged.rule.len(),
+            crate::platform::Rules::builtin().rule.len()
+        );
+        let old = PlatformId::Meta.profile().floor;
+        let (was, now) = (StoredRule::of(&old), StoredRule::of(&m.floor()));
+        assert!(was.changed_to(&now));
+        assert!(!was.changed_to(&was.clone()));
+        let bad = crate::platform::Rules::parse(
+            "[[rule]]\nplatform = \"meta\"\nid = \"x\"\nevents = 0\ndays = 7\nunit = \"ad_set\"\nbasis = \"official\"\ntext = \"t\"\nsource = \"s\"\nchecked = \"2026-01-01\"\n",
+            "my.toml",
+        )
+        .unwrap_err();
+        assert!(
+            bad.contains("my.toml: rule[0] (meta x): events = 0"),
+            "{bad}"
+        );
+    }
 
     #[test]
     fn slugs_are_folder_safe() {

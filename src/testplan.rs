@@ -11,7 +11,7 @@
 use serde::Serialize;
 
 use crate::evidence::ProxyEvidence;
-use crate::report::WeekTotals;
+use crate::observe::WeekTotals;
 use crate::stats::power::two_proportion_n;
 use crate::types::{EventName, Interval};
 
@@ -249,33 +249,6 @@ pub struct ParamError {
     pub message: String,
 }
 
-impl TestParams {
-    /// Checks the ranges: mde > 0, α and power in (0, 1), at least 2 arms.
-    pub fn validate(&self) -> Result<(), crate::config::ConfigError> {
-        let bad = |key: &str, message: String| crate::config::ConfigError::Invalid {
-            origin: "command line".into(),
-            account: None,
-            key: key.into(),
-            message,
-        };
-        if !(self.mde.is_finite() && self.mde > 0.0) {
-            return Err(bad(
-                "--mde",
-                format!("{} must be a positive relative lift", self.mde),
-            ));
-        }
-        for (k, v) in [("--alpha", self.alpha), ("--power", self.power)] {
-            if !(v > 0.0 && v < 1.0) {
-                return Err(bad(k, format!("{v} must be strictly between 0 and 1")));
-            }
-        }
-        if self.arms < 2 {
-            return Err(bad("--arms", "a test needs at least 2 arms".into()));
-        }
-        Ok(())
-    }
-}
-
 /// Parses a relative amount: `10%` is 0.10, `0.1` is 0.1.
 pub fn parse_relative(s: &str) -> Result<f64, String> {
     let t = s.trim();
@@ -292,15 +265,6 @@ pub fn parse_relative(s: &str) -> Result<f64, String> {
     } else {
         Err(format!("{s:?} must be a positive lift"))
     }
-}
-
-/// Recomputes a report's test plan with other parameters (the `test-plan` command).
-pub fn replan(r: &crate::report::Report, params: TestParams) -> TestPlan {
-    let recent = recent_complete(&r.weekly, r.settings.volume_weeks);
-    let Some(purchase) = r.test_plan.metrics.first().map(|m| m.event.clone()) else {
-        return r.test_plan.clone();
-    };
-    plan(&purchase, &r.weekly, &r.proxies, &recent, params)
 }
 
 #[cfg(test)]

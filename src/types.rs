@@ -232,6 +232,29 @@ impl From<Interval> for [f64; 2] {
     }
 }
 
+/// How serious a finding is; ordered so that `max` is the worst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Worth knowing.
+    Info,
+    /// Should be looked at this week.
+    Warning,
+    /// Money is being wasted now.
+    Critical,
+}
+
+impl Severity {
+    /// The lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,8 +1,8 @@
 //! Audiences on a hand-made log, counted by hand.
 
 use super::*;
+use crate::event::Event;
 use crate::observe::{ObservationBuilder, ObserveSpec};
-use crate::source::log::Event;
 
 fn obs() -> Observations {
     let spec = ObserveSpec {

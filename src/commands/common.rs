@@ -8,7 +8,7 @@ use clap::ValueEnum;
 use optsignal::config::{load_settings, Overrides, Settings};
 use optsignal::error::Error;
 use optsignal::observe::UnitKind;
-use optsignal::source::secret::redact;
+use optsignal::secret::redact;
 
 use super::Global;
 

@@ -35,7 +35,7 @@ pub fn exec(global: &Global, a: Args) -> Result<Outcome, Error> {
     params.validate()?;
     let settings = data_settings(global, &a.data, None)?;
     let report = optsignal::pipeline::analyze(&settings)?;
-    let plan = optsignal::testplan::replan(&report, params);
+    let plan = optsignal::report::replan(&report, params);
     Ok(Outcome::ok(match a.data.format {
         Format::Json => to_json(&plan),
         Format::Table => {

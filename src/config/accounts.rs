@@ -775,7 +775,7 @@ fn shared_folders(file: &ConfigFile) -> Vec<ConfigError> {
                 crate::store::Store::new(&store, &a.name)
                     .dir()
                     .to_path_buf(),
-                crate::deliver::state::lock_path(&state, &a.name),
+                crate::fsutil::lock_path(&state, &a.name),
             )
         })
         .collect();

@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::flags::FlagKind;
-use crate::source::secret::{register, SecretRef};
+use crate::secret::{register, SecretRef};
 
 /// `[alerts]` as written.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

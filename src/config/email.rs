@@ -58,7 +58,7 @@ pub(super) fn email(c: &mut Check<'_>, e: &RawEmail, base_dir: &Path) -> Option<
         .filter_map(|(i, t)| mailbox(c, &format!("email.to[{i}]"), t))
         .collect();
     let subject = e.subject.clone().unwrap_or_else(|| DEFAULT_SUBJECT.into());
-    if let Err(m) = crate::report::document::check_line(&subject) {
+    if let Err(m) = check_line(&subject) {
         c.err("email.subject", m);
     }
     let host = e.host.clone().filter(|h| !h.trim().is_empty());
@@ -251,4 +251,11 @@ pub(super) fn report(c: &mut Check<'_>, r: &RawReport, base_dir: &Path) -> Repor
         send_partial: r.send_partial.unwrap_or(false),
         settle_hours,
     }
+}
+/// Checks that a one-line template compiles, so config validation can name the key.
+pub fn check_line(template: &str) -> Result<(), String> {
+    let env = minijinja::Environment::new();
+    env.template_from_str(template)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }

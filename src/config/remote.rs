@@ -6,15 +6,17 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::secret::SecretRef;
 use crate::source::bigquery::sql::ExportTable;
 use crate::source::bigquery::BigQuerySettings;
 use crate::source::ga4_api::Ga4Spec;
 use crate::source::google_ads::AdsSpec;
 use crate::source::http::HttpSettings;
 use crate::source::meta::{ActionFamily, MetaSpec};
-use crate::source::secret::SecretRef;
 use crate::source::window::Window;
 use crate::types::IsoWeek;
+
+pub use crate::source::remote::RemoteSettings;
 
 /// `[fetch]`: which weeks API sources pull, and how patiently.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -120,35 +122,6 @@ pub struct RawGoogleAds {
     pub base_url: Option<String>,
     /// OAuth token endpoint (default `https://oauth2.googleapis.com/token`).
     pub token_url: Option<String>,
-}
-
-/// Validated settings of the API sources.
-#[derive(Debug, Clone, Default)]
-pub struct RemoteSettings {
-    /// Timeouts, retries, concurrency.
-    pub http: HttpSettings,
-    /// Weeks to pull; `None` when no API source is configured.
-    pub window: Option<Window>,
-    /// Meta ad account.
-    pub meta: Option<MetaSpec>,
-    /// GA4 property.
-    pub ga4: Option<Ga4Spec>,
-    /// Google Ads customer.
-    pub google_ads: Option<AdsSpec>,
-    /// Snapshot to read instead of the network.
-    pub snapshot: Option<PathBuf>,
-    /// GA4 export in BigQuery (the event source with `source.kind = "bigquery"`).
-    pub bigquery: Option<BigQuerySettings>,
-}
-
-impl RemoteSettings {
-    /// Whether any API source (or a snapshot of one) is configured.
-    pub fn any(&self) -> bool {
-        self.meta.is_some()
-            || self.ga4.is_some()
-            || self.google_ads.is_some()
-            || self.snapshot.is_some()
-    }
 }
 
 /// The raw sections, as [`super::RawConfig`] holds them.

@@ -1,11 +1,11 @@
 //! Registers every secret a validated config names (SMTP password, API tokens, service-account
-//! private keys) with [`crate::source::secret::register`] as soon as the config is loaded, so
+//! private keys) with [`crate::secret::register`] as soon as the config is loaded, so
 //! that outputs are redacted even on paths that fail before the secret is used.
 
 use std::path::Path;
 
 use super::{SecretSource, Settings};
-use crate::source::secret::{register, SecretRef};
+use crate::secret::{register, SecretRef};
 
 /// Reads each secret `settings` names, where it can, and registers its value. A secret that
 /// cannot be read is skipped here: the step that needs it reports that, naming the variable or
@@ -69,7 +69,7 @@ fn register_key_file(path: &Path) {
 pub fn parse_message(path: &Path, message: &str) -> String {
     let mut lines = message.lines();
     let Some(first) = lines.next().filter(|l| l.starts_with("TOML parse error")) else {
-        return crate::source::secret::redact(message).into_owned();
+        return crate::secret::redact(message).into_owned();
     };
     let in_path = format!("in {}", path.display());
     let what: Vec<&str> = lines
@@ -86,7 +86,7 @@ pub fn parse_message(path: &Path, message: &str) -> String {
         })
         .flatten()
         .map_or(String::new(), |k| format!(" (key `{k}`)"));
-    let what = crate::source::secret::redact(&what.join("; ")).into_owned();
+    let what = crate::secret::redact(&what.join("; ")).into_owned();
     format!("{first}{key}: {what} (the line is not shown: it may hold a secret)")
 }
 

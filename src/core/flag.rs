@@ -1,7 +1,10 @@
 //! The kinds of proxy flag, as a plain domain enum the decision stages can reason about
 //! (the tests that raise them live in [`crate::flags`]).
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
+use serde_json::Value;
 
 /// The kinds of flag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
@@ -67,4 +70,15 @@ impl Default for EffectSizes {
             max_break_ratio: 0.5,
         }
     }
+}
+/// A raised flag with its explanation and the numbers behind it (raised, and its message
+/// written, by [`crate::flags`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct Flag {
+    /// What kind.
+    pub kind: FlagKind,
+    /// One sentence for people, with the key numbers.
+    pub message: String,
+    /// The numbers and test names that triggered the flag.
+    pub evidence: BTreeMap<String, Value>,
 }

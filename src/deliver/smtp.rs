@@ -106,7 +106,7 @@ fn transport(email: &EmailSettings) -> Result<SmtpTransport, DeliverError> {
     if let Some(auth) = &email.auth {
         let user = read_secret("user name", &auth.username)?;
         let pass = read_secret("password", &auth.password)?;
-        crate::source::secret::register(&pass);
+        crate::secret::register(&pass);
         builder = builder.credentials(Credentials::new(user, pass));
     }
     Ok(builder.build())

@@ -26,10 +26,7 @@ pub fn slug(account: &str) -> String {
 /// A held run lock; dropping it releases the lock.
 pub type RunLock = fsutil::Lock;
 
-/// The lock file of an account.
-pub fn lock_path(dir: &Path, account: &str) -> PathBuf {
-    dir.join(format!("{}.lock", slug(account)))
-}
+pub use crate::fsutil::lock_path;
 
 /// Takes the account's run lock without waiting: `Ok(None)` when another run holds it.
 pub fn try_lock(dir: &Path, account: &str) -> Result<Option<RunLock>, DeliverError> {
@@ -162,6 +159,16 @@ pub fn write_since(dir: &Path, account: &str, week: IsoWeek) -> Result<(), Deliv
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_store_the_sent_state_and_snapshots_name_an_account_alike() {
+        for n in ["東京", "大阪", "Shop A", "shop a", "Demo store", "???"] {
+            let one = crate::fsutil::slug(n);
+            assert_eq!(crate::store::account_slug(n), one, "{n}");
+            assert_eq!(crate::deliver::state::slug(n), one, "{n}");
+            assert_eq!(crate::source::remote::slug(n), one, "{n}");
+        }
+    }
 
     fn record(account: &str, week: IsoWeek) -> SentRecord {
         SentRecord {

@@ -160,7 +160,7 @@ pub fn render_markdown(a: &Audit) -> String {
             }
         }
     }
-    crate::source::secret::redact(&o).into_owned()
+    crate::secret::redact(&o).into_owned()
 }
 
 /// The audit's HTML template, compiled into the binary.
@@ -228,6 +228,6 @@ pub fn render_html(a: &Audit) -> Result<String, super::document::RenderError> {
         accounts => accounts,
         version => env!("CARGO_PKG_VERSION"),
     })
-    .map(|t| crate::source::secret::redact(&t).into_owned())
+    .map(|t| crate::secret::redact(&t).into_owned())
     .map_err(err)
 }

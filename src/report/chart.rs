@@ -11,6 +11,7 @@
 //! Vera licence), so the output does not depend on the fonts installed on the machine, then
 //! encoded with the `png` crate. Rendered at twice its display size for sharp phone screens.
 
+pub use crate::error::ChartError;
 use std::sync::OnceLock;
 
 use plotters::prelude::*;
@@ -28,20 +29,6 @@ pub const DISPLAY_WIDTH: u32 = 540;
 pub const SCALE: u32 = 2;
 const PANEL_HEIGHT: u32 = 230;
 const LEGEND_WIDTH: u32 = 165;
-
-/// The chart could not be drawn or encoded.
-#[derive(Debug, thiserror::Error)]
-pub enum ChartError {
-    /// The bundled font did not load (a corrupt build).
-    #[error("the bundled chart font could not be loaded")]
-    Font,
-    /// Drawing failed.
-    #[error("drawing the chart failed: {0}")]
-    Draw(String),
-    /// PNG encoding failed.
-    #[error("encoding the chart as PNG failed: {0}")]
-    Encode(#[from] png::EncodingError),
-}
 
 fn draw_err<E: std::fmt::Debug>(e: E) -> ChartError {
     ChartError::Draw(format!("{e:?}"))

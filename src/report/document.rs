@@ -2,6 +2,7 @@
 //! one [`ReportView`] through minijinja templates kept in `templates/` (compiled into the binary
 //! with `include_str!`, so the installed tool needs no template files).
 
+pub use crate::error::RenderError;
 use minijinja::{AutoEscape, Environment};
 
 use super::view::ReportView;
@@ -41,16 +42,6 @@ impl DocFormat {
             DocFormat::Text => "report.txt",
         }
     }
-}
-
-/// A template failed to render (a bug in a template, or a bad `email.subject`).
-#[derive(Debug, thiserror::Error)]
-#[error("template {template}: {message}")]
-pub struct RenderError {
-    /// The template's name.
-    pub template: String,
-    /// minijinja's message, with the line.
-    pub message: String,
 }
 
 fn render_error(template: &str, e: minijinja::Error) -> RenderError {
@@ -97,7 +88,7 @@ pub fn render(view: &ReportView, format: DocFormat) -> Result<String, RenderErro
     let tmpl = env.get_template(name).map_err(|e| render_error(name, e))?;
     let text = tmpl.render(view).map_err(|e| render_error(name, e))?;
     // Files, emails and stdout all start here: no configured secret leaves in a document.
-    Ok(crate::source::secret::redact(&text).into_owned())
+    Ok(crate::secret::redact(&text).into_owned())
 }
 
 /// Renders a one-line template (the email subject) against the view: `{{ account }}`,
@@ -108,13 +99,5 @@ pub fn render_line(template: &str, view: &ReportView) -> Result<String, RenderEr
         .render_str(template, view)
         .map_err(|e| render_error("email.subject", e))?;
     let line = out.split_whitespace().collect::<Vec<_>>().join(" ");
-    Ok(crate::source::secret::redact(&line).into_owned())
-}
-
-/// Checks that a one-line template compiles, so config validation can name the key.
-pub fn check_line(template: &str) -> Result<(), String> {
-    let env = Environment::new();
-    env.template_from_str(template)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    Ok(crate::secret::redact(&line).into_owned())
 }

@@ -19,8 +19,10 @@ use serde::Serialize;
 
 use crate::advise::Recommendation;
 use crate::evidence::ProxyEvidence;
-use crate::observe::{UnitKind, Volume};
+use crate::observe::UnitKind;
+pub use crate::observe::WeekTotals;
 use crate::source::log::SkipTally;
+use crate::testplan::{TestParams, TestPlan};
 use crate::types::IsoWeek;
 
 /// Version of the JSON schema.
@@ -96,30 +98,14 @@ pub struct SourceSettle {
     pub hours: u32,
 }
 
-/// Site-wide totals of one ISO week.
-#[derive(Debug, Clone, Serialize)]
-pub struct WeekTotals {
-    /// The week.
-    pub week: IsoWeek,
-    /// Whether the week is complete by its own coverage (used for floor checks and drift
-    /// tests); see `set_aside` when it is not.
-    pub complete: bool,
-    /// Days of the week (0–7) with at least one event.
-    pub days_with_data: u8,
-    /// Why the week was set aside (`null` for a complete week): `few_days` (data on fewer than
-    /// `analysis.min_week_days` days) or `low_volume` (units below `analysis.min_week_share` of the
-    /// median of its neighbouring weeks').
-    pub set_aside: Option<crate::core::coverage::SetAside>,
-    /// Units that started this week.
-    pub units: u64,
-    /// Distinct users active this week.
-    pub users: u64,
-    /// Purchase events, purchasing units and purchasing users.
-    pub purchase: Volume,
-    /// Sum of purchase values.
-    pub revenue: f64,
+/// Recomputes a report's test plan with other parameters (the `test-plan` command).
+pub fn replan(r: &Report, params: TestParams) -> TestPlan {
+    let recent = crate::testplan::recent_complete(&r.weekly, r.settings.volume_weeks);
+    let Some(purchase) = r.test_plan.metrics.first().map(|m| m.event.clone()) else {
+        return r.test_plan.clone();
+    };
+    crate::testplan::plan(&purchase, &r.weekly, &r.proxies, &recent, params)
 }
-
 /// Consecutive runs of weeks as `W1 … W4, W7` (a lone week stands alone).
 fn week_runs(weeks: &[IsoWeek]) -> String {
     let mut runs: Vec<(IsoWeek, IsoWeek)> = Vec::new();

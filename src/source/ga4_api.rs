@@ -162,7 +162,7 @@ async fn token(
         .token(&[SCOPE])
         .await
         .map(|t| {
-            crate::source::secret::register(t.as_str());
+            crate::secret::register(t.as_str());
             t.as_str().to_string()
         })
         .map_err(|e| HttpError::Auth {

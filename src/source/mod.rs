@@ -13,7 +13,8 @@ pub mod identified;
 pub mod log;
 pub mod meta;
 pub mod remote;
-pub mod secret;
+/// Secrets and their redaction, at [`crate::secret`] (kept here for the older path).
+pub use crate::secret;
 pub mod timestamp;
 pub mod window;
 

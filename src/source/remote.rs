@@ -7,12 +7,46 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::bigquery::BigQuerySettings;
 use super::ga4_api::Ga4Pull;
+use super::ga4_api::Ga4Spec;
 use super::google_ads::AdsPull;
+use super::google_ads::AdsSpec;
+use super::http::HttpSettings;
 use super::http::{block_on, Http, HttpError};
 use super::meta::MetaPull;
-use crate::config::remote::RemoteSettings;
+use super::meta::MetaSpec;
+use super::window::Window;
 use crate::types::IsoWeek;
+
+/// Validated settings of the API sources (validated by [`crate::config`]).
+#[derive(Debug, Clone, Default)]
+pub struct RemoteSettings {
+    /// Timeouts, retries, concurrency.
+    pub http: HttpSettings,
+    /// Weeks to pull; `None` when no API source is configured.
+    pub window: Option<Window>,
+    /// Meta ad account.
+    pub meta: Option<MetaSpec>,
+    /// GA4 property.
+    pub ga4: Option<Ga4Spec>,
+    /// Google Ads customer.
+    pub google_ads: Option<AdsSpec>,
+    /// Snapshot to read instead of the network.
+    pub snapshot: Option<PathBuf>,
+    /// GA4 export in BigQuery (the event source with `source.kind = "bigquery"`).
+    pub bigquery: Option<BigQuerySettings>,
+}
+
+impl RemoteSettings {
+    /// Whether any API source (or a snapshot of one) is configured.
+    pub fn any(&self) -> bool {
+        self.meta.is_some()
+            || self.ga4.is_some()
+            || self.google_ads.is_some()
+            || self.snapshot.is_some()
+    }
+}
 
 /// Version of the snapshot format.
 pub const SNAPSHOT_VERSION: u32 = 1;

@@ -39,7 +39,7 @@ pub enum AlertError {
         /// Account.
         account: String,
         /// The reader's message.
-        source: crate::source::secret::SecretError,
+        source: crate::secret::SecretError,
     },
     /// The target did not take the message.
     #[error("account {account:?}: {source}")]

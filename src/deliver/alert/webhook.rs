@@ -10,8 +10,8 @@
 
 use std::time::Duration;
 
+use crate::secret::{redact, Secret};
 use crate::source::http::Sleeper;
-use crate::source::secret::{redact, Secret};
 
 /// The time now; injected so a `Retry-After` date is judged against a known clock in tests.
 pub trait Clock: Send + Sync {
