@@ -23,6 +23,7 @@ mod experiment;
 mod ga4_api;
 mod ga4_export;
 mod hostile_input;
+mod layers;
 mod leakage;
 mod meta_api;
 mod pushdown;
