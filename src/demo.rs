@@ -594,10 +594,13 @@ mod funnel {
     pub const CHECKOUT_EFFECT_POWER: f64 = 0.3;
     /// Order value: log-normal with this median (EUR) and log-scale sigma (mean ~ 60 EUR).
     pub const ORDER_MEDIAN: f64 = 52.0;
+    /// Order value: the log-scale sigma of that log-normal.
     pub const ORDER_SIGMA: f64 = 0.55;
     /// Giveaway session: P(view_item), P(add_to_cart | viewed), P(sign_up).
     pub const GIVEAWAY_VIEW: f64 = 0.15;
+    /// Giveaway session: P(add_to_cart | viewed).
     pub const GIVEAWAY_CART: f64 = 0.03;
+    /// Giveaway session: P(sign_up).
     pub const GIVEAWAY_SIGN_UP: f64 = 0.98;
 }
 

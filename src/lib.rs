@@ -14,8 +14,10 @@
 //! [`experiment`] reads an A/B test out on a micro metric and the macro outcome ([`abtest`] is
 //! its job: assignment, log, readout); [`audience`] compares two audience definitions.
 //! Dependencies point one way, down the layers of docs/architecture.md (checked by
-//! tests/layers.rs): every source hands [`event::Event`]s to [`observe`], and [`secret`] redacts
+//! tests/it/layers.rs): every source hands [`event::Event`]s to [`observe`], and [`secret`] redacts
 //! credentials from every output.
+
+#![warn(missing_docs)]
 
 pub mod abtest;
 pub mod advise;
