@@ -743,7 +743,7 @@ mod tests {
                 }
                 let t0 = monday + (day * 1440 + 480 + k * 20) * minute;
                 for (i, name) in names.iter().enumerate() {
-                    b.push(&crate::source::log::Event {
+                    b.push(&crate::event::Event {
                         line: seq + 2,
                         seq,
                         micros: t0 + i as i64 * minute,
