@@ -15,6 +15,8 @@
 #   BENCH_DIR       where the generated logs live (default /tmp/optsignal-bench)
 #   BIN_DIR         use the optsignal, bench_log and csv_scan binaries there instead of building
 #                   (a directory with optsignal and examples/; e.g. a copy of an older build)
+#   BASE_BIN_DIR    also time the optsignal in this directory (tool "base"), alternating with the
+#                   current one: a before/after comparison within one run
 #   LABEL           free text stored with the rows of benches/results.csv (e.g. "before")
 #
 # For each size it writes a canonical demo-store log (uncompressed CSV) with the demo generator
@@ -24,6 +26,7 @@
 #   opt     optsignal recommend end to end (read, observe, fit, flag, recommend, render JSON),
 #           default threads;
 #   opt1    the same with --threads 1 (only when the binary has --threads);
+#   base    optsignal from BASE_BIN_DIR, the same command as opt (only when BASE_BIN_DIR is set);
 #   duckdb  DuckDB grouping + statsmodels on the grouped counts (../shared/bench/baseline_duckdb.py);
 #   pandas  pandas + statsmodels (../shared/bench/baseline_pandas.py).
 # Wall time, CPU time (user + system) and peak RSS come from /usr/bin/time -v. The medians are
@@ -37,7 +40,9 @@ pandas_max=${PANDAS_MAX:-10000000}
 duck_threads=${DUCKDB_THREADS:-2}
 work=${BENCH_DIR:-/tmp/optsignal-bench}
 label=${LABEL:-}
-wanted=" ${TOOLS:-scan opt opt1 duckdb pandas} "
+all_tools="scan opt opt1 duckdb pandas"
+[ -z "${BASE_BIN_DIR:-}" ] || all_tools="$all_tools base"
+wanted=" ${TOOLS:-$all_tools} "
 shared=../shared/bench
 if [ -z "${PYTHON:-}" ]; then
   if [ -x /work/venv/bin/python ]; then PYTHON=/work/venv/bin/python; else PYTHON=python3; fi
@@ -56,7 +61,7 @@ fi
 has_py() { "$PYTHON" -c "import $(IFS=,; echo "$*")" 2>/dev/null; }
 skip() { echo "benches/run.sh: skipping $1: $2" >&2; }
 tools=()
-for t in scan opt opt1 duckdb pandas; do
+for t in $all_tools; do
   [[ "$wanted" == *" $t "* ]] || continue
   case $t in
     opt1)
@@ -85,6 +90,7 @@ measure() {
     scan) cmd=("$bin/examples/csv_scan" "$f") ;;
     opt) cmd=("$bin/optsignal" recommend --events "$f" --platform meta --ad-sets 2 --format json) ;;
     opt1) cmd=("$bin/optsignal" recommend --events "$f" --platform meta --ad-sets 2 --format json --threads 1) ;;
+    base) cmd=("$BASE_BIN_DIR/optsignal" recommend --events "$f" --platform meta --ad-sets 2 --format json) ;;
     duckdb) cmd=("$PYTHON" "$shared/baseline_duckdb.py" "$f" "$duck_threads") ;;
     pandas) cmd=("$PYTHON" "$shared/baseline_pandas.py" "$f") ;;
   esac
@@ -137,6 +143,7 @@ for n in "${sizes[@]}"; do
   echo "  optsignal / DuckDB:  wall $(ratio "${W[opt]:-}" "${W[duckdb]:-}"), cpu $(ratio "${C[opt]:-}" "${C[duckdb]:-}"), memory $(ratio "${M[opt]:-}" "${M[duckdb]:-}")   (targets <= 0.50, <= 0.50, <= 0.25)"
   echo "  optsignal / scan:    wall $(ratio "${W[opt]:-}" "${W[scan]:-}"), cpu $(ratio "${C[opt]:-}" "${C[scan]:-}")   (target cpu <= 2.5)"
   echo "  optsignal / pandas:  wall $(ratio "${W[opt]:-}" "${W[pandas]:-}"), cpu $(ratio "${C[opt]:-}" "${C[pandas]:-}"), memory $(ratio "${M[opt]:-}" "${M[pandas]:-}")"
+  echo "  optsignal / base:    wall $(ratio "${W[opt]:-}" "${W[base]:-}"), cpu $(ratio "${C[opt]:-}" "${C[base]:-}"), memory $(ratio "${M[opt]:-}" "${M[base]:-}")"
   echo "  1 thread / default:  wall $(ratio "${W[opt1]:-}" "${W[opt]:-}"), cpu $(ratio "${C[opt1]:-}" "${C[opt]:-}")   (target wall >= 1.7 on 2 cores)"
   unset WS CS MS W C M
 done

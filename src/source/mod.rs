@@ -4,6 +4,7 @@
 
 pub mod assignment;
 pub mod bigquery;
+mod csv_fast;
 pub mod ga4_api;
 pub mod ga4_dedupe;
 pub mod ga4_export;
