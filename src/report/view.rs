@@ -370,6 +370,272 @@ fn changes_section(r: &Report) -> Section {
     }
 }
 
+/// Conversion-goal set-ups that feed a bidder the wrong signal, when the pull found any.
+fn goals_section(r: &Report) -> Option<Section> {
+    if r.conversion_goals.is_empty() {
+        return None;
+    }
+    Some(Section {
+        id: "conversion_goals",
+        title: "Conversion goals".into(),
+        intro: Some("Set-ups that feed a bidder the wrong signal.".into()),
+        chart: false,
+        items: r
+            .conversion_goals
+            .iter()
+            .map(|g| Item {
+                lead: Some(g.platform.display_name().to_string()),
+                tag: Some(g.severity.name().to_string()),
+                text: format!("{}: {} Fix: {}", g.kind, g.message, g.fix),
+                details: Vec::new(),
+            })
+            .collect(),
+        table: None,
+        footnote: None,
+    })
+}
+
+/// Each proxy flag, with its evidence.
+fn flags_section(r: &Report) -> Section {
+    let mut items = Vec::new();
+    for p in &r.proxies {
+        for f in &p.flags {
+            items.push(Item {
+                lead: Some(p.event.to_string()),
+                tag: Some(f.kind.name().to_string()),
+                text: f.message.clone(),
+                details: f
+                    .evidence
+                    .iter()
+                    .map(|(k, v)| Pair {
+                        key: k.replace('_', " "),
+                        value: evidence_value(v),
+                    })
+                    .collect(),
+            });
+        }
+    }
+    Section {
+        id: "flags",
+        title: "Proxy flags".into(),
+        intro: items
+            .is_empty()
+            .then(|| "No candidate event is flagged.".to_string()),
+        chart: false,
+        items,
+        table: None,
+        footnote: None,
+    }
+}
+
+/// The proxy scorecard: how well each candidate predicts a purchase.
+fn scorecard_section(r: &Report) -> Section {
+    let i = &r.input;
+    let conf = format!("{:.0}%", r.settings.confidence * 100.0);
+    let rows = r
+        .proxies
+        .iter()
+        .map(|p| {
+            let prec = match (p.precision, p.precision_ci) {
+                (Some(x), Some(c)) => {
+                    format!("{} ({}–{})", percent(x), percent(c.lo), percent(c.hi))
+                }
+                (Some(x), None) => percent(x),
+                _ => "–".into(),
+            };
+            let or = match (&p.adjusted, &p.estimability) {
+                (Some(m), _) => format!(
+                    "{:.2}{} ({:.2}–{:.2})",
+                    m.odds_ratio,
+                    if m.separation { "†" } else { "" },
+                    m.odds_ratio_ci.lo,
+                    m.odds_ratio_ci.hi
+                ),
+                (None, Estimability::NotEstimable { .. }) => "not estimable".into(),
+                (None, _) => "–".into(),
+            };
+            let flags: Vec<&str> = p.flags.iter().map(|f| f.kind.name()).collect();
+            Row {
+                cells: vec![
+                    p.event.to_string(),
+                    thousands(p.units_with()),
+                    prec,
+                    p.lift.map_or("–".into(), |x| format!("{x:.2}")),
+                    or,
+                    p.auc_out_of_time.map_or("–".into(), |x| format!("{x:.3}")),
+                    super::terminal::own_auc(p),
+                    p.q_value.map_or("–".into(), p_value),
+                    if flags.is_empty() {
+                        "–".into()
+                    } else {
+                        flags.join(", ")
+                    },
+                ],
+                alert: !flags.is_empty(),
+                dim: false,
+            }
+        })
+        .collect();
+    let separation = r
+        .proxies
+        .iter()
+        .any(|p| p.adjusted.as_ref().is_some_and(|m| m.separation));
+    Section {
+        id: "scorecard",
+        title: "Proxy scorecard".into(),
+        intro: Some(format!(
+            "How well each candidate predicts a purchase within {} days of the {} ({conf} intervals in brackets).",
+            r.label_window_days,
+            i.unit.plural().trim_end_matches('s')
+        )),
+        chart: false,
+        items: Vec::new(),
+        table: Some(TableView::new(
+            vec![
+                "event".into(),
+                format!("{} with", i.unit.plural()),
+                "precision".into(),
+                "lift".into(),
+                "adj. odds ratio".into(),
+                "AUC".into(),
+                "own AUC".into(),
+                "q".into(),
+                "flags".into(),
+            ],
+            |i| (1..8).contains(&i),
+            rows,
+        )),
+        footnote: Some(format!(
+            "precision: share of {} with the event that purchase; lift: precision / base rate; odds ratio adjusted for device and channel; AUC: the model's (event, device, channel) on the held-out last week(s); own AUC: the event alone ((TPR + TNR) / 2, DeLong interval) on the last held-out week(s) whose labels are complete, about 0.5 for an event unrelated to purchase; q: Benjamini–Hochberg.{}",
+            i.unit.plural(),
+            if separation { " † separation (a zero cell): Firth-penalized estimate." } else { "" }
+        )),
+    }
+}
+
+/// Site-wide weekly volumes, with the chart when there is one.
+fn weekly_section(r: &Report, chart: bool) -> Section {
+    let i = &r.input;
+    let mut headers = vec!["week".to_string(), i.unit.plural().to_string()];
+    headers.extend(r.proxies.iter().map(|p| p.event.to_string()));
+    headers.push("purchase".into());
+    let rows = i
+        .weeks
+        .iter()
+        .enumerate()
+        .map(|(wi, week)| {
+            let complete = i.complete_weeks.contains(week);
+            let mut cells = vec![format!("{week}{}", if complete { "" } else { "*" })];
+            cells.push(r.weekly.get(wi).map_or("–".into(), |w| thousands(w.units)));
+            for p in &r.proxies {
+                cells.push(p.weekly.get(wi).map_or("–".into(), |w| thousands(w.events)));
+            }
+            cells.push(
+                r.weekly
+                    .get(wi)
+                    .map_or("–".into(), |w| thousands(w.purchase.events)),
+            );
+            Row {
+                cells,
+                alert: false,
+                dim: !complete,
+            }
+        })
+        .collect();
+    let partial = i.weeks.len() > i.complete_weeks.len();
+    Section {
+        id: "weekly",
+        title: "Weekly volumes".into(),
+        intro: Some(
+            "Site-wide events per ISO week. The chart divides them by each platform's bidding units and scales them by the share of events it sees."
+                .into(),
+        ),
+        chart,
+        items: Vec::new(),
+        table: Some(TableView::new(headers, |i| i >= 1, rows)),
+        footnote: partial.then(|| {
+            format!(
+                "* set aside by its own coverage, kept out of floor checks and drift tests: {}.",
+                super::set_aside_list(&r.weekly, i.unit).join("; ")
+            )
+        }),
+    }
+}
+
+/// What was read and the report's data notes.
+fn notes_section(r: &Report) -> Section {
+    let i = &r.input;
+    let skipped: u64 = i.rows_skipped.values().map(|t| t.count).sum();
+    let file = std::path::Path::new(&i.file)
+        .file_name()
+        .map_or_else(|| i.file.clone(), |f| f.to_string_lossy().into_owned());
+    let mut notes = vec![Item {
+        lead: None,
+        tag: None,
+        text: format!(
+            "{} {} read from {file}, {} accepted, {} skipped; timestamps {}.",
+            thousands(i.rows_read),
+            crate::format::noun(i.rows_read, "row", "rows"),
+            thousands(i.rows_accepted),
+            thousands(skipped),
+            i.timestamp_format
+        ),
+        details: Vec::new(),
+    }];
+    notes.extend(r.notes.iter().map(|n| Item {
+        lead: None,
+        tag: None,
+        text: n.clone(),
+        details: Vec::new(),
+    }));
+    Section {
+        id: "notes",
+        title: "Data notes".into(),
+        intro: None,
+        chart: false,
+        items: notes,
+        table: None,
+        footnote: None,
+    }
+}
+
+/// The footer: data window, config provenance, settings and tool.
+fn footer(r: &Report, prov: &Provenance, window: &str) -> Vec<Pair> {
+    let s = &r.settings;
+    let mut footer = vec![Pair {
+        key: "data window".into(),
+        value: window.to_string(),
+    }];
+    footer.push(Pair {
+        key: "config".into(),
+        value: match (&prov.config_file, &prov.config_sha256) {
+            (Some(f), Some(h)) => format!("{f}, sha256 {h}"),
+            (None, Some(h)) => format!("sha256 {h}"),
+            (Some(f), None) => f.clone(),
+            (None, None) => "command-line settings only".into(),
+        },
+    });
+    footer.push(Pair {
+        key: "settings".into(),
+        value: format!(
+            "label window {} days, confidence {}, clearance threshold {}, volume weeks {}, surge weeks {}, alpha {}, min units {}, holdout weeks {}",
+            r.label_window_days,
+            s.confidence,
+            s.clearance_threshold,
+            s.volume_weeks,
+            s.surge_weeks,
+            s.alpha,
+            s.min_units,
+            s.holdout_weeks
+        ),
+    });
+    footer.push(Pair {
+        key: "tool".into(),
+        value: format!("{} {}", r.tool.name, r.tool.version),
+    });
+    footer
+}
+
 impl ReportView {
     /// Builds the view of a report. `chart_src` is the image reference when a chart exists.
     pub fn new(r: &Report, prov: &Provenance, chart_src: Option<String>) -> Self {
@@ -378,255 +644,13 @@ impl ReportView {
             (Some(a), Some(b)) => format!("{a} … {b} ({} – {})", a.monday(), sunday(*b)),
             _ => "no data".into(),
         };
-        let mut sections = Vec::new();
-        if !r.conversion_goals.is_empty() {
-            sections.push(Section {
-                id: "conversion_goals",
-                title: "Conversion goals".into(),
-                intro: Some("Set-ups that feed a bidder the wrong signal.".into()),
-                chart: false,
-                items: r
-                    .conversion_goals
-                    .iter()
-                    .map(|g| Item {
-                        lead: Some(g.platform.display_name().to_string()),
-                        tag: Some(g.severity.name().to_string()),
-                        text: format!("{}: {} Fix: {}", g.kind, g.message, g.fix),
-                        details: Vec::new(),
-                    })
-                    .collect(),
-                table: None,
-                footnote: None,
-            });
-        }
+        let mut sections: Vec<Section> = goals_section(r).into_iter().collect();
         sections.push(changes_section(r));
-
-        // Proxy flags, with their evidence.
-        let mut items = Vec::new();
-        for p in &r.proxies {
-            for f in &p.flags {
-                items.push(Item {
-                    lead: Some(p.event.to_string()),
-                    tag: Some(f.kind.name().to_string()),
-                    text: f.message.clone(),
-                    details: f
-                        .evidence
-                        .iter()
-                        .map(|(k, v)| Pair {
-                            key: k.replace('_', " "),
-                            value: evidence_value(v),
-                        })
-                        .collect(),
-                });
-            }
-        }
-        sections.push(Section {
-            id: "flags",
-            title: "Proxy flags".into(),
-            intro: items
-                .is_empty()
-                .then(|| "No candidate event is flagged.".to_string()),
-            chart: false,
-            items,
-            table: None,
-            footnote: None,
-        });
-
-        // The proxy scorecard.
-        let conf = format!("{:.0}%", r.settings.confidence * 100.0);
-        let rows = r
-            .proxies
-            .iter()
-            .map(|p| {
-                let prec = match (p.precision, p.precision_ci) {
-                    (Some(x), Some(c)) => {
-                        format!("{} ({}–{})", percent(x), percent(c.lo), percent(c.hi))
-                    }
-                    (Some(x), None) => percent(x),
-                    _ => "–".into(),
-                };
-                let or = match (&p.adjusted, &p.estimability) {
-                    (Some(m), _) => format!(
-                        "{:.2}{} ({:.2}–{:.2})",
-                        m.odds_ratio,
-                        if m.separation { "†" } else { "" },
-                        m.odds_ratio_ci.lo,
-                        m.odds_ratio_ci.hi
-                    ),
-                    (None, Estimability::NotEstimable { .. }) => "not estimable".into(),
-                    (None, _) => "–".into(),
-                };
-                let flags: Vec<&str> = p.flags.iter().map(|f| f.kind.name()).collect();
-                Row {
-                    cells: vec![
-                        p.event.to_string(),
-                        thousands(p.units_with()),
-                        prec,
-                        p.lift.map_or("–".into(), |x| format!("{x:.2}")),
-                        or,
-                        p.auc_out_of_time.map_or("–".into(), |x| format!("{x:.3}")),
-                        super::terminal::own_auc(p),
-                        p.q_value.map_or("–".into(), p_value),
-                        if flags.is_empty() {
-                            "–".into()
-                        } else {
-                            flags.join(", ")
-                        },
-                    ],
-                    alert: !flags.is_empty(),
-                    dim: false,
-                }
-            })
-            .collect();
-        let separation = r
-            .proxies
-            .iter()
-            .any(|p| p.adjusted.as_ref().is_some_and(|m| m.separation));
-        sections.push(Section {
-            id: "scorecard",
-            title: "Proxy scorecard".into(),
-            intro: Some(format!(
-                "How well each candidate predicts a purchase within {} days of the {} ({conf} intervals in brackets).",
-                r.label_window_days,
-                i.unit.plural().trim_end_matches('s')
-            )),
-            chart: false,
-            items: Vec::new(),
-            table: Some(TableView::new(
-                vec![
-                    "event".into(),
-                    format!("{} with", i.unit.plural()),
-                    "precision".into(),
-                    "lift".into(),
-                    "adj. odds ratio".into(),
-                    "AUC".into(),
-                    "own AUC".into(),
-                    "q".into(),
-                    "flags".into(),
-                ],
-                |i| (1..8).contains(&i),
-                rows,
-            )),
-            footnote: Some(format!(
-                "precision: share of {} with the event that purchase; lift: precision / base rate; odds ratio adjusted for device and channel; AUC: the model's (event, device, channel) on the held-out last week(s); own AUC: the event alone ((TPR + TNR) / 2, DeLong interval) on the last held-out week(s) whose labels are complete, about 0.5 for an event unrelated to purchase; q: Benjamini–Hochberg.{}",
-                i.unit.plural(),
-                if separation { " † separation (a zero cell): Firth-penalized estimate." } else { "" }
-            )),
-        });
-
-        // Weekly volumes.
-        let mut headers = vec!["week".to_string(), i.unit.plural().to_string()];
-        headers.extend(r.proxies.iter().map(|p| p.event.to_string()));
-        headers.push("purchase".into());
-        let rows = i
-            .weeks
-            .iter()
-            .enumerate()
-            .map(|(wi, week)| {
-                let complete = i.complete_weeks.contains(week);
-                let mut cells = vec![format!("{week}{}", if complete { "" } else { "*" })];
-                cells.push(r.weekly.get(wi).map_or("–".into(), |w| thousands(w.units)));
-                for p in &r.proxies {
-                    cells.push(p.weekly.get(wi).map_or("–".into(), |w| thousands(w.events)));
-                }
-                cells.push(
-                    r.weekly
-                        .get(wi)
-                        .map_or("–".into(), |w| thousands(w.purchase.events)),
-                );
-                Row {
-                    cells,
-                    alert: false,
-                    dim: !complete,
-                }
-            })
-            .collect();
-        let partial = i.weeks.len() > i.complete_weeks.len();
-        sections.push(Section {
-            id: "weekly",
-            title: "Weekly volumes".into(),
-            intro: Some(
-                "Site-wide events per ISO week. The chart divides them by each platform's bidding units and scales them by the share of events it sees."
-                    .into(),
-            ),
-            chart: chart_src.is_some(),
-            items: Vec::new(),
-            table: Some(TableView::new(headers, |i| i >= 1, rows)),
-            footnote: partial.then(|| {
-                format!(
-                    "* set aside by its own coverage, kept out of floor checks and drift tests: {}.",
-                    super::set_aside_list(&r.weekly, i.unit).join("; ")
-                )
-            }),
-        });
-
-        // Data notes.
-        let skipped: u64 = i.rows_skipped.values().map(|t| t.count).sum();
-        let file = std::path::Path::new(&i.file)
-            .file_name()
-            .map_or_else(|| i.file.clone(), |f| f.to_string_lossy().into_owned());
-        let mut notes = vec![Item {
-            lead: None,
-            tag: None,
-            text: format!(
-                "{} {} read from {file}, {} accepted, {} skipped; timestamps {}.",
-                thousands(i.rows_read),
-                crate::format::noun(i.rows_read, "row", "rows"),
-                thousands(i.rows_accepted),
-                thousands(skipped),
-                i.timestamp_format
-            ),
-            details: Vec::new(),
-        }];
-        notes.extend(r.notes.iter().map(|n| Item {
-            lead: None,
-            tag: None,
-            text: n.clone(),
-            details: Vec::new(),
-        }));
-        sections.push(Section {
-            id: "notes",
-            title: "Data notes".into(),
-            intro: None,
-            chart: false,
-            items: notes,
-            table: None,
-            footnote: None,
-        });
-
-        let s = &r.settings;
-        let mut footer = vec![Pair {
-            key: "data window".into(),
-            value: window.clone(),
-        }];
-        footer.push(Pair {
-            key: "config".into(),
-            value: match (&prov.config_file, &prov.config_sha256) {
-                (Some(f), Some(h)) => format!("{f}, sha256 {h}"),
-                (None, Some(h)) => format!("sha256 {h}"),
-                (Some(f), None) => f.clone(),
-                (None, None) => "command-line settings only".into(),
-            },
-        });
-        footer.push(Pair {
-            key: "settings".into(),
-            value: format!(
-                "label window {} days, confidence {}, clearance threshold {}, volume weeks {}, surge weeks {}, alpha {}, min units {}, holdout weeks {}",
-                r.label_window_days,
-                s.confidence,
-                s.clearance_threshold,
-                s.volume_weeks,
-                s.surge_weeks,
-                s.alpha,
-                s.min_units,
-                s.holdout_weeks
-            ),
-        });
-        footer.push(Pair {
-            key: "tool".into(),
-            value: format!("{} {}", r.tool.name, r.tool.version),
-        });
-
+        sections.push(flags_section(r));
+        sections.push(scorecard_section(r));
+        sections.push(weekly_section(r, chart_src.is_some()));
+        sections.push(notes_section(r));
+        let footer = footer(r, prov, &window);
         ReportView {
             account: r.account.clone(),
             week: report_week(r).map(|w| w.to_string()),
