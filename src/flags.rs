@@ -97,6 +97,9 @@ pub struct FlagParams {
     /// `tracking_break`: the segment-adjusted share of units with the proxy must fall to at most
     /// this fraction.
     pub max_break_ratio: f64,
+    /// The observations are weekly aggregates with no units at all (GA4 Data API volumes): the
+    /// insufficient-data flag says so rather than "only 0 units with ...".
+    pub aggregates_only: bool,
 }
 
 impl FlagParams {
@@ -118,6 +121,16 @@ impl FlagParams {
             min_surge_ratio: effects.min_surge_ratio,
             max_precision_ratio: effects.max_precision_ratio,
             max_break_ratio: effects.max_break_ratio,
+            aggregates_only: false,
+        }
+    }
+
+    /// The same rules over weekly aggregates with no event-level data (`source.kind =
+    /// "ga4_api"`), when `yes`.
+    pub fn over_aggregates(self, yes: bool) -> Self {
+        FlagParams {
+            aggregates_only: yes,
+            ..self
         }
     }
 }
@@ -527,6 +540,13 @@ fn drift_flag(
 
 fn insufficient(e: &ProxyEvidence, p: &FlagParams, purchasers: u64) -> Option<Flag> {
     let with = e.units_with();
+    if p.aggregates_only {
+        return Some(flag(
+            FlagKind::InsufficientData,
+            "no event-level data (GA4 Data API weekly aggregates): the proxy model cannot be fitted".into(),
+            json!({"units_with_proxy": with, "min_units": p.min_units}),
+        ));
+    }
     if with < p.min_units {
         return Some(flag(
             FlagKind::InsufficientData,
@@ -777,5 +797,16 @@ mod tests {
             "{}",
             f.message
         );
+    }
+
+    /// Over weekly aggregates the flag says there is no event-level data, whatever the counts;
+    /// over event-level data the same evidence gets no insufficient-data flag.
+    #[test]
+    fn aggregates_get_their_own_insufficient_data_flag() {
+        let e = against();
+        assert!(insufficient(&e, &params(), 1_000).is_none());
+        let f = insufficient(&e, &params().over_aggregates(true), 1_000).unwrap();
+        assert_eq!(f.kind, FlagKind::InsufficientData);
+        assert!(f.message.starts_with("no event-level data"), "{}", f.message);
     }
 }

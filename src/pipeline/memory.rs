@@ -131,7 +131,6 @@ fn flagged_evidence(
     obs: &Observations,
     earlier: &[StoredWeek],
 ) -> Vec<ProxyEvidence> {
-    let mut proxies = measure(obs, &settings.analysis);
     let a = &settings.analysis;
     let flag_params = crate::flags::FlagParams::new(
         a.alpha,
@@ -140,16 +139,10 @@ fn flagged_evidence(
         a.surge_weeks,
         settings.observe.label_window_days,
         a.effects,
-    );
+    )
+    .over_aggregates(settings.volumes_only);
+    let mut proxies = measure(obs, a);
     assess(obs, &mut proxies, &flag_params, earlier);
-    if settings.volumes_only {
-        // Aggregates have no units at all: say so rather than "only 0 units with ...".
-        for f in proxies.iter_mut().flat_map(|p| p.flags.iter_mut()) {
-            if f.kind == crate::flags::FlagKind::InsufficientData {
-                f.message = "no event-level data (GA4 Data API weekly aggregates): the proxy model cannot be fitted".into();
-            }
-        }
-    }
     proxies
 }
 
