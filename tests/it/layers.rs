@@ -69,7 +69,7 @@ fn parse_table(doc: &str) -> Table {
 
 /// The code of a Rust file with comments, string and char literals blanked out (newlines kept,
 /// so that byte offsets keep their line numbers).
-fn blank(src: &str) -> String {
+pub(crate) fn blank(src: &str) -> String {
     let c: Vec<char> = src.chars().collect();
     let mut out = String::with_capacity(src.len());
     let keep = |ch: char| if ch == '\n' { '\n' } else { ' ' };
@@ -162,12 +162,13 @@ fn blank(src: &str) -> String {
 
 /// A token of blanked code: an identifier or one punctuation character, with its line.
 #[derive(Debug, Clone, PartialEq)]
-struct Tok {
-    text: String,
-    line: usize,
+pub(crate) struct Tok {
+    pub(crate) text: String,
+    pub(crate) line: usize,
 }
 
-fn tokens(code: &str) -> Vec<Tok> {
+/// The tokens of blanked code, each with its line.
+pub(crate) fn tokens(code: &str) -> Vec<Tok> {
     let mut out = Vec::new();
     let mut line = 1;
     let mut chars = code.chars().peekable();
@@ -394,7 +395,8 @@ fn module_path(rel: &Path) -> Vec<String> {
     parts
 }
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+/// Every `.rs` file under `dir`, sorted.
+pub(crate) fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let mut entries: Vec<_> = fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())

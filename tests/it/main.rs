@@ -32,6 +32,7 @@ mod real_logs;
 mod redaction;
 mod report_email;
 mod signal;
+mod sizes;
 mod smtp_messages;
 mod snapshot;
 mod sources;
