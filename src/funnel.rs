@@ -212,10 +212,48 @@ pub fn diagnose(
     confidence: f64,
     alpha: f64,
 ) -> FunnelReport {
+    let counts = step_counts(obs, steps);
+    let nw = obs.weeks.len();
+    let overall: Vec<WeekFunnel> = (0..nw)
+        .map(|w| week_funnel(obs, &counts, steps, w, confidence, |_, _| true))
+        .collect();
+    let by_segment = segment_funnels(obs, &counts, steps, confidence);
+    // Week-over-week decompositions, their mix and rate tests one Benjamini–Hochberg family.
+    let raw = decompositions(obs, &counts, steps, &overall, confidence);
+    let ps: Vec<Option<f64>> = raw
+        .iter()
+        .flat_map(|r| [Some(r.3.mix.p_value), Some(r.3.rate.p_value)])
+        .collect();
+    let qs = benjamini_hochberg(&ps);
+    let changes = raw
+        .into_iter()
+        .enumerate()
+        .map(|(j, r)| {
+            let mix_q = qs.get(2 * j).copied().flatten().unwrap_or(1.0);
+            let rate_q = qs.get(2 * j + 1).copied().flatten().unwrap_or(1.0);
+            step_change(obs, &counts, steps, r, (mix_q, rate_q), (confidence, alpha))
+        })
+        .collect();
+    FunnelReport {
+        steps: steps.to_vec(),
+        absent_steps: absent_steps(obs, steps),
+        decomposed_over: if obs.devices.is_empty() && obs.channels.is_empty() {
+            "none (the log has no device or channel): every change is rate".into()
+        } else {
+            "device × channel segments".into()
+        },
+        overall,
+        by_segment,
+        changes,
+    }
+}
+
+/// Units per week × device × channel that reached each step (index 0: every unit).
+fn step_counts(obs: &Observations, steps: &[EventName]) -> Counts {
     let nd = obs.devices.len().max(1);
     let nc = obs.channels.len().max(1);
-    let k = steps.len() + 1;
     let nw = obs.weeks.len();
+    let k = steps.len() + 1;
     let mut counts = Counts {
         nd,
         nc,
@@ -248,24 +286,36 @@ pub fn diagnose(
             }
         }
     }
-    let absent_steps = steps
+    counts
+}
+
+/// The steps no unit ever fired (or that cannot be tracked).
+fn absent_steps(obs: &Observations, steps: &[EventName]) -> Vec<EventName> {
+    steps
         .iter()
         .filter(|s| {
             obs.fired_bit(s)
                 .is_none_or(|b| b >= 64 || !obs.fired.iter().any(|g| g.mask & (1u64 << b) != 0))
         })
         .cloned()
-        .collect();
-    let overall: Vec<WeekFunnel> = (0..nw)
-        .map(|w| week_funnel(obs, &counts, steps, w, confidence, |_, _| true))
-        .collect();
+        .collect()
+}
+
+/// The weekly funnel of each device, then each channel, that has units.
+fn segment_funnels(
+    obs: &Observations,
+    counts: &Counts,
+    steps: &[EventName],
+    confidence: f64,
+) -> Vec<SegmentFunnel> {
+    let nw = obs.weeks.len();
     let mut by_segment = Vec::new();
     for d in 0..obs.devices.len() {
         by_segment.push(SegmentFunnel {
             dimension: "device",
             level: obs.devices[d].clone(),
             weeks: (0..nw)
-                .map(|w| week_funnel(obs, &counts, steps, w, confidence, |dd, _| dd == d))
+                .map(|w| week_funnel(obs, counts, steps, w, confidence, |dd, _| dd == d))
                 .collect(),
         });
     }
@@ -274,25 +324,28 @@ pub fn diagnose(
             dimension: "channel",
             level: obs.channels[c].clone(),
             weeks: (0..nw)
-                .map(|w| week_funnel(obs, &counts, steps, w, confidence, |_, cc| cc == c))
+                .map(|w| week_funnel(obs, counts, steps, w, confidence, |_, cc| cc == c))
                 .collect(),
         });
     }
     by_segment.retain(|s| s.weeks.iter().any(|w| w.units > 0));
+    by_segment
+}
 
-    let seg_name = |d: usize, c: usize| -> String {
-        let dn = obs.devices.get(d).map(String::as_str);
-        let cn = obs.channels.get(c).map(String::as_str);
-        match (dn, cn) {
-            (Some(a), Some(b)) => format!("{a} · {b}"),
-            (Some(a), None) => a.to_string(),
-            (None, Some(b)) => b.to_string(),
-            (None, None) => "all".into(),
-        }
-    };
-    // Week-over-week decompositions.
-    let with_units: Vec<usize> = (0..nw).filter(|&w| overall[w].units > 0).collect();
-    let mut raw: Vec<(usize, usize, usize, Decomposition)> = Vec::new();
+/// The Kitagawa decomposition of each step's rate change between consecutive weeks with
+/// units: (earlier week, later week, step, decomposition).
+fn decompositions(
+    obs: &Observations,
+    counts: &Counts,
+    steps: &[EventName],
+    overall: &[WeekFunnel],
+    confidence: f64,
+) -> Vec<(usize, usize, usize, Decomposition)> {
+    let (nd, nc) = (counts.nd, counts.nc);
+    let with_units: Vec<usize> = (0..obs.weeks.len())
+        .filter(|&w| overall[w].units > 0)
+        .collect();
+    let mut raw = Vec::new();
     for pair in with_units.windows(2) {
         let (w1, w2) = (pair[0], pair[1]);
         for i in 0..steps.len() {
@@ -312,135 +365,163 @@ pub fn diagnose(
             }
         }
     }
-    let ps: Vec<Option<f64>> = raw
-        .iter()
-        .flat_map(|r| [Some(r.3.mix.p_value), Some(r.3.rate.p_value)])
-        .collect();
-    let qs = benjamini_hochberg(&ps);
-    let mut changes = Vec::with_capacity(raw.len());
-    for (j, (w1, w2, i, dec)) in raw.into_iter().enumerate() {
-        let mix_q = qs.get(2 * j).copied().flatten().unwrap_or(1.0);
-        let rate_q = qs.get(2 * j + 1).copied().flatten().unwrap_or(1.0);
-        let (ms, rs) = (mix_q < alpha, rate_q < alpha);
-        let (m, r) = (dec.mix.estimate.abs(), dec.rate.estimate.abs());
-        let verdict = match (ms, rs) {
-            (false, false) => Verdict::Noise,
-            (true, false) => Verdict::Mix,
-            (false, true) => Verdict::Rate,
-            (true, true) if m >= 2.0 * r => Verdict::Mix,
-            (true, true) if r >= 2.0 * m => Verdict::Rate,
-            (true, true) => Verdict::MixAndRate,
-        };
-        let base_name = if i == 0 {
-            "units".to_string()
-        } else {
-            format!("{} units", steps[i - 1])
-        };
-        // Mix driver: the device or channel level whose share of the denominator moved most.
-        let share = |w: usize, keep: &dyn Fn(usize, usize) -> bool| {
-            let all = counts.sum(w, i, |_, _| true).max(1) as f64;
-            counts.sum(w, i, keep) as f64 / all
-        };
-        let mut mix_driver: Option<(f64, String, f64, f64)> = None;
-        let mut consider = |name: String, keep: &dyn Fn(usize, usize) -> bool| {
-            let (a, b) = (share(w1, keep), share(w2, keep));
-            if mix_driver.as_ref().is_none_or(|x| (b - a).abs() > x.0) {
-                mix_driver = Some(((b - a).abs(), name, a, b));
-            }
-        };
-        for d in 0..obs.devices.len() {
-            consider(obs.devices[d].clone(), &|dd, _| dd == d);
-        }
-        for c in 0..obs.channels.len() {
-            consider(obs.channels[c].clone(), &|_, cc| cc == c);
-        }
-        // Rate driver: the device × channel segment with the largest rate contribution.
-        let (n1, n2) = (
-            counts.sum(w1, i, |_, _| true) as f64,
-            counts.sum(w2, i, |_, _| true) as f64,
-        );
-        let mut rate_driver: Option<(f64, String, f64, f64)> = None;
-        for d in 0..nd {
-            for c in 0..nc {
-                let (b1, h1) = (counts.get(w1, d, c, i), counts.get(w1, d, c, i + 1));
-                let (b2, h2) = (counts.get(w2, d, c, i), counts.get(w2, d, c, i + 1));
-                if b1 == 0 || b2 == 0 {
-                    continue;
-                }
-                let (r1, r2) = (h1 as f64 / b1 as f64, h2 as f64 / b2 as f64);
-                let contrib = (r2 - r1) * (b1 as f64 / n1 + b2 as f64 / n2) / 2.0;
-                if rate_driver
-                    .as_ref()
-                    .is_none_or(|x| contrib.abs() > x.0.abs())
-                {
-                    rate_driver = Some((contrib, seg_name(d, c), r1, r2));
-                }
-            }
-        }
-        let driver_text = match verdict {
-            Verdict::Mix => mix_driver.as_ref().map(|(_, n, a, b)| {
-                format!(
-                    "{n} went from {} to {} of {base_name}",
-                    percent(*a),
-                    percent(*b)
-                )
-            }),
-            Verdict::Rate | Verdict::MixAndRate => rate_driver
-                .as_ref()
-                .map(|(_, n, a, b)| format!("largest in {n} ({} → {})", percent(*a), percent(*b))),
-            Verdict::Noise => None,
-        };
-        let driver = match verdict {
-            Verdict::Mix => mix_driver.map(|x| x.1),
-            Verdict::Rate | Verdict::MixAndRate => rate_driver.map(|x| x.1),
-            Verdict::Noise => None,
-        };
-        let cmh = dec.cmh.map_or(String::new(), |c| {
-            format!(", CMH p {}", crate::format::p_value(c.p_value))
-        });
-        let pct_conf = (confidence * 100.0).round();
-        let mut message = format!(
-            "{} {} rate (of {base_name}) {} → {} ({}): traffic mix {} [{}, {}], within-segment rate {} [{}, {}] ({pct_conf}% intervals{cmh}): {}",
-            obs.weeks[w2].week,
-            steps[i],
-            percent(dec.rate1),
-            percent(dec.rate2),
-            pts(dec.change),
-            pts(dec.mix.estimate),
-            pt(dec.mix.ci.lo),
-            pt(dec.mix.ci.hi),
-            pts(dec.rate.estimate),
-            pt(dec.rate.ci.lo),
-            pt(dec.rate.ci.hi),
-            verdict.describe(),
-        );
-        if let Some(t) = driver_text {
-            message.push_str(&format!("; {t}"));
-        }
-        changes.push(StepChange {
-            week: obs.weeks[w2].week,
-            previous: obs.weeks[w1].week,
-            step: steps[i].clone(),
-            of: (i > 0).then(|| steps[i - 1].clone()),
-            decomposition: dec,
-            mix_q,
-            rate_q,
-            verdict,
-            driver,
-            message,
-        });
+    raw
+}
+
+/// The verdict from the two tests' significance and the effects' sizes: when both are
+/// significant, the one at least twice the other wins, else both.
+fn verdict_of(mix_significant: bool, rate_significant: bool, m: f64, r: f64) -> Verdict {
+    match (mix_significant, rate_significant) {
+        (false, false) => Verdict::Noise,
+        (true, false) => Verdict::Mix,
+        (false, true) => Verdict::Rate,
+        (true, true) if m >= 2.0 * r => Verdict::Mix,
+        (true, true) if r >= 2.0 * m => Verdict::Rate,
+        (true, true) => Verdict::MixAndRate,
     }
-    FunnelReport {
-        steps: steps.to_vec(),
-        absent_steps,
-        decomposed_over: if obs.devices.is_empty() && obs.channels.is_empty() {
-            "none (the log has no device or channel): every change is rate".into()
-        } else {
-            "device × channel segments".into()
-        },
-        overall,
-        by_segment,
-        changes,
+}
+
+/// A device × channel segment's name ("mobile · paid_social").
+fn seg_name(obs: &Observations, d: usize, c: usize) -> String {
+    let dn = obs.devices.get(d).map(String::as_str);
+    let cn = obs.channels.get(c).map(String::as_str);
+    match (dn, cn) {
+        (Some(a), Some(b)) => format!("{a} · {b}"),
+        (Some(a), None) => a.to_string(),
+        (None, Some(b)) => b.to_string(),
+        (None, None) => "all".into(),
+    }
+}
+
+/// A driver of a change: its size, its name, and the value before and after.
+type Driver = (f64, String, f64, f64);
+
+/// Mix driver: the device or channel level whose share of step `i`'s denominator moved most.
+fn mix_driver(
+    obs: &Observations,
+    counts: &Counts,
+    (w1, w2, i): (usize, usize, usize),
+) -> Option<Driver> {
+    let share = |w: usize, keep: &dyn Fn(usize, usize) -> bool| {
+        let all = counts.sum(w, i, |_, _| true).max(1) as f64;
+        counts.sum(w, i, keep) as f64 / all
+    };
+    let mut driver: Option<Driver> = None;
+    let mut consider = |name: String, keep: &dyn Fn(usize, usize) -> bool| {
+        let (a, b) = (share(w1, keep), share(w2, keep));
+        if driver.as_ref().is_none_or(|x| (b - a).abs() > x.0) {
+            driver = Some(((b - a).abs(), name, a, b));
+        }
+    };
+    for d in 0..obs.devices.len() {
+        consider(obs.devices[d].clone(), &|dd, _| dd == d);
+    }
+    for c in 0..obs.channels.len() {
+        consider(obs.channels[c].clone(), &|_, cc| cc == c);
+    }
+    driver
+}
+
+/// Rate driver: the device × channel segment with the largest contribution to step `i`'s
+/// within-segment rate change.
+fn rate_driver(
+    obs: &Observations,
+    counts: &Counts,
+    (w1, w2, i): (usize, usize, usize),
+) -> Option<Driver> {
+    let (n1, n2) = (
+        counts.sum(w1, i, |_, _| true) as f64,
+        counts.sum(w2, i, |_, _| true) as f64,
+    );
+    let mut driver: Option<Driver> = None;
+    for d in 0..counts.nd {
+        for c in 0..counts.nc {
+            let (b1, h1) = (counts.get(w1, d, c, i), counts.get(w1, d, c, i + 1));
+            let (b2, h2) = (counts.get(w2, d, c, i), counts.get(w2, d, c, i + 1));
+            if b1 == 0 || b2 == 0 {
+                continue;
+            }
+            let (r1, r2) = (h1 as f64 / b1 as f64, h2 as f64 / b2 as f64);
+            let contrib = (r2 - r1) * (b1 as f64 / n1 + b2 as f64 / n2) / 2.0;
+            if driver.as_ref().is_none_or(|x| contrib.abs() > x.0.abs()) {
+                driver = Some((contrib, seg_name(obs, d, c), r1, r2));
+            }
+        }
+    }
+    driver
+}
+
+/// One step's week-over-week change: its verdict at `alpha` on the adjusted `(mix_q,
+/// rate_q)`, the driver, and the message.
+fn step_change(
+    obs: &Observations,
+    counts: &Counts,
+    steps: &[EventName],
+    (w1, w2, i, dec): (usize, usize, usize, Decomposition),
+    (mix_q, rate_q): (f64, f64),
+    (confidence, alpha): (f64, f64),
+) -> StepChange {
+    let verdict = verdict_of(
+        mix_q < alpha,
+        rate_q < alpha,
+        dec.mix.estimate.abs(),
+        dec.rate.estimate.abs(),
+    );
+    let base_name = if i == 0 {
+        "units".to_string()
+    } else {
+        format!("{} units", steps[i - 1])
+    };
+    let driver = match verdict {
+        Verdict::Mix => mix_driver(obs, counts, (w1, w2, i)).map(|(_, n, a, b)| {
+            let text = format!(
+                "{n} went from {} to {} of {base_name}",
+                percent(a),
+                percent(b)
+            );
+            (n, text)
+        }),
+        Verdict::Rate | Verdict::MixAndRate => {
+            rate_driver(obs, counts, (w1, w2, i)).map(|(_, n, a, b)| {
+                let text = format!("largest in {n} ({} → {})", percent(a), percent(b));
+                (n, text)
+            })
+        }
+        Verdict::Noise => None,
+    };
+    let cmh = dec.cmh.map_or(String::new(), |c| {
+        format!(", CMH p {}", crate::format::p_value(c.p_value))
+    });
+    let pct_conf = (confidence * 100.0).round();
+    let mut message = format!(
+        "{} {} rate (of {base_name}) {} → {} ({}): traffic mix {} [{}, {}], within-segment rate {} [{}, {}] ({pct_conf}% intervals{cmh}): {}",
+        obs.weeks[w2].week,
+        steps[i],
+        percent(dec.rate1),
+        percent(dec.rate2),
+        pts(dec.change),
+        pts(dec.mix.estimate),
+        pt(dec.mix.ci.lo),
+        pt(dec.mix.ci.hi),
+        pts(dec.rate.estimate),
+        pt(dec.rate.ci.lo),
+        pt(dec.rate.ci.hi),
+        verdict.describe(),
+    );
+    if let Some((_, t)) = &driver {
+        message.push_str(&format!("; {t}"));
+    }
+    StepChange {
+        week: obs.weeks[w2].week,
+        previous: obs.weeks[w1].week,
+        step: steps[i].clone(),
+        of: (i > 0).then(|| steps[i - 1].clone()),
+        decomposition: dec,
+        mix_q,
+        rate_q,
+        verdict,
+        driver: driver.map(|d| d.0),
+        message,
     }
 }
 
