@@ -164,15 +164,7 @@ pub fn plan(
             Some(m) => (Some(m.odds_ratio), Some(m.odds_ratio_ci)),
             None => (p.odds_ratio, p.odds_ratio_ci),
         };
-        let tracking = if !p.flags.is_empty() {
-            Tracking::Broken
-        } else if p.lift_ci.is_some_and(|c| c.lo >= STRONG_LIFT)
-            && p.recall.is_some_and(|r| r >= STRONG_RECALL)
-        {
-            Tracking::Strong
-        } else {
-            Tracking::Weak
-        };
+        let tracking = tracking_of(p);
         metrics.push(MetricPlan {
             event: p.event.clone(),
             base_rate: p1,
@@ -186,18 +178,51 @@ pub fn plan(
             recall: p.recall,
         });
     }
+    let suggested = suggested(&metrics);
+    let message = plan_message(&metrics, suggested.as_ref(), params.mde);
+    TestPlan {
+        params: TestParams { arms, ..params },
+        alpha_per_comparison: alpha_c,
+        recent_weeks: recent.len() as u32,
+        weekly_units,
+        metrics,
+        suggested,
+        message,
+    }
+}
+
+/// How a proxy tracks purchase: broken when flagged, strong with a lift interval above
+/// [`STRONG_LIFT`] and recall at least [`STRONG_RECALL`], else weak.
+fn tracking_of(p: &ProxyEvidence) -> Tracking {
+    if !p.flags.is_empty() {
+        Tracking::Broken
+    } else if p.lift_ci.is_some_and(|c| c.lo >= STRONG_LIFT)
+        && p.recall.is_some_and(|r| r >= STRONG_RECALL)
+    {
+        Tracking::Strong
+    } else {
+        Tracking::Weak
+    }
+}
+
+/// The strong proxy needing the fewest weeks, when it needs fewer than purchase (`metrics[0]`).
+fn suggested(metrics: &[MetricPlan]) -> Option<EventName> {
     let purchase_weeks = metrics[0].weeks;
-    let suggested = metrics
+    metrics
         .iter()
         .filter(|m| m.tracking == Tracking::Strong)
         .filter_map(|m| m.weeks.map(|w| (w, m)))
         .filter(|(w, _)| purchase_weeks.is_none_or(|pw| *w < pw))
         .min_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, m)| m.event.clone());
+        .map(|(_, m)| m.event.clone())
+}
+
+/// The plan in one sentence: weeks on purchase, and on the suggested proxy when there is one.
+fn plan_message(metrics: &[MetricPlan], suggested: Option<&EventName>, mde: f64) -> String {
+    let purchase_weeks = metrics[0].weeks;
     let fmt_weeks = |w: Option<f64>| w.map_or("–".to_string(), |w| format!("{w:.1}"));
-    let mde = params.mde * 100.0;
-    let message = match suggested
-        .as_ref()
+    let mde = mde * 100.0;
+    match suggested
         .and_then(|s| metrics.iter().find(|m| &m.event == s))
     {
         Some(m) => format!(
@@ -214,15 +239,6 @@ pub fn plan(
             "to detect +{mde:.0}% on purchase a test needs {} weeks of all traffic; no proxy that tracks purchase strongly is faster",
             fmt_weeks(purchase_weeks)
         ),
-    };
-    TestPlan {
-        params: TestParams { arms, ..params },
-        alpha_per_comparison: alpha_c,
-        recent_weeks: recent.len() as u32,
-        weekly_units,
-        metrics,
-        suggested,
-        message,
     }
 }
 
