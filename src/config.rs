@@ -640,9 +640,7 @@ impl Settings {
             raw.signal.as_ref(),
             base_dir,
             meta_token,
-            raw.google_ads
-                .as_ref()
-                .and_then(|g| g.customer_id.as_deref()),
+            remote.google_ads.as_ref(),
             &mut |k, m| c.err(k, m),
         );
         if pushdown && remote.bigquery.is_none() {

@@ -1,6 +1,6 @@
 //! `optsignal signal export`: the recommended (or a named) signal as request bodies for the
 //! Meta Conversions API, Google Ads click conversions and the GA4 Measurement Protocol, written
-//! to files (`--dry-run`, the default).
+//! to files (`--dry-run`, the default), or posted once each (`--send`).
 
 use std::path::PathBuf;
 
@@ -15,7 +15,7 @@ use super::{Global, Outcome};
 #[derive(clap::Subcommand)]
 pub enum Command {
     /// Build the last days' qualifying units as payloads for every [signal] destination; with
-    /// --dry-run (the default) write them to files, nothing is sent.
+    /// --dry-run (the default) write them to files, with --send post them (each event once).
     Export(ExportArgs),
 }
 
@@ -32,8 +32,12 @@ pub struct ExportArgs {
     #[arg(long)]
     event: Option<String>,
     /// Write the payloads to files under signal.out_dir (the default; nothing is sent).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "send")]
     dry_run: bool,
+    /// Post the payloads to the platforms; events an earlier run delivered are not sent again
+    /// (sent-state under signal.state_dir). Exits 1 when a platform refuses a row.
+    #[arg(long)]
+    send: bool,
     /// Folder for the payload files (default signal.out_dir).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -63,7 +67,14 @@ pub fn exec(global: &Global, c: Command) -> Result<Outcome, Error> {
     };
     let report = optsignal::pipeline::analyze(&settings)?;
     let mut export = optsignal::deliver::signal::prepare(&settings, &report, event.as_ref())?;
-    let _ = a.dry_run;
+    if a.send {
+        let signal = settings.signal.as_ref().expect("prepare checked [signal]");
+        let sent = optsignal::deliver::signal::send::send(&export, signal, &settings.remote.http)?;
+        summarise(&sent);
+        let code = if sent.failed() { 1 } else { 0 };
+        export.delivery = Some(sent);
+        return Ok(Outcome::with_code(to_json(&export), code));
+    }
     let out = a.out.unwrap_or_else(|| {
         settings
             .signal
@@ -74,4 +85,47 @@ pub fn exec(global: &Global, c: Command) -> Result<Outcome, Error> {
     let dir = optsignal::deliver::signal::write_dry_run(&mut export, &out)?;
     eprintln!("dry run: payloads written to {}", dir.display());
     Ok(Outcome::ok(to_json(&export)))
+}
+
+/// One line per destination on stderr, then the refused rows (the first 20; all in the JSON).
+fn summarise(r: &optsignal::deliver::signal::send::SendReport) {
+    for d in &r.deliveries {
+        eprintln!(
+            "{}: {} accepted in {} request(s), {} already sent before, {} duplicate(s), {} refused{}",
+            d.destination,
+            d.accepted,
+            d.requests,
+            d.already_sent,
+            d.duplicates,
+            d.rejected.len(),
+            if d.not_sent > 0 {
+                format!(", {} not sent", d.not_sent)
+            } else {
+                String::new()
+            }
+        );
+        for x in d.rejected.iter().take(20) {
+            eprintln!(
+                "  refused: request {} row {} (event {}): {}{}",
+                x.request,
+                x.row,
+                x.event_id,
+                x.code
+                    .as_deref()
+                    .map(|c| format!("{c}: "))
+                    .unwrap_or_default(),
+                x.message
+            );
+        }
+        if d.rejected.len() > 20 {
+            eprintln!(
+                "  … {} more refused rows in the JSON",
+                d.rejected.len() - 20
+            );
+        }
+        if let Some(e) = &d.error {
+            eprintln!("  stopped: {e}");
+        }
+    }
+    eprintln!("sent-state: {}", r.state_dir);
 }

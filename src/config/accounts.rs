@@ -322,6 +322,25 @@ fn merge(base: &mut Value, over: &Value) {
     }
 }
 
+/// `[google_ads]` with every key set, for the schema (it appears twice: the source and the
+/// credentials of `[signal.google_ads]`).
+fn every_google_ads_key() -> super::remote::RawGoogleAds {
+    let s = |v: &str| Some(v.to_string());
+    super::remote::RawGoogleAds {
+        customer_id: s(""),
+        login_customer_id: s(""),
+        developer_token_env: s(""),
+        developer_token_file: Some("p".into()),
+        client_id: s(""),
+        client_secret_env: s(""),
+        client_secret_file: Some("p".into()),
+        refresh_token_env: s(""),
+        refresh_token_file: Some("p".into()),
+        base_url: s(""),
+        token_url: s(""),
+    }
+}
+
 /// Every key a config can hold, as a tree: a fully populated [`RawConfig`] serialised. Kept in
 /// step with the structs by construction.
 fn schema() -> Value {
@@ -460,19 +479,7 @@ fn schema() -> Value {
             base_url: s(""),
             page_size: Some(1),
         }),
-        google_ads: Some(super::remote::RawGoogleAds {
-            customer_id: s(""),
-            login_customer_id: s(""),
-            developer_token_env: s(""),
-            developer_token_file: Some("p".into()),
-            client_id: s(""),
-            client_secret_env: s(""),
-            client_secret_file: Some("p".into()),
-            refresh_token_env: s(""),
-            refresh_token_file: Some("p".into()),
-            base_url: s(""),
-            token_url: s(""),
-        }),
+        google_ads: Some(every_google_ads_key()),
         bigquery: Some(super::remote::RawBigQuery {
             project: s(""),
             dataset: s(""),
@@ -512,6 +519,7 @@ fn schema() -> Value {
             google_ads: Some(super::signal::RawGoogleAdsSignal {
                 customer_id: s(""),
                 conversion_action: s(""),
+                credentials: Some(every_google_ads_key()),
             }),
             ga4: Some(super::signal::RawGa4Signal {
                 measurement_id: s(""),

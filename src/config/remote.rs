@@ -151,7 +151,8 @@ fn digits(s: &str) -> String {
 }
 
 /// Something that records a problem: `err(key, message)`.
-type Err<'a> = dyn FnMut(String, String) + 'a;
+/// Where a validator reports a problem: (key, message).
+pub type Err<'a> = dyn FnMut(String, String) + 'a;
 
 /// Validates the API sections; `err(key, message)` records a problem.
 pub fn validate(
@@ -268,10 +269,21 @@ fn ga4(g: &RawGa4, base: &Path, err: &mut Err<'_>) -> Option<Ga4Spec> {
 
 /// `[google_ads]`: the customer, the OAuth client and its secrets (by reference).
 fn google_ads(g: &RawGoogleAds, base: &Path, err: &mut Err<'_>) -> Option<AdsSpec> {
+    google_ads_spec(g, base, "google_ads", err)
+}
+
+/// Validates a Google Ads customer's credentials written at `prefix` (`google_ads`, or
+/// `signal.google_ads.credentials` for the account that uploads conversions).
+pub fn google_ads_spec(
+    g: &RawGoogleAds,
+    base: &Path,
+    prefix: &str,
+    err: &mut Err<'_>,
+) -> Option<AdsSpec> {
     let id = digits(g.customer_id.as_deref().unwrap_or(""));
     if id.is_empty() {
         err(
-            "google_ads.customer_id".into(),
+            format!("{prefix}.customer_id"),
             "give the customer id (123-456-7890)".into(),
         );
     }
@@ -279,7 +291,7 @@ fn google_ads(g: &RawGoogleAds, base: &Path, err: &mut Err<'_>) -> Option<AdsSpe
         let r = SecretRef::from_config(env.as_deref(), file.as_deref(), base);
         if r.is_none() {
             err(
-                format!("google_ads.{key}_env"),
+                format!("{prefix}.{key}_env"),
                 format!("name the environment variable (or {key}_file) holding the {key}"),
             );
         }
@@ -294,7 +306,7 @@ fn google_ads(g: &RawGoogleAds, base: &Path, err: &mut Err<'_>) -> Option<AdsSpe
     let refresh_token = secret("refresh_token", &g.refresh_token_env, &g.refresh_token_file);
     let Some(client_id) = g.client_id.clone() else {
         err(
-            "google_ads.client_id".into(),
+            format!("{prefix}.client_id"),
             "give the OAuth client id".into(),
         );
         return None;

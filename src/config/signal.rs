@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::source::google_ads::AdsSpec;
 use crate::source::secret::SecretRef;
 
 /// `[signal]` as written.
@@ -89,6 +90,9 @@ pub struct RawGoogleAdsSignal {
     pub customer_id: Option<String>,
     /// Conversion action id (digits) or resource name (`customers/123/conversionActions/456`).
     pub conversion_action: Option<String>,
+    /// `[signal.google_ads.credentials]`: the OAuth client, refresh token and developer token
+    /// `--send` uploads with, as in `[google_ads]` (default: `[google_ads]`'s own).
+    pub credentials: Option<crate::config::remote::RawGoogleAds>,
 }
 
 /// `[signal.ga4]`: a GA4 web data stream of the Measurement Protocol.
@@ -148,6 +152,9 @@ pub struct GoogleAdsSignal {
     pub customer_id: String,
     /// Conversion action resource name.
     pub conversion_action: String,
+    /// The credentials `--send` uploads with (`None`: neither here nor in `[google_ads]`; dry
+    /// runs only).
+    pub credentials: Option<AdsSpec>,
 }
 
 /// Validated `[signal.ga4]`.
@@ -198,12 +205,12 @@ fn beside(base: &Path, p: &Path) -> PathBuf {
 }
 
 /// Validates `[signal]`; every problem goes to `err(key, message)`. `meta_token` and
-/// `ads_customer` are `[meta]`'s token and `[google_ads].customer_id`, the defaults.
+/// `ads` are `[meta]`'s token and `[google_ads]`'s customer and credentials, the defaults.
 pub fn validate(
     raw: Option<&RawSignal>,
     base: &Path,
     meta_token: Option<SecretRef>,
-    ads_customer: Option<&str>,
+    ads: Option<&AdsSpec>,
     err: &mut dyn FnMut(&str, String),
 ) -> Option<SignalSettings> {
     let r = raw?;
@@ -254,7 +261,7 @@ pub fn validate(
     let google_ads = r
         .google_ads
         .as_ref()
-        .map(|g| google_ads_signal(g, ads_customer, err));
+        .map(|g| google_ads_signal(g, base, ads, err));
     let ga4 = r.ga4.as_ref().map(|g| ga4_signal(g, base, err));
     if meta.is_none() && google_ads.is_none() && ga4.is_none() {
         err(
@@ -309,13 +316,14 @@ fn meta_signal(
 
 fn google_ads_signal(
     g: &RawGoogleAdsSignal,
-    default_customer: Option<&str>,
+    base: &Path,
+    default: Option<&AdsSpec>,
     err: &mut dyn FnMut(&str, String),
 ) -> GoogleAdsSignal {
     let customer_id: String = g
         .customer_id
         .as_deref()
-        .or(default_customer)
+        .or(default.map(|d| d.customer_id.as_str()))
         .unwrap_or_default()
         .chars()
         .filter(|c| *c != '-')
@@ -343,9 +351,27 @@ fn google_ads_signal(
             format!("{conversion_action:?} must be the conversion action id or customers/{customer_id}/conversionActions/<id>"),
         );
     }
+    let credentials = match &g.credentials {
+        Some(raw) => {
+            let mut raw = raw.clone();
+            raw.customer_id.get_or_insert_with(|| customer_id.clone());
+            crate::config::remote::google_ads_spec(
+                &raw,
+                base,
+                "signal.google_ads.credentials",
+                &mut |k, m| err(&k, m),
+            )
+        }
+        None => default.cloned(),
+    }
+    .map(|mut spec| {
+        spec.customer_id = customer_id.clone();
+        spec
+    });
     GoogleAdsSignal {
         customer_id,
         conversion_action,
+        credentials,
     }
 }
 
@@ -394,10 +420,23 @@ mod tests {
             Some(&raw),
             Path::new("/cfg"),
             None,
-            Some("123-456-7890"),
+            Some(&ads()),
             &mut |k, m| errors.push((k.to_string(), m)),
         );
         (s, errors)
+    }
+
+    fn ads() -> AdsSpec {
+        AdsSpec {
+            customer_id: "1234567890".into(),
+            login_customer_id: None,
+            developer_token: SecretRef::Env("DEV".into()),
+            client_id: "client".into(),
+            client_secret: SecretRef::Env("SECRET".into()),
+            refresh_token: SecretRef::Env("REFRESH".into()),
+            base_url: "https://ads.example".into(),
+            token_url: "https://token.example".into(),
+        }
     }
 
     fn toml_like(text: &str) -> RawSignal {

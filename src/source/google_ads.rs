@@ -313,8 +313,10 @@ struct TokenResponse {
     expires_in: Option<u64>,
 }
 
-/// Runs GAQL queries for one customer, holding the OAuth token.
-struct Session<'a> {
+/// A Google Ads API client for one customer: the developer token, `login-customer-id` and the
+/// OAuth access token (refresh-token flow, cached until it expires, renewed once on HTTP 401).
+/// The report pull and the conversion upload share it.
+pub struct AdsClient<'a> {
     http: &'a Http,
     account: &'a str,
     spec: &'a AdsSpec,
@@ -322,7 +324,30 @@ struct Session<'a> {
     token: Option<Token>,
 }
 
-impl Session<'_> {
+impl<'a> AdsClient<'a> {
+    /// Loads the developer token; the OAuth token is fetched on the first request.
+    pub fn new(http: &'a Http, account: &'a str, spec: &'a AdsSpec) -> Result<Self, HttpError> {
+        let developer_token = spec
+            .developer_token
+            .load("google_ads.developer_token")
+            .map_err(|source| HttpError::Secret {
+                account: account.to_string(),
+                source,
+            })?;
+        Ok(AdsClient {
+            http,
+            account,
+            spec,
+            developer_token,
+            token: None,
+        })
+    }
+
+    /// The API root (`https://googleads.googleapis.com/v26`), without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        self.spec.base_url.trim_end_matches('/')
+    }
+
     async fn bearer(&mut self, force: bool) -> Result<Secret, HttpError> {
         if !force {
             if let Some(t) = &self.token {
@@ -365,11 +390,50 @@ impl Session<'_> {
         Ok(b)
     }
 
+    /// POSTs `body` as JSON to `url` with the customer's headers and parses the answer as `T`;
+    /// an HTTP 401 renews the access token once.
+    pub async fn post<T: serde::de::DeserializeOwned>(
+        &mut self,
+        at: &Endpoint,
+        url: &str,
+        body: &Value,
+    ) -> Result<T, HttpError> {
+        let mut refreshed = false;
+        loop {
+            let bearer = self.bearer(refreshed).await?;
+            let dev = self.developer_token.clone();
+            let login = self.spec.login_customer_id.clone();
+            let sent: Result<T, HttpError> = self
+                .http
+                .json(at, || {
+                    let mut r = self
+                        .http
+                        .client()
+                        .post(url)
+                        .bearer_auth(bearer.expose())
+                        .header("developer-token", dev.expose())
+                        .json(body);
+                    if let Some(l) = &login {
+                        r = r.header("login-customer-id", l);
+                    }
+                    r
+                })
+                .await;
+            match sent {
+                Err(e) if e.is_unauthorized() && !refreshed => {
+                    tracing::info!(target: "optsignal::http", "{at}: HTTP 401, renewing the token once");
+                    refreshed = true;
+                }
+                r => return r,
+            }
+        }
+    }
+
     /// Runs one query; returns every result row of every batch.
     async fn search(&mut self, query: &str) -> Result<Vec<Value>, HttpError> {
         let url = format!(
             "{}/customers/{}/googleAds:searchStream",
-            self.spec.base_url.trim_end_matches('/'),
+            self.base_url(),
             self.spec.customer_id
         );
         let at = Endpoint {
@@ -383,52 +447,21 @@ impl Session<'_> {
                     .map_or("", |s| s.split(' ').next().unwrap_or(""))
             ),
         };
-        let body = json!({"query": query});
-        let mut refreshed = false;
-        loop {
-            let bearer = self.bearer(refreshed).await?;
-            let dev = self.developer_token.clone();
-            let login = self.spec.login_customer_id.clone();
-            let sent: Result<Vec<Batch>, HttpError> = self
-                .http
-                .json(&at, || {
-                    let mut r = self
-                        .http
-                        .client()
-                        .post(&url)
-                        .bearer_auth(bearer.expose())
-                        .header("developer-token", dev.expose())
-                        .json(&body);
-                    if let Some(l) = &login {
-                        r = r.header("login-customer-id", l);
-                    }
-                    r
-                })
-                .await;
-            match sent {
-                Err(e) if e.is_unauthorized() && !refreshed => {
-                    tracing::info!(target: "optsignal::http", "{at}: HTTP 401, renewing the token once");
-                    refreshed = true;
-                }
-                r => {
-                    let batches = r?;
-                    if let Some(e) = batches.iter().find_map(|b| b.error.as_ref()) {
-                        // Rows before the error are not a whole answer: none is used.
-                        return Err(HttpError::Api {
-                            at: at.clone(),
-                            status: 200,
-                            message: format!(
-                                "{} (inside the 200 stream; nothing from it was used)",
-                                stream_error(e)
-                            ),
-                            hint: None,
-                            reason: None,
-                        });
-                    }
-                    return Ok(batches.into_iter().flat_map(|b| b.results).collect());
-                }
-            }
+        let batches: Vec<Batch> = self.post(&at, &url, &json!({"query": query})).await?;
+        if let Some(e) = batches.iter().find_map(|b| b.error.as_ref()) {
+            // Rows before the error are not a whole answer: none is used.
+            return Err(HttpError::Api {
+                at: at.clone(),
+                status: 200,
+                message: format!(
+                    "{} (inside the 200 stream; nothing from it was used)",
+                    stream_error(e)
+                ),
+                hint: None,
+                reason: None,
+            });
         }
+        Ok(batches.into_iter().flat_map(|b| b.results).collect())
     }
 }
 
@@ -482,20 +515,7 @@ pub async fn fetch(
     spec: &AdsSpec,
     window: &Window,
 ) -> Result<AdsPull, HttpError> {
-    let developer_token = spec
-        .developer_token
-        .load("google_ads.developer_token")
-        .map_err(|source| HttpError::Secret {
-            account: account.to_string(),
-            source,
-        })?;
-    let mut s = Session {
-        http,
-        account,
-        spec,
-        developer_token,
-        token: None,
-    };
+    let mut s = AdsClient::new(http, account, spec)?;
     let weeks = window.weeks();
     let q = format!(
         "SELECT campaign.id, campaign.name, campaign.status, segments.week, segments.conversion_action_name, segments.conversion_action_category, metrics.all_conversions FROM campaign WHERE segments.date BETWEEN '{}' AND '{}' AND campaign.status != 'REMOVED'",

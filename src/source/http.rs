@@ -27,8 +27,9 @@ use serde_json::Value;
 use super::secret::redact;
 
 /// Query parameters whose values are secrets and are replaced by `***` in any URL shown.
-const SECRET_PARAMS: [&str; 5] = [
+const SECRET_PARAMS: [&str; 6] = [
     "access_token",
+    "api_secret",
     "client_secret",
     "refresh_token",
     "key",

@@ -11,6 +11,8 @@
 
 pub mod hash;
 pub mod payload;
+pub mod send;
+pub mod sent;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -24,7 +26,7 @@ use crate::platform::PlatformId;
 use crate::report::Report;
 use crate::source::identified::{self, Conversion, IdentifiedError};
 use crate::types::EventName;
-use payload::{Common, Items, Skip};
+use payload::{Common, Item, Items, Skip};
 
 /// A destination of the signal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -101,6 +103,50 @@ pub enum SignalError {
         /// Why.
         source: std::io::Error,
     },
+    /// `--send` to a destination whose credentials are not configured.
+    #[error("--send to the {}: no credentials configured: set {key} (see docs/delivery.md); nothing was sent", destination.api())]
+    NoCredentials {
+        /// The destination.
+        destination: Destination,
+        /// The config key to set.
+        key: &'static str,
+    },
+    /// A configured secret could not be read.
+    #[error("--send to the {}: {message}; nothing was sent", destination.api())]
+    Secret {
+        /// The destination.
+        destination: Destination,
+        /// The variable or file at fault (never the value).
+        message: String,
+    },
+    /// The sent-state could not be read (or its lock taken).
+    #[error("sent-state {}: {message}; nothing was sent", path.display())]
+    State {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// Another `--send` of this account holds the lock.
+    #[error("another signal export --send of this account is running (lock {}); nothing was sent", path.display())]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+    },
+    /// The platform accepted a request but its sent-state could not be written: a re-run would
+    /// send it again, so the run stops.
+    #[error("the {} accepted a request but its sent-state {} could not be written ({message}); stopped, so that nothing is sent twice: fix the folder before the next run", destination.api(), path.display())]
+    SentNotRecorded {
+        /// The destination.
+        destination: Destination,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// The async runtime or HTTP client could not start.
+    #[error("{0}")]
+    Runtime(String),
 }
 
 impl SignalError {
@@ -109,7 +155,10 @@ impl SignalError {
         match self {
             SignalError::NotConfigured { .. }
             | SignalError::MissingIdentifier { .. }
+            | SignalError::NoCredentials { .. }
+            | SignalError::Secret { .. }
             | SignalError::Read(IdentifiedError::MissingColumn { .. }) => crate::error::EXIT_USAGE,
+            SignalError::SentNotRecorded { .. } => crate::error::EXIT_SENT_UNRECORDED,
             _ => crate::error::EXIT_RUNTIME,
         }
     }
@@ -132,12 +181,12 @@ pub struct DestinationExport {
     pub events: usize,
     /// Units left out, by reason.
     pub left_out: BTreeMap<Skip, u64>,
-    /// Request bodies, in order (each one POST).
+    /// The conversions, in order, each with its body part.
     #[serde(skip)]
-    pub bodies: Vec<Value>,
-    /// The event id of every conversion of each body, in order.
+    pub items: Vec<Item>,
+    /// Meta's test events code, carried by every Conversions API body.
     #[serde(skip)]
-    pub ids: Vec<Vec<String>>,
+    pub test_event_code: Option<String>,
     /// Files written (dry run).
     pub files: Vec<String>,
 }
@@ -155,6 +204,9 @@ pub struct Export {
     pub rows_read: u64,
     /// The folder written (dry run).
     pub out_dir: Option<String>,
+    /// What `--send` delivered (absent on a dry run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<send::SendReport>,
     /// Per destination.
     pub destinations: Vec<DestinationExport>,
 }
@@ -232,15 +284,15 @@ fn destinations(s: &SignalSettings) -> Vec<Destination> {
     d
 }
 
-/// One destination's bodies from its conversions.
+/// One destination's event name, endpoint and items from its conversions.
 fn build(
     d: Destination,
     s: &SignalSettings,
     convs: &[Conversion],
     common: &Common<'_>,
     event: &EventName,
-) -> (String, String, Items, Vec<Value>, Vec<Vec<String>>) {
-    let (name, endpoint, items, batch) = match d {
+) -> (String, String, Items) {
+    match d {
         Destination::Meta => {
             let m = s.meta.as_ref().expect("configured");
             let name = m
@@ -250,18 +302,23 @@ fn build(
                 .unwrap_or_else(|| event.to_string());
             let items = payload::meta_items(convs, common, Some(&name));
             let url = format!("{}/{}/events", m.base_url.trim_end_matches('/'), m.pixel_id);
-            (name, url, items, payload::META_BATCH)
+            (name, url, items)
         }
         Destination::GoogleAds => {
             let g = s.google_ads.as_ref().expect("configured");
             let items = payload::google_items(convs, common, &g.conversion_action);
-            let url = format!("customers/{}:uploadClickConversions", g.customer_id);
-            (
-                g.conversion_action.clone(),
-                url,
-                items,
-                payload::GOOGLE_BATCH,
-            )
+            let base = g
+                .credentials
+                .as_ref()
+                .map_or(crate::source::google_ads::DEFAULT_BASE_URL, |c| {
+                    c.base_url.as_str()
+                });
+            let url = format!(
+                "{}/customers/{}:uploadClickConversions",
+                base.trim_end_matches('/'),
+                g.customer_id
+            );
+            (g.conversion_action.clone(), url, items)
         }
         Destination::Ga4 => {
             let g = s.ga4.as_ref().expect("configured");
@@ -275,23 +332,37 @@ fn build(
                 g.base_url.trim_end_matches('/'),
                 g.measurement_id
             );
-            (name, url, items, 1)
+            (name, url, items)
         }
-    };
-    let test_code = s.meta.as_ref().and_then(|m| m.test_event_code.as_deref());
-    let (bodies, ids) = items
-        .items
-        .chunks(batch.max(1))
+    }
+}
+
+/// Most items in one request of `d`: Meta 1,000, Google Ads 2,000, GA4 one unit a request.
+pub fn batch_size(d: Destination) -> usize {
+    match d {
+        Destination::Meta => payload::META_BATCH,
+        Destination::GoogleAds => payload::GOOGLE_BATCH,
+        Destination::Ga4 => 1,
+    }
+}
+
+/// The request bodies of `items` for `d`, in order, each with the items it carries.
+pub fn batches<'a>(
+    d: Destination,
+    items: &'a [Item],
+    test_event_code: Option<&str>,
+) -> Vec<(Value, &'a [Item])> {
+    items
+        .chunks(batch_size(d))
         .map(|chunk| {
             let body = match d {
-                Destination::Meta => payload::meta_body(chunk, test_code),
+                Destination::Meta => payload::meta_body(chunk, test_event_code),
                 Destination::GoogleAds => payload::google_body(chunk),
                 Destination::Ga4 => chunk[0].body.clone(),
             };
-            (body, chunk.iter().map(|i| i.event_id.clone()).collect())
+            (body, chunk)
         })
-        .unzip();
-    (name, endpoint, items, bodies, ids)
+        .collect()
 }
 
 /// Builds every configured destination's bodies from the log of `settings` and the
@@ -353,8 +424,8 @@ pub fn prepare(
                     skipped_because: Some(why),
                     events: 0,
                     left_out: BTreeMap::new(),
-                    bodies: Vec::new(),
-                    ids: Vec::new(),
+                    items: Vec::new(),
+                    test_event_code: None,
                     files: Vec::new(),
                 });
                 continue;
@@ -366,7 +437,7 @@ pub fn prepare(
             .filter(|c| c.event == event)
             .cloned()
             .collect();
-        let (name, endpoint, items, bodies, ids) = build(d, s, &convs, &common, &event);
+        let (name, endpoint, items) = build(d, s, &convs, &common, &event);
         out.push(DestinationExport {
             destination: d,
             event: Some(event),
@@ -375,8 +446,11 @@ pub fn prepare(
             skipped_because: None,
             events: items.items.len(),
             left_out: items.skipped,
-            bodies,
-            ids,
+            items: items.items,
+            test_event_code: match d {
+                Destination::Meta => s.meta.as_ref().and_then(|m| m.test_event_code.clone()),
+                _ => None,
+            },
             files: Vec::new(),
         });
     }
@@ -386,6 +460,7 @@ pub fn prepare(
         window: (rfc3339(read.window.0), rfc3339(read.window.1)),
         rows_read: read.rows_read,
         out_dir: None,
+        delivery: None,
         destinations: out,
     })
 }
@@ -405,13 +480,16 @@ pub fn write_dry_run(export: &mut Export, out_dir: &Path) -> Result<PathBuf, Sig
     let day = export.window.1.get(..10).unwrap_or("undated").to_string();
     let dir = out_dir.join(crate::fsutil::slug(&export.account)).join(day);
     for d in &mut export.destinations {
+        let bodies: Vec<Value> = batches(d.destination, &d.items, d.test_event_code.as_deref())
+            .into_iter()
+            .map(|(b, _)| b)
+            .collect();
         let chunks: Vec<Value> = match d.destination {
-            Destination::Ga4 => d
-                .bodies
+            Destination::Ga4 => bodies
                 .chunks(payload::META_BATCH)
                 .map(|c| Value::Array(c.to_vec()))
                 .collect(),
-            _ => d.bodies.clone(),
+            _ => bodies,
         };
         for (i, body) in chunks.iter().enumerate() {
             let name = format!("{}-{:03}.json", d.destination.id(), i + 1);

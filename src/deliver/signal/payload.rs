@@ -96,6 +96,8 @@ pub struct Common<'a> {
 pub struct Item {
     /// The event id.
     pub event_id: String,
+    /// When the unit did the event, µs since the epoch (UTC): the day of the sent-state.
+    pub micros: i64,
     /// The body part (a Meta `data[]` event, a Google conversion, a GA4 body).
     pub body: Value,
 }
@@ -160,6 +162,7 @@ pub fn meta_items(convs: &[Conversion], c: &Common<'_>, event_name: Option<&str>
         }
         out.items.push(Item {
             event_id: id,
+            micros: conv.micros,
             body: ev,
         });
     }
@@ -200,7 +203,11 @@ pub fn google_items(convs: &[Conversion], c: &Common<'_>, conversion_action: &st
             body["conversionValue"] = json!(v);
             body["currencyCode"] = json!(c.currency);
         }
-        out.items.push(Item { event_id: id, body });
+        out.items.push(Item {
+            event_id: id,
+            micros: conv.micros,
+            body,
+        });
     }
     out
 }
@@ -232,7 +239,11 @@ pub fn ga4_items(convs: &[Conversion], c: &Common<'_>, event_name: &str) -> Item
             "timestamp_micros": conv.micros.to_string(),
             "events": [{"name": event_name, "params": params}],
         });
-        out.items.push(Item { event_id: id, body });
+        out.items.push(Item {
+            event_id: id,
+            micros: conv.micros,
+            body,
+        });
     }
     out
 }
