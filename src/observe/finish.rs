@@ -1,0 +1,160 @@
+//! Finishing: closing every unit and aggregating the observations.
+
+use super::*;
+
+impl ObservationBuilder {
+    /// Closes every unit, resolves labels, and aggregates patterns and weekly volumes.
+    pub fn finish(mut self) -> Observations {
+        let k = self.purchase_idx as usize;
+        let (lo, hi) = self.span.unwrap_or((0, 0));
+        while let Some(id) = self.queue.pop_front() {
+            self.fold(id, Some(hi));
+        }
+        self.flush_user_weeks(|_| true);
+        for w in &mut self.weeks {
+            close_week(w, k);
+        }
+        // Weekly event counts define the weeks; units and users are added below.
+        let accs: BTreeMap<IsoWeek, WeekAcc> = self.weeks.drain(..).map(|w| (w.week, w)).collect();
+        let week_list = fill_gaps(accs.keys().copied().collect());
+        let week_index: FxHashMap<IsoWeek, u16> = week_list
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (*w, i as u16))
+            .collect();
+        let weeks = week_volumes(&week_list, accs, k);
+        let weeks = judge_coverage(weeks, &self.spec.coverage);
+        let (patterns, fired, values) = self.groups(&week_index);
+        let levels = |l: Levels| if l.seen { l.names } else { Vec::new() };
+        let clusters = ClusterSums::of_users(&self.user_sums, k);
+        Observations {
+            unit: self.spec.unit,
+            candidates: self.spec.candidates.clone(),
+            purchase: self.spec.purchase.clone(),
+            weeks,
+            devices: levels(self.devices),
+            channels: levels(self.channels),
+            patterns,
+            ordering: self.ordering,
+            units: self.units_total,
+            users: self.user_end.len() as u64,
+            censored_units: self.censored,
+            label_window_days: self.spec.label_window_days,
+            sessions_inferred: self.inferred_sessions > 0,
+            session_id_events: self.with_session_id,
+            // Counted only where such events may join a session (not GA4's export, whose
+            // pushdown SQL has no per-event count to match).
+            session_id_missing: if self.with_session_id > 0 && self.join_missing {
+                self.missing_session_id
+            } else {
+                0
+            },
+            session_id_joined: self.joined_session,
+            inferred_sessions: self.inferred_sessions,
+            other_events: self
+                .other_names
+                .into_iter()
+                .filter(|(_, n)| *n > 0)
+                .collect(),
+            span_micros: (lo, hi),
+            extra_events: self.extra_events,
+            fired,
+            values,
+            clusters: Some(clusters),
+        }
+    }
+
+    /// The grouped counts (patterns, fired groups, value groups), each sorted, with weeks as
+    /// indices into `week_index`.
+    fn groups(
+        &self,
+        week_index: &FxHashMap<IsoWeek, u16>,
+    ) -> (Vec<Pattern>, Vec<FiredGroup>, Vec<ValueGroup>) {
+        let wi = |w: &IsoWeek| week_index[w];
+        let mut patterns: Vec<Pattern> = self
+            .patterns
+            .iter()
+            .map(|(&(week, device, channel, mask), &(n, y))| Pattern {
+                week: wi(&week),
+                device,
+                channel,
+                mask,
+                units: n,
+                purchasers: y,
+            })
+            .collect();
+        patterns.sort_by_key(|p| (p.week, p.device, p.channel, p.mask));
+        let mut fired: Vec<FiredGroup> = self
+            .fired
+            .iter()
+            .map(|(&(week, device, channel, mask), &units)| FiredGroup {
+                week: wi(&week),
+                device,
+                channel,
+                mask,
+                units,
+            })
+            .collect();
+        fired.sort_by_key(|g| (g.week, g.device, g.channel, g.mask));
+        let mut values: Vec<ValueGroup> = self
+            .values
+            .iter()
+            .map(|(&(week, mask), &(valued, sum, sum_sq))| ValueGroup {
+                week: wi(&week),
+                mask,
+                valued,
+                sum,
+                sum_sq,
+            })
+            .collect();
+        values.sort_by_key(|g| (g.week, g.mask));
+        (patterns, fired, values)
+    }
+}
+
+/// The weekly volumes of `week_list` from the weeks' accumulators (a week without one is empty).
+fn week_volumes(
+    week_list: &[IsoWeek],
+    mut accs: BTreeMap<IsoWeek, WeekAcc>,
+    k: usize,
+) -> Vec<WeekVolumes> {
+    week_list
+        .iter()
+        .map(|&w| {
+            let Some(a) = accs.remove(&w) else {
+                return WeekVolumes {
+                    week: w,
+                    complete: false,
+                    days: 0,
+                    set_aside: None,
+                    units: 0,
+                    users: 0,
+                    candidates: vec![Volume::default(); k],
+                    purchase: Volume::default(),
+                    revenue: 0.0,
+                };
+            };
+            WeekVolumes {
+                week: w,
+                complete: false,
+                days: a.days,
+                set_aside: None,
+                units: a.units,
+                users: a.users,
+                candidates: (0..k)
+                    .map(|j| Volume {
+                        events: a.events[j],
+                        units: a.cand_units[j],
+                        users: a.cand_users[j],
+                    })
+                    .collect(),
+                purchase: Volume {
+                    events: a.events[k],
+                    units: a.purchase_units,
+                    users: a.purchase_users,
+                },
+                revenue: a.revenue,
+            }
+        })
+        .collect()
+}

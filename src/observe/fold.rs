@@ -1,0 +1,175 @@
+//! Folding closed units into the grouped counts.
+
+use super::*;
+
+impl ObservationBuilder {
+    /// Resolves a unit's label and features and adds it to the grouped counts; frees its slot.
+    /// `hi` is the end of the data when folding at the end (for censoring); while streaming a
+    /// unit is folded only after its label window has passed, so it is never censored.
+    pub(super) fn fold(&mut self, id: u32, hi: Option<i64>) {
+        let window = self.window;
+        let start = self.units[id as usize].start.0;
+        let slot = self.fold_week_slot_of(start);
+        let week = self.weeks[slot].week;
+        let u = &mut self.units[id as usize];
+        let purchases: &[(i64, u64, Option<f64>)] =
+            self.purchases.get(&u.user).map_or(&[], |p| p.as_slice());
+        let first_after = purchases.partition_point(|&(t, _, _)| t < start);
+        let label_purchase = purchases
+            .get(first_after)
+            .filter(|&&(t, _, _)| t <= start.saturating_add(window));
+        let label = label_purchase.is_some();
+        let label_value = label_purchase.and_then(|p| p.2);
+        // The guard's cut: the user's first purchase at or after the unit's start, wherever it
+        // happened (this unit or another of the user's), so an event after the purchase never
+        // becomes a feature, even in a separate session (a thank-you page's own session).
+        let cut = purchases
+            .get(first_after)
+            .map(|&(t, s, _)| (t, s))
+            .into_iter()
+            .chain(u.purchase)
+            .min();
+        // Ordering is counted among purchasing units: a purchase in the unit, or a label.
+        let purchasing = u.purchase.is_some() || label;
+        if hi.is_some_and(|hi| start.saturating_add(window) > hi) {
+            self.censored += 1;
+        }
+        let mut mask = 0u32;
+        let wv = &mut self.weeks[slot];
+        wv.units += 1;
+        for &(j, t, s) in &u.firsts {
+            let j = j as usize;
+            wv.cand_units[j] += 1;
+            let in_window = self.spec.unit == UnitKind::Session || t <= start + window;
+            match cut {
+                Some(p) if (t, s) > p => {
+                    self.ordering[j].after_purchase_only += u64::from(purchasing);
+                }
+                Some(_) => {
+                    self.ordering[j].before_purchase += u64::from(purchasing);
+                    mask |= 1 << j;
+                }
+                None if in_window => mask |= 1 << j,
+                None => {}
+            }
+        }
+        if u.purchase.is_some() {
+            wv.purchase_units += 1;
+        }
+        let e = self
+            .patterns
+            .entry((week, u.device, u.channel, mask))
+            .or_default();
+        e.0 += 1;
+        e.1 += u64::from(label);
+        let us = &mut self.user_sums[u.user as usize];
+        us.units += 1;
+        us.labelled += u32::from(label);
+        let mut bits = mask;
+        while bits != 0 {
+            let j = bits.trailing_zeros() as u8;
+            bits &= bits - 1;
+            match us.features.iter_mut().find(|f| f.0 == j) {
+                Some(f) => {
+                    f.1 += 1;
+                    f.2 += u32::from(label);
+                }
+                None => us.features.push((j, 1, u32::from(label))),
+            }
+        }
+        *self
+            .fired
+            .entry((week, u.device, u.channel, u.fired))
+            .or_default() += 1;
+        if let Some(v) = label_value {
+            let g = self.values.entry((week, mask)).or_default();
+            g.0 += 1;
+            g.1 += v;
+            g.2 += v * v;
+        }
+        self.units_total += 1;
+        // Release the unit: its user's bookkeeping, its session id, its slot.
+        let user = &mut self.user_state[u.user as usize];
+        if u.session.is_none() {
+            if user.open == id {
+                user.open = NO_UNIT;
+            }
+        } else if user.logged == id {
+            user.logged = NO_UNIT;
+        }
+        if hi.is_none() {
+            // Units fold in creation order, and none of this user's open or later units can
+            // start more than the lateness before this one (each was opened by an event within
+            // the lateness of a watermark at least this unit's start): older purchases are
+            // never needed again.
+            let keep_from = start.saturating_sub(self.lateness);
+            if let Some(p) = self.purchases.get_mut(&u.user) {
+                let cut = p.partition_point(|&(t, _, _)| t < keep_from);
+                p.drain(..cut);
+                if p.is_empty() {
+                    self.purchases.remove(&u.user);
+                }
+            }
+        }
+        if u.week != NO_WEEK {
+            flush_user_week(&mut self.weeks[u.week as usize], u.user, u.week_bits);
+            u.week = NO_WEEK;
+        }
+        if let Some(h) = u.session.take() {
+            let next = u.next;
+            self.unlink_session(id, h, next);
+        }
+        self.free.push(id);
+    }
+
+    /// Removes unit `id` (whose session id hashes to `h`, followed by `next` in its chain)
+    /// from the session table.
+    pub(super) fn unlink_session(&mut self, id: u32, h: u64, next: u32) {
+        let units = &self.units;
+        // The entry whose chain holds `id` (entries sharing a hash are rare; chains are short).
+        let in_chain = |&(_, head): &(Id, u32)| {
+            let mut p = head;
+            while p != NO_UNIT {
+                if p == id {
+                    return true;
+                }
+                p = units[p as usize].next;
+            }
+            false
+        };
+        let Ok(entry) = self.sessions.find_entry(h, in_chain) else {
+            return;
+        };
+        let head = entry.get().1;
+        if head == id {
+            if next == NO_UNIT {
+                let _ = entry.remove();
+            } else {
+                entry.into_mut().1 = next;
+            }
+            return;
+        }
+        let mut p = head;
+        while self.units[p as usize].next != NO_UNIT {
+            if self.units[p as usize].next == id {
+                self.units[p as usize].next = next;
+                return;
+            }
+            p = self.units[p as usize].next;
+        }
+    }
+
+    /// Moves the open units' pending week bits into the distinct-user sets of the weeks selected by
+    /// `which` (before those weeks are closed).
+    pub(super) fn flush_user_weeks(&mut self, which: impl Fn(&WeekAcc) -> bool) {
+        let pick: Vec<bool> = self.weeks.iter().map(which).collect();
+        for &id in &self.queue {
+            let u = &mut self.units[id as usize];
+            if u.week != NO_WEEK && pick[u.week as usize] {
+                flush_user_week(&mut self.weeks[u.week as usize], u.user, u.week_bits);
+                u.week = NO_WEEK;
+                u.week_bits = 0;
+            }
+        }
+    }
+}
