@@ -32,6 +32,7 @@ mod real_logs;
 mod redaction;
 mod report_email;
 mod signal;
+mod signal_send;
 mod sizes;
 mod smtp_messages;
 mod snapshot;

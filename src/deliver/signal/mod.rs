@@ -502,3 +502,30 @@ pub fn write_dry_run(export: &mut Export, out_dir: &Path) -> Result<PathBuf, Sig
     write(&dir.join("manifest.json"), &manifest)?;
     Ok(dir)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_hold_at_most_each_platform_s_limit() {
+        let items: Vec<Item> = (0..2500)
+            .map(|i| Item {
+                event_id: format!("e{i}"),
+                micros: 0,
+                body: serde_json::json!({"n": i}),
+            })
+            .collect();
+        let meta = batches(Destination::Meta, &items, Some("TEST1"));
+        let sizes: Vec<usize> = meta.iter().map(|(_, rows)| rows.len()).collect();
+        assert_eq!(sizes, [1000, 1000, 500]);
+        assert_eq!(meta[2].0["data"].as_array().unwrap().len(), 500);
+        assert_eq!(meta[2].0["data"][0]["n"], 2000);
+        assert_eq!(meta[0].0["test_event_code"], "TEST1");
+        let ads = batches(Destination::GoogleAds, &items, None);
+        assert_eq!(ads.len(), 2);
+        assert_eq!(ads[0].0["conversions"].as_array().unwrap().len(), 2000);
+        assert_eq!(ads[0].0["partialFailure"], true);
+        assert_eq!(batches(Destination::Ga4, &items, None).len(), 2500);
+    }
+}
