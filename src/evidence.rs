@@ -370,9 +370,47 @@ fn measure_one(
         )),
         _ => wilson(ta, ta + tb, a.confidence),
     };
+    let weekly = weekly_volumes(obs, j);
+    let (estimability, adjusted) =
+        adjusted_model(obs, j, &in_measured, z, or_factor, (ta, tb, tc, td));
+    let (auc, brier_score) = if estimability == Estimability::Estimable {
+        out_of_time(obs, j, measured, holdout)
+    } else {
+        (None, None)
+    };
+    ProxyEvidence {
+        event: obs.candidates[j].clone(),
+        funnel_depth: obs.candidates[j].funnel_depth(),
+        weekly,
+        a: ta,
+        b: tb,
+        c: tc,
+        d: td,
+        precision: ratio(ta, ta + tb),
+        precision_ci,
+        recall: ratio(ta, ta + tc),
+        base_rate: ratio(ta + tc, n),
+        lift: lf.as_ref().map(|l| l.estimate),
+        lift_ci: lf.as_ref().map(|l| l.ci),
+        odds_ratio: orr.as_ref().map(|o| o.estimate),
+        odds_ratio_ci: orr.as_ref().map(|o| o.ci),
+        design_effect: deff,
+        adjusted,
+        estimability,
+        auc_out_of_time: auc,
+        brier_out_of_time: brier_score,
+        proxy_auc_out_of_time: None,
+        q_value: None,
+        ordering: obs.ordering[j],
+        flags: Vec::new(),
+    }
+}
+
+/// A candidate's weekly volumes and the precision among the units that did it each week.
+fn weekly_volumes(obs: &Observations, j: usize) -> Vec<WeeklyVolume> {
+    let ratio = |x: u64, y: u64| (y > 0).then(|| x as f64 / y as f64);
     let bit = 1u32 << j;
-    let weekly = obs
-        .weeks
+    obs.weeks
         .iter()
         .enumerate()
         .map(|(wi, w)| {
@@ -395,7 +433,20 @@ fn measure_one(
                 precision: ratio(y, t),
             }
         })
-        .collect();
+        .collect()
+}
+
+/// Whether a candidate's effect can be estimated and, when it can, the segment-adjusted
+/// logistic model (its odds ratio user-clustered by `or_factor`).
+fn adjusted_model(
+    obs: &Observations,
+    j: usize,
+    in_measured: &dyn Fn(u16) -> bool,
+    z: f64,
+    or_factor: f64,
+    (ta, tb, tc, td): (u64, u64, u64, u64),
+) -> (Estimability, Option<AdjustedModel>) {
+    let n = ta + tb + tc + td;
     let unit_word = obs.unit.plural();
     let (with, without) = (ta + tb, tc + td);
     let mut estimability = Estimability::Estimable;
@@ -463,37 +514,7 @@ fn measure_one(
             }
         }
     }
-    let (auc, brier_score) = if estimability == Estimability::Estimable {
-        out_of_time(obs, j, measured, holdout)
-    } else {
-        (None, None)
-    };
-    ProxyEvidence {
-        event: obs.candidates[j].clone(),
-        funnel_depth: obs.candidates[j].funnel_depth(),
-        weekly,
-        a: ta,
-        b: tb,
-        c: tc,
-        d: td,
-        precision: ratio(ta, ta + tb),
-        precision_ci,
-        recall: ratio(ta, ta + tc),
-        base_rate: ratio(ta + tc, n),
-        lift: lf.as_ref().map(|l| l.estimate),
-        lift_ci: lf.as_ref().map(|l| l.ci),
-        odds_ratio: orr.as_ref().map(|o| o.estimate),
-        odds_ratio_ci: orr.as_ref().map(|o| o.ci),
-        design_effect: deff,
-        adjusted,
-        estimability,
-        auc_out_of_time: auc,
-        brier_out_of_time: brier_score,
-        proxy_auc_out_of_time: None,
-        q_value: None,
-        ordering: obs.ordering[j],
-        flags: Vec::new(),
-    }
+    (estimability, adjusted)
 }
 
 /// The numbers of a fitted model with its term names (see [`ModelFit`]).
