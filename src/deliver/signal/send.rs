@@ -288,14 +288,7 @@ async fn post(
     };
     match c {
         Credentials::Meta(token) => {
-            let sent = http
-                .send(at, || {
-                    http.client()
-                        .post(url)
-                        .query(&[("access_token", token.expose())])
-                        .json(body)
-                })
-                .await;
+            let sent = post_keyed(http, at, url, ("access_token", token), body).await;
             match sent {
                 Ok(bytes) => meta_answer(&bytes, rows).map_err(malformed),
                 Err(HttpError::Api {
@@ -318,14 +311,7 @@ async fn post(
             google_answer(&v, rows).map_err(malformed)
         }
         Credentials::Ga4(secret) => {
-            let sent = http
-                .send(at, || {
-                    http.client()
-                        .post(url)
-                        .query(&[("api_secret", secret.expose())])
-                        .json(body)
-                })
-                .await;
+            let sent = post_keyed(http, at, url, ("api_secret", secret), body).await;
             match sent {
                 Ok(_) => Ok(Answer {
                     accepted: (0..rows).collect(),
@@ -340,6 +326,24 @@ async fn post(
             }
         }
     }
+}
+
+/// POSTs `body` with the secret as the query parameter `key` (Meta's `access_token`, GA4's
+/// `api_secret`), through the shared retry policy.
+async fn post_keyed(
+    http: &Http,
+    at: &Endpoint,
+    url: &str,
+    (key, secret): (&str, &Secret),
+    body: &Value,
+) -> Result<Vec<u8>, HttpError> {
+    http.send(at, || {
+        http.client()
+            .post(url)
+            .query(&[(key, secret.expose())])
+            .json(body)
+    })
+    .await
 }
 
 fn all_rejected(rows: usize, code: Option<String>, message: String) -> Answer {
