@@ -968,6 +968,7 @@ mod tests {
             session_gap_minutes: 30,
             lateness_minutes: 1440,
             coverage: crate::core::coverage::CoverageParams::default(),
+            discover: None,
             time_zone: jiff::tz::TimeZone::UTC,
         };
         let obs = crate::source::ga4_api::observations(&pull, &spec);

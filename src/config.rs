@@ -38,6 +38,25 @@ pub const DEFAULT_CANDIDATES: [&str; 8] = [
     "generate_lead",
 ];
 
+/// Events that discovery never takes as candidates: GA4's automatically collected events,
+/// which fire for everyone and say nothing of intent (`analysis.housekeeping_events`).
+pub const DEFAULT_HOUSEKEEPING: [&str; 14] = [
+    "session_start",
+    "first_visit",
+    "first_open",
+    "page_view",
+    "screen_view",
+    "user_engagement",
+    "app_update",
+    "app_remove",
+    "app_clear_data",
+    "app_exception",
+    "os_update",
+    "notification_receive",
+    "notification_dismiss",
+    "firebase_campaign",
+];
+
 /// A configuration problem, naming where it is.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ConfigError {
@@ -136,8 +155,12 @@ pub struct RawFields {
 pub struct RawAnalysis {
     /// `session` or `user`.
     pub unit: Option<UnitKind>,
-    /// Candidate proxy events.
+    /// Candidate proxy events; when not set, they are discovered in the log.
     pub candidates: Option<Vec<String>>,
+    /// With discovery: fewest units an event must fire in to be measured (default 30).
+    pub discover_min_units: Option<u64>,
+    /// With discovery: events never taken as candidates (default [`DEFAULT_HOUSEKEEPING`]).
+    pub housekeeping_events: Option<Vec<String>>,
     /// The macro-conversion.
     pub purchase_event: Option<String>,
     /// Label window in days (default 7).
@@ -1011,6 +1034,39 @@ mod tests {
         assert_eq!(s.observe.label_window_days, 7);
         assert_eq!(s.observe.candidates.len(), DEFAULT_CANDIDATES.len());
         assert_eq!(s.platforms[0].ad_sets, 2);
+        // No candidates listed: they are discovered, the defaults only seed the order.
+        let d = s.observe.discover.unwrap();
+        assert_eq!(
+            (d.min_units, d.housekeeping.len()),
+            (30, DEFAULT_HOUSEKEEPING.len())
+        );
+    }
+
+    #[test]
+    fn discovery_keys_are_checked_and_need_discovery() {
+        let mut r = raw();
+        let fails = |r: &RawConfig| {
+            Settings::from_raw(r, "x.toml", Path::new("/"))
+                .unwrap_err()
+                .to_string()
+        };
+        r.analysis.housekeeping_events = Some(vec!["page_view".into(), " ".into()]);
+        assert!(fails(&r).contains("analysis.housekeeping_events[1]"));
+        r.analysis.housekeeping_events = None;
+        r.analysis.discover_min_units = Some(0);
+        assert!(fails(&r).contains("analysis.discover_min_units: must be at least 1"));
+        r.analysis.discover_min_units = Some(5);
+        r.analysis.candidates = Some(vec!["add_to_cart".into()]);
+        let e = Settings::from_raw(&r, "x.toml", Path::new("/"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("analysis.discover_min_units") && e.contains("only applies"),
+            "{e}"
+        );
+        r.analysis.discover_min_units = None;
+        let s = Settings::from_raw(&r, "x.toml", Path::new("/")).unwrap();
+        assert!(s.observe.discover.is_none());
     }
 
     #[test]

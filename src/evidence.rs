@@ -629,6 +629,7 @@ pub(crate) mod fixture {
             time_zone: jiff::tz::TimeZone::UTC,
             lateness_minutes: 1440,
             coverage: crate::core::coverage::CoverageParams::default(),
+            discover: None,
         }
     }
 

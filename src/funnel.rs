@@ -546,6 +546,7 @@ mod tests {
             time_zone: jiff::tz::TimeZone::UTC,
             lateness_minutes: 1440,
             coverage: crate::core::coverage::CoverageParams::default(),
+            discover: None,
         };
         let steps: Vec<EventName> = ["view_item", "add_to_cart", "begin_checkout", "purchase"]
             .iter()

@@ -17,6 +17,7 @@ fn obs() -> Observations {
         time_zone: jiff::tz::TimeZone::UTC,
         lateness_minutes: 1440,
         coverage: crate::core::coverage::CoverageParams::default(),
+        discover: None,
     };
     let mut b = ObservationBuilder::new(spec);
     // (user, event, minute, device)

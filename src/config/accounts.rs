@@ -372,6 +372,8 @@ fn schema() -> Value {
         analysis: super::RawAnalysis {
             unit: Some(crate::observe::UnitKind::Session),
             candidates: Some(vec![]),
+            discover_min_units: Some(1),
+            housekeeping_events: Some(vec![]),
             purchase_event: s(""),
             label_window_days: Some(0),
             session_gap_minutes: Some(0),

@@ -5,12 +5,12 @@ use jiff::tz::TimeZone;
 
 use super::{
     AnalysisSettings, Check, PlatformSettings, RawAnalysis, RawConfig, DEFAULT_CANDIDATES,
-    DEFAULT_FUNNEL_STEPS, DEFAULT_LATENESS_MINUTES, MAX_DAYS, MAX_GAP_MINUTES,
-    MAX_LATENESS_MINUTES, MAX_WEEKS,
+    DEFAULT_FUNNEL_STEPS, DEFAULT_HOUSEKEEPING, DEFAULT_LATENESS_MINUTES, MAX_DAYS,
+    MAX_GAP_MINUTES, MAX_LATENESS_MINUTES, MAX_WEEKS,
 };
 use crate::core::flag::EffectSizes;
 use crate::core::recommend;
-use crate::observe::{ObserveSpec, UnitKind, MAX_CANDIDATES};
+use crate::observe::{DiscoverSpec, ObserveSpec, UnitKind, MAX_CANDIDATES};
 use crate::platform::{FloorBasis, PlatformId};
 use crate::types::{EventName, Probability};
 
@@ -112,6 +112,7 @@ pub(super) fn analysis(c: &mut Check<'_>, a: &RawAnalysis) -> (ObserveSpec, Anal
         time_zone,
         lateness_minutes,
         coverage,
+        discover: discover(c, a),
     };
     let decision = decision(c, a, clearance_threshold);
     let effects = effects(c, a);
@@ -186,7 +187,50 @@ fn effects(c: &mut Check<'_>, a: &RawAnalysis) -> EffectSizes {
     }
 }
 
-/// `analysis.candidates` (default [`DEFAULT_CANDIDATES`]): distinct, not the purchase event,
+/// Discovery (when `analysis.candidates` is not set): `analysis.housekeeping_events` (default
+/// [`DEFAULT_HOUSEKEEPING`]) and `analysis.discover_min_units` (default 30, at least 1).
+fn discover(c: &mut Check<'_>, a: &RawAnalysis) -> Option<DiscoverSpec> {
+    if a.candidates.is_some() {
+        for key in [
+            (
+                "analysis.discover_min_units",
+                a.discover_min_units.is_some(),
+            ),
+            (
+                "analysis.housekeeping_events",
+                a.housekeeping_events.is_some(),
+            ),
+        ]
+        .iter()
+        .filter(|k| k.1)
+        {
+            c.err(
+                key.0,
+                "only applies when candidates are discovered: remove it or analysis.candidates",
+            );
+        }
+        return None;
+    }
+    let names: Vec<String> = match &a.housekeeping_events {
+        Some(list) => list.clone(),
+        None => DEFAULT_HOUSEKEEPING.iter().map(|s| s.to_string()).collect(),
+    };
+    let housekeeping = names
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| c.event(&format!("analysis.housekeeping_events[{i}]"), n))
+        .collect();
+    let min_units = a.discover_min_units.unwrap_or(30);
+    if min_units == 0 {
+        c.err("analysis.discover_min_units", "must be at least 1");
+    }
+    Some(DiscoverSpec {
+        housekeeping,
+        min_units: min_units.max(1),
+    })
+}
+
+/// `analysis.candidates` (default [`DEFAULT_CANDIDATES`] as seeds of discovery): distinct, not the purchase event,
 /// 1 to [`MAX_CANDIDATES`].
 fn candidates(c: &mut Check<'_>, a: &RawAnalysis, purchase: &EventName) -> Vec<EventName> {
     let names: Vec<String> = match &a.candidates {

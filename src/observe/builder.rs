@@ -4,18 +4,28 @@ use super::*;
 
 impl ObservationBuilder {
     /// Starts an empty builder; `spec.candidates` must hold at most [`MAX_CANDIDATES`] events
-    /// (checked when settings are validated).
-    pub fn new(spec: ObserveSpec) -> Self {
+    /// (checked when settings are validated). With discovery the purchase takes bit
+    /// [`MAX_CANDIDATES`], so that candidates found while reading fill the bits below it.
+    pub fn new(mut spec: ObserveSpec) -> Self {
+        spec.candidates.truncate(MAX_CANDIDATES);
+        if let Some(d) = &spec.discover {
+            let hk = &d.housekeeping;
+            spec.candidates.retain(|c| !hk.contains(c));
+        }
         let mut names = FxHashMap::default();
-        for (i, c) in spec.candidates.iter().enumerate().take(MAX_CANDIDATES) {
+        for (i, c) in spec.candidates.iter().enumerate() {
             names.insert(c.as_str().into(), NameKind::Tracked(i as u8));
         }
-        let purchase_idx = spec.candidates.len().min(MAX_CANDIDATES) as u8;
+        let purchase_idx = match spec.discover {
+            Some(_) => MAX_CANDIDATES as u8,
+            None => spec.candidates.len() as u8,
+        };
         names.insert(
             spec.purchase.as_str().into(),
             NameKind::Tracked(purchase_idx),
         );
         let k = purchase_idx as usize;
+        let seeded = spec.candidates.len();
         ObservationBuilder {
             lateness: i64::from(spec.lateness_minutes) * MINUTE_US,
             window: i64::from(spec.label_window_days) * DAY_US,
@@ -32,6 +42,8 @@ impl ObservationBuilder {
             user_sums: Vec::new(),
             purchases: FxHashMap::default(),
             extra_events: Vec::new(),
+            funnel_steps: Vec::new(),
+            seeded,
             sessions: HashTable::new(),
             units: Vec::new(),
             free: Vec::new(),
@@ -62,15 +74,51 @@ impl ObservationBuilder {
     /// Also tracks these events (funnel steps that are not candidates) in [`Observations::fired`];
     /// events already tracked, and any beyond 64 tracked events in all, are ignored (see
     /// [`tracked_order`]).
+    ///
+    /// With discovery, a step that may be a candidate becomes one (it is left out at the end,
+    /// as any candidate, when it fires too little, and then stays tracked as an extra).
     pub fn track_also(&mut self, events: &[EventName]) {
         let k = self.purchase_idx as usize;
-        let known = [self.extra_events.as_slice(), events].concat();
-        let all = tracked_order(&self.spec.candidates[..k], &self.spec.purchase, &known);
-        for (bit, e) in all.iter().enumerate().skip(k + 1 + self.extra_events.len()) {
+        for e in events {
+            if *e != self.spec.purchase && !self.funnel_steps.contains(e) {
+                self.funnel_steps.push(e.clone());
+            }
+            if self.names.contains_key(e.as_str()) {
+                continue;
+            }
+            if self.discover_as_candidate(e.as_str()) {
+                continue;
+            }
+            let bit = k + 1 + self.extra_events.len();
+            if bit >= 64 {
+                break;
+            }
             self.names
                 .insert(e.as_str().into(), NameKind::Extra(bit as u8));
             self.extra_events.push(e.clone());
         }
+        if self.span.is_none() {
+            self.seeded = self.spec.candidates.len();
+        }
+    }
+
+    /// With discovery, makes a name not seen before a candidate when it is not housekeeping
+    /// and a candidate bit is free; whether it did.
+    fn discover_as_candidate(&mut self, name: &str) -> bool {
+        let Some(d) = &self.spec.discover else {
+            return false;
+        };
+        let j = self.spec.candidates.len();
+        if j >= MAX_CANDIDATES || d.housekeeping.iter().any(|h| h.as_str() == name) {
+            return false;
+        }
+        // A name with surrounding blanks would merge with the trimmed one: left as it is.
+        let Some(e) = EventName::new(name).filter(|e| e.as_str() == name) else {
+            return false;
+        };
+        self.spec.candidates.push(e);
+        self.names.insert(name.into(), NameKind::Tracked(j as u8));
+        true
     }
 
     /// Whether an event without a session id joins its user's log session when within the
@@ -157,8 +205,9 @@ impl ObservationBuilder {
             // nothing it (or a later straggler) touches can be folded too early.
             self.stats.unordered_from_line.get_or_insert(ev.line);
         }
-        let kind = match self.names.get(ev.name) {
-            Some(&k) => k,
+        let kind = match self.names.get(ev.name).copied() {
+            Some(k) => k,
+            None if self.discover_as_candidate(ev.name) => self.names[ev.name],
             None => {
                 let i = self.other_names.len() as u32;
                 self.other_names.push((ev.name.to_string(), 0));

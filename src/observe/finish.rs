@@ -27,7 +27,7 @@ impl ObservationBuilder {
         let (patterns, fired, values) = self.groups(&week_index);
         let levels = |l: Levels| if l.seen { l.names } else { Vec::new() };
         let clusters = ClusterSums::of_users(&self.user_sums, k);
-        Observations {
+        let obs = Observations {
             unit: self.spec.unit,
             candidates: self.spec.candidates.clone(),
             purchase: self.spec.purchase.clone(),
@@ -61,6 +61,11 @@ impl ObservationBuilder {
             fired,
             values,
             clusters: Some(clusters),
+            discovery: None,
+        };
+        match &self.spec.discover {
+            Some(d) => discover::settle(obs, d, self.seeded, &self.funnel_steps, k),
+            None => obs,
         }
     }
 

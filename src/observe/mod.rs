@@ -108,6 +108,19 @@ pub struct ObserveSpec {
     pub lateness_minutes: u32,
     /// Which weeks count as complete (`analysis.min_week_days`, `analysis.min_week_share`).
     pub coverage: CoverageParams,
+    /// Candidate discovery (`analysis.candidates` not set): `candidates` are then only seeds,
+    /// and every other event name of the log may become one ([`discover`]).
+    pub discover: Option<DiscoverSpec>,
+}
+
+/// How candidates are discovered in the log: which names never count, and how much an event
+/// must fire to be measured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoverSpec {
+    /// Housekeeping events (session_start, page_view, ...) that are never candidates.
+    pub housekeeping: Vec<EventName>,
+    /// Fewest units (over all weeks) in which an event must fire to stay a candidate.
+    pub min_units: u64,
 }
 
 /// Event, unit and user counts of one event in one week.
@@ -308,6 +321,8 @@ pub struct Observations {
     /// Per-user sums for user-clustered intervals over all weeks; `None` for aggregate sources
     /// (no user-level data), whose intervals treat units as independent.
     pub clusters: Option<ClusterSums>,
+    /// What candidate discovery found and left out (`None` when the candidates were configured).
+    pub discovery: Option<Discovery>,
 }
 
 impl Observations {
@@ -589,6 +604,12 @@ pub struct ObservationBuilder {
     /// Purchases of users who may still need them.
     purchases: FxHashMap<u32, Purchases>,
     extra_events: Vec<EventName>,
+    /// Funnel steps given to [`ObservationBuilder::track_also`]: with discovery, a step that is
+    /// left out as a candidate stays tracked as an extra.
+    funnel_steps: Vec<EventName>,
+    /// Candidates given before the first event (configured seeds and funnel steps): with
+    /// discovery they keep their order, ahead of the candidates found in the log.
+    seeded: usize,
     /// Open log sessions: session id → first open unit with it (more are chained by
     /// [`UnitState::next`] when several users share the id).
     sessions: HashTable<(Id, u32)>,
@@ -631,8 +652,11 @@ pub struct ObservationBuilder {
 const NO_UNIT: u32 = u32::MAX;
 
 mod builder;
+pub mod discover;
 mod finish;
 mod fold;
+
+pub use discover::{Discovery, LeftOut, LeftOutReason};
 
 /// Adds a user's tracked-event bits to a week's distinct-user set.
 fn flush_user_week(w: &mut WeekAcc, user: u32, bits: u64) {

@@ -13,6 +13,7 @@ fn spec(unit: UnitKind) -> ObserveSpec {
         time_zone: TimeZone::UTC,
         lateness_minutes: 60,
         coverage: CoverageParams::default(),
+        discover: None,
     }
 }
 

@@ -56,10 +56,7 @@ pub fn run(settings: &Settings) -> Result<Report, Error> {
 /// API sources (or reads their snapshot), reads the event log (or, with `source.kind =
 /// "ga4_api"`, takes GA4's weekly volumes), measures, flags and recommends.
 pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
-    let names = read::measured_events(settings);
-    let pulled = crate::source::remote::pull(&settings.account, &settings.remote, &names)
-        .map_err(crate::source::SourceError::from)?;
-    let read = read::read_source(settings, pulled.as_ref())?;
+    let (pulled, read) = read::pull_and_read(settings)?;
     let obs = &read.obs;
     // Weekly memory: the stored weeks before this one lengthen the drift baseline and decide
     // what recommendation stands.
@@ -226,6 +223,7 @@ fn input_summary(
             .collect(),
         other_events: obs.other_events.clone(),
         absent_candidates,
+        discovery: obs.discovery.clone(),
         as_of: settings.as_of,
         rows_after_as_of: read.after_cutoff,
         provisional_weeks: settle.0,

@@ -202,6 +202,65 @@ pub(super) fn observation_notes(
             absent_candidates.join(", ")
         ));
     }
+    notes.extend(discovery_note(settings, obs));
+}
+
+/// What candidate discovery measured and left out, in one note (none when the candidates
+/// were configured).
+fn discovery_note(settings: &Settings, obs: &Observations) -> Option<String> {
+    use crate::observe::LeftOutReason as R;
+    let Some(d) = obs.discovery.as_ref() else {
+        return (settings.observe.discover.is_some() && (settings.pushdown || settings.volumes_only))
+            .then(|| "candidate discovery reads the event log: with this source the default candidates were measured (list yours in analysis.candidates)".to_string());
+    };
+    let names = |r: R| -> Vec<String> {
+        d.left_out
+            .iter()
+            .filter(|l| l.reason == r)
+            .map(|l| match (r, l.units) {
+                (R::BelowMinUnits, Some(u)) => format!("{} ({})", l.event, u),
+                _ => l.event.clone(),
+            })
+            .collect()
+    };
+    let mut text = format!(
+        "candidates discovered in the log (analysis.candidates not set): {} measured{}",
+        d.kept.len(),
+        if d.kept.is_empty() {
+            String::new()
+        } else {
+            let k: Vec<&str> = d.kept.iter().map(|f| f.event.as_str()).collect();
+            format!(" ({})", k.join(", "))
+        }
+    );
+    let parts = [
+        (
+            R::BelowMinUnits,
+            format!(
+                "in fewer than {} {} (analysis.discover_min_units)",
+                d.min_units,
+                obs.unit.plural()
+            ),
+        ),
+        (
+            R::Housekeeping,
+            "housekeeping (analysis.housekeeping_events)".to_string(),
+        ),
+        (
+            R::CandidateLimit,
+            format!(
+                "beyond the limit of {} candidates",
+                crate::observe::MAX_CANDIDATES
+            ),
+        ),
+    ];
+    for (r, why) in parts {
+        let n = names(r);
+        if !n.is_empty() {
+            text.push_str(&format!("; left out, {why}: {}", n.join(", ")));
+        }
+    }
+    Some(text)
 }
 
 /// The weeks inside the data span with no events at all (a tracking gap, or stray timestamps).

@@ -197,6 +197,29 @@ fn read_event_log(settings: &Settings) -> Result<Read, Error> {
     })
 }
 
+/// Pulls the API sources and reads the configured source. The event log is read first, so
+/// that the APIs are asked about the candidates discovered in it; GA4's volumes and the
+/// pushdown need the pull (or the configured candidates) first.
+pub(super) fn pull_and_read(settings: &Settings) -> Result<(Option<Pulled>, Read), Error> {
+    let pull_for = |names: &[String]| {
+        pull(&settings.account, &settings.remote, names).map_err(SourceError::from)
+    };
+    if settings.pushdown || settings.volumes_only {
+        let pulled = pull_for(&measured_events(settings))?;
+        let read = read_source(settings, pulled.as_ref())?;
+        return Ok((pulled, read));
+    }
+    let read = read_source(settings, None)?;
+    let o = &read.obs;
+    let names: Vec<String> = o
+        .candidates
+        .iter()
+        .chain(std::iter::once(&o.purchase))
+        .map(|e| e.to_string())
+        .collect();
+    Ok((pull_for(&names)?, read))
+}
+
 /// The events the API sources are asked about: the candidates, then purchase.
 pub(super) fn measured_events(settings: &Settings) -> Vec<String> {
     let o = &settings.observe;

@@ -67,6 +67,9 @@ pub struct InputSummary {
     pub other_events: BTreeMap<String, u64>,
     /// Candidates never seen in the log.
     pub absent_candidates: Vec<String>,
+    /// What candidate discovery measured and left out, and why (`null` when
+    /// `analysis.candidates` named them).
+    pub discovery: Option<crate::observe::Discovery>,
     /// `--as-of`: the last ISO week analysed, when events after it were left out.
     pub as_of: Option<IsoWeek>,
     /// Readable rows dated after the `--as-of` week, left out.

@@ -382,5 +382,6 @@ pub fn observations(
         values: Vec::new(),
         // Aggregates carry no users: their intervals treat units as independent.
         clusters: None,
+        discovery: None,
     }
 }

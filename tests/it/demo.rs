@@ -214,12 +214,44 @@ fn zero_config_run_on_the_demo_log() {
     assert_eq!(r["recommendations"].as_array().unwrap().len(), 2);
     assert_eq!(rec(&r, "meta")["ad_sets"], 2);
     assert_eq!(rec(&r, "meta")["attributed_share"], 0.5);
-    // Without a config the default candidates are used; those absent from the log are noted.
-    assert!(r["input"]["absent_candidates"]
+    // Without a config the candidates are discovered: every event of the log but purchase and
+    // housekeeping, and the default ones that never fired are listed as left out.
+    let d = &r["input"]["discovery"];
+    let kept: Vec<&str> = d["kept"]
         .as_array()
         .unwrap()
         .iter()
-        .any(|c| c == "generate_lead"));
+        .map(|f| f["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            "view_item",
+            "add_to_wishlist",
+            "add_to_cart",
+            "begin_checkout",
+            "add_shipping_info",
+            "add_payment_info",
+            "sign_up"
+        ]
+    );
+    let why = |e: &str| {
+        d["left_out"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["event"] == e)
+            .map(|l| l["reason"].as_str().unwrap().to_string())
+    };
+    assert_eq!(why("session_start").as_deref(), Some("housekeeping"));
+    assert_eq!(why("generate_lead").as_deref(), Some("not_in_log"));
+    let proxies: Vec<&str> = r["proxies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(proxies, kept);
 }
 
 #[test]

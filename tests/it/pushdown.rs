@@ -72,6 +72,13 @@ fn config_with(dir: &Path, kind: &str, extra: &str, bigquery: &str) -> PathBuf {
 /// [`config_with`] on another export fixture.
 fn config_on(dir: &Path, kind: &str, extra: &str, bigquery: &str, events: &str) -> PathBuf {
     let path = dir.join(format!("{kind}.toml"));
+    // The local reader would discover candidates in the export, which the pushdown does not
+    // (it measures the configured or default list): both are given the same list.
+    let listed = "[analysis]\ncandidates = [\"view_item\", \"add_to_wishlist\", \"add_to_cart\", \"begin_checkout\", \"add_shipping_info\", \"add_payment_info\", \"sign_up\", \"generate_lead\"]\n";
+    let extra = match extra.contains("[analysis]") {
+        true => extra.replacen("[analysis]\n", listed, 1),
+        false => format!("{listed}{extra}"),
+    };
     let source = match kind {
         "bigquery" => "[source]\nkind = \"bigquery\"\n".to_string(),
         _ => format!(

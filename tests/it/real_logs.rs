@@ -264,3 +264,97 @@ fn demo_segment_adjusted_odds_ratios_match_statsmodels() {
         );
     }
 }
+
+/// The REES46 head as it is (raw names `view`, `cart`, `purchase`, no aliases), with a `scroll`
+/// event added at the first event of half the sessions, chosen by a hash of the session id:
+/// high volume, no relation to purchase by construction.
+fn rees46_with_random_scroll(log: &std::path::Path, dir: &std::path::Path) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(log).unwrap();
+    let mut out = String::with_capacity(text.len() * 2);
+    let mut seen = std::collections::HashSet::new();
+    for (i, line) in text.lines().enumerate() {
+        out.push_str(line);
+        out.push('\n');
+        let session = line.rsplit(',').next().unwrap_or("");
+        if i == 0 || !seen.insert(session.to_string()) {
+            continue;
+        }
+        let h = session.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+        if h % 2 == 0 {
+            let (ts, rest) = line.split_once(',').unwrap();
+            let (_, tail) = rest.split_once(',').unwrap();
+            out.push_str(&format!("{ts},scroll,{tail}\n"));
+        }
+    }
+    let path = dir.join("rees46_scroll.csv");
+    std::fs::write(&path, out).unwrap();
+    path
+}
+
+#[test]
+fn zero_config_discovers_real_events_and_a_random_scroll_is_flagged() {
+    let Some(log) = real_or_skip(
+        "zero_config_discovers_real_events_and_a_random_scroll_is_flagged",
+        REES46,
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let events = rees46_with_random_scroll(&log, dir.path());
+    // Only the column mapping: no candidates, no aliases.
+    let cfg = dir.path().join("optsignal.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "account = \"rees46 raw\"\n[source]\npath = {:?}\ntimestamp_format = \"%Y-%m-%d %H:%M:%S UTC\"\n\
+             [source.fields]\ntimestamp = \"event_time\"\nevent_name = \"event_type\"\nuser_id = \"user_id\"\n\
+             session_id = \"user_session\"\nvalue = \"price\"\ndevice = \"\"\nchannel = \"\"\n\
+             [[platforms]]\nid = \"meta\"\nad_sets = 2\nattributed_share = 0.5\n",
+            events.display().to_string()
+        ),
+    )
+    .unwrap();
+    let r = recommend_json(&["--config", cfg.to_str().unwrap()]);
+    let kept: Vec<&str> = r["input"]["discovery"]["kept"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(kept, ["cart", "scroll", "view"], "discovered by name");
+    let flags = |e: &str| -> Vec<String> {
+        proxy(&r, e)["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["kind"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let scroll = proxy(&r, "scroll");
+    let share = scroll["a"].as_f64().unwrap() + scroll["b"].as_f64().unwrap();
+    let units = r["input"]["units"].as_f64().unwrap();
+    assert!(
+        (0.45..0.55).contains(&(share / units)),
+        "scroll in {share} of {units}"
+    );
+    assert!(
+        flags("scroll").contains(&"not_predictive".to_string()),
+        "{:?}",
+        flags("scroll")
+    );
+    // The real proxy is measured as the configured run measures it: the statsmodels cells.
+    let cart = proxy(&r, "cart");
+    let t = &reference()["candidates"]["add_to_cart"]["table"];
+    for (ours, theirs) in [("a", "a_feature_label"), ("b", "b_feature_nolabel")] {
+        assert_eq!(cart[ours], t[theirs], "cell {ours}");
+    }
+    assert!(
+        !flags("cart").contains(&"not_predictive".to_string()),
+        "{:?}",
+        flags("cart")
+    );
+    assert!(cart["lift_ci"][0].as_f64().unwrap() > scroll["lift_ci"][1].as_f64().unwrap());
+    assert!(flags("view").contains(&"insufficient_data".to_string()));
+}

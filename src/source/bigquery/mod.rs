@@ -556,6 +556,7 @@ pub fn observations(
             fired,
             values,
             clusters: Some(clusters),
+            discovery: None,
         },
         read,
     ))

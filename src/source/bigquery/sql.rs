@@ -605,6 +605,7 @@ mod tests {
             time_zone: TimeZone::get("Europe/Berlin").unwrap(),
             lateness_minutes: 1440,
             coverage: crate::core::coverage::CoverageParams::default(),
+            discover: None,
         }
     }
 
