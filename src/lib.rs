@@ -44,6 +44,7 @@ pub mod report;
 pub mod secret;
 pub mod seeds;
 pub mod settle;
+pub mod setup;
 pub mod source;
 pub mod stats;
 pub mod store;

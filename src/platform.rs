@@ -526,3 +526,93 @@ mod tests {
         );
     }
 }
+
+/// One canonical event's names on the platforms (docs/platforms.md §2.4, from Meta's Pixel
+/// reference and SDK enums, TikTok's standard-event pages and the Google Ads category enum).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventNames {
+    /// Meta Pixel / Conversions API standard event (`AddToCart`).
+    pub meta: &'static str,
+    /// Meta `custom_event_type` of that event (ad set `promoted_object`, custom conversions).
+    pub meta_type: &'static str,
+    /// TikTok pixel standard event and ad-group `optimization_event`, when TikTok has them.
+    pub tiktok: Option<(&'static str, &'static str)>,
+    /// Google Ads `conversion_action.category`.
+    pub google_ads: &'static str,
+}
+
+/// The platforms' names of a canonical (GA4-style) event; `None` for an event none of them
+/// has a standard name for (it is then sent as a custom event).
+pub fn event_names(event: &EventName) -> Option<EventNames> {
+    let n = |meta, meta_type, tiktok, google_ads| EventNames {
+        meta,
+        meta_type,
+        tiktok,
+        google_ads,
+    };
+    Some(match event.as_str() {
+        "view_item" => n(
+            "ViewContent",
+            "CONTENT_VIEW",
+            Some(("ViewContent", "ON_WEB_DETAIL")),
+            "PAGE_VIEW",
+        ),
+        "add_to_wishlist" => n(
+            "AddToWishlist",
+            "ADD_TO_WISHLIST",
+            Some(("AddToWishlist", "ON_WEB_ADD_TO_WISHLIST")),
+            "DEFAULT",
+        ),
+        "add_to_cart" => n(
+            "AddToCart",
+            "ADD_TO_CART",
+            Some(("AddToCart", "ON_WEB_CART")),
+            "ADD_TO_CART",
+        ),
+        "begin_checkout" => n(
+            "InitiateCheckout",
+            "INITIATED_CHECKOUT",
+            Some(("InitiateCheckout", "INITIATE_ORDER")),
+            "BEGIN_CHECKOUT",
+        ),
+        "add_payment_info" => n(
+            "AddPaymentInfo",
+            "ADD_PAYMENT_INFO",
+            Some(("AddPaymentInfo", "ADD_BILLING")),
+            "DEFAULT",
+        ),
+        "purchase" => n(
+            "Purchase",
+            "PURCHASE",
+            Some(("Purchase", "SHOPPING")),
+            "PURCHASE",
+        ),
+        "sign_up" => n(
+            "CompleteRegistration",
+            "COMPLETE_REGISTRATION",
+            Some(("CompleteRegistration", "ON_WEB_REGISTER")),
+            "SIGNUP",
+        ),
+        "generate_lead" => n("Lead", "LEAD", Some(("Lead", "FORM")), "SUBMIT_LEAD_FORM"),
+        "qualify_lead" => n("Lead", "LEAD", None, "CONVERTED_LEAD"),
+        "search" => n(
+            "Search",
+            "SEARCH",
+            Some(("Search", "ON_WEB_SEARCH")),
+            "DEFAULT",
+        ),
+        "subscribe" => n(
+            "Subscribe",
+            "SUBSCRIBE",
+            Some(("Subscribe", "ON_WEB_SUBSCRIBE")),
+            "SUBSCRIBE_PAID",
+        ),
+        "start_trial" | "trial_start" => n("StartTrial", "START_TRIAL", None, "DEFAULT"),
+        _ => return None,
+    })
+}
+
+/// Google Ads categories whose Google-hosted goals are not biddable by default
+/// (docs/platforms.md §5.6): optimizing on one means making its goal biddable first.
+pub const GOOGLE_ADS_NOT_BIDDABLE_BY_DEFAULT: [&str; 4] =
+    ["BEGIN_CHECKOUT", "SIGNUP", "PAGE_VIEW", "PURCHASE"];

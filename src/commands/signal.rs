@@ -1,6 +1,7 @@
 //! `optsignal signal export`: the recommended (or a named) signal as request bodies for the
 //! Meta Conversions API, Google Ads click conversions and the GA4 Measurement Protocol, written
-//! to files (`--dry-run`, the default), or posted once each (`--send`).
+//! to files (`--dry-run`, the default), or posted once each (`--send`). `optsignal signal spec`:
+//! how to set up each platform's recommended signal, as steps and as a JSON file.
 
 use std::path::PathBuf;
 
@@ -17,6 +18,27 @@ pub enum Command {
     /// Build the last days' qualifying units as payloads for every [signal] destination; with
     /// --dry-run (the default) write them to files, with --send post them (each event once).
     Export(ExportArgs),
+    /// How to set up each platform's recommended event (GA4 key event, Meta, Google Ads,
+    /// TikTok): the steps on stdout, the same as JSON in a file (docs/json-schema.md, setup).
+    Spec(SpecArgs),
+}
+
+/// The arguments of `signal spec`.
+#[derive(clap::Args)]
+pub struct SpecArgs {
+    /// Config file.
+    #[arg(short, long, env = "OPTSIGNAL_CONFIG")]
+    config: PathBuf,
+    /// The account, in a multi-account file.
+    #[arg(long)]
+    account: Option<String>,
+    /// File to write the set-up to, as JSON (default setup.json in signal.out_dir, or in
+    /// ./signal without [signal]).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Output format on stdout.
+    #[arg(short, long, value_enum, default_value = "table")]
+    format: super::common::Format,
 }
 
 /// The arguments of `signal export`.
@@ -45,7 +67,10 @@ pub struct ExportArgs {
 
 /// Runs the analysis (for the recommendations and values), builds the payloads and writes them.
 pub fn exec(global: &Global, c: Command) -> Result<Outcome, Error> {
-    let Command::Export(a) = c;
+    let a = match c {
+        Command::Export(a) => a,
+        Command::Spec(a) => return spec(global, a),
+    };
     let overrides = Overrides {
         account: a.account,
         progress: !global.quiet,
@@ -85,6 +110,47 @@ pub fn exec(global: &Global, c: Command) -> Result<Outcome, Error> {
     let dir = optsignal::deliver::signal::write_dry_run(&mut export, &out)?;
     eprintln!("dry run: payloads written to {}", dir.display());
     Ok(Outcome::ok(to_json(&export)))
+}
+
+/// Runs the analysis and writes its set-up: JSON to the file (atomically), the steps (or the
+/// same JSON) on stdout, and the file's path on stderr.
+fn spec(global: &Global, a: SpecArgs) -> Result<Outcome, Error> {
+    let overrides = Overrides {
+        account: a.account,
+        progress: !global.quiet,
+        ..Overrides::default()
+    };
+    let settings = load_settings(Some(&a.config), &overrides)?;
+    let report = optsignal::pipeline::analyze(&settings)?;
+    let path = a.out.unwrap_or_else(|| {
+        settings
+            .signal
+            .as_ref()
+            .map_or_else(|| PathBuf::from("signal"), |s| s.out_dir.clone())
+            .join("setup.json")
+    });
+    let json = to_json(&report.setup);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Write {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    optsignal::fsutil::write_atomic(&path, format!("{json}\n").as_bytes()).map_err(|source| {
+        Error::Write {
+            path: path.clone(),
+            source,
+        }
+    })?;
+    eprintln!("set-up written to {}", path.display());
+    Ok(Outcome::ok(match a.format {
+        super::common::Format::Json => json,
+        super::common::Format::Table => {
+            let mut o = String::new();
+            optsignal::report::setup::render_text(&report.setup, global.style(), &mut o);
+            o
+        }
+    }))
 }
 
 /// One line per destination on stderr, then the refused rows (the first 20; all in the JSON).

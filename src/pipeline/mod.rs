@@ -105,6 +105,7 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
     let mut notes = memory.unreadable.clone();
     let settle = notes::provisional(settings, obs, pulled.as_ref(), &mut notes);
     let (recommendations, reported) = (decision.recommendations, decision.reported);
+    let setup = crate::setup::plan(&recommendations, &values, &obs.purchase);
     notes::read_notes(
         settings,
         &read,
@@ -134,6 +135,7 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
         seeds,
         test_plan,
         values,
+        setup,
         input,
         settings: settings.analysis.clone(),
         label_window_days: settings.observe.label_window_days,

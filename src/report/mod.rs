@@ -10,6 +10,7 @@ pub mod audit;
 pub mod chart;
 pub mod document;
 pub mod experiment;
+pub mod setup;
 pub mod terminal;
 pub mod view;
 
@@ -239,6 +240,8 @@ pub struct Report {
     pub test_plan: crate::testplan::TestPlan,
     /// Expected purchase value of one unit with each proxy, for value-based bidding.
     pub values: crate::value::ProxyValues,
+    /// How to set up each platform's recommended event ([`crate::setup`]).
+    pub setup: crate::setup::Setup,
     /// What was read.
     pub input: InputSummary,
     /// Settings that shape the numbers (confidence, thresholds, windows).

@@ -67,7 +67,8 @@ impl Style {
     pub fn bold(&self, s: &str) -> String {
         self.paint("1", s)
     }
-    fn green(&self, s: &str) -> String {
+    /// `s` in green (a recommended event), escaped.
+    pub fn green(&self, s: &str) -> String {
         self.paint("1;32", s)
     }
     /// Red bold text (problems).
@@ -139,6 +140,10 @@ pub fn render(r: &Report, style: Style) -> String {
     conversion_goals(&mut o, r, style);
     changes(&mut o, r, style);
     flags(&mut o, r, style);
+    if !r.setup.platforms.is_empty() {
+        let _ = writeln!(o, "\n{}", style.bold("HOW TO SET IT UP"));
+        super::setup::render_text(&r.setup, style, &mut o);
+    }
     budget::section(&mut o, &r.recommendations, style);
     let pct_conf = (r.settings.confidence * 100.0).round();
     scorecard(&mut o, r, style, pct_conf);

@@ -208,3 +208,90 @@ fn a_missing_identifier_column_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+/// `signal spec` on the demo: each recommended event's set-up, as steps on stdout and as JSON
+/// in the file, matching the report's recommendations and values.
+#[test]
+fn signal_spec_writes_the_demo_set_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("nested").join("setup.json");
+    let cfg = fixture("demo/optsignal.toml");
+    let o = optsignal()
+        .args(["signal", "spec", "-c"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&file)
+        .args(["--width", "100"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(String::from_utf8_lossy(&o.stderr).contains("setup.json"));
+    let spec: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let report = recommend_json(&["-c", cfg.to_str().unwrap()]);
+    assert_eq!(
+        spec, report["setup"],
+        "the file is the report's setup section"
+    );
+    let by = |p: &str| {
+        spec["platforms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["platform"] == p)
+            .unwrap_or_else(|| panic!("no {p} in {spec}"))
+            .clone()
+    };
+    // Meta: the recommended add_to_cart is Meta's standard AddToCart, with its value.
+    let meta = by("meta");
+    assert_eq!(meta["event"], rec(&report, "meta")["event"]);
+    assert_eq!(meta["event"], "add_to_cart");
+    assert_eq!(meta["destination"]["event_name"], "AddToCart");
+    assert_eq!(meta["destination"]["custom_event_type"], "ADD_TO_CART");
+    let value = report["values"]["proxies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["event"] == "add_to_cart")
+        .unwrap()["conversion_value"]
+        .clone();
+    assert_eq!(meta["value"]["value"], value);
+    // Google Ads bids on purchase itself: every conversion, at its own order value.
+    let google = by("google_ads");
+    assert_eq!(google["event"], "purchase");
+    assert_eq!(google["value"]["kind"], "order_value");
+    assert_eq!(google["destination"]["counting"], "every");
+    // TikTok has no recommended event: nothing to set up.
+    assert!(spec["platforms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| p["platform"] != "tiktok"));
+    assert!(text.contains("Meta: optimize on add_to_cart"), "{text}");
+    assert!(
+        text.contains("promoted_object.custom_event_type = ADD_TO_CART"),
+        "{text}"
+    );
+    assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
+    // --format json prints what the file holds; nothing half-written is left beside it.
+    let o = optsignal()
+        .args(["signal", "spec", "-c"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&file)
+        .args(["-f", "json"])
+        .output()
+        .unwrap();
+    let printed: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(printed, spec);
+    let names: Vec<String> = std::fs::read_dir(file.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["setup.json"]);
+}

@@ -43,19 +43,7 @@ pub enum Skip {
 
 /// The Meta standard event of a canonical event (Meta Pixel reference), if it has one.
 pub fn meta_event_name(e: &EventName) -> Option<&'static str> {
-    Some(match e.as_str() {
-        "view_item" => "ViewContent",
-        "add_to_wishlist" => "AddToWishlist",
-        "add_to_cart" => "AddToCart",
-        "begin_checkout" => "InitiateCheckout",
-        "add_payment_info" => "AddPaymentInfo",
-        "purchase" => "Purchase",
-        "sign_up" => "CompleteRegistration",
-        "generate_lead" => "Lead",
-        "search" => "Search",
-        "subscribe" => "Subscribe",
-        _ => return None,
-    })
+    crate::platform::event_names(e).map(|n| n.meta)
 }
 
 /// The stable event id of a unit's conversion: the row's own id when the log has one (the

@@ -1,0 +1,117 @@
+//! The set-up of each recommended signal in words ([`crate::setup`]): the steps a person
+//! follows in GA4 and on each platform. Used by the report's HOW TO SET IT UP section and by
+//! `optsignal signal spec`.
+
+use crate::setup::{Destination, PlatformSetup, Sending, Setup, ValueRule};
+
+/// The steps of one platform's set-up, in order.
+pub fn steps(p: &PlatformSetup, outcome: &str) -> Vec<String> {
+    let e = p.event.as_str();
+    let mut out = Vec::new();
+    if p.sending == Sending::ServerOnly {
+        out.push(format!(
+            "{e} exists only once optsignal computes it: only the server can send it (`optsignal signal export --send`)"
+        ));
+    }
+    let value = |what: &str| {
+        match p.value {
+        ValueRule::OrderValue => format!("Value: each {what}'s own order value"),
+        ValueRule::PerEvent { value } => format!(
+            "Value: {value:.2} with each {what} (precision × order value: what one is worth in expected {outcome} revenue)"
+        ),
+        ValueRule::None => format!(
+            "Value: none; count each {what} only (the value estimate of {e} is too uncertain to bid on, see PROXY VALUES)"
+        ),
+    }
+    };
+    let is_outcome = e == outcome;
+    match &p.destination {
+        Destination::Meta {
+            event_name,
+            standard,
+            custom_event_type,
+            custom_conversion,
+        } => {
+            if *standard {
+                out.push(format!("Send {e} to Meta as the standard event {event_name}: the pixel, and the Conversions API with the same event_id, so Meta deduplicates them"));
+                out.push(format!("Ad sets: conversion event {event_name} (promoted_object.custom_event_type = {custom_event_type})"));
+            } else {
+                out.push(format!("Send {e} to Meta as a custom event named {event_name} (pixel trackCustom, or the Conversions API)"));
+                let name = custom_conversion.as_deref().unwrap_or(e);
+                out.push(format!("Events Manager → Custom conversions: create \"{name}\" on the custom event {event_name} (custom_event_type {custom_event_type}) and optimize the ad sets on it"));
+            }
+            out.push(value(event_name));
+        }
+        Destination::GoogleAds {
+            conversion_action,
+            category,
+            biddable_by_default,
+            counting,
+            ..
+        } => {
+            let counting = match *counting {
+                "every" => "count: every conversion",
+                _ => "count: one per click",
+            };
+            out.push(format!("GA4: mark {} as a key event (Admin → Data display → Key events); in Google Ads import it from the linked GA4 property as the conversion action \"{conversion_action}\" (category {category}, {counting}), or upload it as offline click conversions with `optsignal signal export --send`", p.ga4_key_event));
+            if is_outcome {
+                out.push(format!("Make \"{conversion_action}\" the primary action of the goal these campaigns bid on"));
+            } else {
+                out.push(format!("Make \"{conversion_action}\" the primary action of the goal these campaigns bid on (or the only action of a custom goal set on them); keep {outcome} as a secondary action, so it is still reported but no longer bid on"));
+            }
+            if !biddable_by_default {
+                let or_custom = if is_outcome {
+                    ""
+                } else {
+                    " or use the custom goal"
+                };
+                out.push(format!("Google's own {category} goal is not biddable by default: make it biddable (Goals → Summary){or_custom}"));
+            }
+            out.push(value("conversion"));
+        }
+        Destination::Tiktok {
+            event_name,
+            optimization_event,
+        } => match optimization_event {
+            Some(code) => {
+                out.push(format!("Send {e} to TikTok as the standard event {event_name} (pixel and Events API, same event_id)"));
+                out.push(format!("Ad groups: optimization event {code}"));
+                out.push(value(event_name));
+            }
+            None => {
+                out.push(format!("Send {e} to TikTok as a custom event named {event_name} (pixel and Events API); TikTok has no standard event for it: create a custom conversion on it in Events Manager and optimize the ad groups on that"));
+                out.push(value(event_name));
+            }
+        },
+        Destination::Other { event_name } => {
+            out.push(format!(
+                "Send {e} as {event_name} and optimize on a custom conversion on that event"
+            ));
+            out.push(value(event_name));
+        }
+    }
+    out
+}
+
+/// The whole set-up as text: a heading line per platform, then its numbered steps.
+pub fn render_text(s: &Setup, style: super::terminal::Style, o: &mut String) {
+    use std::fmt::Write;
+    for p in &s.platforms {
+        let head = format!(
+            "{}: optimize on {}",
+            style.bold(p.platform.display_name()),
+            style.green(p.event.as_str())
+        );
+        style.line(o, "  ", "    ", &head);
+        for (i, step) in steps(p, s.outcome.as_str()).iter().enumerate() {
+            let lead = format!("    {}. ", i + 1);
+            style.line(o, &lead, "       ", &super::terminal::layout::escape(step));
+        }
+    }
+    if s.platforms.is_empty() {
+        let _ = writeln!(
+            o,
+            "  nothing to set up: no platform has a recommended event"
+        );
+    }
+}
