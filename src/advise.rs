@@ -770,9 +770,13 @@ mod explain {
         };
         match (e.precision, e.precision_ci, e.lift) {
             (Some(pr), Some(ci), Some(l)) => format!(
-                "{} of these {} go on to buy ({}–{}), {:.1}× the base rate",
+                "{} of these {} go on to {} ({}–{}), {:.1}× the base rate",
                 percent(pr),
                 ctx.obs.unit.plural(),
+                match ctx.obs.purchase.as_str() {
+                    "purchase" => "buy".to_string(),
+                    o => format!("reach {o}"),
+                },
                 percent(ci.lo),
                 percent(ci.hi),
                 l

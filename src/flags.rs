@@ -427,7 +427,7 @@ pub fn assess<W: PriorWeek>(
         if let Some(f) = insufficient(e, p, total_purchasers) {
             flags.push(f);
         }
-        if let Some(f) = not_predictive(e, p) {
+        if let Some(f) = not_predictive(e, p, &obs.purchase) {
             flags.push(f);
         }
         if let Some(f) = leaky(e) {
@@ -574,7 +574,7 @@ fn insufficient(e: &ProxyEvidence, p: &FlagParams, purchasers: u64) -> Option<Fl
     None
 }
 
-fn not_predictive(e: &ProxyEvidence, p: &FlagParams) -> Option<Flag> {
+fn not_predictive(e: &ProxyEvidence, p: &FlagParams, outcome: &EventName) -> Option<Flag> {
     let pct = (p.confidence * 100.0).round();
     let lift_weak = e.lift_ci.is_some_and(|l| l.lo <= 1.0);
     let lift_txt = match (e.lift, e.lift_ci) {
@@ -609,10 +609,15 @@ fn not_predictive(e: &ProxyEvidence, p: &FlagParams) -> Option<Flag> {
     };
     // Below 1 with its whole interval: the event marks units less likely to buy, which is
     // evidence too, against it (a sweepstakes sign-up), not the absence of evidence.
-    let verdict = if ci.hi < 1.0 {
-        "units with it buy less often than those without: it predicts against purchase"
-    } else {
-        "no evidence it predicts purchase"
+    let verdict = match (ci.hi < 1.0, outcome.as_str()) {
+        (true, "purchase") => {
+            "units with it buy less often than those without: it predicts against purchase".into()
+        }
+        (false, "purchase") => "no evidence it predicts purchase".to_string(),
+        (true, o) => format!(
+            "units with it reach {o} less often than those without: it predicts against {o}"
+        ),
+        (false, o) => format!("no evidence it predicts {o}"),
     };
     Some(flag(
         FlagKind::NotPredictive,

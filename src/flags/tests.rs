@@ -126,9 +126,20 @@ fn an_odds_ratio_below_one_predicts_against_purchase() {
     let e = against();
     let or = e.odds_ratio_ci.unwrap();
     assert!(or.hi < 1.0, "{or:?}");
-    let f = not_predictive(&e, &params()).unwrap();
+    let purchase = EventName::new("purchase").unwrap();
+    let f = not_predictive(&e, &params(), &purchase).unwrap();
     assert!(
         f.message.ends_with("it predicts against purchase"),
+        "{}",
+        f.message
+    );
+    // Another outcome is named in its place.
+    let lead = EventName::new("qualify_lead").unwrap();
+    let f = not_predictive(&e, &params(), &lead).unwrap();
+    assert!(
+        f.message.ends_with(
+            "reach qualify_lead less often than those without: it predicts against qualify_lead"
+        ),
         "{}",
         f.message
     );

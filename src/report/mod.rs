@@ -262,6 +262,15 @@ pub struct Report {
 }
 
 impl Report {
+    /// How the headers name the units that reached the outcome: "purchasing", or "with
+    /// qualify_lead" when the outcome is not a purchase.
+    pub fn reached(&self) -> String {
+        match self.setup.outcome.as_str() {
+            "purchase" => "purchasing".to_string(),
+            o => format!("with {o}"),
+        }
+    }
+
     /// The report as pretty JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))

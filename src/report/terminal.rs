@@ -119,13 +119,14 @@ fn header(r: &Report, style: Style) -> String {
         _ => "no weeks".into(),
     };
     let text = format!(
-        "{} — {} · {} · {}, {}, {} purchasing",
+        "{} — {} · {} · {}, {}, {} {}",
         style.bold("optsignal"),
         style.bold(&r.account),
         span,
         count(i.units, i.unit.singular(), i.unit.plural()),
         count(i.users, "user", "users"),
-        i.purchasing_units
+        i.purchasing_units,
+        r.reached()
     );
     let mut o = String::new();
     style.line(&mut o, "", "  ", &text);

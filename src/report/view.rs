@@ -657,12 +657,13 @@ impl ReportView {
             headline: headline(r),
             window,
             population: format!(
-                "{} {}, {} {}, {} purchasing",
+                "{} {}, {} {}, {} {}",
                 thousands(i.units),
                 crate::format::noun(i.units, i.unit.singular(), i.unit.plural()),
                 thousands(i.users),
                 crate::format::noun(i.users, "user", "users"),
-                thousands(i.purchasing_units)
+                thousands(i.purchasing_units),
+                r.reached()
             ),
             recommendations: r.recommendations.iter().map(rec_view).collect(),
             sections,

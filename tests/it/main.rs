@@ -26,6 +26,7 @@ mod hostile_input;
 mod layers;
 mod leakage;
 mod meta_api;
+mod outcomes;
 mod pushdown;
 mod readme;
 mod real_logs;
