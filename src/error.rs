@@ -42,9 +42,11 @@ pub enum Error {
     /// The weekly report job failed (rendering, SMTP, state files).
     #[error(transparent)]
     Deliver(#[from] DeliverError),
-    /// Signal export or delivery failed (identifier columns, payload files, the platforms).
-    #[error(transparent)]
-    Signal(Box<crate::deliver::signal::SignalError>),
+    /// Signal export or delivery failed (identifier columns, payload files, the platforms):
+    /// `deliver::signal::SignalError`, held behind [`ExitError`] so this layer does not name
+    /// the delivery layer above it.
+    #[error("{0}")]
+    Signal(Box<dyn ExitError>),
     /// An A/B test readout failed (assignment, or nothing to compare).
     #[error(transparent)]
     Experiment(#[from] ExperimentError),
@@ -58,10 +60,10 @@ pub enum Error {
     },
 }
 
-impl From<crate::deliver::signal::SignalError> for Error {
-    fn from(e: crate::deliver::signal::SignalError) -> Self {
-        Error::Signal(Box::new(e))
-    }
+/// An error of a layer above this one that knows its documented exit code.
+pub trait ExitError: std::error::Error + Send + Sync + 'static {
+    /// The process exit code it ends a run with.
+    fn exit_code(&self) -> i32;
 }
 
 impl Error {

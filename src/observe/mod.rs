@@ -651,6 +651,7 @@ pub struct ObservationBuilder {
 
 const NO_UNIT: u32 = u32::MAX;
 
+mod aggregate;
 mod builder;
 pub mod discover;
 mod finish;

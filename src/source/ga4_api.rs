@@ -298,7 +298,7 @@ pub fn observations(
     pull: &Ga4Pull,
     spec: &crate::observe::ObserveSpec,
 ) -> crate::observe::Observations {
-    use crate::observe::{Observations, Ordering, UnitKind, Volume, WeekVolumes};
+    use crate::observe::{Observations, UnitKind, Volume, WeekVolumes};
     let volume = |week: IsoWeek, name: &str| {
         pull.rows
             .iter()
@@ -356,32 +356,5 @@ pub fn observations(
         ),
         _ => (0, 0),
     };
-    Observations {
-        unit: spec.unit,
-        candidates: spec.candidates.clone(),
-        purchase: spec.purchase.clone(),
-        weeks,
-        devices: Vec::new(),
-        channels: Vec::new(),
-        patterns: Vec::new(),
-        ordering: vec![Ordering::default(); spec.candidates.len()],
-        units: 0,
-        users: 0,
-        censored_units: 0,
-        label_window_days: spec.label_window_days,
-        sessions_inferred: false,
-        session_id_events: 0,
-        session_id_missing: 0,
-        session_id_joined: 0,
-        inferred_sessions: 0,
-        other_events: other,
-        span_micros: span,
-        // Aggregates carry no units: no funnel steps, fired groups or order values.
-        extra_events: Vec::new(),
-        fired: Vec::new(),
-        values: Vec::new(),
-        // Aggregates carry no users: their intervals treat units as independent.
-        clusters: None,
-        discovery: None,
-    }
+    Observations::from_volumes(spec, weeks, other, span)
 }

@@ -69,6 +69,18 @@ impl Destination {
     }
 }
 
+impl crate::error::ExitError for SignalError {
+    fn exit_code(&self) -> i32 {
+        SignalError::exit_code(self)
+    }
+}
+
+impl From<SignalError> for crate::error::Error {
+    fn from(e: SignalError) -> Self {
+        crate::error::Error::Signal(Box::new(e))
+    }
+}
+
 /// Why the export failed; each names the file or key.
 #[derive(Debug, thiserror::Error)]
 pub enum SignalError {
