@@ -380,109 +380,8 @@ pub struct Changes {
     pub rules: Vec<RuleChange>,
 }
 
-/// A platform whose learning-phase rule differs from the one the previous stored week used.
-#[derive(Debug, Clone, Serialize)]
-pub struct RuleChange {
-    /// The platform.
-    pub platform: PlatformId,
-    /// The stored previous week.
-    pub since: IsoWeek,
-    /// The rule that week used.
-    pub previous: StoredRule,
-    /// The rule this week used.
-    pub current: StoredRule,
-    /// One sentence for people.
-    pub message: String,
-}
-
-/// Each platform whose floor rule this run (`current`) differs from the one recorded in the
-/// previous stored week (another rule, number, window, unit or basis, or the same rule checked
-/// on another date). Weeks stored before rules were recorded (version 2 and older) say nothing.
-pub fn rule_changes(current: &[Recommendation], previous: Option<&StoredWeek>) -> Vec<RuleChange> {
-    let Some(prev) = previous else {
-        return Vec::new();
-    };
-    current
-        .iter()
-        .filter_map(|r| {
-            let old = prev.recommendation(r.platform)?.rule.clone()?;
-            let now = StoredRule::of(&r.floor);
-            old.changed_to(&now).then(|| RuleChange {
-                platform: r.platform,
-                since: prev.week,
-                message: rule_message(r.platform, &old, &now),
-                previous: old,
-                current: now,
-            })
-        })
-        .collect()
-}
-
-/// "rule changed since last week: Meta floor 50 → 25 results in 7 days (source, checked date)".
-fn rule_message(platform: PlatformId, old: &StoredRule, now: &StoredRule) -> String {
-    let n = |x: f64| crate::format::amount(x);
-    let what = if old.days == now.days && old.events != now.events {
-        format!(
-            "{} → {} results in {} days",
-            n(old.events),
-            n(now.events),
-            now.days
-        )
-    } else if old.events != now.events || old.days != now.days {
-        format!(
-            "{} results in {} days → {} in {} days",
-            n(old.events),
-            old.days,
-            n(now.events),
-            now.days
-        )
-    } else {
-        format!("{} results in {} days", n(now.events), now.days)
-    };
-    let mut also = Vec::new();
-    if old.unit != now.unit {
-        also.push(format!(
-            "per {} (was per {})",
-            now.unit.noun(1.0),
-            old.unit.noun(1.0)
-        ));
-    }
-    if old.basis != now.basis {
-        also.push(format!(
-            "{} (was {})",
-            basis_name(now.basis),
-            basis_name(old.basis)
-        ));
-    }
-    if old.id != now.id {
-        let id = |i: &Option<String>| i.clone().unwrap_or_else(|| "configured".into());
-        also.push(format!("rule {} (was {})", id(&now.id), id(&old.id)));
-    }
-    let also = if also.is_empty() {
-        String::new()
-    } else {
-        format!(", {}", also.join(", "))
-    };
-    let checked = match (&old.checked, &now.checked) {
-        (Some(a), Some(b)) if a != b => format!("checked {b}, was {a}"),
-        (_, Some(b)) => format!("checked {b}"),
-        _ => "not dated".into(),
-    };
-    let source = now.url.as_deref().unwrap_or("configured");
-    format!(
-        "rule changed since last week: {} floor {what}{also} ({source}, {checked})",
-        platform.display_name()
-    )
-}
-
-/// The rules file's word for a basis.
-fn basis_name(b: FloorBasis) -> &'static str {
-    match b {
-        FloorBasis::Official => "official",
-        FloorBasis::Assumption => "assumption",
-        FloorBasis::Configured => "configured",
-    }
-}
+mod rules;
+pub use rules::*;
 
 /// Most earlier weeks used to estimate the week-to-week dispersion of a proxy's volume.
 pub const DISPERSION_WEEKS: usize = 8;
@@ -520,6 +419,33 @@ pub fn changes(
         });
         return out;
     };
+    let (precision, note) = precision_changes(cur, prev, alpha, confidence);
+    out.precision = precision;
+    out.notes.extend(note);
+    // Volume: this week against the previous one, with the dispersion of the earlier series.
+    if cur.complete {
+        let (volume, note) = volume_changes(cur, prev, earlier, log_weeks, alpha);
+        out.volume = volume;
+        out.notes.extend(note);
+    } else {
+        out.notes.push(format!(
+            "{} is a partial week: its volume is not compared",
+            cur.week
+        ));
+    }
+    out.flags = flag_changes(cur, prev);
+    out
+}
+
+/// Each proxy's precision this week against the previous stored week (a two-proportion test,
+/// Benjamini–Hochberg across proxies), and a note naming those an older store format leaves
+/// without counts.
+fn precision_changes(
+    cur: &StoredWeek,
+    prev: &StoredWeek,
+    alpha: f64,
+    confidence: f64,
+) -> (Vec<PrecisionChange>, Option<String>) {
     let mut precision = Vec::new();
     let mut no_counts = Vec::new();
     for p in &cur.proxies {
@@ -562,84 +488,91 @@ pub fn changes(
         c.q_value = q.unwrap_or(1.0);
         c.significant = c.q_value <= alpha;
     }
-    if !no_counts.is_empty() {
-        out.notes.push(format!(
+    let note = (!no_counts.is_empty()).then(|| {
+        format!(
             "{} was stored in an older format without per-week purchaser counts: no precision test for {}",
             prev.week,
             no_counts.join(", ")
-        ));
-    }
-    out.precision = precision;
+        )
+    });
+    (precision, note)
+}
 
-    // Volume: this week against the previous one, with the dispersion of the earlier series.
-    if !cur.complete {
-        out.notes.push(format!(
-            "{} is a partial week: its volume is not compared",
-            cur.week
-        ));
-    } else {
-        let mut series: BTreeMap<IsoWeek, BTreeMap<EventName, u64>> = BTreeMap::new();
-        for w in earlier.iter().filter(|w| w.complete) {
-            let m = series.entry(w.week).or_default();
-            for p in &w.proxies {
-                m.insert(p.event.clone(), p.week.units);
-            }
-        }
-        for (week, units) in log_weeks.iter().filter(|(w, _)| *w < prev.week) {
-            let m = series.entry(*week).or_default();
-            for (e, u) in units {
-                m.insert(e.clone(), *u);
-            }
-        }
-        let mut volume = Vec::new();
-        let mut short = false;
-        for p in &cur.proxies {
-            let Some(q) = prev.proxy(&p.event) else {
-                continue;
-            };
-            let (u1, u2) = (q.week.units, p.week.units);
-            if u1 == 0 || u2 == 0 {
-                continue;
-            }
-            // Series up to and including the previous week, the last DISPERSION_WEEKS of them.
-            let hist: Vec<f64> = series
-                .range(..=prev.week)
-                .filter_map(|(_, m)| m.get(&p.event).map(|&u| u as f64))
-                .collect();
-            let hist = &hist[hist.len().saturating_sub(DISPERSION_WEEKS)..];
-            if hist.len() < MIN_DISPERSION_WEEKS {
-                short = true;
-                continue;
-            }
-            let dispersion = rate_ratio_test(&[1.0], hist).map_or(1.0, |t| t.dispersion);
-            let ratio = u2 as f64 / u1 as f64;
-            let z = ratio.ln() / (dispersion * (1.0 / u1 as f64 + 1.0 / u2 as f64)).sqrt();
-            volume.push(VolumeChange {
-                event: p.event.clone(),
-                previous_units: u1,
-                current_units: u2,
-                ratio,
-                test: "quasi-Poisson rate-ratio z-test (two-sided)",
-                dispersion,
-                dispersion_weeks: hist.len(),
-                p_value: (2.0 * normal_sf(z.abs())).min(1.0),
-                q_value: 1.0,
-                significant: false,
-            });
-        }
-        let qs = benjamini_hochberg(&volume.iter().map(|c| Some(c.p_value)).collect::<Vec<_>>());
-        for (c, q) in volume.iter_mut().zip(qs) {
-            c.q_value = q.unwrap_or(1.0);
-            c.significant = c.q_value <= alpha;
-        }
-        out.volume = volume;
-        if short {
-            out.notes.push(format!(
-                "volume not tested where fewer than {MIN_DISPERSION_WEEKS} complete earlier weeks (stored or in the log) show its week-to-week noise"
-            ));
+/// Each proxy's units this week against the previous stored week: a quasi-Poisson rate-ratio
+/// test whose dispersion comes from the earlier complete weeks (stored or in the log), with a
+/// note when too few of them show the noise.
+fn volume_changes(
+    cur: &StoredWeek,
+    prev: &StoredWeek,
+    earlier: &[StoredWeek],
+    log_weeks: &[(IsoWeek, Vec<(EventName, u64)>)],
+    alpha: f64,
+) -> (Vec<VolumeChange>, Option<String>) {
+    let mut series: BTreeMap<IsoWeek, BTreeMap<EventName, u64>> = BTreeMap::new();
+    for w in earlier.iter().filter(|w| w.complete) {
+        let m = series.entry(w.week).or_default();
+        for p in &w.proxies {
+            m.insert(p.event.clone(), p.week.units);
         }
     }
+    for (week, units) in log_weeks.iter().filter(|(w, _)| *w < prev.week) {
+        let m = series.entry(*week).or_default();
+        for (e, u) in units {
+            m.insert(e.clone(), *u);
+        }
+    }
+    let mut volume = Vec::new();
+    let mut short = false;
+    for p in &cur.proxies {
+        let Some(q) = prev.proxy(&p.event) else {
+            continue;
+        };
+        let (u1, u2) = (q.week.units, p.week.units);
+        if u1 == 0 || u2 == 0 {
+            continue;
+        }
+        // Series up to and including the previous week, the last DISPERSION_WEEKS of them.
+        let hist: Vec<f64> = series
+            .range(..=prev.week)
+            .filter_map(|(_, m)| m.get(&p.event).map(|&u| u as f64))
+            .collect();
+        let hist = &hist[hist.len().saturating_sub(DISPERSION_WEEKS)..];
+        if hist.len() < MIN_DISPERSION_WEEKS {
+            short = true;
+            continue;
+        }
+        let dispersion = rate_ratio_test(&[1.0], hist).map_or(1.0, |t| t.dispersion);
+        let ratio = u2 as f64 / u1 as f64;
+        let z = ratio.ln() / (dispersion * (1.0 / u1 as f64 + 1.0 / u2 as f64)).sqrt();
+        volume.push(VolumeChange {
+            event: p.event.clone(),
+            previous_units: u1,
+            current_units: u2,
+            ratio,
+            test: "quasi-Poisson rate-ratio z-test (two-sided)",
+            dispersion,
+            dispersion_weeks: hist.len(),
+            p_value: (2.0 * normal_sf(z.abs())).min(1.0),
+            q_value: 1.0,
+            significant: false,
+        });
+    }
+    let qs = benjamini_hochberg(&volume.iter().map(|c| Some(c.p_value)).collect::<Vec<_>>());
+    for (c, q) in volume.iter_mut().zip(qs) {
+        c.q_value = q.unwrap_or(1.0);
+        c.significant = c.q_value <= alpha;
+    }
+    let note = short.then(|| {
+        format!(
+            "volume not tested where fewer than {MIN_DISPERSION_WEEKS} complete earlier weeks (stored or in the log) show its week-to-week noise"
+        )
+    });
+    (volume, note)
+}
 
+/// The flags each proxy raised or cleared since the previous stored week.
+fn flag_changes(cur: &StoredWeek, prev: &StoredWeek) -> Vec<FlagChange> {
+    let mut out = Vec::new();
     for p in &cur.proxies {
         let before: Vec<FlagKind> = prev.proxy(&p.event).map_or(Vec::new(), |q| q.flags.clone());
         let raised: Vec<FlagKind> = p
@@ -654,7 +587,7 @@ pub fn changes(
             .copied()
             .collect();
         if !raised.is_empty() || !cleared.is_empty() {
-            out.flags.push(FlagChange {
+            out.push(FlagChange {
                 event: p.event.clone(),
                 raised,
                 cleared,
@@ -764,415 +697,8 @@ pub fn describe(c: &Changes) -> Vec<String> {
     lines
 }
 
-/// Loads the trail of one account from the store root `root`. Without `account`, the root must
-/// hold exactly one account folder.
-pub fn load_trail(
-    root: &std::path::Path,
-    account: Option<&str>,
-    event: Option<&EventName>,
-) -> Result<Trail, crate::store::StoreError> {
-    use crate::store::{Store, StoreError};
-    let store = match account {
-        Some(a) => Store::new(root, a),
-        None => {
-            let mut dirs: Vec<String> = std::fs::read_dir(root)
-                .map_err(|source| StoreError::Io {
-                    action: "list",
-                    path: root.to_path_buf(),
-                    source,
-                })?
-                .filter_map(Result::ok)
-                .filter(|e| e.path().is_dir())
-                .filter_map(|e| e.file_name().to_str().map(String::from))
-                .filter(|n| !n.starts_with('.'))
-                .collect();
-            dirs.sort();
-            match dirs.as_slice() {
-                [one] => Store::at(&root.join(one)),
-                _ => {
-                    return Err(StoreError::Parse {
-                        path: root.to_path_buf(),
-                        message: format!(
-                            "{} account folders ({}): name one with --account",
-                            dirs.len(),
-                            dirs.join(", ")
-                        ),
-                    })
-                }
-            }
-        }
-    };
-    let loaded = store.load_readable(None)?;
-    for e in &loaded.unreadable {
-        tracing::warn!("{e}; the trail goes on without that week (the file is left as it is)");
-    }
-    let weeks = loaded.weeks;
-    let name = weeks
-        .last()
-        .map(|w| w.account.clone())
-        .or_else(|| account.map(String::from))
-        .unwrap_or_default();
-    Ok(Trail::new(
-        &name,
-        store.dir().display().to_string(),
-        &weeks,
-        event,
-    ))
-}
-
-/// One stored week in the trail.
-#[derive(Debug, Clone, Serialize)]
-pub struct TrailWeek {
-    /// The week.
-    pub week: IsoWeek,
-    /// Format version of its file.
-    pub schema_version: u32,
-    /// Whether the data covered the whole week.
-    pub complete: bool,
-    /// Per platform: the standing recommendation, the week's best and whether it was held.
-    pub recommendations: Vec<StoredRecommendation>,
-    /// Per proxy (all, or the one asked for): the week's precision, interval, volume and flags.
-    pub proxies: Vec<TrailProxy>,
-}
-
-/// One proxy in one week of the trail.
-#[derive(Debug, Clone, Serialize)]
-pub struct TrailProxy {
-    /// The proxy.
-    pub event: EventName,
-    /// Precision of units that started that week.
-    pub precision: Option<f64>,
-    /// Its Wilson interval.
-    pub precision_ci: Option<Interval>,
-    /// Units with the proxy starting that week (feature before purchase).
-    pub units_with: Option<u64>,
-    /// Units with the event that week (anywhere in the unit).
-    pub units: u64,
-    /// Events that week.
-    pub events: u64,
-    /// Flags that week.
-    pub flags: Vec<FlagKind>,
-}
-
-/// The weekly trail of one account (`optsignal history`).
-#[derive(Debug, Clone, Serialize)]
-pub struct Trail {
-    /// Schema version of this JSON.
-    pub schema_version: u32,
-    /// Account name.
-    pub account: String,
-    /// The account's store folder.
-    pub store: String,
-    /// Stored weeks, oldest first.
-    pub weeks: Vec<TrailWeek>,
-}
-
-impl Trail {
-    /// Builds the trail from stored weeks, keeping only `event` when given.
-    pub fn new(
-        account: &str,
-        store: String,
-        weeks: &[StoredWeek],
-        event: Option<&EventName>,
-    ) -> Self {
-        Trail {
-            schema_version: 1,
-            account: account.to_string(),
-            store,
-            weeks: weeks
-                .iter()
-                .map(|w| TrailWeek {
-                    week: w.week,
-                    schema_version: w.schema_version,
-                    complete: w.complete,
-                    recommendations: w.recommendations.clone(),
-                    proxies: w
-                        .proxies
-                        .iter()
-                        .filter(|p| event.is_none_or(|e| &p.event == e))
-                        .map(|p| TrailProxy {
-                            event: p.event.clone(),
-                            precision: p.week.precision,
-                            precision_ci: p.week.precision_ci,
-                            units_with: p.week.with_proxy,
-                            units: p.week.units,
-                            events: p.week.events,
-                            flags: p.flags.clone(),
-                        })
-                        .collect(),
-                })
-                .collect(),
-        }
-    }
-
-    /// The trail as pretty JSON.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
-    }
-
-    /// The trail as text tables: recommendations per week and platform, then per proxy the
-    /// week's precision with its interval and its volume.
-    pub fn to_table(&self) -> String {
-        use comfy_table::presets::UTF8_BORDERS_ONLY;
-        use comfy_table::{Cell, ContentArrangement, Table};
-        let mut o = String::new();
-        let _ = writeln!(
-            o,
-            "optsignal history — {} · {} in {}\n",
-            self.account,
-            crate::format::count(self.weeks.len() as u64, "stored week", "stored weeks"),
-            self.store
-        );
-        if self.weeks.is_empty() {
-            let _ = writeln!(
-                o,
-                "  nothing stored yet: run `optsignal recommend --save` (or set [store] enabled = true) once a week"
-            );
-            return o;
-        }
-        let mut platforms: Vec<PlatformId> = Vec::new();
-        for w in &self.weeks {
-            for r in &w.recommendations {
-                if !platforms.contains(&r.platform) {
-                    platforms.push(r.platform);
-                }
-            }
-        }
-        let new_table = |head: Vec<String>| {
-            let mut t = Table::new();
-            t.load_preset(UTF8_BORDERS_ONLY)
-                .set_content_arrangement(ContentArrangement::Disabled)
-                .set_header(head.into_iter().map(Cell::new));
-            t
-        };
-        let _ = writeln!(
-            o,
-            "RECOMMENDATION PER WEEK (held = kept against a leader not yet confirmed)"
-        );
-        let mut head = vec!["week".to_string()];
-        head.extend(platforms.iter().map(|p| p.display_name().to_string()));
-        let mut t = new_table(head);
-        for w in &self.weeks {
-            let mut row = vec![format!("{}{}", w.week, if w.complete { "" } else { "*" })];
-            for p in &platforms {
-                let cell = match w.recommendations.iter().find(|r| r.platform == *p) {
-                    None => "–".to_string(),
-                    Some(r) => {
-                        let ev = r
-                            .event
-                            .as_ref()
-                            .map_or("nothing clears".into(), |e| e.to_string());
-                        match (&r.best, r.held) {
-                            (Some(b), true) => format!("{ev} (held; {b} leads {}w)", r.best_weeks),
-                            _ => ev,
-                        }
-                    }
-                };
-                row.push(cell);
-            }
-            t.add_row(row);
-        }
-        let _ = writeln!(o, "{t}");
-        let mut events: Vec<EventName> = Vec::new();
-        for w in &self.weeks {
-            for p in &w.proxies {
-                if !events.contains(&p.event) {
-                    events.push(p.event.clone());
-                }
-            }
-        }
-        let _ = writeln!(
-            o,
-            "\nPRECISION OF THE WEEK'S UNITS [interval] · units with the event (! = flagged)"
-        );
-        let mut head = vec!["week".to_string()];
-        head.extend(events.iter().map(|e| e.to_string()));
-        let mut t = new_table(head);
-        for w in &self.weeks {
-            let mut row = vec![w.week.to_string()];
-            for e in &events {
-                let cell = match w.proxies.iter().find(|p| &p.event == e) {
-                    None => "–".to_string(),
-                    Some(p) => {
-                        let prec = p.precision.map_or("–".into(), percent);
-                        let ci = p.precision_ci.map_or(String::new(), |c| {
-                            format!(" [{}–{}]", percent(c.lo), percent(c.hi))
-                        });
-                        let flag = if p.flags.is_empty() { "" } else { " !" };
-                        format!("{prec}{ci} · {}{flag}", p.units)
-                    }
-                };
-                row.push(cell);
-            }
-            t.add_row(row);
-        }
-        let _ = writeln!(o, "{t}");
-        o
-    }
-}
+mod trail;
+pub use trail::*;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::advise::EventCheck;
-
-    fn ev(s: &str) -> Option<EventName> {
-        EventName::new(s)
-    }
-
-    fn check(e: &str, clearance: f64) -> EventCheck {
-        EventCheck {
-            basis: crate::advise::CountBasis::SiteShare,
-            event: EventName::new(e).unwrap(),
-            per_unit_weekly: 100.0,
-            per_unit_window: 100.0,
-            clearance,
-            clears: clearance >= 0.8,
-            excluded: None,
-            precision_adjusted: Some(0.2),
-            lift_adjusted: Some(7.0),
-            lift_adjusted_ci: Some(Interval::new(6.0, 8.0)),
-            useful: true,
-            score: 0.2 * clearance,
-            exclusion: None,
-            tracking_suspect_weeks: 0,
-        }
-    }
-
-    /// A fresh recommendation whose best is `best`, with view_item's clearance `standing`.
-    fn rec(best: &str, standing: f64) -> Recommendation {
-        Recommendation {
-            platform: PlatformId::Meta,
-            event: ev(best),
-            runner_up: None,
-            per_unit_weekly: Some(120.0),
-            floor: PlatformId::Meta.profile().floor,
-            clearance: Some(1.0),
-            reason: "fresh".into(),
-            ad_sets: 1,
-            attributed_share: 1.0,
-            optimizing_on: ev("view_item"),
-            change_needed: None,
-            unlock: None,
-            checks: vec![check("view_item", standing), check(best, 0.99)],
-            best: ev(best),
-            held: false,
-            best_weeks: 1,
-            verdict: None,
-            lift_floor: 1.5,
-            derived_weekly_needed: None,
-            warnings: Vec::new(),
-            budget: None,
-        }
-    }
-
-    fn stored(r: &Recommendation) -> StoredRecommendation {
-        StoredRecommendation {
-            platform: r.platform,
-            event: r.event.clone(),
-            best: r.best.clone(),
-            best_weeks: r.best_weeks,
-            held: r.held,
-            clearance: r.clearance,
-            per_unit_weekly: r.per_unit_weekly,
-            rule: Some(crate::store::StoredRule::of(&r.floor)),
-        }
-    }
-
-    /// Hysteresis with the standing event's facts read from the recommendation itself.
-    fn step(
-        r: Recommendation,
-        prev: Option<&StoredRecommendation>,
-        n: u32,
-    ) -> (Recommendation, RecommendationChange) {
-        let facts = prev
-            .and_then(|p| p.event.clone())
-            .map(|s| standing_facts(&r, &s, &[], 0));
-        apply_hysteresis(r, prev, n, facts.as_ref())
-    }
-
-    #[test]
-    fn a_noisy_week_is_held_and_forgotten_and_a_steady_leader_switches() {
-        let (w0, _) = step(rec("view_item", 0.99), None, 3);
-        // Week 1: add_to_cart leads once; view_item is held.
-        let (w1, c) = step(rec("add_to_cart", 0.99), Some(&stored(&w0)), 3);
-        assert_eq!(c.status, RecommendationStatus::Held);
-        assert_eq!(w1.event, ev("view_item"));
-        assert!(w1
-            .reason
-            .starts_with("Holding view_item; add_to_cart leads for 1 of 3 weeks"));
-        assert_eq!(w1.change_needed, Some(false));
-        // Week 2: view_item is best again: kept, and the leader's count starts over.
-        let (w2, c) = step(rec("view_item", 0.99), Some(&stored(&w1)), 3);
-        assert_eq!(c.status, RecommendationStatus::Kept);
-        // Weeks 3-5: add_to_cart leads three weeks in a row: held, held, switched.
-        let mut prev = stored(&w2);
-        let mut statuses = Vec::new();
-        for _ in 0..3 {
-            let (w, c) = step(rec("add_to_cart", 0.99), Some(&prev), 3);
-            statuses.push(c.status);
-            prev = stored(&w);
-        }
-        use RecommendationStatus::*;
-        assert_eq!(statuses, vec![Held, Held, Switched]);
-        assert_eq!(prev.event, ev("add_to_cart"));
-    }
-
-    #[test]
-    fn a_clearance_dip_is_held_and_a_collapse_replaces_at_once() {
-        let (w0, _) = step(rec("view_item", 0.99), None, 2);
-        // Below the band (0.2 < 0.5) but not collapsed: the dip goes through hysteresis.
-        let (w, c) = step(rec("add_to_cart", 0.2), Some(&stored(&w0)), 2);
-        assert_eq!(
-            (c.status, w.event.clone()),
-            (RecommendationStatus::Held, ev("view_item"))
-        );
-        // Collapsed (0.1 < 0.2): replaced at once, with the cause.
-        let (w, c) = step(rec("add_to_cart", 0.1), Some(&stored(&w0)), 2);
-        assert_eq!(c.status, RecommendationStatus::Replaced);
-        assert_eq!(c.cause, Some(Cause::VolumeCollapse));
-        assert_eq!(w.event, ev("add_to_cart"));
-        assert!(
-            c.message.contains("no longer clears its floor (clears 10%"),
-            "{}",
-            c.message
-        );
-    }
-
-    #[test]
-    fn a_tracking_suspect_is_held_with_a_warning() {
-        let (w0, _) = step(rec("view_item", 0.99), None, 2);
-        let fresh = rec("add_to_cart", 0.0);
-        let mut facts = standing_facts(&fresh, &EventName::new("view_item").unwrap(), &[], 1);
-        facts.flags = vec![FlagKind::TrackingBreak];
-        let (w, c) = apply_hysteresis(fresh.clone(), Some(&stored(&w0)), 2, Some(&facts));
-        assert_eq!(c.status, RecommendationStatus::HeldTracking);
-        assert_eq!(w.event, ev("view_item"));
-        assert!(w.held);
-        assert!(
-            w.reason
-                .starts_with("Holding view_item: it is flagged tracking_break (1 of 2 weeks)"),
-            "{}",
-            w.reason
-        );
-        assert_eq!(
-            w.warnings,
-            vec![Warning::TrackingSuspect {
-                event: EventName::new("view_item").unwrap(),
-                weeks: 1,
-                confirm_weeks: 2
-            }]
-        );
-        // The second flagged week: the break lasts, the standing event is replaced.
-        facts.tracking_weeks = 2;
-        let (w, c) = apply_hysteresis(fresh, Some(&stored(&w0)), 2, Some(&facts));
-        assert_eq!(
-            (c.status, c.cause),
-            (
-                RecommendationStatus::Replaced,
-                Some(Cause::LastingTrackingBreak)
-            )
-        );
-        assert_eq!(w.event, ev("add_to_cart"));
-    }
-}
+mod tests;
