@@ -79,94 +79,8 @@ impl BigQuerySpec {
     }
 }
 
-/// The value of a named query parameter (`@name` in the SQL), with its BigQuery type.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ParamValue {
-    /// `STRING`.
-    String(String),
-    /// `INT64` (sent as a string, as BigQuery expects).
-    Int64(i64),
-    /// `BOOL`.
-    Bool(bool),
-    /// `ARRAY<STRING>` (for `IN UNNEST(@events)`).
-    StringArray(Vec<String>),
-    /// `ARRAY<INT64>`.
-    Int64Array(Vec<i64>),
-}
-
-/// A named query parameter: values never get spliced into the SQL text.
-#[derive(Debug, Clone, PartialEq)]
-pub struct QueryParam {
-    /// The name, without `@`.
-    pub name: String,
-    /// The typed value.
-    pub value: ParamValue,
-}
-
-impl QueryParam {
-    /// A `STRING` parameter.
-    pub fn string(name: impl Into<String>, value: impl Into<String>) -> Self {
-        QueryParam {
-            name: name.into(),
-            value: ParamValue::String(value.into()),
-        }
-    }
-
-    /// An `INT64` parameter.
-    pub fn int64(name: impl Into<String>, value: i64) -> Self {
-        QueryParam {
-            name: name.into(),
-            value: ParamValue::Int64(value),
-        }
-    }
-
-    /// A `BOOL` parameter.
-    pub fn bool(name: impl Into<String>, value: bool) -> Self {
-        QueryParam {
-            name: name.into(),
-            value: ParamValue::Bool(value),
-        }
-    }
-
-    /// An `ARRAY<STRING>` parameter.
-    pub fn strings<S: Into<String>>(
-        name: impl Into<String>,
-        values: impl IntoIterator<Item = S>,
-    ) -> Self {
-        QueryParam {
-            name: name.into(),
-            value: ParamValue::StringArray(values.into_iter().map(Into::into).collect()),
-        }
-    }
-
-    /// An `ARRAY<INT64>` parameter.
-    pub fn int64s(name: impl Into<String>, values: impl IntoIterator<Item = i64>) -> Self {
-        QueryParam {
-            name: name.into(),
-            value: ParamValue::Int64Array(values.into_iter().collect()),
-        }
-    }
-
-    /// The REST form: `{name, parameterType, parameterValue}`.
-    fn to_json(&self) -> Value {
-        let scalar = |t: &str, v: String| json!({"name": self.name, "parameterType": {"type": t}, "parameterValue": {"value": v}});
-        let array = |t: &str, vs: Vec<String>| {
-            let values: Vec<Value> = vs.into_iter().map(|v| json!({"value": v})).collect();
-            json!({
-                "name": self.name,
-                "parameterType": {"type": "ARRAY", "arrayType": {"type": t}},
-                "parameterValue": {"arrayValues": values},
-            })
-        };
-        match &self.value {
-            ParamValue::String(s) => scalar("STRING", s.clone()),
-            ParamValue::Int64(i) => scalar("INT64", i.to_string()),
-            ParamValue::Bool(b) => scalar("BOOL", b.to_string()),
-            ParamValue::StringArray(v) => array("STRING", v.clone()),
-            ParamValue::Int64Array(v) => array("INT64", v.iter().map(i64::to_string).collect()),
-        }
-    }
-}
+mod params;
+pub use params::*;
 
 /// A result column: its name and BigQuery type (`STRING`, `INTEGER`, `FLOAT`, `BOOLEAN`,
 /// `TIMESTAMP`, …), as the schema says.
@@ -242,332 +156,11 @@ pub fn column_of(
         })
 }
 
-/// Why a BigQuery call failed.
-#[derive(Debug, thiserror::Error)]
-pub enum BigQueryError {
-    /// Transport, auth, malformed JSON, or an API error without a BigQuery reason.
-    #[error(transparent)]
-    Http(#[from] HttpError),
-    /// The query would bill (dry-run estimate), or did try to bill, more than the limit; when
-    /// the dry run refused it, no job was started.
-    #[error("{at}: {}", bytes_limit_text(*estimate, *limit, message.as_deref()))]
-    BytesBilledLimit {
-        /// Where.
-        at: Box<Endpoint>,
-        /// The dry run's `totalBytesProcessed`, when one ran.
-        estimate: Option<u64>,
-        /// `maximum_bytes_billed`, when set here (BigQuery may enforce a project default).
-        limit: Option<u64>,
-        /// BigQuery's message, when BigQuery itself refused.
-        message: Option<String>,
-    },
-    /// BigQuery refused the request or the job failed: `invalidQuery`, `notFound`,
-    /// `accessDenied`, … with BigQuery's message and the location of the fault.
-    #[error("{at}: {}", rejected_text(*status, job_id.as_deref(), reason, location.as_deref(), message))]
-    Rejected {
-        /// Where.
-        at: Box<Endpoint>,
-        /// HTTP status, or `None` when a 200 answer reported the job's errors.
-        status: Option<u16>,
-        /// The job, when known.
-        job_id: Option<String>,
-        /// BigQuery's reason code.
-        reason: String,
-        /// Where in the request the fault is (`query`), when given.
-        location: Option<String>,
-        /// BigQuery's message.
-        message: String,
-    },
-    /// The job did not finish before the deadline; it was asked to cancel.
-    #[error("{at}: job {job_id} did not finish within {:.0} s and was asked to cancel (raise the job timeout, or query fewer days)", waited.as_secs_f64())]
-    Timeout {
-        /// Where.
-        at: Box<Endpoint>,
-        /// The job.
-        job_id: String,
-        /// The deadline that passed.
-        waited: Duration,
-    },
-    /// A column holds RECORD or REPEATED values; this client reads scalars only.
-    #[error("{at}: column {column:?} is {kind}: only scalar columns can be read (flatten or aggregate it in the SQL)")]
-    Nested {
-        /// Where.
-        at: Box<Endpoint>,
-        /// The column.
-        column: String,
-        /// What it is (`REPEATED RECORD`).
-        kind: String,
-    },
-    /// Fewer or more rows arrived than `totalRows` announced: the result is not used.
-    #[error(
-        "{at}: job {job_id}: read {read} rows but totalRows is {total}; the result was not used"
-    )]
-    RowCount {
-        /// Where (the last page).
-        at: Box<Endpoint>,
-        /// The job.
-        job_id: String,
-        /// Rows read across pages.
-        read: u64,
-        /// `totalRows`.
-        total: u64,
-    },
-    /// A column the caller needs is not in the result.
-    #[error("no column {column:?} in the BigQuery result{}; it has: {available}", job_id.as_ref().map(|j| format!(" of job {j}")).unwrap_or_default())]
-    MissingColumn {
-        /// The column looked for.
-        column: String,
-        /// The job.
-        job_id: Option<String>,
-        /// The columns there are.
-        available: String,
-    },
-}
+mod error;
+pub use error::*;
 
-impl BigQueryError {
-    /// BigQuery's reason code (`invalidQuery`, `notFound`, …), when the error carries one.
-    pub fn reason(&self) -> Option<&str> {
-        match self {
-            BigQueryError::Rejected { reason, .. } => Some(reason),
-            BigQueryError::BytesBilledLimit { .. } => Some("bytesBilledLimitExceeded"),
-            BigQueryError::Http(HttpError::Api {
-                reason: Some(r), ..
-            }) => Some(&r.reason),
-            _ => None,
-        }
-    }
-}
-
-fn bytes_limit_text(estimate: Option<u64>, limit: Option<u64>, message: Option<&str>) -> String {
-    let mut t = match (estimate, limit) {
-        (Some(e), Some(l)) if message.is_none() => format!(
-            "the dry run estimates {e} bytes processed, over maximum_bytes_billed = {l}; no job was started"
-        ),
-        _ => "BigQuery refused to bill more than the bytes limit".to_string(),
-    };
-    if let Some(m) = message {
-        t.push_str(&format!(": {m}"));
-        if let Some(l) = limit {
-            t.push_str(&format!(" (maximum_bytes_billed = {l}"));
-            if let Some(e) = estimate {
-                t.push_str(&format!(", dry-run estimate {e}"));
-            }
-            t.push(')');
-        }
-    }
-    t.push_str(" — raise maximum_bytes_billed, or query fewer days or events");
-    t
-}
-
-fn rejected_text(
-    status: Option<u16>,
-    job_id: Option<&str>,
-    reason: &str,
-    location: Option<&str>,
-    message: &str,
-) -> String {
-    let mut t = match (status, job_id) {
-        (Some(s), _) => format!("HTTP {s}: "),
-        (None, Some(j)) => format!("job {j} failed: "),
-        (None, None) => "the job failed: ".to_string(),
-    };
-    t.push_str(message);
-    // The HTTP layer already tags the message with the reason; a job's errors are not tagged.
-    if !message.contains(reason) {
-        t.push_str(&format!(" [{reason}]"));
-    }
-    if let Some(l) = location.filter(|l| !l.is_empty()) {
-        t.push_str(&format!(" (at {l})"));
-    }
-    let hint = match reason {
-        "notFound" => Some("check the project, dataset and table names, and the location"),
-        "accessDenied" => Some(
-            "the service account needs roles/bigquery.jobUser on the billing project and roles/bigquery.dataViewer on the dataset",
-        ),
-        _ => None,
-    };
-    if let Some(h) = hint {
-        t.push_str(&format!(" ({h})"));
-    }
-    t
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct JobReference {
-    job_id: Option<String>,
-    location: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct RawField {
-    name: String,
-    #[serde(rename = "type")]
-    field_type: String,
-    mode: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-struct RawSchema {
-    #[serde(default)]
-    fields: Vec<RawField>,
-}
-
-#[derive(Deserialize)]
-struct RawCell {
-    #[serde(default)]
-    v: Value,
-}
-
-#[derive(Deserialize)]
-struct RawRow {
-    #[serde(default)]
-    f: Vec<RawCell>,
-}
-
-#[derive(Deserialize, Clone)]
-struct ErrorProto {
-    #[serde(default)]
-    reason: String,
-    location: Option<String>,
-    #[serde(default)]
-    message: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct JobStatus {
-    error_result: Option<ErrorProto>,
-}
-
-/// `jobs.query` and `jobs.getQueryResults` answers share this shape.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Response {
-    #[serde(default)]
-    job_complete: bool,
-    #[serde(default)]
-    job_reference: JobReference,
-    schema: Option<RawSchema>,
-    #[serde(default)]
-    rows: Vec<RawRow>,
-    total_rows: Option<Value>,
-    page_token: Option<String>,
-    total_bytes_processed: Option<Value>,
-    total_bytes_billed: Option<Value>,
-    cache_hit: Option<bool>,
-    #[serde(default)]
-    errors: Vec<ErrorProto>,
-    status: Option<JobStatus>,
-}
-
-/// An int64 that BigQuery sends as a JSON string (or, leniently, a number).
-fn int64(v: Option<&Value>, what: &str) -> Result<Option<u64>, String> {
-    match v {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => s
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| format!("{what} {s:?} is not a count")),
-        Some(Value::Number(n)) => n
-            .as_u64()
-            .map(Some)
-            .ok_or_else(|| format!("{what} {n} is not a count")),
-        Some(other) => Err(format!("{what} {other} is not a count")),
-    }
-}
-
-/// A scalar cell: NULL → `None`; strings as they are; numbers and booleans leniently as text.
-/// `Err` names what the cell holds when it is not a scalar.
-fn cell(v: Value) -> Result<Option<String>, &'static str> {
-    match v {
-        Value::Null => Ok(None),
-        Value::String(s) => Ok(Some(s)),
-        Value::Number(n) => Ok(Some(n.to_string())),
-        Value::Bool(b) => Ok(Some(b.to_string())),
-        Value::Array(_) => Err("REPEATED"),
-        Value::Object(_) => Err("RECORD"),
-    }
-}
-
-/// The schema, refusing RECORD / STRUCT / REPEATED columns.
-fn scalar_schema(raw: Option<RawSchema>, at: &Endpoint) -> Result<Vec<Field>, BigQueryError> {
-    let fields = raw.unwrap_or_default().fields;
-    let mut out = Vec::with_capacity(fields.len());
-    for f in fields {
-        let mode = f.mode.unwrap_or_else(|| "NULLABLE".to_string());
-        let nested = matches!(f.field_type.as_str(), "RECORD" | "STRUCT");
-        if nested || mode == "REPEATED" {
-            let kind = if mode == "REPEATED" {
-                format!("REPEATED {}", f.field_type)
-            } else {
-                f.field_type
-            };
-            return Err(BigQueryError::Nested {
-                at: Box::new(at.clone()),
-                column: f.name,
-                kind,
-            });
-        }
-        out.push(Field {
-            name: f.name,
-            field_type: f.field_type,
-            mode,
-        });
-    }
-    Ok(out)
-}
-
-/// Rows of one page, each checked against the schema.
-fn page_rows(raw: Vec<RawRow>, schema: &[Field], at: &Endpoint) -> Result<Vec<Row>, BigQueryError> {
-    let mut rows = Vec::with_capacity(raw.len());
-    for (i, r) in raw.into_iter().enumerate() {
-        if r.f.len() != schema.len() {
-            return Err(malformed(
-                at,
-                format!(
-                    "row {i} of the page has {} cells for {} columns",
-                    r.f.len(),
-                    schema.len()
-                ),
-            ));
-        }
-        let mut row = Vec::with_capacity(schema.len());
-        for (c, field) in r.f.into_iter().zip(schema) {
-            row.push(cell(c.v).map_err(|kind| BigQueryError::Nested {
-                at: Box::new(at.clone()),
-                column: field.name.clone(),
-                kind: kind.to_string(),
-            })?);
-        }
-        rows.push(row);
-    }
-    Ok(rows)
-}
-
-fn malformed(at: &Endpoint, message: String) -> BigQueryError {
-    BigQueryError::Http(HttpError::Malformed {
-        at: at.clone(),
-        message,
-    })
-}
-
-/// A random UUID (v4) for `requestId`, so a retried `jobs.query` POST does not start a second job.
-fn request_id() -> String {
-    let mut x: u128 = rand::random();
-    x = (x & !(0xF << 76)) | (0x4 << 76);
-    x = (x & !(0x3 << 62)) | (0x2 << 62);
-    let h = format!("{x:032x}");
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..]
-    )
-}
+mod wire;
+use wire::*;
 
 /// A BigQuery client for one billing project and service account. Cheap to share by
 /// reference across tasks; the OAuth token is cached by the provider.
@@ -734,6 +327,59 @@ impl BigQueryClient {
             (None, None) => None,
         };
 
+        let (at, page, job) = self.start_job(sql, params, estimate).await?;
+        let job_id = job.as_ref().map(|j| j.id.clone());
+        let clock = (started, deadline);
+        let (at, mut page, bytes, cache_hit) = self
+            .wait_job(job.as_ref(), at, page, clock, estimate)
+            .await?;
+        let schema = scalar_schema(page.schema.take(), &at)?;
+        let total_rows =
+            int64(page.total_rows.as_ref(), "totalRows").map_err(|m| malformed(&at, m))?;
+        let (at, read) = self
+            .read_pages(
+                job.as_ref(),
+                (at, page),
+                &schema,
+                clock,
+                estimate,
+                &mut on_page,
+            )
+            .await?;
+        if let Some(total) = total_rows {
+            if total != read {
+                return Err(BigQueryError::RowCount {
+                    at: Box::new(at),
+                    job_id: job_id.unwrap_or_default(),
+                    read,
+                    total,
+                });
+            }
+        }
+        let processed =
+            int64(bytes.0.as_ref(), "totalBytesProcessed").map_err(|m| malformed(&at, m))?;
+        let billed = int64(bytes.1.as_ref(), "totalBytesBilled").map_err(|m| malformed(&at, m))?;
+        tracing::debug!(target: "optsignal::bigquery", job = ?job_id, rows = read, bytes = ?processed, "query done");
+        Ok(QueryResult {
+            job_id,
+            location: job.and_then(|j| j.location),
+            schema,
+            rows: Vec::new(),
+            total_rows: total_rows.unwrap_or(read),
+            total_bytes_processed: processed,
+            total_bytes_billed: billed,
+            cache_hit: cache_hit.unwrap_or(false),
+        })
+    }
+
+    /// Posts the query (`jobs.query`, with a request id so a retry does not run it twice):
+    /// its endpoint, first answer and job.
+    async fn start_job(
+        &self,
+        sql: &str,
+        params: &[QueryParam],
+        estimate: Option<u64>,
+    ) -> Result<(Endpoint, Response, Option<Job>), BigQueryError> {
         let url = self.queries_url();
         let at = self.endpoint(format!("POST {url} (project {})", self.spec.project_id));
         let rid = request_id();
@@ -759,30 +405,49 @@ impl BigQueryClient {
             }),
             None => None,
         };
-        let job_id = job.as_ref().map(|j| j.id.clone());
+        let job_id = job.as_ref().map(|j| j.id.as_str());
         tracing::debug!(target: "optsignal::bigquery", job = ?job_id, complete = page.job_complete, "jobs.query");
-        self.job_errors(&page, &at, job_id.as_deref(), estimate)?;
+        self.job_errors(&page, &at, job_id, estimate)?;
+        Ok((at, page, job))
+    }
 
-        // Wait for the job.
-        let mut at = at;
+    /// Polls `jobs.getQueryResults` until the job is complete or the deadline passes
+    /// (`clock`: started, deadline); the last answer, with the bytes and cache hit seen.
+    #[allow(clippy::type_complexity)]
+    async fn wait_job(
+        &self,
+        job: Option<&Job>,
+        mut at: Endpoint,
+        mut page: Response,
+        clock: (Instant, Instant),
+        estimate: Option<u64>,
+    ) -> Result<
+        (
+            Endpoint,
+            Response,
+            (Option<Value>, Option<Value>),
+            Option<bool>,
+        ),
+        BigQueryError,
+    > {
         let mut bytes = (
             page.total_bytes_processed.take(),
             page.total_bytes_billed.take(),
         );
         let mut cache_hit = page.cache_hit;
         while !page.job_complete {
-            let Some(job) = &job else {
+            let Some(job) = job else {
                 return Err(malformed(
                     &at,
                     "jobComplete is false but there is no jobReference.jobId to poll".into(),
                 ));
             };
-            let left = deadline.saturating_duration_since(Instant::now());
+            let left = clock.1.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(self.time_out(job, started.elapsed()).await);
+                return Err(self.time_out(job, clock.0.elapsed()).await);
             }
             tokio::time::sleep(self.spec.poll_interval.min(left)).await;
-            let left = deadline.saturating_duration_since(Instant::now());
+            let left = clock.1.saturating_duration_since(Instant::now());
             (at, page) = self
                 .results(job, None, self.spec.wait.min(left), estimate)
                 .await?;
@@ -791,19 +456,30 @@ impl BigQueryClient {
             cache_hit = cache_hit.or(page.cache_hit);
         }
 
-        let schema = scalar_schema(page.schema.take(), &at)?;
-        let total_rows =
-            int64(page.total_rows.as_ref(), "totalRows").map_err(|m| malformed(&at, m))?;
+        Ok((at, page, bytes, cache_hit))
+    }
+
+    /// Hands every result page to `on_page`, following page tokens: the last endpoint and the
+    /// rows read.
+    async fn read_pages(
+        &self,
+        job: Option<&Job>,
+        (mut at, mut page): (Endpoint, Response),
+        schema: &[Field],
+        clock: (Instant, Instant),
+        estimate: Option<u64>,
+        on_page: &mut impl FnMut(&[Field], Vec<Row>) -> Result<(), BigQueryError>,
+    ) -> Result<(Endpoint, u64), BigQueryError> {
         let mut read = 0u64;
         let mut seen_tokens = std::collections::HashSet::new();
         loop {
-            let rows = page_rows(std::mem::take(&mut page.rows), &schema, &at)?;
+            let rows = page_rows(std::mem::take(&mut page.rows), schema, &at)?;
             read += rows.len() as u64;
-            on_page(&schema, rows)?;
+            on_page(schema, rows)?;
             let Some(token) = page.page_token.take() else {
                 break;
             };
-            let Some(job) = &job else {
+            let Some(job) = job else {
                 return Err(malformed(
                     &at,
                     "a pageToken came without a jobReference.jobId to page through".into(),
@@ -815,9 +491,9 @@ impl BigQueryClient {
                     "BigQuery sent the same pageToken twice".into(),
                 ));
             }
-            let left = deadline.saturating_duration_since(Instant::now());
+            let left = clock.1.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(self.time_out(job, started.elapsed()).await);
+                return Err(self.time_out(job, clock.0.elapsed()).await);
             }
             (at, page) = self
                 .results(job, Some(&token), self.spec.wait.min(left), estimate)
@@ -829,30 +505,7 @@ impl BigQueryClient {
                 ));
             }
         }
-        if let Some(total) = total_rows {
-            if total != read {
-                return Err(BigQueryError::RowCount {
-                    at: Box::new(at),
-                    job_id: job_id.unwrap_or_default(),
-                    read,
-                    total,
-                });
-            }
-        }
-        let processed =
-            int64(bytes.0.as_ref(), "totalBytesProcessed").map_err(|m| malformed(&at, m))?;
-        let billed = int64(bytes.1.as_ref(), "totalBytesBilled").map_err(|m| malformed(&at, m))?;
-        tracing::debug!(target: "optsignal::bigquery", job = ?job_id, rows = read, bytes = ?processed, "query done");
-        Ok(QueryResult {
-            job_id,
-            location: job.and_then(|j| j.location),
-            schema,
-            rows: Vec::new(),
-            total_rows: total_rows.unwrap_or(read),
-            total_bytes_processed: processed,
-            total_bytes_billed: billed,
-            cache_hit: cache_hit.unwrap_or(false),
-        })
+        Ok((at, read))
     }
 
     /// The `jobs.query` body; `request_id` is `None` for a dry run.
