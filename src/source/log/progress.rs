@@ -1,4 +1,3 @@
-
 use std::io::{IsTerminal, Read};
 use std::path::Path;
 
