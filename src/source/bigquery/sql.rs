@@ -310,14 +310,7 @@ fn cand_bits_sql(pairs: &[(String, String)]) -> String {
 
 /// The GoogleSQL statement of a pushdown. Deterministic: the same settings give the same text.
 pub fn pushdown_sql(p: &Pushdown<'_>) -> Result<String, SqlError> {
-    check_name("project", &p.table.project, true)?;
-    check_name("dataset", &p.table.dataset, false)?;
-    check_name("prefix", &p.table.prefix, false)?;
-    for d in [&p.days.0, &p.days.1] {
-        if d.len() != 8 || !d.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(SqlError::BadDay { value: d.clone() });
-        }
-    }
+    check_inputs(p)?;
     let o = p.observe;
     let tracked = tracked_events(o, p.extras);
     if tracked.len() > 63 {
@@ -396,7 +389,46 @@ pub fn pushdown_sql(p: &Pushdown<'_>) -> Result<String, SqlError> {
 -- units: {unit_kind}; purchase: {purchase_name}; candidates: {candidates_note};
 -- label window {days} days; session gap {gap_min} minutes; weeks: ISO, {tz_name}.
 -- Result: one row per count, columns {columns} (see optsignal's src/source/bigquery/sql.rs).
-WITH src AS (
+WITH {src_cte}{dedupe_rows}
+ev AS (
+  SELECT ts, user_id, sid, device, value, bo, bi, name, channel
+  FROM ev_ranked
+  WHERE txn_k = 1
+),
+seqd AS (
+  SELECT *,
+    ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY ts, bo, bi) AS seq,
+    LAG(ts) OVER (PARTITION BY user_id, sid ORDER BY ts, bo, bi) AS prev_ts
+  FROM ev
+),
+{unit_ctes}{row_ctes}{result_rows}",
+        dedupe_rows = dedupe_sql(&name, &last_click, &first_touch),
+        purchase_name = o.purchase.as_str(),
+        days = o.label_window_days,
+        gap_min = o.session_gap_minutes,
+        tz_name = o.time_zone.iana_name().unwrap_or("UTC"),
+        columns = COLUMNS.join(", "),
+        unit_ctes = unit_ctes(&UnitSql {
+            unit: &unit,
+            week_start_min: &week("MIN(ts)"),
+            purchase: &purchase,
+            fired: &fired,
+            cand_list: &cand_list,
+            window,
+            cand_bit: &cand_bit,
+            in_window: &in_window,
+        }),
+        result_rows = result_rows(&purchase, inferred),
+        row_ctes = row_ctes(window, &week_ts, &cand_bits_sql(&cand_pairs)),
+        src_cte = src_cte(&table, (&first_day, &last_day), &before),
+    ))
+}
+
+/// The `src` CTE: the export's columns the pushdown reads, for the days (and, with
+/// `--as-of`, the microseconds) of the window.
+fn src_cte(table: &str, (first_day, last_day): (&str, &str), before: &str) -> String {
+    format!(
+        "src AS (
   SELECT
     event_timestamp AS ts,
     NULLIF(TRIM(user_pseudo_id), '') AS user_id,
@@ -416,19 +448,92 @@ WITH src AS (
   FROM {table}
   WHERE _TABLE_SUFFIX BETWEEN {first_day} AND {last_day}{before}
 ),
-{dedupe_rows}
-ev AS (
-  SELECT ts, user_id, sid, device, value, bo, bi, name, channel
-  FROM ev_ranked
-  WHERE txn_k = 1
+"
+    )
+}
+
+/// The CTEs behind the result rows: the data's span, the units with their masks and labels,
+/// weekly events, and the per-user sums of the clustered intervals.
+fn row_ctes(window: i64, week_ts: &str, cand_bits: &str) -> String {
+    format!(
+        "span AS (
+  SELECT MIN(ts) AS lo, MAX(ts) AS hi, COUNT(DISTINCT user_id) AS users FROM ev
 ),
-seqd AS (
-  SELECT *,
-    ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY ts, bo, bi) AS seq,
-    LAG(ts) OVER (PARTITION BY user_id, sid ORDER BY ts, bo, bi) AS prev_ts
-  FROM ev
+unit_rows AS (
+  SELECT u.user_id, u.week, u.device, u.channel, u.fired, u.inferred,
+    IFNULL(m.mask, 0) AS mask,
+    l.l_seq IS NOT NULL AS label,
+    pv.value AS l_value,
+    u.p_seq IS NOT NULL AS has_purchase,
+    u.start_ts + {window} > s.hi AS censored
+  FROM units AS u
+  LEFT JOIN masks AS m ON m.user_id = u.user_id AND m.unit = u.unit
+  LEFT JOIN labels AS l ON l.user_id = u.user_id AND l.unit = u.unit
+  LEFT JOIN purchases AS pv ON pv.user_id = l.user_id AND pv.seq = l.l_seq
+  CROSS JOIN span AS s
 ),
-units_ev AS (
+ev_weeks AS (
+  SELECT {week_ts} AS week, user_id, name, value, ts, device, channel FROM ev
+),
+cand_bits AS (
+  {cand_bits}
+),
+user_tot AS (
+  SELECT user_id, COUNT(*) AS nn, COUNTIF(label) AS yy FROM unit_rows GROUP BY user_id
+),
+user_cand AS (
+  SELECT r.user_id, b.name, COUNT(*) AS n1, COUNTIF(r.label) AS y1
+  FROM unit_rows AS r JOIN cand_bits AS b ON (r.mask & b.bit) != 0
+  GROUP BY r.user_id, b.name
+),
+user_cand_tot AS (
+  SELECT c.name, c.n1, c.y1, t.nn, t.yy
+  FROM user_cand AS c JOIN user_tot AS t ON t.user_id = c.user_id
+)
+"
+    )
+}
+
+/// The table names and the day range of a pushdown are safe to splice into SQL.
+fn check_inputs(p: &Pushdown<'_>) -> Result<(), SqlError> {
+    check_name("project", &p.table.project, true)?;
+    check_name("dataset", &p.table.dataset, false)?;
+    check_name("prefix", &p.table.prefix, false)?;
+    for d in [&p.days.0, &p.days.1] {
+        if d.len() != 8 || !d.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(SqlError::BadDay { value: d.clone() });
+        }
+    }
+    Ok(())
+}
+
+/// What the unit CTEs of the pushdown are built from (see [`unit_ctes`]).
+struct UnitSql<'a> {
+    unit: &'a str,
+    week_start_min: &'a str,
+    purchase: &'a str,
+    fired: &'a str,
+    cand_list: &'a str,
+    window: i64,
+    cand_bit: &'a str,
+    in_window: &'a str,
+}
+
+/// The CTEs from events to units: each unit's start, week, segments, purchase and fired
+/// mask; the candidates' first firings; labels and the leakage cut; features and masks.
+fn unit_ctes(u: &UnitSql<'_>) -> String {
+    let UnitSql {
+        unit,
+        week_start_min,
+        purchase,
+        fired,
+        cand_list,
+        window,
+        cand_bit,
+        in_window,
+    } = u;
+    format!(
+        "units_ev AS (
   SELECT *,
     {unit} AS unit
   FROM seqd
@@ -487,41 +592,14 @@ masks AS (
   FROM feats
   GROUP BY user_id, unit
 ),
-span AS (
-  SELECT MIN(ts) AS lo, MAX(ts) AS hi, COUNT(DISTINCT user_id) AS users FROM ev
-),
-unit_rows AS (
-  SELECT u.user_id, u.week, u.device, u.channel, u.fired, u.inferred,
-    IFNULL(m.mask, 0) AS mask,
-    l.l_seq IS NOT NULL AS label,
-    pv.value AS l_value,
-    u.p_seq IS NOT NULL AS has_purchase,
-    u.start_ts + {window} > s.hi AS censored
-  FROM units AS u
-  LEFT JOIN masks AS m ON m.user_id = u.user_id AND m.unit = u.unit
-  LEFT JOIN labels AS l ON l.user_id = u.user_id AND l.unit = u.unit
-  LEFT JOIN purchases AS pv ON pv.user_id = l.user_id AND pv.seq = l.l_seq
-  CROSS JOIN span AS s
-),
-ev_weeks AS (
-  SELECT {week_ts} AS week, user_id, name, value, ts, device, channel FROM ev
-),
-cand_bits AS (
-  {cand_bits}
-),
-user_tot AS (
-  SELECT user_id, COUNT(*) AS nn, COUNTIF(label) AS yy FROM unit_rows GROUP BY user_id
-),
-user_cand AS (
-  SELECT r.user_id, b.name, COUNT(*) AS n1, COUNTIF(r.label) AS y1
-  FROM unit_rows AS r JOIN cand_bits AS b ON (r.mask & b.bit) != 0
-  GROUP BY r.user_id, b.name
-),
-user_cand_tot AS (
-  SELECT c.name, c.n1, c.y1, t.nn, t.yy
-  FROM user_cand AS c JOIN user_tot AS t ON t.user_id = c.user_id
-)
-SELECT 'pattern' AS kind, week, device, channel, CAST(NULL AS STRING) AS name, mask,
+"
+    )
+}
+
+/// The result's rows, one `kind` per count (see [`RowKind`]).
+fn result_rows(purchase: &str, inferred: &str) -> String {
+    format!(
+        "SELECT 'pattern' AS kind, week, device, channel, CAST(NULL AS STRING) AS name, mask,
   COUNT(*) AS n1, COUNTIF(label) AS n2, CAST(NULL AS INT64) AS n3,
   CAST(NULL AS FLOAT64) AS x1, CAST(NULL AS FLOAT64) AS x2
 FROM unit_rows GROUP BY week, device, channel, mask
@@ -575,16 +653,8 @@ FROM user_cand_tot GROUP BY name
 UNION ALL
 SELECT 'cluster', NULL, NULL, NULL, name, 2, SUM(y1 * yy), NULL, NULL, NULL, NULL
 FROM user_cand_tot GROUP BY name
-",
-        dedupe_rows = dedupe_sql(&name, &last_click, &first_touch),
-        purchase_name = o.purchase.as_str(),
-        days = o.label_window_days,
-        gap_min = o.session_gap_minutes,
-        tz_name = o.time_zone.iana_name().unwrap_or("UTC"),
-        columns = COLUMNS.join(", "),
-        week_start_min = week("MIN(ts)"),
-        cand_bits = cand_bits_sql(&cand_pairs),
-    ))
+"
+    )
 }
 
 #[cfg(test)]
