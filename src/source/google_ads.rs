@@ -572,53 +572,9 @@ pub async fn fetch(
             .entry(event.to_string())
             .or_insert_with(|| vec![0.0; weeks.len()])[wi] += value;
     }
-    let actions = s
-        .search("SELECT conversion_action.name, conversion_action.category, conversion_action.primary_for_goal, conversion_action.status, conversion_action.counting_type FROM conversion_action WHERE conversion_action.status = 'ENABLED'")
-        .await?
-        .iter()
-        .map(|r| ActionInfo {
-            name: text(r, "/conversionAction/name").unwrap_or_default(),
-            category: text(r, "/conversionAction/category").unwrap_or_default(),
-            primary: r
-                .pointer("/conversionAction/primaryForGoal")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-            status: text(r, "/conversionAction/status"),
-            counting: text(r, "/conversionAction/countingType"),
-        })
-        .collect();
-    let goals = s
-        .search("SELECT customer_conversion_goal.category, customer_conversion_goal.origin, customer_conversion_goal.biddable FROM customer_conversion_goal")
-        .await?
-        .iter()
-        .map(|r| Goal {
-            category: text(r, "/customerConversionGoal/category").unwrap_or_default(),
-            origin: text(r, "/customerConversionGoal/origin").unwrap_or_default(),
-            biddable: r
-                .pointer("/customerConversionGoal/biddable")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-        })
-        .collect();
-    let campaign_goals = s
-        .search("SELECT campaign.id, campaign_conversion_goal.category, campaign_conversion_goal.origin, campaign_conversion_goal.biddable FROM campaign_conversion_goal WHERE campaign.status != 'REMOVED'")
-        .await?
-        .iter()
-        .filter_map(|r| {
-            Some(CampaignGoal {
-                campaign_id: text(r, "/campaign/id").or_else(|| {
-                    text(r, "/campaignConversionGoal/campaign")
-                        .and_then(|c| c.rsplit('/').next().map(str::to_string))
-                })?,
-                category: text(r, "/campaignConversionGoal/category")?,
-                origin: text(r, "/campaignConversionGoal/origin").unwrap_or_default(),
-                biddable: r
-                    .pointer("/campaignConversionGoal/biddable")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false),
-            })
-        })
-        .collect();
+    let actions = action_infos(&s.search("SELECT conversion_action.name, conversion_action.category, conversion_action.primary_for_goal, conversion_action.status, conversion_action.counting_type FROM conversion_action WHERE conversion_action.status = 'ENABLED'").await?);
+    let goals = goals_of(&s.search("SELECT customer_conversion_goal.category, customer_conversion_goal.origin, customer_conversion_goal.biddable FROM customer_conversion_goal").await?);
+    let campaign_goals = campaign_goals_of(&s.search("SELECT campaign.id, campaign_conversion_goal.category, campaign_conversion_goal.origin, campaign_conversion_goal.biddable FROM campaign_conversion_goal WHERE campaign.status != 'REMOVED'").await?);
     // Cost cannot be selected with conversion-action segments: its own query, last.
     let q = format!(
         "SELECT customer.currency_code, campaign.id, segments.week, metrics.cost_micros FROM campaign WHERE segments.date BETWEEN '{}' AND '{}' AND campaign.status != 'REMOVED'",
@@ -636,6 +592,56 @@ pub async fn fetch(
         campaign_goals,
         currency,
     })
+}
+
+/// The enabled conversion actions: name, category, whether primary, status and counting.
+fn action_infos(rows: &[Value]) -> Vec<ActionInfo> {
+    rows.iter()
+        .map(|r| ActionInfo {
+            name: text(r, "/conversionAction/name").unwrap_or_default(),
+            category: text(r, "/conversionAction/category").unwrap_or_default(),
+            primary: r
+                .pointer("/conversionAction/primaryForGoal")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            status: text(r, "/conversionAction/status"),
+            counting: text(r, "/conversionAction/countingType"),
+        })
+        .collect()
+}
+
+/// The account's conversion goals: category, origin, biddable.
+fn goals_of(rows: &[Value]) -> Vec<Goal> {
+    rows.iter()
+        .map(|r| Goal {
+            category: text(r, "/customerConversionGoal/category").unwrap_or_default(),
+            origin: text(r, "/customerConversionGoal/origin").unwrap_or_default(),
+            biddable: r
+                .pointer("/customerConversionGoal/biddable")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        })
+        .collect()
+}
+
+/// Each campaign's own conversion goals (a row without a campaign or category is left out).
+fn campaign_goals_of(rows: &[Value]) -> Vec<CampaignGoal> {
+    rows.iter()
+        .filter_map(|r| {
+            Some(CampaignGoal {
+                campaign_id: text(r, "/campaign/id").or_else(|| {
+                    text(r, "/campaignConversionGoal/campaign")
+                        .and_then(|c| c.rsplit('/').next().map(str::to_string))
+                })?,
+                category: text(r, "/campaignConversionGoal/category")?,
+                origin: text(r, "/campaignConversionGoal/origin").unwrap_or_default(),
+                biddable: r
+                    .pointer("/campaignConversionGoal/biddable")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+            })
+        })
+        .collect()
 }
 
 /// Adds each cost row's `metrics.costMicros` (an int64, so a JSON string) to its campaign's

@@ -488,92 +488,17 @@ pub async fn fetch(
     let mut currency: Option<String> = None;
     let mut by_id: BTreeMap<String, AdSetPull> = BTreeMap::new();
     for s in sets {
-        let (custom, pixel_id) = s
-            .promoted_object
-            .map_or((None, None), |p| (p.custom_event_type, p.pixel_id));
-        let learning = s.learning_stage_info.map(|l| Learning {
-            status: l.status.unwrap_or_else(|| "UNKNOWN".into()),
-            conversions: l.conversions.as_ref().and_then(number).map(|x| x as u64),
-            last_significant_edit: l
-                .last_sig_edit_ts
-                .as_ref()
-                .and_then(number)
-                .and_then(|s| jiff::Timestamp::from_second(s as i64).ok())
-                .map(|t| t.to_string()),
-        });
-        by_id.insert(
-            s.id.clone(),
-            AdSetPull {
-                name: s.name.unwrap_or_else(|| s.id.clone()),
-                id: s.id,
-                campaign_id: s.campaign_id,
-                active: true,
-                optimization_goal: s.optimization_goal,
-                optimizing_on: custom
-                    .as_deref()
-                    .and_then(event_of_custom_type)
-                    .map(String::from),
-                custom_event_type: custom,
-                pixel_id,
-                learning,
-                weekly: BTreeMap::new(),
-                weekly_spend: Vec::new(),
-            },
-        );
+        by_id.insert(s.id.clone(), ad_set_pull(s));
     }
     for r in rows {
-        let date: jiff::civil::Date = r.date_start.parse().map_err(|e| {
-            malformed(format!(
-                "adset {}: date_start {:?}: {e}",
-                r.adset_id, r.date_start
-            ))
-        })?;
-        let Some(w) = weeks.iter().position(|w| *w == IsoWeek::of_date(date)) else {
-            continue; // outside the window asked for
-        };
-        let set = by_id
-            .entry(r.adset_id.clone())
-            .or_insert_with(|| AdSetPull {
-                id: r.adset_id.clone(),
-                name: r.adset_name.clone().unwrap_or_else(|| r.adset_id.clone()),
-                campaign_id: r.campaign_id.clone(),
-                active: false,
-                optimization_goal: None,
-                custom_event_type: None,
-                pixel_id: None,
-                optimizing_on: None,
-                learning: None,
-                weekly: BTreeMap::new(),
-                weekly_spend: Vec::new(),
-            });
-        if let Some(v) = &r.spend {
-            let x = number(v).filter(|x| *x >= 0.0).ok_or_else(|| {
-                malformed(format!("adset {}: spend {v} is not an amount", r.adset_id))
-            })?;
-            if set.weekly_spend.is_empty() {
-                set.weekly_spend = vec![0.0; weeks.len()];
-            }
-            set.weekly_spend[w] += x;
-        }
-        if currency.is_none() {
-            currency = r.account_currency.clone();
-        }
-        for a in &r.actions {
-            let Some(event) = spec.family.event_of(&a.action_type) else {
-                continue;
-            };
-            let v = number(&a.value).ok_or_else(|| {
-                malformed(format!(
-                    "adset {}: {} value {} is not a number",
-                    r.adset_id, a.action_type, a.value
-                ))
-            })?;
-            let slot = set
-                .weekly
-                .entry(event.to_string())
-                .or_insert_with(|| vec![0.0; weeks.len()]);
-            slot[w] += v;
-        }
+        add_insight(
+            &r,
+            &weeks,
+            spec.family,
+            &mut by_id,
+            &mut currency,
+            &malformed,
+        )?;
     }
     Ok(MetaPull {
         account_id: id.to_string(),
@@ -582,6 +507,105 @@ pub async fn fetch(
         ad_sets: by_id.into_values().collect(),
         currency,
     })
+}
+
+/// An active ad set as the report knows it: what it optimizes on, its learning phase, and no
+/// counts yet.
+fn ad_set_pull(s: AdSetRow) -> AdSetPull {
+    let (custom, pixel_id) = s
+        .promoted_object
+        .map_or((None, None), |p| (p.custom_event_type, p.pixel_id));
+    let learning = s.learning_stage_info.map(|l| Learning {
+        status: l.status.unwrap_or_else(|| "UNKNOWN".into()),
+        conversions: l.conversions.as_ref().and_then(number).map(|x| x as u64),
+        last_significant_edit: l
+            .last_sig_edit_ts
+            .as_ref()
+            .and_then(number)
+            .and_then(|s| jiff::Timestamp::from_second(s as i64).ok())
+            .map(|t| t.to_string()),
+    });
+    AdSetPull {
+        name: s.name.unwrap_or_else(|| s.id.clone()),
+        id: s.id,
+        campaign_id: s.campaign_id,
+        active: true,
+        optimization_goal: s.optimization_goal,
+        optimizing_on: custom
+            .as_deref()
+            .and_then(event_of_custom_type)
+            .map(String::from),
+        custom_event_type: custom,
+        pixel_id,
+        learning,
+        weekly: BTreeMap::new(),
+        weekly_spend: Vec::new(),
+    }
+}
+
+/// Adds one insights row (an ad set's week: spend and actions) to its ad set, creating an
+/// inactive one when the ad set list did not have it.
+fn add_insight(
+    r: &InsightRow,
+    weeks: &[IsoWeek],
+    family: ActionFamily,
+    by_id: &mut BTreeMap<String, AdSetPull>,
+    currency: &mut Option<String>,
+    malformed: &dyn Fn(String) -> HttpError,
+) -> Result<(), HttpError> {
+    let date: jiff::civil::Date = r.date_start.parse().map_err(|e| {
+        malformed(format!(
+            "adset {}: date_start {:?}: {e}",
+            r.adset_id, r.date_start
+        ))
+    })?;
+    let Some(w) = weeks.iter().position(|w| *w == IsoWeek::of_date(date)) else {
+        return Ok(()); // outside the window asked for
+    };
+    let set = by_id
+        .entry(r.adset_id.clone())
+        .or_insert_with(|| AdSetPull {
+            id: r.adset_id.clone(),
+            name: r.adset_name.clone().unwrap_or_else(|| r.adset_id.clone()),
+            campaign_id: r.campaign_id.clone(),
+            active: false,
+            optimization_goal: None,
+            custom_event_type: None,
+            pixel_id: None,
+            optimizing_on: None,
+            learning: None,
+            weekly: BTreeMap::new(),
+            weekly_spend: Vec::new(),
+        });
+    if let Some(v) = &r.spend {
+        let x = number(v).filter(|x| *x >= 0.0).ok_or_else(|| {
+            malformed(format!("adset {}: spend {v} is not an amount", r.adset_id))
+        })?;
+        if set.weekly_spend.is_empty() {
+            set.weekly_spend = vec![0.0; weeks.len()];
+        }
+        set.weekly_spend[w] += x;
+    }
+    if currency.is_none() {
+        *currency = r.account_currency.clone();
+    }
+    for a in &r.actions {
+        let Some(event) = family.event_of(&a.action_type) else {
+            continue;
+        };
+        let v = number(&a.value).ok_or_else(|| {
+            malformed(format!(
+                "adset {}: {} value {} is not a number",
+                r.adset_id, a.action_type, a.value
+            ))
+        })?;
+        let slot = set
+            .weekly
+            .entry(event.to_string())
+            .or_insert_with(|| vec![0.0; weeks.len()]);
+        slot[w] += v;
+    }
+    Ok(())
 }
 
 impl MetaPull {
