@@ -315,7 +315,7 @@ fn fit(d: &Design) -> Option<GroupedLogistic> {
 }
 
 /// Measures every candidate on the weeks whose labels are complete
-/// ([`Observations::measured_weeks`]). Flags are added afterwards by [`crate::flags::assess`].
+/// ([`Observations::measured_weeks`]). [`crate::flags::assess`] returns it flagged.
 pub fn measure(obs: &Observations, a: &AnalysisSettings) -> Vec<ProxyEvidence> {
     let z = z_quantile(a.confidence);
     let holdout = holdout_weeks(obs, a.holdout_weeks);

@@ -398,17 +398,17 @@ fn drift_tests(series: &[DriftWeek], p: &FlagParams) -> Vec<Candidate> {
     out
 }
 
-/// Adds flags to every proxy's evidence; `prior` are stored weeks from the model store, which
+/// The proxies' evidence with its flags, as a new value; `prior` are stored weeks from the model store, which
 /// lengthen the drift flags' baseline.
 ///
 /// The drift tests of all proxies form one family: their p-values are Holm-adjusted together, and
 /// a drift flag needs an adjusted p-value below `alpha` and an effect of the practical size.
 pub fn assess<W: PriorWeek>(
     obs: &Observations,
-    evidence: &mut [ProxyEvidence],
+    mut evidence: Vec<ProxyEvidence>,
     p: &FlagParams,
     prior: &[W],
-) {
+) -> Vec<ProxyEvidence> {
     let total_purchasers: u64 = evidence.first().map_or(0, |e| e.a + e.c);
     let series: Vec<Vec<DriftWeek>> = (0..evidence.len())
         .map(|j| drift_series(obs, j, prior, p.label_window_days))
@@ -442,6 +442,7 @@ pub fn assess<W: PriorWeek>(
         }
         e.flags = flags;
     }
+    evidence
 }
 
 /// Adds the baseline's description to a flag's evidence: its weeks, how many came from the

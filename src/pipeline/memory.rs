@@ -141,9 +141,7 @@ fn flagged_evidence(
         a.effects,
     )
     .over_aggregates(settings.volumes_only);
-    let mut proxies = measure(obs, a);
-    assess(obs, &mut proxies, &flag_params, earlier);
-    proxies
+    assess(obs, measure(obs, a), &flag_params, earlier)
 }
 
 /// Measures, flags and recommends, then holds or switches each platform's recommendation
