@@ -153,29 +153,8 @@ fn count(s: &str) -> Option<u64> {
     })
 }
 
-async fn token(
-    provider: &gcp_auth::CustomServiceAccount,
-    at: &Endpoint,
-) -> Result<String, HttpError> {
-    use gcp_auth::TokenProvider;
-    provider
-        .token(&[SCOPE])
-        .await
-        .map(|t| {
-            crate::secret::register(t.as_str());
-            t.as_str().to_string()
-        })
-        .map_err(|e| HttpError::Auth {
-            at: at.clone(),
-            message: format!("service-account token: {e}"),
-        })
-}
-
 fn provider(spec: &Ga4Spec, at: &Endpoint) -> Result<gcp_auth::CustomServiceAccount, HttpError> {
-    gcp_auth::CustomServiceAccount::from_file(&spec.key_file).map_err(|e| HttpError::Auth {
-        at: at.clone(),
-        message: format!("key file {}: {e}", spec.key_file.display()),
-    })
+    crate::source::gcp::service_account(&spec.key_file, at)
 }
 
 /// Pulls weekly volumes of `events` for the weeks of `window`.
@@ -197,7 +176,7 @@ pub async fn fetch(
         what: format!("POST {url} (property {})", spec.property_id),
     };
     let mut auth = provider(spec, &at)?;
-    let mut bearer = token(&auth, &at).await?;
+    let mut bearer = crate::source::gcp::token(&auth, SCOPE, &at).await?;
     let mut refreshed = false;
     let mut out = Ga4Pull {
         property_id: spec.property_id.clone(),
@@ -236,7 +215,7 @@ pub async fn fetch(
                 tracing::info!(target: "optsignal::http", "{page_at}: HTTP 401, renewing the token once");
                 refreshed = true;
                 auth = provider(spec, &at)?;
-                bearer = token(&auth, &at).await?;
+                bearer = crate::source::gcp::token(&auth, SCOPE, &at).await?;
                 continue;
             }
             r => r?,

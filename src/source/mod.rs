@@ -8,6 +8,7 @@ mod csv_fast;
 pub mod ga4_api;
 pub mod ga4_dedupe;
 pub mod ga4_export;
+mod gcp;
 pub mod google_ads;
 pub mod http;
 pub mod identified;

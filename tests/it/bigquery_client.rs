@@ -251,6 +251,10 @@ async fn dry_run_sends_dry_run_and_standard_sql_and_returns_the_string_estimate(
         bearer(posts[0]).as_deref(),
         Some(format!("Bearer {ACCESS_TOKEN}").as_str())
     );
+    // The token is registered as a secret the moment it is fetched (as GA4's is): any output
+    // that would show it shows a mask instead.
+    let line = format!("debug: Authorization: Bearer {ACCESS_TOKEN}");
+    assert!(!optsignal::secret::redact(&line).contains(ACCESS_TOKEN));
 
     // The token came from a JWT bearer grant asking for the BigQuery scope.
     let tokens: Vec<&Request> = all.iter().filter(|r| r.url.path() == "/token").collect();

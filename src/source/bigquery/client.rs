@@ -697,7 +697,7 @@ impl BigQueryClient {
         let mut renewed = false;
         loop {
             let auth = Arc::clone(&self.auth.lock().unwrap_or_else(PoisonError::into_inner));
-            let bearer = token(&auth, at).await?;
+            let bearer = crate::source::gcp::token(&auth, SCOPE, at).await?;
             match self.http.json(at, || build(&bearer)).await {
                 Err(e) if e.is_unauthorized() && !renewed => {
                     tracing::info!(target: "optsignal::http", "{at}: HTTP 401, renewing the token once");
@@ -711,29 +711,11 @@ impl BigQueryClient {
     }
 }
 
-async fn token(
-    provider: &gcp_auth::CustomServiceAccount,
-    at: &Endpoint,
-) -> Result<String, HttpError> {
-    use gcp_auth::TokenProvider;
-    provider
-        .token(&[SCOPE])
-        .await
-        .map(|t| t.as_str().to_string())
-        .map_err(|e| HttpError::Auth {
-            at: at.clone(),
-            message: format!("service-account token: {e}"),
-        })
-}
-
 fn provider(
     spec: &BigQuerySpec,
     at: &Endpoint,
 ) -> Result<gcp_auth::CustomServiceAccount, HttpError> {
-    gcp_auth::CustomServiceAccount::from_file(&spec.key_file).map_err(|e| HttpError::Auth {
-        at: at.clone(),
-        message: format!("key file {}: {e}", spec.key_file.display()),
-    })
+    crate::source::gcp::service_account(&spec.key_file, at)
 }
 
 #[cfg(test)]
