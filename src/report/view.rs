@@ -563,6 +563,41 @@ fn weekly_section(r: &Report, chart: bool) -> Section {
 }
 
 /// What was read and the report's data notes.
+/// How to set up each platform's recommended event: one item per platform, its steps numbered.
+fn setup_section(r: &Report) -> Section {
+    let items = r
+        .setup
+        .platforms
+        .iter()
+        .map(|p| Item {
+            lead: Some(format!(
+                "{}: optimize on {}",
+                p.platform.display_name(),
+                p.event
+            )),
+            tag: None,
+            text: super::setup::steps(p, r.setup.outcome.as_str())
+                .iter()
+                .enumerate()
+                .map(|(i, s)| format!("{}. {s}.", i + 1))
+                .collect::<Vec<_>>()
+                .join(" "),
+            details: Vec::new(),
+        })
+        .collect();
+    Section {
+        id: "setup",
+        title: "How to set it up".into(),
+        intro: None,
+        chart: false,
+        items,
+        table: None,
+        footnote: Some(
+            "The same set-up as JSON: `optsignal signal spec` (docs/json-schema.md, setup).".into(),
+        ),
+    }
+}
+
 fn notes_section(r: &Report) -> Section {
     let i = &r.input;
     let skipped: u64 = i.rows_skipped.values().map(|t| t.count).sum();
@@ -647,6 +682,9 @@ impl ReportView {
         let mut sections: Vec<Section> = goals_section(r).into_iter().collect();
         sections.push(changes_section(r));
         sections.push(flags_section(r));
+        if !r.setup.platforms.is_empty() {
+            sections.push(setup_section(r));
+        }
         sections.push(scorecard_section(r));
         sections.push(weekly_section(r, chart_src.is_some()));
         sections.push(notes_section(r));
