@@ -141,6 +141,18 @@ pub(super) fn settle(
     out
 }
 
+/// Sorts groups by `key` and merges those with equal keys, adding each into the first with `add`.
+fn merge_equal<T, K: Ord>(v: &mut Vec<T>, key: impl Fn(&T) -> K, add: impl Fn(&mut T, &T)) {
+    v.sort_by_key(&key);
+    v.dedup_by(|later, kept| {
+        let same = key(later) == key(kept);
+        if same {
+            add(kept, later);
+        }
+        same
+    });
+}
+
 /// The observations restricted to candidates `keep` (in that order), with candidates `as_extra`
 /// kept as extra fired events before the existing extras; `k_old` is the purchase's bit in
 /// `obs`. Units, labels and every count stay as they were; only masks are rewritten and the
@@ -179,41 +191,34 @@ pub(super) fn project(
     for p in &mut obs.patterns {
         p.mask = pattern_mask(p.mask);
     }
-    obs.patterns
-        .sort_by_key(|p| (p.week, p.device, p.channel, p.mask));
-    obs.patterns.dedup_by(|b, a| {
-        let same = (a.week, a.device, a.channel, a.mask) == (b.week, b.device, b.channel, b.mask);
-        if same {
+    merge_equal(
+        &mut obs.patterns,
+        |p| (p.week, p.device, p.channel, p.mask),
+        |a, b| {
             a.units += b.units;
             a.purchasers += b.purchasers;
-        }
-        same
-    });
+        },
+    );
     for g in &mut obs.fired {
         g.mask = fired_mask(g.mask);
     }
-    obs.fired
-        .sort_by_key(|g| (g.week, g.device, g.channel, g.mask));
-    obs.fired.dedup_by(|b, a| {
-        let same = (a.week, a.device, a.channel, a.mask) == (b.week, b.device, b.channel, b.mask);
-        if same {
-            a.units += b.units;
-        }
-        same
-    });
+    merge_equal(
+        &mut obs.fired,
+        |g| (g.week, g.device, g.channel, g.mask),
+        |a, b| a.units += b.units,
+    );
     for g in &mut obs.values {
         g.mask = pattern_mask(g.mask);
     }
-    obs.values.sort_by_key(|g| (g.week, g.mask));
-    obs.values.dedup_by(|b, a| {
-        let same = (a.week, a.mask) == (b.week, b.mask);
-        if same {
+    merge_equal(
+        &mut obs.values,
+        |g| (g.week, g.mask),
+        |a, b| {
             a.valued += b.valued;
             a.sum += b.sum;
             a.sum_sq += b.sum_sq;
-        }
-        same
-    });
+        },
+    );
     for j in (0..obs.candidates.len()).filter(|j| !keep.contains(j)) {
         let events: u64 = obs.weeks.iter().map(|w| w.candidates[j].events).sum();
         if events > 0 {

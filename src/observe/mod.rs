@@ -675,10 +675,11 @@ fn close_week(w: &mut WeekAcc, k: usize) {
     };
     for &bits in active.values() {
         w.users += 1;
-        for j in 0..k {
-            if bits & (1 << j) != 0 {
-                w.cand_users[j] += 1;
-            }
+        // Only the bits set (a user fires few of the up to 32 candidates).
+        let mut cand = bits & ((1u64 << k) - 1);
+        while cand != 0 {
+            w.cand_users[cand.trailing_zeros() as usize] += 1;
+            cand &= cand - 1;
         }
         if bits & (1 << k) != 0 {
             w.purchase_users += 1;

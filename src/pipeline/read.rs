@@ -210,22 +210,23 @@ pub(super) fn pull_and_read(settings: &Settings) -> Result<(Option<Pulled>, Read
         return Ok((pulled, read));
     }
     let read = read_source(settings, None)?;
-    let o = &read.obs;
-    let names: Vec<String> = o
-        .candidates
-        .iter()
-        .chain(std::iter::once(&o.purchase))
-        .map(|e| e.to_string())
-        .collect();
+    let names = event_names(&read.obs.candidates, &read.obs.purchase);
     Ok((pull_for(&names)?, read))
 }
 
 /// The events the API sources are asked about: the candidates, then purchase.
 pub(super) fn measured_events(settings: &Settings) -> Vec<String> {
-    let o = &settings.observe;
-    o.candidates
+    event_names(&settings.observe.candidates, &settings.observe.purchase)
+}
+
+/// The names of the candidates, then the purchase event.
+fn event_names(
+    candidates: &[crate::types::EventName],
+    purchase: &crate::types::EventName,
+) -> Vec<String> {
+    candidates
         .iter()
-        .chain(std::iter::once(&o.purchase))
+        .chain(std::iter::once(purchase))
         .map(|e| e.to_string())
         .collect()
 }
