@@ -26,6 +26,9 @@ pub struct PlatformSetup {
     pub platform: PlatformId,
     /// The recommended event, as the log names it.
     pub event: EventName,
+    /// The platform already optimizes on it (`optimizing_on`): nothing to change, the steps
+    /// are for checking.
+    pub in_place: bool,
     /// Where the event can come from: a raw event of the log can be sent by the browser tag
     /// or the server; a modelled one only by the server (`signal export --send`).
     pub sending: Sending,
@@ -131,6 +134,7 @@ pub fn plan(recs: &[Recommendation], values: &ProxyValues, outcome: &EventName) 
                 sending: Sending::BrowserOrServer,
                 value,
                 ga4_key_event: event.clone(),
+                in_place: r.optimizing_on.as_ref() == Some(&event),
                 event,
             })
         })

@@ -93,14 +93,24 @@ pub fn steps(p: &PlatformSetup, outcome: &str) -> Vec<String> {
     out
 }
 
+/// What the heading adds when the platform already optimizes on the event.
+pub fn in_place(p: &PlatformSetup) -> &'static str {
+    if p.in_place {
+        " (already in place: check it against these steps, nothing to change)"
+    } else {
+        ""
+    }
+}
+
 /// The whole set-up as text: a heading line per platform, then its numbered steps.
 pub fn render_text(s: &Setup, style: super::terminal::Style, o: &mut String) {
     use std::fmt::Write;
     for p in &s.platforms {
         let head = format!(
-            "{}: optimize on {}",
+            "{}: optimize on {}{}",
             style.bold(p.platform.display_name()),
-            style.green(p.event.as_str())
+            style.green(p.event.as_str()),
+            in_place(p)
         );
         style.line(o, "  ", "    ", &head);
         for (i, step) in steps(p, s.outcome.as_str()).iter().enumerate() {

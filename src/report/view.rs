@@ -571,9 +571,10 @@ fn setup_section(r: &Report) -> Section {
         .iter()
         .map(|p| Item {
             lead: Some(format!(
-                "{}: optimize on {}",
+                "{}: optimize on {}{}",
                 p.platform.display_name(),
-                p.event
+                p.event,
+                super::setup::in_place(p)
             )),
             tag: None,
             text: super::setup::steps(p, r.setup.outcome.as_str())

@@ -266,6 +266,15 @@ fn signal_spec_writes_the_demo_set_up() {
     assert_eq!(google["event"], "purchase");
     assert_eq!(google["value"]["kind"], "order_value");
     assert_eq!(google["destination"]["counting"], "every");
+    // Google Ads already bids on purchase (optimizing_on): nothing to change there; Meta moves.
+    assert_eq!(
+        (google["in_place"].clone(), meta["in_place"].clone()),
+        (Value::Bool(true), Value::Bool(false))
+    );
+    assert!(
+        text.contains("Google Ads: optimize on purchase (already in place"),
+        "{text}"
+    );
     // TikTok has no recommended event: nothing to set up.
     assert!(spec["platforms"]
         .as_array()
