@@ -201,7 +201,8 @@ pub enum Warning {
 /// Weekly site counts (events) of an event over the last `volume_weeks` complete weeks; empty
 /// when no week is complete (a partial week says nothing about a week's volume).
 pub fn recent_weekly_counts(obs: &Observations, j: Option<usize>, volume_weeks: u32) -> Vec<f64> {
-    let pool: Vec<usize> = (0..obs.weeks.len())
+    let from = j.map_or(0, |j| usize::from(obs.measured_from(j)));
+    let pool: Vec<usize> = (from..obs.weeks.len())
         .filter(|&i| obs.weeks[i].complete)
         .collect();
     let take = (volume_weeks as usize).min(pool.len());
@@ -226,8 +227,11 @@ pub fn adjusted_evidence(obs: &Observations, confidence: f64) -> Vec<Option<Stan
     (0..obs.candidates.len())
         .map(|j| {
             let bit = 1u32 << j;
+            let from = obs.measured_from(j);
             let mut segs: BTreeMap<(u16, u16), Segment> = BTreeMap::new();
-            for p in obs.patterns.iter().filter(|p| measured.contains(&p.week)) {
+            let in_weeks =
+                |p: &&crate::observe::Pattern| p.week >= from && measured.contains(&p.week);
+            for p in obs.patterns.iter().filter(in_weeks) {
                 let s = segs.entry((p.device, p.channel)).or_default();
                 s.units += p.units;
                 s.purchasers += p.purchasers;
@@ -347,8 +351,18 @@ impl Ctx<'_> {
 
     fn exclusion(&self, j: usize) -> Option<Exclusion> {
         let e = &self.evidence[j];
-        if !self.p.profile.can_optimize(&e.event) {
-            return Some(Exclusion::NotOptimizable);
+        match self.obs.derived_of(j) {
+            Some(_) if !self.p.profile.can_optimize_derived() => {
+                return Some(Exclusion::NotOptimizable)
+            }
+            Some(d) if !d.selected_for.contains(&self.p.profile.id) => {
+                return Some(Exclusion::NotPicked)
+            }
+            Some(_) => {}
+            None if !self.p.profile.can_optimize(&e.event) => {
+                return Some(Exclusion::NotOptimizable)
+            }
+            None => {}
         }
         if let Some(x) = self.uncounted(&e.event) {
             return Some(x);
@@ -417,6 +431,7 @@ impl Ctx<'_> {
             },
             lift_ci: adj.map(|s| s.lift_ci).or(pooled.and_then(|e| e.lift_ci)),
             exclusion,
+            derived: j.is_some_and(|j| self.obs.derived_of(j).is_some()),
         };
         let a = stage::assess(&cand, self.standing, &self.params);
         let check = EventCheck {
@@ -448,6 +463,9 @@ impl Ctx<'_> {
                 self.p.profile.id.display_name()
             ),
             Exclusion::NotCounted(why) => why.clone(),
+            Exclusion::NotPicked => {
+                "another point of its derived family was picked for this platform on the search weeks".into()
+            }
             Exclusion::Flagged(kinds) => {
                 let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
                 format!("flagged {}", names.join(", "))

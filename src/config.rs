@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod alerts;
 mod analysis;
+mod derived;
 mod email;
 pub mod remote;
 pub mod secrets;

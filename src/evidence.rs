@@ -322,9 +322,15 @@ pub fn measure(obs: &Observations, a: &AnalysisSettings) -> Vec<ProxyEvidence> {
     let held = proxy_holdout_weeks(obs, a.holdout_weeks);
     let measured = obs.measured_weeks();
     let mut out: Vec<ProxyEvidence> = (0..obs.candidates.len())
-        .map(|j| ProxyEvidence {
-            proxy_auc_out_of_time: proxy_auc(obs, j, &held, z),
-            ..measure_one(obs, j, a, z, (&measured, &holdout))
+        .map(|j| {
+            // A searched derived candidate is measured on its held-out weeks only.
+            let from = obs.measured_from(j);
+            let only =
+                |ws: &[u16]| -> Vec<u16> { ws.iter().copied().filter(|&w| w >= from).collect() };
+            ProxyEvidence {
+                proxy_auc_out_of_time: proxy_auc(obs, j, &only(&held), z),
+                ..measure_one(obs, j, a, z, (&only(&measured), &only(&holdout)))
+            }
         })
         .collect();
     let p: Vec<Option<f64>> = out
@@ -630,6 +636,7 @@ pub(crate) mod fixture {
             lateness_minutes: 1440,
             coverage: crate::core::coverage::CoverageParams::default(),
             discover: None,
+            derived: Vec::new(),
         }
     }
 

@@ -238,11 +238,17 @@ pub fn drift_series<W: PriorWeek>(
             out.push(d);
         }
     }
+    // A searched derived candidate drifts over its held-out weeks only (and has no stored past).
+    let from = usize::from(obs.measured_from(j));
+    if from > 0 {
+        out.clear();
+    }
     let mut log: Vec<Option<DriftWeek>> = obs
         .weeks
         .iter()
-        .map(|w| {
-            w.complete.then(|| DriftWeek {
+        .enumerate()
+        .map(|(i, w)| {
+            (w.complete && i >= from).then(|| DriftWeek {
                 week: w.week,
                 stored: false,
                 censored: censored(w.week, obs.span_micros.1, label_window_days),

@@ -547,6 +547,7 @@ mod tests {
             lateness_minutes: 1440,
             coverage: crate::core::coverage::CoverageParams::default(),
             discover: None,
+            derived: Vec::new(),
         };
         let steps: Vec<EventName> = ["view_item", "add_to_cart", "begin_checkout", "purchase"]
             .iter()

@@ -27,6 +27,7 @@ pub mod config;
 pub mod core;
 pub mod deliver;
 pub mod demo;
+pub mod derive;
 pub mod error;
 pub mod event;
 pub mod evidence;

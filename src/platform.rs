@@ -451,6 +451,12 @@ pub struct PlatformProfile {
 }
 
 impl PlatformProfile {
+    /// Whether the platform can optimize on a derived event (a rule over site events): through
+    /// a custom conversion on Meta, as any site event where every event is eligible.
+    pub fn can_optimize_derived(&self) -> bool {
+        self.optimizable.is_none() || self.id == PlatformId::Meta
+    }
+
     /// Whether the platform can be told to optimize on this event.
     pub fn can_optimize(&self, event: &EventName) -> bool {
         self.optimizable

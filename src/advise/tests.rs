@@ -20,6 +20,7 @@ fn setup(site: &[(&str, u64)]) -> (Observations, Vec<ProxyEvidence>, AnalysisSet
         lateness_minutes: 1440,
         coverage: crate::core::coverage::CoverageParams::default(),
         discover: None,
+        derived: Vec::new(),
         time_zone: jiff::tz::TimeZone::UTC,
     };
     // What GA4's Data API gives: per week and event, events = sessions = users.

@@ -18,6 +18,7 @@ fn obs() -> Observations {
         lateness_minutes: 1440,
         coverage: crate::core::coverage::CoverageParams::default(),
         discover: None,
+        derived: Vec::new(),
     };
     let mut b = ObservationBuilder::new(spec);
     // (user, event, minute, device)

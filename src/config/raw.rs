@@ -59,6 +59,33 @@ pub struct RawFields {
     pub value: Option<String>,
 }
 
+/// One `[[analysis.derived]]` family: exactly one shape (`event` with `min_count`,
+/// `min_value`, `device` or `channel`; `any_of`; `first` with `then`), its grid the listed
+/// thresholds.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDerived {
+    /// Name of the derived event (default from the rule, e.g. `add_to_cart_value_40`); with a
+    /// grid, each point's threshold is appended.
+    pub name: Option<String>,
+    /// The raw event the rule counts, values or restricts.
+    pub event: Option<String>,
+    /// Grid of fewest firings (each at least 2).
+    pub min_count: Option<Vec<u32>>,
+    /// Grid of smallest values (the log's value column).
+    pub min_value: Option<Vec<f64>>,
+    /// Events any of which counts.
+    pub any_of: Option<Vec<String>>,
+    /// The earlier event of a sequence.
+    pub first: Option<String>,
+    /// The later event of a sequence.
+    pub then: Option<String>,
+    /// Device level the unit must have.
+    pub device: Option<String>,
+    /// Channel level the unit must have.
+    pub channel: Option<String>,
+}
+
 /// `[analysis]`: definitions and thresholds.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -71,6 +98,9 @@ pub struct RawAnalysis {
     pub discover_min_units: Option<u64>,
     /// With discovery: events never taken as candidates (default [`DEFAULT_HOUSEKEEPING`]).
     pub housekeeping_events: Option<Vec<String>>,
+    /// Derived candidates (`[[analysis.derived]]`), each a family of grid points searched on
+    /// training weeks.
+    pub derived: Option<Vec<RawDerived>>,
     /// The macro-conversion.
     pub purchase_event: Option<String>,
     /// Label window in days (default 7).

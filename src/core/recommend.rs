@@ -16,7 +16,9 @@
 //! the highest score (ties: the deeper event), except that the standing event stays best while no
 //! contender beats its score by more than `score_margin` (default 30%). No contender: nothing
 //! useful clears ([`Verdict::NothingUsefulClears`] when some event clears or is useful on its
-//! own, [`Verdict::NothingClears`] otherwise).
+//! own, [`Verdict::NothingClears`] otherwise). A derived event (a rule over site events,
+//! [`crate::derive`]) is a contender only when its score beats every raw contender's by more than
+//! `score_margin`: it has to be built and sent before a bidder learns on it.
 
 use crate::core::flag::FlagKind;
 use crate::types::{EventName, Interval, Probability};
@@ -130,6 +132,8 @@ impl Params {
 pub enum Exclusion {
     /// The platform cannot optimize on this event.
     NotOptimizable,
+    /// A derived grid point the search picked for other platforms, not this one.
+    NotPicked,
     /// The platform reports counts but does not count this event; the text says why.
     NotCounted(String),
     /// The proxy carries flags.
@@ -153,6 +157,9 @@ pub struct Candidate {
     pub lift_ci: Option<Interval>,
     /// Why it cannot be chosen, if it cannot.
     pub exclusion: Option<Exclusion>,
+    /// A derived event (a rule over site events): it must beat every raw contender by more
+    /// than the score margin, since it has to be built and sent before a bidder can learn on it.
+    pub derived: bool,
 }
 
 /// How the stage judged one candidate.
@@ -221,6 +228,14 @@ pub fn recommend(cands: &[Candidate], standing: Option<&EventName>, p: &Params) 
     let mut contenders: Vec<usize> = (0..cands.len())
         .filter(|&i| eligible(i) && assessed[i].clears && assessed[i].useful)
         .collect();
+    let best_raw = contenders
+        .iter()
+        .filter(|&&i| !cands[i].derived)
+        .map(|&i| assessed[i].score)
+        .max_by(f64::total_cmp);
+    contenders.retain(|&i| {
+        !cands[i].derived || best_raw.is_none_or(|b| assessed[i].score > b * (1.0 + p.score_margin))
+    });
     contenders.sort_by(|&x, &y| {
         assessed[y]
             .score
@@ -285,6 +300,7 @@ mod tests {
             precision: Some(precision),
             lift_ci: (event != "purchase").then(|| Interval::new(lift_lo, lift_lo * 1.3)),
             exclusion: None,
+            derived: false,
         }
     }
 

@@ -53,6 +53,7 @@ impl Process {
             precision: Some(p),
             lift_ci: Some(Interval::new(lift * 0.9, lift * 1.1)),
             exclusion: None,
+            derived: false,
         }
     }
 }

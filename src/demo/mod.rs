@@ -40,11 +40,13 @@ use crate::types::IsoWeek;
 mod draws;
 mod generator;
 mod identified;
+mod intent;
 mod write;
 
 use draws::*;
 use generator::*;
 pub use identified::{identified_csv, write_identified_gz};
+pub use intent::{write_intent_store, IntentStore};
 
 /// The CSV header of the canonical event log, exactly as written.
 pub const HEADER: &str = "timestamp,user_id,session_id,event_name,device,channel,value";

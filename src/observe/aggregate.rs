@@ -39,6 +39,7 @@ impl Observations {
             // Aggregates carry no users: their intervals treat units as independent.
             clusters: None,
             discovery: None,
+            derived: Vec::new(),
         }
     }
 }

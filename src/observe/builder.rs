@@ -7,18 +7,38 @@ impl ObservationBuilder {
     /// (checked when settings are validated). With discovery the purchase takes bit
     /// [`MAX_CANDIDATES`], so that candidates found while reading fill the bits below it.
     pub fn new(mut spec: ObserveSpec) -> Self {
-        spec.candidates.truncate(MAX_CANDIDATES);
-        if let Some(d) = &spec.discover {
-            let hk = &d.housekeeping;
-            spec.candidates.retain(|c| !hk.contains(c));
+        spec.derived.truncate(MAX_CANDIDATES);
+        let d = spec.derived.len();
+        spec.candidates.truncate(MAX_CANDIDATES - d);
+        if let Some(disc) = &spec.discover {
+            let hk = &disc.housekeeping;
+            // A derived rule's raw events stay candidates even when housekeeping.
+            let bases: Vec<EventName> = spec
+                .derived
+                .iter()
+                .flat_map(|r| r.kind.bases())
+                .cloned()
+                .collect();
+            spec.candidates
+                .retain(|c| !hk.contains(c) || bases.contains(c));
         }
+        let mut rules = derive::compile(&spec.derived, &mut spec.candidates);
+        if spec.candidates.len() > MAX_CANDIDATES - d {
+            // Settings validation keeps raw and derived within the bits; never overlap them.
+            spec.candidates.truncate(MAX_CANDIDATES - d);
+            spec.derived.clear();
+            rules.clear();
+        }
+        let d = spec.derived.len();
+        let occ_rules = derive::occurrence_rules(&rules);
         let mut names = FxHashMap::default();
         for (i, c) in spec.candidates.iter().enumerate() {
             names.insert(c.as_str().into(), NameKind::Tracked(i as u8));
         }
-        let purchase_idx = match spec.discover {
-            Some(_) => MAX_CANDIDATES as u8,
-            None => spec.candidates.len() as u8,
+        let purchase_idx = if spec.discover.is_some() || d > 0 {
+            MAX_CANDIDATES as u8
+        } else {
+            spec.candidates.len() as u8
         };
         names.insert(
             spec.purchase.as_str().into(),
@@ -65,6 +85,11 @@ impl ObservationBuilder {
             fired: FxHashMap::default(),
             values: FxHashMap::default(),
             ordering: vec![Ordering::default(); k],
+            rules,
+            occ_rules,
+            derived_from: (MAX_CANDIDATES - d) as u8,
+            moments: Vec::new(),
+            derived_users: Default::default(),
             units_total: 0,
             censored: 0,
             stats: StreamStats::default(),
@@ -109,7 +134,8 @@ impl ObservationBuilder {
             return false;
         };
         let j = self.spec.candidates.len();
-        if j >= MAX_CANDIDATES || d.housekeeping.iter().any(|h| h.as_str() == name) {
+        if j >= usize::from(self.derived_from) || d.housekeeping.iter().any(|h| h.as_str() == name)
+        {
             return false;
         }
         // A name with surrounding blanks would merge with the trimmed one: left as it is.
@@ -261,6 +287,11 @@ impl ObservationBuilder {
                         }
                     }
                     None => u.firsts.push((t, ev.micros, ev.seq)),
+                }
+                if let Some(rs) = self.occ_rules.get(t as usize) {
+                    for &r in rs {
+                        derive::record(&mut u.occ, r, &self.rules[r as usize], at, ev.value);
+                    }
                 }
             }
         }
@@ -478,13 +509,14 @@ impl ObservationBuilder {
 
     /// Opens a unit in a free slot (reusing its `firsts` buffer) and queues it for folding.
     pub(super) fn new_unit(&mut self, ev: &Event<'_>, user: u32, session: Option<u64>) -> u32 {
-        let state = |firsts: Vec<(u8, i64, u64)>| UnitState {
+        let state = |firsts: Vec<(u8, i64, u64)>, occ: Vec<(u8, i64, u64)>| UnitState {
             user,
             start: (ev.micros, ev.seq),
             last: ev.micros,
             device: 0,
             channel: 0,
             firsts,
+            occ,
             purchase: None,
             fired: 0,
             session,
@@ -499,11 +531,13 @@ impl ObservationBuilder {
                 let slot = &mut self.units[id as usize];
                 let mut firsts = std::mem::take(&mut slot.firsts);
                 firsts.clear();
-                *slot = state(firsts);
+                let mut occ = std::mem::take(&mut slot.occ);
+                occ.clear();
+                *slot = state(firsts, occ);
                 id
             }
             None => {
-                self.units.push(state(Vec::new()));
+                self.units.push(state(Vec::new(), Vec::new()));
                 (self.units.len() - 1) as u32
             }
         };

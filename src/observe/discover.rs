@@ -59,20 +59,30 @@ pub enum LeftOutReason {
 /// (`MAX_CANDIDATES`): keeps the candidates that fired in at least `min_units` units (the
 /// first `seeded` in their order, then the discovered ones by name), turns the left-out funnel
 /// steps into extras, and records what was left out and why.
+/// Where the builder put things: raw candidates at bits `0..raw`, derived rules at the bits
+/// `derived` (kept whatever they count), the purchase at bit `k_old`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Layout<'a> {
+    pub raw: usize,
+    pub derived: &'a [usize],
+    pub k_old: usize,
+}
+
 pub(super) fn settle(
     obs: Observations,
     spec: &DiscoverSpec,
     seeded: usize,
     funnel: &[EventName],
-    k_old: usize,
+    layout: Layout<'_>,
 ) -> Observations {
+    let k_old = layout.k_old;
     let total = |j: usize| -> (u64, u64) {
         obs.weeks.iter().fold((0, 0), |(e, u), w| {
             let v = w.candidates[j];
             (e + v.events, u + v.units)
         })
     };
-    let n = obs.candidates.len();
+    let n = layout.raw;
     let mut keep: Vec<usize> = (0..n).filter(|&j| total(j).1 >= spec.min_units).collect();
     keep.sort_by(|&a, &b| {
         let rank = |j: usize| {
@@ -132,6 +142,7 @@ pub(super) fn settle(
             }
         })
         .collect();
+    keep.extend_from_slice(layout.derived);
     let mut out = project(obs, &keep, &as_extra, k_old);
     out.discovery = Some(Discovery {
         min_units: spec.min_units,
@@ -157,7 +168,7 @@ fn merge_equal<T, K: Ord>(v: &mut Vec<T>, key: impl Fn(&T) -> K, add: impl Fn(&m
 /// kept as extra fired events before the existing extras; `k_old` is the purchase's bit in
 /// `obs`. Units, labels and every count stay as they were; only masks are rewritten and the
 /// groups they merge summed.
-pub(super) fn project(
+pub(crate) fn project(
     mut obs: Observations,
     keep: &[usize],
     as_extra: &[usize],
@@ -263,6 +274,7 @@ mod tests {
             lateness_minutes: 60,
             coverage: CoverageParams::default(),
             discover,
+            derived: Vec::new(),
         }
     }
 

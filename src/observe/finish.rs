@@ -27,9 +27,19 @@ impl ObservationBuilder {
         let (patterns, fired, values) = self.groups(&week_index);
         let levels = |l: Levels| if l.seen { l.names } else { Vec::new() };
         let clusters = ClusterSums::of_users(&self.user_sums, k);
+        // With derived rules the bits are: raw candidates, unused bits, derived rules, purchase.
+        let raw = self.spec.candidates.len();
+        let from = usize::from(self.derived_from);
+        let mut names = self.spec.candidates.clone();
+        if !self.spec.derived.is_empty() {
+            let unused = EventName::new("unused").expect("a valid name");
+            names.resize(from, unused);
+            names.extend(self.spec.derived.iter().map(|r| r.name.clone()));
+        }
+        let derived_bits: Vec<usize> = (from..from + self.spec.derived.len()).collect();
         let obs = Observations {
             unit: self.spec.unit,
-            candidates: self.spec.candidates.clone(),
+            candidates: names,
             purchase: self.spec.purchase.clone(),
             weeks,
             devices: levels(self.devices),
@@ -62,11 +72,37 @@ impl ObservationBuilder {
             values,
             clusters: Some(clusters),
             discovery: None,
+            derived: Vec::new(),
         };
-        match &self.spec.discover {
-            Some(d) => discover::settle(obs, d, self.seeded, &self.funnel_steps, k),
+        let layout = discover::Layout {
+            raw,
+            derived: &derived_bits,
+            k_old: k,
+        };
+        let mut obs = match &self.spec.discover {
+            Some(d) => discover::settle(obs, d, self.seeded, &self.funnel_steps, layout),
+            None if !derived_bits.is_empty() => {
+                let keep: Vec<usize> = (0..raw).chain(derived_bits.iter().copied()).collect();
+                discover::project(obs, &keep, &[], k)
+            }
             None => obs,
-        }
+        };
+        obs.derived = self
+            .spec
+            .derived
+            .iter()
+            .filter_map(|r| {
+                let candidate = obs.candidates.iter().position(|c| *c == r.name)?;
+                Some(DerivedCandidate {
+                    candidate,
+                    rule: r.clone(),
+                    measured_from: None,
+                    selected_for: Vec::new(),
+                    searched: 0,
+                })
+            })
+            .collect();
+        obs
     }
 
     /// The grouped counts (patterns, fired groups, value groups), each sorted, with weeks as

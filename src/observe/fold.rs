@@ -35,11 +35,32 @@ impl ObservationBuilder {
             self.censored += 1;
         }
         let mut mask = 0u32;
+        let mut moments = std::mem::take(&mut self.moments);
+        if !self.rules.is_empty() {
+            fn name(l: &Levels, i: u16) -> &str {
+                l.names.get(usize::from(i)).map_or("", |s| s.as_str())
+            }
+            let seg = (
+                name(&self.devices, u.device),
+                name(&self.channels, u.channel),
+            );
+            derive::moments(&self.rules, &u.firsts, &u.occ, seg, &mut moments);
+            for m in &mut moments {
+                m.0 += self.derived_from;
+            }
+        }
         let wv = &mut self.weeks[slot];
         wv.units += 1;
-        for &(j, t, s) in &u.firsts {
+        for &(j, t, s) in u.firsts.iter().chain(moments.iter()) {
             let j = j as usize;
             wv.cand_units[j] += 1;
+            if j >= usize::from(self.derived_from) {
+                // A derived candidate fires once per unit, counted in the unit's start week.
+                wv.events[j] += 1;
+                if self.derived_users.insert((slot as u32, u.user, j as u8)) {
+                    wv.cand_users[j] += 1;
+                }
+            }
             let in_window = self.spec.unit == UnitKind::Session || t <= start + window;
             match cut {
                 Some(p) if (t, s) > p => {
@@ -53,6 +74,7 @@ impl ObservationBuilder {
                 None => {}
             }
         }
+        self.moments = moments;
         if u.purchase.is_some() {
             wv.purchase_units += 1;
         }

@@ -111,6 +111,9 @@ pub struct ObserveSpec {
     /// Candidate discovery (`analysis.candidates` not set): `candidates` are then only seeds,
     /// and every other event name of the log may become one ([`discover`]).
     pub discover: Option<DiscoverSpec>,
+    /// Derived candidates (every grid point of every `[[analysis.derived]]` family), each a
+    /// candidate bit of its own after the raw candidates; their raw events must be candidates.
+    pub derived: Vec<DerivedRule>,
 }
 
 /// How candidates are discovered in the log: which names never count, and how much an event
@@ -323,6 +326,25 @@ pub struct Observations {
     pub clusters: Option<ClusterSums>,
     /// What candidate discovery found and left out (`None` when the candidates were configured).
     pub discovery: Option<Discovery>,
+    /// The candidates that are derived rules, in candidate order (empty when none is configured).
+    pub derived: Vec<DerivedCandidate>,
+}
+
+/// A candidate that is a derived rule, and how it was chosen: the weeks its family's grid was
+/// searched on are not the weeks its figures are measured on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DerivedCandidate {
+    /// Its index in [`Observations::candidates`].
+    pub candidate: usize,
+    /// The rule.
+    pub rule: DerivedRule,
+    /// First week (index into [`Observations::weeks`]) its figures are measured on; `None`
+    /// until its family's grid is searched (then every week counts).
+    pub measured_from: Option<u16>,
+    /// Platforms for which it was the family's best point on the search weeks.
+    pub selected_for: Vec<crate::platform::PlatformId>,
+    /// Points of its family's grid searched.
+    pub searched: usize,
 }
 
 impl Observations {
@@ -377,6 +399,21 @@ impl Observations {
         } else {
             labelled
         }
+    }
+
+    /// First week (index into [`Observations::weeks`]) candidate `j`'s figures come from: 0,
+    /// except for a searched derived candidate, measured on its held-out weeks only.
+    pub fn measured_from(&self, j: usize) -> u16 {
+        self.derived
+            .iter()
+            .find(|d| d.candidate == j)
+            .and_then(|d| d.measured_from)
+            .unwrap_or(0)
+    }
+
+    /// The derived rule behind candidate `j`, when it is one.
+    pub fn derived_of(&self, j: usize) -> Option<&DerivedCandidate> {
+        self.derived.iter().find(|d| d.candidate == j)
     }
 
     /// Grouped 2×2 table for candidate `j`: (a, b, c, d) = (feature & label, feature & no label,
@@ -452,6 +489,9 @@ struct UnitState {
     /// First occurrence (time, seq) of each tracked candidate that fired, by candidate index.
     /// Kept (cleared) when the slot is reused, so a new unit rarely allocates.
     firsts: Vec<(u8, i64, u64)>,
+    /// Occurrence times kept for derived rules, as `(rule, time, seq)` ([`derive::record`]);
+    /// reused with the slot like `firsts`.
+    occ: Vec<(u8, i64, u64)>,
     /// First purchase, if any.
     purchase: Option<(i64, u64)>,
     /// Bit per tracked event (candidates, purchase, extras) that fired anywhere in the unit.
@@ -644,6 +684,14 @@ pub struct ObservationBuilder {
     fired: FxHashMap<(IsoWeek, u16, u16, u64), u64>,
     values: FxHashMap<(IsoWeek, u32), (u64, f64, f64)>,
     ordering: Vec<Ordering>,
+    /// Derived rules compiled to candidate bits, the rules keeping occurrences per candidate
+    /// bit (empty without such rules), the first derived bit, a scratch list of the moments a
+    /// unit met them, and the (week slot, user, bit) already counted as a week's user.
+    rules: Vec<derive::Compiled>,
+    occ_rules: Vec<Vec<u8>>,
+    derived_from: u8,
+    moments: Vec<(u8, i64, u64)>,
+    derived_users: rustc_hash::FxHashSet<(u32, u32, u8)>,
     units_total: u64,
     censored: u64,
     stats: StreamStats,
@@ -653,10 +701,12 @@ const NO_UNIT: u32 = u32::MAX;
 
 mod aggregate;
 mod builder;
+pub mod derive;
 pub mod discover;
 mod finish;
 mod fold;
 
+pub use derive::{DerivedKind, DerivedRule};
 pub use discover::{Discovery, LeftOut, LeftOutReason};
 
 /// Adds a user's tracked-event bits to a week's distinct-user set.

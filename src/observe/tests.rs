@@ -14,6 +14,7 @@ fn spec(unit: UnitKind) -> ObserveSpec {
         lateness_minutes: 60,
         coverage: CoverageParams::default(),
         discover: None,
+        derived: Vec::new(),
     }
 }
 
@@ -402,4 +403,114 @@ fn events_beyond_the_lateness_are_skipped_and_counted() {
     assert_eq!(o.units, 4);
     assert_eq!(o.weeks[0].purchase.events, 0);
     assert_eq!(o.weeks[1].purchase.events, 1);
+}
+
+/// Derived rules read the unit's own events and go through the same leakage guard: a count,
+/// value, union, sequence or segment rule is a feature only when met before the purchase, and
+/// the result does not depend on the order events arrive in (within the lateness).
+#[test]
+fn derived_rules_are_met_before_the_purchase_whatever_the_arrival_order() {
+    let n = |s: &str| EventName::new(s).unwrap();
+    let rule = |name: &str, kind: DerivedKind| DerivedRule {
+        name: n(name),
+        family: 0,
+        kind,
+    };
+    let mut s = spec(UnitKind::Session);
+    s.derived = vec![
+        rule(
+            "cart_2x",
+            DerivedKind::AtLeast {
+                event: n("add_to_cart"),
+                times: 2,
+            },
+        ),
+        rule(
+            "cart_40",
+            DerivedKind::ValueAtLeast {
+                event: n("add_to_cart"),
+                value: 40.0,
+            },
+        ),
+        rule(
+            "cart_or_sign",
+            DerivedKind::AnyOf {
+                events: vec![n("add_to_cart"), n("sign_up")],
+            },
+        ),
+        rule(
+            "sign_then_cart",
+            DerivedKind::Then {
+                first: n("sign_up"),
+                then: n("add_to_cart"),
+            },
+        ),
+        rule(
+            "cart_desktop",
+            DerivedKind::InSegment {
+                event: n("add_to_cart"),
+                device: Some("desktop".into()),
+                channel: None,
+            },
+        ),
+    ];
+    let valued = |mut e: Event<'static>, v: f64| {
+        e.value = Some(v);
+        e
+    };
+    let events: Vec<Event<'static>> = vec![
+        // s1: a cart of 30, a second cart of 50 only after the purchase: cart_2x and cart_40 are
+        // met after it (not features); cart_or_sign is met before it.
+        valued(ev(0, 0, "u1", Some("s1"), "add_to_cart"), 30.0),
+        ev(1, 1, "u1", Some("s1"), "purchase"),
+        valued(ev(2, 2, "u1", Some("s1"), "add_to_cart"), 50.0),
+        // s2: sign_up, then two carts (the second 45): every rule but the device one, no buy.
+        ev(3, 10, "u2", Some("s2"), "sign_up"),
+        valued(ev(4, 11, "u2", Some("s2"), "add_to_cart"), 10.0),
+        valued(ev(5, 12, "u2", Some("s2"), "add_to_cart"), 45.0),
+        // s3: a cart then a sign_up (not sign_then_cart).
+        ev(6, 20, "u3", Some("s3"), "add_to_cart"),
+        ev(7, 21, "u3", Some("s3"), "sign_up"),
+    ];
+    let observe = |order: &[usize]| {
+        let mut b = ObservationBuilder::new(s.clone());
+        for &i in order {
+            b.push(&events[i]).unwrap();
+        }
+        b.finish()
+    };
+    let o = observe(&[0, 1, 2, 3, 4, 5, 6, 7]);
+    let names: Vec<&str> = o.candidates.iter().map(EventName::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "add_to_cart",
+            "sign_up",
+            "cart_2x",
+            "cart_40",
+            "cart_or_sign",
+            "sign_then_cart",
+            "cart_desktop"
+        ]
+    );
+    assert_eq!(o.derived.len(), 5);
+    assert_eq!(o.derived[0].candidate, 2);
+    let with = |j: usize| {
+        let [a, b, _, _] = o.table(j, |_| true);
+        (a, b)
+    };
+    // (units with it as a feature that bought, that did not)
+    assert_eq!(with(2), (0, 1)); // cart_2x: s2 only
+    assert_eq!(with(3), (0, 1)); // cart_40: s2 only (s1's 50 came after its purchase)
+    assert_eq!(with(4), (1, 2)); // cart_or_sign: all three
+    assert_eq!(with(5), (0, 1)); // sign_then_cart: s2
+    assert_eq!(with(6), (0, 0)); // cart_desktop: every unit is mobile
+                                 // A derived event fires once per unit: s1 met cart_2x (after its purchase) and s2 did.
+    assert_eq!(o.weeks[0].candidates[2].events, 2);
+    assert_eq!(o.weeks[0].candidates[2].units, 2);
+    assert_eq!(o.weeks[0].candidates[2].users, 2);
+    // Shuffled within the lateness, every count is the same.
+    let shuffled = observe(&[2, 0, 5, 3, 1, 7, 4, 6]);
+    assert_eq!(shuffled.patterns, o.patterns);
+    assert_eq!(shuffled.weeks[0].candidates, o.weeks[0].candidates);
 }

@@ -226,6 +226,7 @@ fn input_summary(
         other_events: obs.other_events.clone(),
         absent_candidates,
         discovery: obs.discovery.clone(),
+        derived: read.derived.clone(),
         as_of: settings.as_of,
         rows_after_as_of: read.after_cutoff,
         provisional_weeks: settle.0,

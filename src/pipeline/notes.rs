@@ -120,6 +120,7 @@ pub(super) fn read_notes(
     if let Some(run) = &read.pushdown {
         notes.push(pushdown_note(run));
     }
+    notes.extend(derived_note(settings, read.derived.as_ref()));
     let summary = &read.summary;
     if summary.skipped_total() > 0 {
         let parts: Vec<String> = summary
@@ -394,4 +395,49 @@ fn censoring_note(obs: &crate::observe::Observations, window_days: u32) -> Strin
     } else {
         format!("{head}, and no week's labels are complete yet: precision, lift and the models are measured on every week ({span}), so they may be understated")
     }
+}
+
+/// What the search over derived candidates did, or why it did not run.
+fn derived_note(
+    settings: &Settings,
+    search: Option<&crate::derive::DerivedSearch>,
+) -> Option<String> {
+    let configured = settings.observe.derived.len();
+    let span = |ws: &[crate::types::IsoWeek]| match (ws.first(), ws.last()) {
+        (Some(a), Some(b)) if a != b => format!("{a}–{b}"),
+        (Some(a), _) => a.to_string(),
+        _ => "none".into(),
+    };
+    let Some(s) = search else {
+        return (configured > 0).then(|| {
+            format!("derived candidates: {configured} grid points not measured: derived rules need the event log (this source gives grouped counts only)")
+        });
+    };
+    let families = crate::format::noun(s.families as u64, "family", "families");
+    if s.too_few_weeks {
+        return Some(format!(
+            "derived candidates: {} grid points in {} {families} not searched: the data has {} measured weeks ({}), the search needs {} (half to search on, half held out)",
+            s.searched,
+            s.families,
+            s.held_out_weeks.len(),
+            span(&s.held_out_weeks),
+            crate::derive::MIN_WEEKS
+        ));
+    }
+    let kept: Vec<String> = s
+        .kept
+        .iter()
+        .map(|k| {
+            let on: Vec<&str> = k.selected_for.iter().map(|p| p.display_name()).collect();
+            format!("{} for {}", k.rule.name, on.join(", "))
+        })
+        .collect();
+    Some(format!(
+        "derived candidates: {} grid points in {} {families} searched on {}; kept the best per platform ({}); every figure of a derived candidate comes from the held-out weeks {} only, so picking the best of many does not inflate it",
+        s.searched,
+        s.families,
+        span(&s.search_weeks),
+        if kept.is_empty() { "none: no platform takes derived events".to_string() } else { kept.join("; ") },
+        span(&s.held_out_weeks),
+    ))
 }

@@ -121,6 +121,8 @@ pub(super) struct Read {
     pub(super) pushdown: Option<PushdownRun>,
     /// Events dated after the `--as-of` week, left out.
     pub(super) after_cutoff: u64,
+    /// What the derived candidates' search did (`None` without derived candidates).
+    pub(super) derived: Option<crate::derive::DerivedSearch>,
 }
 
 /// Reads the configured source into observations: the BigQuery pushdown, GA4's weekly volumes
@@ -139,6 +141,7 @@ pub(super) fn read_source(settings: &Settings, pulled: Option<&Pulled>) -> Resul
             stream: StreamStats::default(),
             pushdown: Some(run),
             after_cutoff: 0,
+            derived: None,
         }
     } else if settings.volumes_only {
         let ga4 = pulled
@@ -155,11 +158,15 @@ pub(super) fn read_source(settings: &Settings, pulled: Option<&Pulled>) -> Resul
             stream: StreamStats::default(),
             pushdown: None,
             after_cutoff: 0,
+            derived: None,
         }
     } else {
         read_event_log(settings)?
     };
     read.summary.rows_accepted = read.summary.rows_accepted.saturating_sub(read.after_cutoff);
+    let (obs, search) = crate::derive::select(read.obs, &settings.platforms, &settings.analysis);
+    read.obs = obs;
+    read.derived = search;
     if let (Some(week), true) = (settings.as_of, read.obs.weeks.is_empty()) {
         return Err(Error::NothingAsOf {
             week,
@@ -194,6 +201,7 @@ fn read_event_log(settings: &Settings) -> Result<Read, Error> {
         stream,
         pushdown: None,
         after_cutoff,
+        derived: None,
     })
 }
 
@@ -210,7 +218,12 @@ pub(super) fn pull_and_read(settings: &Settings) -> Result<(Option<Pulled>, Read
         return Ok((pulled, read));
     }
     let read = read_source(settings, None)?;
-    let names = event_names(&read.obs.candidates, &read.obs.purchase);
+    // Derived candidates exist only here until they are set up: the APIs have no counts of them.
+    let raw: Vec<crate::types::EventName> = (0..read.obs.candidates.len())
+        .filter(|&j| read.obs.derived_of(j).is_none())
+        .map(|j| read.obs.candidates[j].clone())
+        .collect();
+    let names = event_names(&raw, &read.obs.purchase);
     Ok((pull_for(&names)?, read))
 }
 

@@ -71,6 +71,9 @@ pub struct InputSummary {
     /// What candidate discovery measured and left out, and why (`null` when
     /// `analysis.candidates` named them).
     pub discovery: Option<crate::observe::Discovery>,
+    /// What the search over derived candidates did: grids, search and held-out weeks, the
+    /// points kept and for which platforms (`null` without `[[analysis.derived]]`).
+    pub derived: Option<crate::derive::DerivedSearch>,
     /// `--as-of`: the last ISO week analysed, when events after it were left out.
     pub as_of: Option<IsoWeek>,
     /// Readable rows dated after the `--as-of` week, left out.

@@ -18,6 +18,7 @@ mod beyond;
 mod bigquery_client;
 mod cron;
 mod demo;
+mod derived;
 mod email_tls;
 mod experiment;
 mod ga4_api;

@@ -282,6 +282,7 @@ fn every_analysis_key() -> super::super::RawAnalysis {
         candidates: Some(vec![]),
         discover_min_units: Some(1),
         housekeeping_events: Some(vec![]),
+        derived: Some(vec![]),
         purchase_event: s(""),
         label_window_days: Some(0),
         session_gap_minutes: Some(0),

@@ -175,6 +175,7 @@ pub fn observations(
             values,
             clusters: Some(clusters),
             discovery: None,
+            derived: Vec::new(),
         },
         read,
     ))

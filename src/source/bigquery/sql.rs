@@ -676,6 +676,7 @@ mod tests {
             lateness_minutes: 1440,
             coverage: crate::core::coverage::CoverageParams::default(),
             discover: None,
+            derived: Vec::new(),
         }
     }
 

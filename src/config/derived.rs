@@ -1,0 +1,242 @@
+//! Validation of `[[analysis.derived]]`: each family becomes its grid points, every point a
+//! derived candidate with a name a platform can receive.
+
+use super::{Check, RawDerived};
+use crate::observe::{DerivedKind, DerivedRule, MAX_CANDIDATES};
+use crate::types::EventName;
+
+/// Most points one family's grid may have.
+pub const MAX_GRID: usize = 8;
+
+/// Longest event name GA4 accepts (and so the longest derived name).
+const MAX_NAME: usize = 40;
+
+/// The grid points of every family, in order, with their raw events checked against
+/// `purchase`; `raw` is how many raw candidates there are (raw and derived share the bits).
+pub(super) fn derived(
+    c: &mut Check<'_>,
+    families: &[RawDerived],
+    purchase: &EventName,
+) -> Vec<DerivedRule> {
+    let mut out: Vec<DerivedRule> = Vec::new();
+    for (i, f) in families.iter().enumerate() {
+        let key = |k: &str| format!("analysis.derived[{i}].{k}");
+        let Some(kinds) = kinds(c, f, &key) else {
+            continue;
+        };
+        if kinds.len() > MAX_GRID {
+            c.err(
+                key("min_count").replace(".min_count", ""),
+                format!("a grid of {} points: give at most {MAX_GRID}", kinds.len()),
+            );
+            continue;
+        }
+        for kind in &kinds {
+            if kind.bases().contains(&purchase) {
+                c.err(
+                    format!("analysis.derived[{i}]"),
+                    format!("a derived candidate cannot be built from the outcome {purchase}"),
+                );
+                break;
+            }
+        }
+        let grid = kinds.len() > 1;
+        for kind in kinds {
+            let name = match &f.name {
+                Some(n) if grid => format!("{n}_{}", threshold(&kind)),
+                Some(n) => n.clone(),
+                None => default_name(&kind),
+            };
+            let Some(name) = valid_name(c, &key("name"), &name) else {
+                continue;
+            };
+            if name == *purchase || out.iter().any(|r| r.name == name) {
+                c.err(key("name"), format!("{name} is already a candidate's name"));
+                continue;
+            }
+            out.push(DerivedRule {
+                name,
+                family: i,
+                kind,
+            });
+        }
+    }
+    if out.len() >= MAX_CANDIDATES {
+        c.err(
+            "analysis.derived",
+            format!(
+                "{} grid points in all: raw and derived candidates share {MAX_CANDIDATES}",
+                out.len()
+            ),
+        );
+    }
+    out
+}
+
+/// The rule of each grid point of one family, or `None` (with the error) when its shape is not
+/// exactly one of the documented ones.
+fn kinds(
+    c: &mut Check<'_>,
+    f: &RawDerived,
+    key: &dyn Fn(&str) -> String,
+) -> Option<Vec<DerivedKind>> {
+    let mut ev = |k: &str, v: &str| c.event(&key(k), v);
+    let shapes = [
+        f.min_count.is_some(),
+        f.min_value.is_some(),
+        f.any_of.is_some(),
+        f.then.is_some() || f.first.is_some(),
+        f.device.is_some() || f.channel.is_some(),
+    ];
+    if shapes.iter().filter(|&&s| s).count() != 1 {
+        c.err(
+            key("event").replace(".event", ""),
+            "give exactly one of: event with min_count, event with min_value, any_of, first with then, event with device or channel",
+        );
+        return None;
+    }
+    let event = match (&f.event, f.any_of.is_some() || f.first.is_some()) {
+        (Some(e), false) => Some(ev("event", e)?),
+        (None, false) => {
+            c.err(key("event"), "missing: the raw event the rule is about");
+            return None;
+        }
+        (Some(_), true) => {
+            c.err(
+                key("event"),
+                "not used with any_of or first/then: remove it",
+            );
+            return None;
+        }
+        (None, true) => None,
+    };
+    if let Some(grid) = &f.min_count {
+        let event = event?;
+        if grid.is_empty() || grid.iter().any(|&k| k < 2) {
+            c.err(key("min_count"), "give one or more counts, each at least 2");
+            return None;
+        }
+        return Some(
+            grid.iter()
+                .map(|&times| DerivedKind::AtLeast {
+                    event: event.clone(),
+                    times,
+                })
+                .collect(),
+        );
+    }
+    if let Some(grid) = &f.min_value {
+        let event = event?;
+        if grid.is_empty() || grid.iter().any(|v| !v.is_finite() || *v <= 0.0) {
+            c.err(key("min_value"), "give one or more values, each above 0");
+            return None;
+        }
+        return Some(
+            grid.iter()
+                .map(|&value| DerivedKind::ValueAtLeast {
+                    event: event.clone(),
+                    value,
+                })
+                .collect(),
+        );
+    }
+    if let Some(list) = &f.any_of {
+        let mut events: Vec<EventName> = Vec::new();
+        for (j, n) in list.iter().enumerate() {
+            let e = ev(&format!("any_of[{j}]"), n)?;
+            if !events.contains(&e) {
+                events.push(e);
+            }
+        }
+        if events.len() < 2 {
+            c.err(key("any_of"), "give at least two distinct events");
+            return None;
+        }
+        return Some(vec![DerivedKind::AnyOf { events }]);
+    }
+    if f.first.is_some() || f.then.is_some() {
+        let (Some(a), Some(b)) = (&f.first, &f.then) else {
+            c.err(key("then"), "a sequence needs both first and then");
+            return None;
+        };
+        let (first, then) = (ev("first", a)?, ev("then", b)?);
+        if first == then {
+            c.err(key("then"), "first and then must be different events");
+            return None;
+        }
+        return Some(vec![DerivedKind::Then { first, then }]);
+    }
+    Some(vec![DerivedKind::InSegment {
+        event: event?,
+        device: f.device.clone(),
+        channel: f.channel.clone(),
+    }])
+}
+
+/// A grid point's threshold as a name part (`40`, `39_5`, `2x`).
+fn threshold(k: &DerivedKind) -> String {
+    match k {
+        DerivedKind::AtLeast { times, .. } => format!("{times}x"),
+        DerivedKind::ValueAtLeast { value, .. } => number(*value),
+        _ => String::new(),
+    }
+}
+
+fn number(v: f64) -> String {
+    let s = format!("{v}");
+    s.trim_end_matches(".0").replace(['.', '-'], "_")
+}
+
+/// Lower-case letters, digits and `_` only (a GA4 event name's alphabet).
+fn slug(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The name a rule gets when the family has none.
+fn default_name(k: &DerivedKind) -> String {
+    match k {
+        DerivedKind::AtLeast { event, times } => format!("{event}_{times}x"),
+        DerivedKind::ValueAtLeast { event, value } => format!("{event}_value_{}", number(*value)),
+        DerivedKind::AnyOf { events } => {
+            let names: Vec<&str> = events.iter().map(EventName::as_str).collect();
+            names.join("_or_")
+        }
+        DerivedKind::Then { first, then } => format!("{first}_then_{then}"),
+        DerivedKind::InSegment {
+            event,
+            device,
+            channel,
+        } => {
+            let parts: Vec<String> = [device, channel]
+                .iter()
+                .filter_map(|x| x.as_deref())
+                .map(slug)
+                .collect();
+            format!("{event}_{}", parts.join("_"))
+        }
+    }
+}
+
+fn valid_name(c: &mut Check<'_>, key: &str, name: &str) -> Option<EventName> {
+    let ok = name.len() <= MAX_NAME
+        && name.starts_with(|ch: char| ch.is_ascii_alphabetic())
+        && name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
+    if !ok {
+        c.err(
+            key,
+            format!("{name:?}: a derived event's name must be a letter, then letters, digits or _, at most {MAX_NAME} characters (set name)"),
+        );
+        return None;
+    }
+    c.event(key, name)
+}

@@ -1,0 +1,237 @@
+//! Derived candidates: rules over a unit's raw events ("add_to_cart with a value of at least
+//! 40", "view_item at least twice", "begin_checkout or add_payment_info", "view_item then
+//! add_to_cart", "add_to_cart on desktop"), observed in the same single pass as the raw events.
+//!
+//! A derived candidate fires at most once per unit, at the moment its rule is first met (the
+//! k-th view, the first cart of at least the value, the first of either event, the first
+//! `then` after the first `first`), and that moment goes through the same leakage guard as a raw
+//! event: it is a feature only when strictly before the user's first purchase at or after the
+//! unit's start (and, for user units, inside the label window). What a unit keeps for it is
+//! bounded: the k earliest times of a counted event, the earliest time of a valued one; raw
+//! events' first times already cover the rest.
+
+use serde::Serialize;
+
+use super::*;
+
+/// What a derived candidate requires of a unit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DerivedKind {
+    /// `event` fired at least `times` times.
+    AtLeast {
+        /// The counted event.
+        event: EventName,
+        /// Fewest firings (at least 2).
+        times: u32,
+    },
+    /// `event` fired with a value of at least `value` (the log's value column).
+    ValueAtLeast {
+        /// The valued event.
+        event: EventName,
+        /// Smallest value that counts.
+        value: f64,
+    },
+    /// Any of `events` fired.
+    AnyOf {
+        /// The events, at least two.
+        events: Vec<EventName>,
+    },
+    /// `then` first fired after `first` first fired.
+    Then {
+        /// The earlier event.
+        first: EventName,
+        /// The later event, whose first firing is the moment the rule is met.
+        then: EventName,
+    },
+    /// `event` fired in a unit whose first event came from this device and/or channel.
+    InSegment {
+        /// The event.
+        event: EventName,
+        /// Device level the unit must have (`None`: any).
+        device: Option<String>,
+        /// Channel level the unit must have (`None`: any).
+        channel: Option<String>,
+    },
+}
+
+impl DerivedKind {
+    /// The raw events the rule reads, each once, in the rule's order.
+    pub fn bases(&self) -> Vec<&EventName> {
+        match self {
+            DerivedKind::AtLeast { event, .. }
+            | DerivedKind::ValueAtLeast { event, .. }
+            | DerivedKind::InSegment { event, .. } => vec![event],
+            DerivedKind::AnyOf { events } => events.iter().collect(),
+            DerivedKind::Then { first, then } => vec![first, then],
+        }
+    }
+}
+
+/// One derived candidate (a point of its family's grid): its name as a candidate and its rule.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DerivedRule {
+    /// The candidate's name (what the platforms would be sent), e.g. `add_to_cart_value_40`.
+    pub name: EventName,
+    /// Index of the family (one `[[analysis.derived]]` entry) the point belongs to.
+    pub family: usize,
+    /// The rule.
+    #[serde(flatten)]
+    pub kind: DerivedKind,
+}
+
+/// A derived rule with its raw events as candidate bits, for the per-event hot path.
+#[derive(Debug, Clone)]
+pub(super) enum Compiled {
+    AtLeast {
+        base: u8,
+        times: u32,
+    },
+    ValueAtLeast {
+        base: u8,
+        value: f64,
+    },
+    AnyOf {
+        bases: Vec<u8>,
+    },
+    Then {
+        first: u8,
+        then: u8,
+    },
+    InSegment {
+        base: u8,
+        device: Option<String>,
+        channel: Option<String>,
+    },
+}
+
+/// Compiles `rules` against the candidate order; a base that is not a candidate is appended to
+/// `candidates` (the config puts them there; this keeps the builder total).
+pub(super) fn compile(rules: &[DerivedRule], candidates: &mut Vec<EventName>) -> Vec<Compiled> {
+    let mut bit = |e: &EventName| -> u8 {
+        match candidates.iter().position(|c| c == e) {
+            Some(i) => i as u8,
+            None => {
+                candidates.push(e.clone());
+                (candidates.len() - 1) as u8
+            }
+        }
+    };
+    rules
+        .iter()
+        .map(|r| match &r.kind {
+            DerivedKind::AtLeast { event, times } => Compiled::AtLeast {
+                base: bit(event),
+                times: (*times).max(1),
+            },
+            DerivedKind::ValueAtLeast { event, value } => Compiled::ValueAtLeast {
+                base: bit(event),
+                value: *value,
+            },
+            DerivedKind::AnyOf { events } => Compiled::AnyOf {
+                bases: events.iter().map(&mut bit).collect(),
+            },
+            DerivedKind::Then { first, then } => Compiled::Then {
+                first: bit(first),
+                then: bit(then),
+            },
+            DerivedKind::InSegment {
+                event,
+                device,
+                channel,
+            } => Compiled::InSegment {
+                base: bit(event),
+                device: device.clone(),
+                channel: channel.clone(),
+            },
+        })
+        .collect()
+}
+
+/// Per candidate bit, the rules that keep occurrence times of it (counted and valued rules).
+pub(super) fn occurrence_rules(rules: &[Compiled]) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = vec![Vec::new(); MAX_CANDIDATES];
+    for (r, c) in rules.iter().enumerate() {
+        match c {
+            Compiled::AtLeast { base, .. } | Compiled::ValueAtLeast { base, .. } => {
+                out[*base as usize].push(r as u8)
+            }
+            _ => {}
+        }
+    }
+    if out.iter().all(Vec::is_empty) {
+        out.clear();
+    }
+    out
+}
+
+/// Records one firing at `at` (with `value`) of an event that rule `r` keeps times of, in a
+/// unit's `occ` list of `(rule, time, seq)`: the `times` earliest for a counted rule, the
+/// earliest at or above the value for a valued one. Exact whatever the arrival order.
+pub(super) fn record(
+    occ: &mut Vec<(u8, i64, u64)>,
+    r: u8,
+    rule: &Compiled,
+    at: (i64, u64),
+    value: Option<f64>,
+) {
+    let keep = match rule {
+        Compiled::AtLeast { times, .. } => *times as usize,
+        Compiled::ValueAtLeast { value: x, .. } if value.is_some_and(|v| v >= *x) => 1,
+        _ => return,
+    };
+    let mut held = 0;
+    let mut latest: Option<usize> = None;
+    for (i, o) in occ.iter().enumerate().filter(|(_, o)| o.0 == r) {
+        held += 1;
+        if latest.is_none_or(|l| (o.1, o.2) > (occ[l].1, occ[l].2)) {
+            latest = Some(i);
+        }
+    }
+    if held < keep {
+        occ.push((r, at.0, at.1));
+    } else if let Some(l) = latest.filter(|&l| at < (occ[l].1, occ[l].2)) {
+        (occ[l].1, occ[l].2) = at;
+    }
+}
+
+/// The moment (time, seq) each rule is met in a unit, as `(rule, time, seq)`, from the unit's
+/// raw first times `firsts`, its occurrence list `occ` and its segment names.
+pub(super) fn moments(
+    rules: &[Compiled],
+    firsts: &[(u8, i64, u64)],
+    occ: &[(u8, i64, u64)],
+    (device, channel): (&str, &str),
+    out: &mut Vec<(u8, i64, u64)>,
+) {
+    out.clear();
+    let first = |b: u8| firsts.iter().find(|f| f.0 == b).map(|f| (f.1, f.2));
+    for (r, c) in rules.iter().enumerate() {
+        let rb = r as u8;
+        let at = match c {
+            Compiled::AtLeast { times, .. } => {
+                let held = occ.iter().filter(|o| o.0 == rb);
+                (held.clone().count() >= *times as usize)
+                    .then(|| held.map(|o| (o.1, o.2)).max())
+                    .flatten()
+            }
+            Compiled::ValueAtLeast { .. } => occ.iter().find(|o| o.0 == rb).map(|o| (o.1, o.2)),
+            Compiled::AnyOf { bases } => bases.iter().filter_map(|&b| first(b)).min(),
+            Compiled::Then { first: a, then: b } => match (first(*a), first(*b)) {
+                (Some(ta), Some(tb)) if ta < tb => Some(tb),
+                _ => None,
+            },
+            Compiled::InSegment {
+                base,
+                device: d,
+                channel: ch,
+            } => first(*base).filter(|_| {
+                d.as_deref().is_none_or(|d| d == device)
+                    && ch.as_deref().is_none_or(|c| c == channel)
+            }),
+        };
+        if let Some((t, s)) = at {
+            out.push((rb, t, s));
+        }
+    }
+}
