@@ -38,6 +38,8 @@ pub struct PlatformSetup {
     pub ga4_key_event: EventName,
     /// What to create on the platform.
     pub destination: Destination,
+    /// For a derived event: the rule that builds it from site events (`null` for a raw one).
+    pub derived: Option<crate::observe::DerivedKind>,
 }
 
 /// What value goes with each event.
@@ -113,7 +115,12 @@ pub enum Destination {
 }
 
 /// The set-up of each recommended event (platforms with no recommendation have none).
-pub fn plan(recs: &[Recommendation], values: &ProxyValues, outcome: &EventName) -> Setup {
+pub fn plan(
+    recs: &[Recommendation],
+    values: &ProxyValues,
+    outcome: &EventName,
+    derived: &[crate::observe::DerivedCandidate],
+) -> Setup {
     let platforms = recs
         .iter()
         .filter_map(|r| {
@@ -135,6 +142,10 @@ pub fn plan(recs: &[Recommendation], values: &ProxyValues, outcome: &EventName) 
                 value,
                 ga4_key_event: event.clone(),
                 in_place: r.optimizing_on.as_ref() == Some(&event),
+                derived: derived
+                    .iter()
+                    .find(|d| d.rule.name == event)
+                    .map(|d| d.rule.kind.clone()),
                 event,
             })
         })

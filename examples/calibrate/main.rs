@@ -5,8 +5,10 @@
 //! docs/calibration.md: false alarms of every flag on healthy stores, power on broken ones, what
 //! each platform is told to optimize on, switches per store-year over 13 weekly `--as-of --save`
 //! runs, and the coverage of view_item's 95% precision interval. `--seeds N` sets the seeds per
-//! cell (default 100 without `--quick`); see docs/calibration.md for the rest.
+//! cell (default 100 without `--quick`); see docs/calibration.md for the rest. `--derived`
+//! prints the derived candidates' selection-bias table instead.
 
+mod derived;
 mod drive;
 mod sim;
 mod table;
@@ -44,6 +46,10 @@ struct Args {
     /// Worker threads.
     #[arg(long, default_value_t = 2)]
     jobs: usize,
+    /// Print only the derived candidates' selection-bias table (intent stores, `--seeds` per
+    /// cell, sessions per week 1500, 3000, 6000), then stop.
+    #[arg(long)]
+    derived: bool,
 }
 
 /// One unit of work.
@@ -176,6 +182,11 @@ fn main() -> Result<(), String> {
             })
             .collect::<Result<_, _>>()?
     };
+    if args.derived {
+        let seeds = args.seeds.unwrap_or(if args.quick { 20 } else { 100 });
+        print!("{}", derived::table(seeds, &[1500, 3000, 6000], args.jobs));
+        return Ok(());
+    }
     if args.describe {
         for &sc in &scenarios {
             for &size in &args.sizes {

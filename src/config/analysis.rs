@@ -31,32 +31,7 @@ pub(super) fn analysis(c: &mut Check<'_>, a: &RawAnalysis) -> (ObserveSpec, Anal
         )
         .unwrap_or_else(|| EventName::new("purchase").expect("non-empty"));
     let mut candidates = candidates(c, a, &purchase);
-    let derived = super::derived::derived(c, a.derived.as_deref().unwrap_or(&[]), &purchase);
-    // A derived rule's raw events are measured too (and the observer needs their bits).
-    for b in derived.iter().flat_map(|r| r.kind.bases()) {
-        if !candidates.contains(b) {
-            candidates.push(b.clone());
-        }
-    }
-    if let Some(r) = derived.iter().find(|r| candidates.contains(&r.name)) {
-        c.err(
-            "analysis.derived",
-            format!(
-                "{} is a raw candidate's name: name the derived one otherwise",
-                r.name
-            ),
-        );
-    }
-    if !derived.is_empty() && candidates.len() + derived.len() > MAX_CANDIDATES {
-        c.err(
-            "analysis.derived",
-            format!(
-                "{} raw and {} derived candidates: together at most {MAX_CANDIDATES}",
-                candidates.len(),
-                derived.len()
-            ),
-        );
-    }
+    let derived = super::derived::with_bases(c, a.derived.as_deref(), &purchase, &mut candidates);
     let confidence = c.fraction("analysis.confidence", a.confidence.unwrap_or(0.95));
     let clearance_threshold = c.fraction(
         "analysis.clearance_threshold",

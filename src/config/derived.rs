@@ -11,6 +11,44 @@ pub const MAX_GRID: usize = 8;
 /// Longest event name GA4 accepts (and so the longest derived name).
 const MAX_NAME: usize = 40;
 
+/// The derived candidates of `families`, with their raw events appended to `candidates` (a
+/// rule's raw events are measured too, and the observer needs their bits), checked to fit the
+/// candidate bits together.
+pub(super) fn with_bases(
+    c: &mut Check<'_>,
+    families: Option<&[RawDerived]>,
+    purchase: &EventName,
+    candidates: &mut Vec<EventName>,
+) -> Vec<DerivedRule> {
+    let derived = derived(c, families.unwrap_or(&[]), purchase);
+    // A derived rule's raw events are measured too (and the observer needs their bits).
+    for b in derived.iter().flat_map(|r| r.kind.bases()) {
+        if !candidates.contains(b) {
+            candidates.push(b.clone());
+        }
+    }
+    if let Some(r) = derived.iter().find(|r| candidates.contains(&r.name)) {
+        c.err(
+            "analysis.derived",
+            format!(
+                "{} is a raw candidate's name: name the derived one otherwise",
+                r.name
+            ),
+        );
+    }
+    if !derived.is_empty() && candidates.len() + derived.len() > MAX_CANDIDATES {
+        c.err(
+            "analysis.derived",
+            format!(
+                "{} raw and {} derived candidates: together at most {MAX_CANDIDATES}",
+                candidates.len(),
+                derived.len()
+            ),
+        );
+    }
+    derived
+}
+
 /// The grid points of every family, in order, with their raw events checked against
 /// `purchase`; `raw` is how many raw candidates there are (raw and derived share the bits).
 pub(super) fn derived(

@@ -8,6 +8,7 @@ impl ObservationBuilder {
     /// unit is folded only after its label window has passed, so it is never censored.
     pub(super) fn fold(&mut self, id: u32, hi: Option<i64>) {
         let window = self.window;
+        let moments = self.derived_moments(id);
         let start = self.units[id as usize].start.0;
         let slot = self.fold_week_slot_of(start);
         let week = self.weeks[slot].week;
@@ -35,20 +36,6 @@ impl ObservationBuilder {
             self.censored += 1;
         }
         let mut mask = 0u32;
-        let mut moments = std::mem::take(&mut self.moments);
-        if !self.rules.is_empty() {
-            fn name(l: &Levels, i: u16) -> &str {
-                l.names.get(usize::from(i)).map_or("", |s| s.as_str())
-            }
-            let seg = (
-                name(&self.devices, u.device),
-                name(&self.channels, u.channel),
-            );
-            derive::moments(&self.rules, &u.firsts, &u.occ, seg, &mut moments);
-            for m in &mut moments {
-                m.0 += self.derived_from;
-            }
-        }
         let wv = &mut self.weeks[slot];
         wv.units += 1;
         for &(j, t, s) in u.firsts.iter().chain(moments.iter()) {
@@ -84,21 +71,7 @@ impl ObservationBuilder {
             .or_default();
         e.0 += 1;
         e.1 += u64::from(label);
-        let us = &mut self.user_sums[u.user as usize];
-        us.units += 1;
-        us.labelled += u32::from(label);
-        let mut bits = mask;
-        while bits != 0 {
-            let j = bits.trailing_zeros() as u8;
-            bits &= bits - 1;
-            match us.features.iter_mut().find(|f| f.0 == j) {
-                Some(f) => {
-                    f.1 += 1;
-                    f.2 += u32::from(label);
-                }
-                None => us.features.push((j, 1, u32::from(label))),
-            }
-        }
+        add_user_features(&mut self.user_sums[u.user as usize], mask, label);
         *self
             .fired
             .entry((week, u.device, u.channel, u.fired))
@@ -142,6 +115,29 @@ impl ObservationBuilder {
             self.unlink_session(id, h, next);
         }
         self.free.push(id);
+    }
+
+    /// The moments (derived bit, time, seq) unit `id` met each derived rule, in a buffer reused
+    /// across units (given back through `self.moments`).
+    fn derived_moments(&mut self, id: u32) -> Vec<(u8, i64, u64)> {
+        let mut moments = std::mem::take(&mut self.moments);
+        moments.clear();
+        if self.rules.is_empty() {
+            return moments;
+        }
+        fn name(l: &Levels, i: u16) -> &str {
+            l.names.get(usize::from(i)).map_or("", |s| s.as_str())
+        }
+        let u = &self.units[id as usize];
+        let seg = (
+            name(&self.devices, u.device),
+            name(&self.channels, u.channel),
+        );
+        derive::moments(&self.rules, &u.firsts, &u.occ, seg, &mut moments);
+        for m in &mut moments {
+            m.0 += self.derived_from;
+        }
+        moments
     }
 
     /// Removes unit `id` (whose session id hashes to `h`, followed by `next` in its chain)
@@ -192,6 +188,24 @@ impl ObservationBuilder {
                 u.week = NO_WEEK;
                 u.week_bits = 0;
             }
+        }
+    }
+}
+
+/// Adds one folded unit (its feature `mask`, its `label`) to its user's cluster sums.
+fn add_user_features(us: &mut UserSums, mask: u32, label: bool) {
+    us.units += 1;
+    us.labelled += u32::from(label);
+    let mut bits = mask;
+    while bits != 0 {
+        let j = bits.trailing_zeros() as u8;
+        bits &= bits - 1;
+        match us.features.iter_mut().find(|f| f.0 == j) {
+            Some(f) => {
+                f.1 += 1;
+                f.2 += u32::from(label);
+            }
+            None => us.features.push((j, 1, u32::from(label))),
         }
     }
 }

@@ -330,23 +330,6 @@ pub struct Observations {
     pub derived: Vec<DerivedCandidate>,
 }
 
-/// A candidate that is a derived rule, and how it was chosen: the weeks its family's grid was
-/// searched on are not the weeks its figures are measured on.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DerivedCandidate {
-    /// Its index in [`Observations::candidates`].
-    pub candidate: usize,
-    /// The rule.
-    pub rule: DerivedRule,
-    /// First week (index into [`Observations::weeks`]) its figures are measured on; `None`
-    /// until its family's grid is searched (then every week counts).
-    pub measured_from: Option<u16>,
-    /// Platforms for which it was the family's best point on the search weeks.
-    pub selected_for: Vec<crate::platform::PlatformId>,
-    /// Points of its family's grid searched.
-    pub searched: usize,
-}
-
 impl Observations {
     /// Every tracked event in bit order of [`FiredGroup::mask`]: the candidates, then purchase,
     /// then the extra events.
@@ -399,21 +382,6 @@ impl Observations {
         } else {
             labelled
         }
-    }
-
-    /// First week (index into [`Observations::weeks`]) candidate `j`'s figures come from: 0,
-    /// except for a searched derived candidate, measured on its held-out weeks only.
-    pub fn measured_from(&self, j: usize) -> u16 {
-        self.derived
-            .iter()
-            .find(|d| d.candidate == j)
-            .and_then(|d| d.measured_from)
-            .unwrap_or(0)
-    }
-
-    /// The derived rule behind candidate `j`, when it is one.
-    pub fn derived_of(&self, j: usize) -> Option<&DerivedCandidate> {
-        self.derived.iter().find(|d| d.candidate == j)
     }
 
     /// Grouped 2×2 table for candidate `j`: (a, b, c, d) = (feature & label, feature & no label,
@@ -706,7 +674,7 @@ pub mod discover;
 mod finish;
 mod fold;
 
-pub use derive::{DerivedKind, DerivedRule};
+pub use derive::{DerivedCandidate, DerivedKind, DerivedRule};
 pub use discover::{Discovery, LeftOut, LeftOutReason};
 
 /// Adds a user's tracked-event bits to a week's distinct-user set.

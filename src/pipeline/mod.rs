@@ -105,7 +105,7 @@ pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
     let mut notes = memory.unreadable.clone();
     let settle = notes::provisional(settings, obs, pulled.as_ref(), &mut notes);
     let (recommendations, reported) = (decision.recommendations, decision.reported);
-    let setup = crate::setup::plan(&recommendations, &values, &obs.purchase);
+    let setup = crate::setup::plan(&recommendations, &values, &obs.purchase, &obs.derived);
     notes::read_notes(
         settings,
         &read,

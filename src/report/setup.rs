@@ -24,6 +24,9 @@ pub fn steps(p: &PlatformSetup, outcome: &str) -> Vec<String> {
         ),
     }
     };
+    if let Some(rule) = &p.derived {
+        out.push(build_step(e, rule, outcome));
+    }
     let is_outcome = e == outcome;
     match &p.destination {
         Destination::Meta {
@@ -91,6 +94,48 @@ pub fn steps(p: &PlatformSetup, outcome: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// How to build a derived event from the site's own events: once per session, at the moment
+/// its rule is met, and only before the outcome (as optsignal measured it).
+fn build_step(e: &str, rule: &crate::observe::DerivedKind, outcome: &str) -> String {
+    use crate::observe::DerivedKind as K;
+    let once = format!("fire {e} once per session, and not after {outcome}");
+    match rule {
+        K::ValueAtLeast { event, value } => format!(
+            "Build {e}: GA4 Admin → Events → Create event \"{e}\" with the conditions event_name equals {event} and value greater than or equal to {value} (it then reaches Google Ads as a key event); for the other platforms, a GTM trigger on {event} with the condition value ≥ {value}; {once}"
+        ),
+        K::AtLeast { event, times } => format!(
+            "Build {e}: a GTM Custom HTML tag on {event} counts it in sessionStorage and pushes {e} to the dataLayer when the count reaches {times}; the platforms' tags (and GA4, whose create-event rules cannot count) fire on that; {once}"
+        ),
+        K::AnyOf { events } => {
+            let names: Vec<&str> = events.iter().map(|x| x.as_str()).collect();
+            format!(
+                "Build {e}: a GTM trigger group on the first of {} in the session (a sessionStorage flag stops repeats) pushes {e}; two GA4 create-event rules would send one per source event; {once}",
+                names.join(" or ")
+            )
+        }
+        K::Then { first, then } => format!(
+            "Build {e}: a GTM tag on {first} sets a sessionStorage flag; a trigger on {then} with the flag set pushes {e}; {once}"
+        ),
+        K::InSegment {
+            event,
+            device,
+            channel,
+        } => {
+            let mut cond = Vec::new();
+            if let Some(d) = device {
+                cond.push(format!("device category equals {d}"));
+            }
+            if let Some(c) = channel {
+                cond.push(format!("the session's channel equals {c}"));
+            }
+            format!(
+                "Build {e}: a GTM trigger on {event} with the conditions {} (GTM variables; GA4 create-event rules see only event parameters); {once}",
+                cond.join(" and ")
+            )
+        }
+    }
 }
 
 /// What the heading adds when the platform already optimizes on the event.

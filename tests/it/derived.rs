@@ -119,6 +119,12 @@ fn a_derived_signal_no_raw_event_matches_is_found_and_measured_on_held_out_weeks
     let lift = p["lift"].as_f64().unwrap();
     assert!(lift > 2.5, "lift {lift}");
     assert!(check(&r, best)["clears"] == true && check(&r, best)["useful"] == true);
+    // The set-up says how to build it: the rule, then Meta's custom conversion on it.
+    let setup = &r["setup"]["platforms"][0];
+    assert_eq!(setup["event"], best);
+    assert_eq!(setup["derived"]["kind"], "at_least");
+    assert_eq!(setup["derived"]["event"], "view_item");
+    assert_eq!(setup["destination"]["custom_event_type"], "OTHER");
 }
 
 #[test]
@@ -188,4 +194,38 @@ fn a_derived_family_with_two_shapes_is_refused_with_its_key() {
         err.contains("analysis.derived[0]") && err.contains("exactly one"),
         "{err}"
     );
+}
+
+/// The bundled fixture (fixtures/derived/) is exactly the generator's output, so the README's
+/// example is the store these tests describe; `UPDATE_SNAPSHOTS=1` rewrites it.
+#[test]
+fn the_fixture_is_the_generators_output() {
+    let mut csv = Vec::new();
+    write_intent_store(IntentStore::ViewsPredict, 7, 8, 3_000, &mut csv).unwrap();
+    let path = fixture("derived/events.csv.gz");
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        let mut gz = flate2::GzBuilder::new().mtime(0).write(
+            std::fs::File::create(&path).unwrap(),
+            flate2::Compression::best(),
+        );
+        std::io::Write::write_all(&mut gz, &csv).unwrap();
+        gz.finish().unwrap();
+    }
+    let mut text = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap()),
+        &mut text,
+    )
+    .unwrap();
+    assert!(
+        text == csv,
+        "fixtures/derived/events.csv.gz differs from the generator's output"
+    );
+    let r = recommend_json(&[
+        "--config",
+        fixture("derived/optsignal.toml").to_str().unwrap(),
+    ]);
+    assert!(rec(&r, "meta")["event"]
+        .as_str()
+        .is_some_and(|e| e.starts_with("view_item_")));
 }
