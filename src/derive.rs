@@ -54,6 +54,10 @@ pub fn select(
         return (obs, None);
     }
     let measured = obs.measured_weeks();
+    let too_few_weeks = measured.len() < MIN_WEEKS;
+    // Too few weeks: nothing is searched and every measured week counts as held out.
+    let (search_weeks, held_out) =
+        measured.split_at(if too_few_weeks { 0 } else { measured.len() / 2 });
     let families = obs
         .derived
         .iter()
@@ -61,74 +65,47 @@ pub fn select(
         .max()
         .map_or(0, |f| f + 1);
     let searched = obs.derived.len();
-    let n_raw = obs.candidates.len() - searched;
-    let week_names =
-        |ws: &[u16]| -> Vec<IsoWeek> { ws.iter().map(|&w| obs.weeks[w as usize].week).collect() };
-    if measured.len() < MIN_WEEKS {
-        let search = DerivedSearch {
-            families,
-            searched,
-            kept: Vec::new(),
-            search_weeks: Vec::new(),
-            held_out_weeks: week_names(&measured),
-            too_few_weeks: true,
-        };
-        let keep: Vec<usize> = (0..n_raw).collect();
-        let k_old = obs.candidates.len();
-        let mut out = project(obs, &keep, &[], k_old);
-        out.derived.clear();
-        return (out, Some(search));
-    }
-    let split = measured[measured.len() / 2];
     let mut picked: Vec<Vec<PlatformId>> = vec![Vec::new(); searched];
-    for f in 0..families {
-        let points: Vec<usize> = (0..searched)
-            .filter(|&i| obs.derived[i].rule.family == f)
-            .collect();
-        for p in platforms {
-            if let Some(best) = best_point(&obs, &points, split, p, a) {
-                picked[best].push(p.profile.id);
+    if !too_few_weeks {
+        for f in 0..families {
+            let points: Vec<usize> = (0..searched)
+                .filter(|&i| obs.derived[i].rule.family == f)
+                .collect();
+            for p in platforms {
+                if let Some(best) = best_point(&obs, &points, search_weeks, p, a) {
+                    picked[best].push(p.profile.id);
+                }
             }
         }
     }
+    let n_raw = obs.candidates.len() - searched;
     let kept_points: Vec<usize> = (0..searched).filter(|&i| !picked[i].is_empty()).collect();
-    let mut search = DerivedSearch {
+    let derived: Vec<DerivedCandidate> = kept_points
+        .iter()
+        .enumerate()
+        .map(|(pos, &i)| DerivedCandidate {
+            candidate: n_raw + pos,
+            rule: obs.derived[i].rule.clone(),
+            measured_from: held_out.first().copied(),
+            selected_for: picked[i].clone(),
+            searched: points_in(&obs, obs.derived[i].rule.family),
+        })
+        .collect();
+    let week_names =
+        |ws: &[u16]| -> Vec<IsoWeek> { ws.iter().map(|&w| obs.weeks[w as usize].week).collect() };
+    let search = DerivedSearch {
         families,
         searched,
-        kept: Vec::new(),
-        search_weeks: week_names(
-            &measured
-                .iter()
-                .copied()
-                .filter(|&w| w < split)
-                .collect::<Vec<_>>(),
-        ),
-        held_out_weeks: week_names(
-            &measured
-                .iter()
-                .copied()
-                .filter(|&w| w >= split)
-                .collect::<Vec<_>>(),
-        ),
-        too_few_weeks: false,
+        kept: derived.clone(),
+        search_weeks: week_names(search_weeks),
+        held_out_weeks: week_names(held_out),
+        too_few_weeks,
     };
-    let mut derived: Vec<DerivedCandidate> = Vec::new();
-    for (pos, &i) in kept_points.iter().enumerate() {
-        let d = &obs.derived[i];
-        derived.push(DerivedCandidate {
-            candidate: n_raw + pos,
-            rule: d.rule.clone(),
-            measured_from: Some(split),
-            selected_for: picked[i].clone(),
-            searched: points_in(&obs, d.rule.family),
-        });
-    }
     let keep: Vec<usize> = (0..n_raw)
         .chain(kept_points.iter().map(|&i| obs.derived[i].candidate))
         .collect();
     let k_old = obs.candidates.len();
     let mut out = project(obs, &keep, &[], k_old);
-    search.kept = derived.clone();
     out.derived = derived;
     (out, Some(search))
 }
@@ -141,36 +118,33 @@ fn points_in(obs: &Observations, family: usize) -> usize {
 }
 
 /// The family point (an index of `obs.derived`) with the best objective for platform `p` on
-/// the weeks before `split`; `None` when the platform cannot take a derived event.
+/// the measured weeks `search` (volumes: the complete weeks before the first held-out one);
+/// `None` when the platform cannot take a derived event.
 fn best_point(
     obs: &Observations,
     points: &[usize],
-    split: u16,
+    search: &[u16],
     p: &PlatformSettings,
     a: &AnalysisSettings,
 ) -> Option<usize> {
     if !p.profile.can_optimize_derived() {
         return None;
     }
-    let measured: Vec<u16> = obs
-        .measured_weeks()
-        .into_iter()
-        .filter(|&w| w < split)
-        .collect();
+    let split = search.last().map_or(0, |&w| usize::from(w) + 1);
     let thinning = p.attributed_share / f64::from(p.ad_sets.max(1));
     let floor = &p.profile.floor;
     let scored: Vec<(usize, bool, f64)> = points
         .iter()
         .map(|&i| {
             let j = obs.derived[i].candidate;
-            let counts: Vec<f64> = obs.weeks[..usize::from(split)]
+            let counts: Vec<f64> = obs.weeks[..split]
                 .iter()
                 .filter(|w| w.complete)
                 .map(|w| w.candidates[j].events as f64)
                 .collect();
             let prob = clearance(&counts, thinning, f64::from(floor.days), floor.events)
                 .map_or(0.0, |c| c.probability.get());
-            let [ta, tb, tc, td] = obs.table(j, |w| measured.contains(&w));
+            let [ta, tb, tc, td] = obs.table(j, |w| search.contains(&w));
             let cand = Candidate {
                 event: obs.candidates[j].clone(),
                 depth: 0,

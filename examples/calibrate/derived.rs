@@ -16,18 +16,7 @@ use std::sync::Mutex;
 use serde_json::Value;
 
 use optsignal::config::{load_settings, Overrides};
-use optsignal::demo::{write_intent_store, IntentStore};
-
-/// The families searched (the same as tests/it/derived.rs).
-const DERIVED: &str = r#"
-[[analysis.derived]]
-event = "view_item"
-min_count = [2, 3, 4, 5]
-
-[[analysis.derived]]
-event = "add_to_cart"
-min_value = [20, 40, 60, 80]
-"#;
+use optsignal::demo::{write_intent_store, IntentStore, INTENT_DERIVED as DERIVED};
 
 /// True precision of add_to_cart (and of every value point) on the null store.
 const NULL_CART_PRECISION: f64 = 0.10;

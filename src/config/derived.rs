@@ -58,13 +58,14 @@ pub(super) fn derived(
 ) -> Vec<DerivedRule> {
     let mut out: Vec<DerivedRule> = Vec::new();
     for (i, f) in families.iter().enumerate() {
-        let key = |k: &str| format!("analysis.derived[{i}].{k}");
-        let Some(kinds) = kinds(c, f, &key) else {
+        let family = format!("analysis.derived[{i}]");
+        let key = |k: &str| format!("{family}.{k}");
+        let Some(kinds) = kinds(c, f, &family) else {
             continue;
         };
         if kinds.len() > MAX_GRID {
             c.err(
-                key("min_count").replace(".min_count", ""),
+                &family,
                 format!("a grid of {} points: give at most {MAX_GRID}", kinds.len()),
             );
             continue;
@@ -72,7 +73,7 @@ pub(super) fn derived(
         for kind in &kinds {
             if kind.bases().contains(&purchase) {
                 c.err(
-                    format!("analysis.derived[{i}]"),
+                    &family,
                     format!("a derived candidate cannot be built from the outcome {purchase}"),
                 );
                 break;
@@ -113,11 +114,8 @@ pub(super) fn derived(
 
 /// The rule of each grid point of one family, or `None` (with the error) when its shape is not
 /// exactly one of the documented ones.
-fn kinds(
-    c: &mut Check<'_>,
-    f: &RawDerived,
-    key: &dyn Fn(&str) -> String,
-) -> Option<Vec<DerivedKind>> {
+fn kinds(c: &mut Check<'_>, f: &RawDerived, family: &str) -> Option<Vec<DerivedKind>> {
+    let key = |k: &str| format!("{family}.{k}");
     let mut ev = |k: &str, v: &str| c.event(&key(k), v);
     let shapes = [
         f.min_count.is_some(),
@@ -128,7 +126,7 @@ fn kinds(
     ];
     if shapes.iter().filter(|&&s| s).count() != 1 {
         c.err(
-            key("event").replace(".event", ""),
+            family,
             "give exactly one of: event with min_count, event with min_value, any_of, first with then, event with device or channel",
         );
         return None;

@@ -19,6 +19,19 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::draws::{below, unif};
 
+/// The derived families the intent stores are checked with (tests/it/derived.rs, the calibration
+/// harness's `--derived` table, fixtures/derived/optsignal.toml): view_item at least 2–5 times,
+/// add_to_cart worth at least 20–80 — 8 grid points.
+pub const INTENT_DERIVED: &str = r#"
+[[analysis.derived]]
+event = "view_item"
+min_count = [2, 3, 4, 5]
+
+[[analysis.derived]]
+event = "add_to_cart"
+min_value = [20, 40, 60, 80]
+"#;
+
 /// Which truth the store is generated under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IntentStore {

@@ -46,7 +46,7 @@ mod write;
 use draws::*;
 use generator::*;
 pub use identified::{identified_csv, write_identified_gz};
-pub use intent::{write_intent_store, IntentStore};
+pub use intent::{write_intent_store, IntentStore, INTENT_DERIVED};
 
 /// The CSV header of the canonical event log, exactly as written.
 pub const HEADER: &str = "timestamp,user_id,session_id,event_name,device,channel,value";

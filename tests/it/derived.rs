@@ -6,19 +6,8 @@
 use std::io::BufWriter;
 
 use crate::util::*;
-use optsignal::demo::{write_intent_store, IntentStore};
+use optsignal::demo::{write_intent_store, IntentStore, INTENT_DERIVED as DERIVED};
 use serde_json::Value;
-
-/// Two families: a count grid on view_item and a value grid on add_to_cart (8 points).
-const DERIVED: &str = r#"
-[[analysis.derived]]
-event = "view_item"
-min_count = [2, 3, 4, 5]
-
-[[analysis.derived]]
-event = "add_to_cart"
-min_value = [20, 40, 60, 80]
-"#;
 
 /// Generates the store and runs `recommend --format json` on it.
 fn run(store: IntentStore, seed: u64, derived: &str) -> Value {
