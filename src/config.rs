@@ -217,6 +217,8 @@ pub struct Settings {
     pub observe: ObserveSpec,
     /// Thresholds.
     pub analysis: AnalysisSettings,
+    /// The predicted high-intent signal, when `[analysis.predicted]` asks for it.
+    pub predicted: Option<crate::predict::PredictSpec>,
     /// Platforms to recommend for.
     pub platforms: Vec<PlatformSettings>,
     /// The weekly model store.
@@ -409,6 +411,7 @@ impl Settings {
             remote.google_ads.as_ref(),
             &mut |k, m| c.err(k, m),
         );
+        let predicted = derived::predicted(&mut c, raw.analysis.predicted.as_ref());
         if pushdown && remote.bigquery.is_none() {
             c.err(
                 "source.kind",
@@ -428,6 +431,7 @@ impl Settings {
             g.aliases = source.aliases.clone();
         }
         Ok(Settings {
+            predicted,
             remote,
             volumes_only,
             pushdown,

@@ -53,11 +53,8 @@ pub fn select(
     if obs.derived.is_empty() {
         return (obs, None);
     }
-    let measured = obs.measured_weeks();
-    let too_few_weeks = measured.len() < MIN_WEEKS;
-    // Too few weeks: nothing is searched and every measured week counts as held out.
-    let (search_weeks, held_out) =
-        measured.split_at(if too_few_weeks { 0 } else { measured.len() / 2 });
+    let (search_weeks, held_out, too_few_weeks) = split(&obs);
+    let (search_weeks, held_out) = (&search_weeks[..], &held_out[..]);
     let families = obs
         .derived
         .iter()
@@ -108,6 +105,16 @@ pub fn select(
     let mut out = project(obs, &keep, &[], k_old);
     out.derived = derived;
     (out, Some(search))
+}
+
+/// The measured weeks split in time: the search weeks (the earlier half, rounded down), the
+/// held-out weeks (the rest), and whether there are too few ([`MIN_WEEKS`]) to split: then
+/// nothing is searched and every measured week counts as held out.
+pub fn split(obs: &Observations) -> (Vec<u16>, Vec<u16>, bool) {
+    let measured = obs.measured_weeks();
+    let too_few = measured.len() < MIN_WEEKS;
+    let (s, h) = measured.split_at(if too_few { 0 } else { measured.len() / 2 });
+    (s.to_vec(), h.to_vec(), too_few)
 }
 
 fn points_in(obs: &Observations, family: usize) -> usize {

@@ -41,6 +41,7 @@ pub mod history;
 pub mod observe;
 pub mod pipeline;
 pub mod platform;
+pub mod predict;
 pub mod report;
 pub mod secret;
 pub mod seeds;

@@ -135,17 +135,23 @@ pub fn plan(
                 Some(value) => ValueRule::PerEvent { value },
                 None => ValueRule::None,
             };
+            let rule = derived
+                .iter()
+                .find(|d| d.rule.name == event)
+                .map(|d| d.rule.kind.clone());
+            let predicted = matches!(rule, Some(crate::observe::DerivedKind::Predicted { .. }));
             Some(PlatformSetup {
                 platform: r.platform,
                 destination: destination(r.platform, &event, &event == outcome),
-                sending: Sending::BrowserOrServer,
+                sending: if predicted {
+                    Sending::ServerOnly
+                } else {
+                    Sending::BrowserOrServer
+                },
                 value,
                 ga4_key_event: event.clone(),
                 in_place: r.optimizing_on.as_ref() == Some(&event),
-                derived: derived
-                    .iter()
-                    .find(|d| d.rule.name == event)
-                    .map(|d| d.rule.kind.clone()),
+                derived: rule,
                 event,
             })
         })

@@ -258,6 +258,8 @@ fn default_name(k: &DerivedKind) -> String {
                 .collect();
             format!("{event}_{}", parts.join("_"))
         }
+        // Not configured here: the predicted signal's stage names its own points.
+        DerivedKind::Predicted { top, .. } => format!("predicted_top{}", number(top * 100.0)),
     }
 }
 
@@ -275,4 +277,32 @@ fn valid_name(c: &mut Check<'_>, key: &str, name: &str) -> Option<EventName> {
         return None;
     }
     c.event(key, name)
+}
+
+/// Validates `[analysis.predicted]`: `None` when absent or `enabled = false`.
+pub(super) fn predicted(
+    c: &mut Check<'_>,
+    p: Option<&super::raw::RawPredicted>,
+) -> Option<crate::predict::PredictSpec> {
+    let p = p.filter(|p| p.enabled != Some(false))?;
+    let tops: Vec<f64> = match &p.top_percent {
+        None => crate::predict::DEFAULT_TOPS.to_vec(),
+        Some(v) => v.iter().map(|x| x / 100.0).collect(),
+    };
+    let key = "analysis.predicted.top_percent";
+    if tops.is_empty() || tops.len() > crate::predict::MAX_POINTS {
+        c.err(
+            key,
+            format!(
+                "{} points: give 1 to {}",
+                tops.len(),
+                crate::predict::MAX_POINTS
+            ),
+        );
+    } else if tops.iter().any(|q| !(*q > 0.0 && *q < 1.0)) {
+        c.err(key, "each percent must be above 0 and below 100");
+    } else if tops.windows(2).any(|w| w[0] >= w[1]) {
+        c.err(key, "percents must increase");
+    }
+    Some(crate::predict::PredictSpec { tops })
 }

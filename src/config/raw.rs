@@ -86,6 +86,18 @@ pub struct RawDerived {
     pub channel: Option<String>,
 }
 
+/// `[analysis.predicted]`: the predicted high-intent signal (a model over every candidate,
+/// scored server-side); the table turns it on.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPredicted {
+    /// Whether to build it (default true when the table is there).
+    pub enabled: Option<bool>,
+    /// The grid: percents of the training weeks' units the signal takes in (default 2, 5, 10,
+    /// 15, 20, 30, 40, 50), increasing, at most 8.
+    pub top_percent: Option<Vec<f64>>,
+}
+
 /// `[analysis]`: definitions and thresholds.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -101,6 +113,8 @@ pub struct RawAnalysis {
     /// Derived candidates (`[[analysis.derived]]`), each a family of grid points searched on
     /// training weeks.
     pub derived: Option<Vec<RawDerived>>,
+    /// The predicted signal (`[analysis.predicted]`).
+    pub predicted: Option<RawPredicted>,
     /// The macro-conversion.
     pub purchase_event: Option<String>,
     /// Label window in days (default 7).

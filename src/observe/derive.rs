@@ -48,6 +48,50 @@ impl Observations {
     }
 }
 
+/// One term of a [`ScoreModel`]: what it is (an event, a device or channel level) and its
+/// coefficient in log odds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScoreTerm<T> {
+    /// The event or segment level.
+    pub name: T,
+    /// Its coefficient (log odds).
+    pub coefficient: f64,
+}
+
+/// A fitted logistic score of a unit: the intercept, plus the coefficient of every listed event
+/// the unit had before the purchase, plus its device's and its channel's (reference levels and
+/// unlisted levels add 0), in log odds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScoreModel {
+    /// Log odds of a unit with none of the events, on the reference device and channel.
+    pub intercept: f64,
+    /// Event coefficients.
+    pub events: Vec<ScoreTerm<EventName>>,
+    /// Device coefficients (non-reference levels).
+    pub devices: Vec<ScoreTerm<String>>,
+    /// Channel coefficients (non-reference levels).
+    pub channels: Vec<ScoreTerm<String>>,
+}
+
+impl ScoreModel {
+    /// Log odds of a unit that had event `i` of [`ScoreModel::events`] iff `has(i)`, from this
+    /// device and channel; summed in one fixed order, so every caller gets the same number.
+    pub fn log_odds(&self, has: impl Fn(usize) -> bool, device: &str, channel: &str) -> f64 {
+        let mut eta = self.intercept;
+        for (i, t) in self.events.iter().enumerate() {
+            if has(i) {
+                eta += t.coefficient;
+            }
+        }
+        for (levels, name) in [(&self.devices, device), (&self.channels, channel)] {
+            if let Some(t) = levels.iter().find(|t| t.name == name) {
+                eta += t.coefficient;
+            }
+        }
+        eta
+    }
+}
+
 /// What a derived candidate requires of a unit.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -87,6 +131,19 @@ pub enum DerivedKind {
         /// Channel level the unit must have (`None`: any).
         channel: Option<String>,
     },
+    /// The unit's score under a model fitted on the training weeks, from its events before the
+    /// purchase and its segment, reached `threshold`: a "predicted purchaser", which only a
+    /// server can send (it is scored when the session closes or purchases).
+    Predicted {
+        /// The model (what a server scores each session with).
+        model: ScoreModel,
+        /// Share of the training weeks' units at or above the threshold (the grid point).
+        top: f64,
+        /// Smallest predicted purchase probability that fires it.
+        threshold: f64,
+        /// The threshold in log odds, compared exactly with [`ScoreModel::log_odds`].
+        log_odds_cut: f64,
+    },
 }
 
 impl DerivedKind {
@@ -98,6 +155,7 @@ impl DerivedKind {
             | DerivedKind::InSegment { event, .. } => vec![event],
             DerivedKind::AnyOf { events } => events.iter().collect(),
             DerivedKind::Then { first, then } => vec![first, then],
+            DerivedKind::Predicted { model, .. } => model.events.iter().map(|t| &t.name).collect(),
         }
     }
 }
@@ -137,11 +195,25 @@ pub(super) enum Compiled {
         device: Option<String>,
         channel: Option<String>,
     },
+    /// Fires when the unit's score reaches `cut`; `bits[i]` is the candidate bit of the model's
+    /// event `i`. Decided at the fold from the unit's features, not at an event.
+    Predicted {
+        bits: Vec<u8>,
+        model: ScoreModel,
+        cut: f64,
+    },
 }
 
 /// Compiles `rules` against the candidate order; a base that is not a candidate is appended to
 /// `candidates` (the config puts them there; this keeps the builder total).
 pub(super) fn compile(rules: &[DerivedRule], candidates: &mut Vec<EventName>) -> Vec<Compiled> {
+    // A predicted rule's model may read derived candidates: they take the top bits, in order.
+    let derived_bit = |e: &EventName| {
+        rules
+            .iter()
+            .position(|r| &r.name == e)
+            .map(|r| (MAX_CANDIDATES - rules.len() + r) as u8)
+    };
     let mut bit = |e: &EventName| -> u8 {
         match candidates.iter().position(|c| c == e) {
             Some(i) => i as u8,
@@ -178,8 +250,36 @@ pub(super) fn compile(rules: &[DerivedRule], candidates: &mut Vec<EventName>) ->
                 device: device.clone(),
                 channel: channel.clone(),
             },
+            DerivedKind::Predicted {
+                model,
+                log_odds_cut,
+                ..
+            } => Compiled::Predicted {
+                bits: model
+                    .events
+                    .iter()
+                    .map(|t| derived_bit(&t.name).unwrap_or_else(|| bit(&t.name)))
+                    .collect(),
+                model: model.clone(),
+                cut: *log_odds_cut,
+            },
         })
         .collect()
+}
+
+/// The predicted rules (as a bit set over rule indices) a unit with the features `mask` from
+/// the segment `(device, channel)` meets: each scores the features with its model.
+pub(super) fn predicted(rules: &[Compiled], mask: u32, (device, channel): (&str, &str)) -> u32 {
+    let mut out = 0u32;
+    for (r, c) in rules.iter().enumerate() {
+        if let Compiled::Predicted { bits, model, cut } = c {
+            let eta = model.log_odds(|i| mask & (1u32 << bits[i]) != 0, device, channel);
+            if eta >= *cut {
+                out |= 1 << r;
+            }
+        }
+    }
+    out
 }
 
 /// Per candidate bit, the rules that keep occurrence times of it (counted and valued rules).
@@ -263,6 +363,8 @@ pub(super) fn moments(
                 d.as_deref().is_none_or(|d| d == device)
                     && ch.as_deref().is_none_or(|c| c == channel)
             }),
+            // Decided at the fold, from the unit's features (see [`predicted`]).
+            Compiled::Predicted { .. } => None,
         };
         if let Some((t, s)) = at {
             out.push((rb, t, s));

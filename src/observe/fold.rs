@@ -38,15 +38,12 @@ impl ObservationBuilder {
         let mut mask = 0u32;
         let wv = &mut self.weeks[slot];
         wv.units += 1;
+        let unit_of = (slot as u32, u.user);
         for &(j, t, s) in u.firsts.iter().chain(moments.iter()) {
             let j = j as usize;
             wv.cand_units[j] += 1;
             if j >= usize::from(self.derived_from) {
-                // A derived candidate fires once per unit, counted in the unit's start week.
-                wv.events[j] += 1;
-                if self.derived_users.insert((slot as u32, u.user, j as u8)) {
-                    wv.cand_users[j] += 1;
-                }
+                count_derived(wv, &mut self.derived_users, unit_of, j);
             }
             let in_window = self.spec.unit == UnitKind::Session || t <= start + window;
             match cut {
@@ -62,6 +59,22 @@ impl ObservationBuilder {
             }
         }
         self.moments = moments;
+        // Predicted rules score the features just formed (all before the cut by construction).
+        let mut fired = derive::predicted(
+            &self.rules,
+            mask,
+            segment((&self.devices, &self.channels), u.device, u.channel),
+        );
+        while fired != 0 {
+            let j = usize::from(self.derived_from) + fired.trailing_zeros() as usize;
+            fired &= fired - 1;
+            wv.cand_units[j] += 1;
+            count_derived(wv, &mut self.derived_users, unit_of, j);
+            if cut.is_some() {
+                self.ordering[j].before_purchase += u64::from(purchasing);
+            }
+            mask |= 1 << j;
+        }
         if u.purchase.is_some() {
             wv.purchase_units += 1;
         }
@@ -83,7 +96,14 @@ impl ObservationBuilder {
             g.2 += v * v;
         }
         self.units_total += 1;
-        // Release the unit: its user's bookkeeping, its session id, its slot.
+        self.release(id, start, hi);
+    }
+
+    /// Releases folded unit `id` (starting at `start`): its user's bookkeeping, purchases no
+    /// later unit can need (while streaming, `hi` = `None`), its week bits, its session id, its
+    /// slot.
+    fn release(&mut self, id: u32, start: i64, hi: Option<i64>) {
+        let u = &mut self.units[id as usize];
         let user = &mut self.user_state[u.user as usize];
         if u.session.is_none() {
             if user.open == id {
@@ -125,14 +145,8 @@ impl ObservationBuilder {
         if self.rules.is_empty() {
             return moments;
         }
-        fn name(l: &Levels, i: u16) -> &str {
-            l.names.get(usize::from(i)).map_or("", |s| s.as_str())
-        }
         let u = &self.units[id as usize];
-        let seg = (
-            name(&self.devices, u.device),
-            name(&self.channels, u.channel),
-        );
+        let seg = segment((&self.devices, &self.channels), u.device, u.channel);
         derive::moments(&self.rules, &u.firsts, &u.occ, seg, &mut moments);
         for m in &mut moments {
             m.0 += self.derived_from;
@@ -189,6 +203,32 @@ impl ObservationBuilder {
                 u.week_bits = 0;
             }
         }
+    }
+}
+
+/// The device and channel names of a unit's levels ("" for none).
+fn segment<'a>(
+    (devices, channels): (&'a Levels, &'a Levels),
+    device: u16,
+    channel: u16,
+) -> (&'a str, &'a str) {
+    fn name(l: &Levels, i: u16) -> &str {
+        l.names.get(usize::from(i)).map_or("", |s| s.as_str())
+    }
+    (name(devices, device), name(channels, channel))
+}
+
+/// Counts a derived candidate's firing in unit `(week slot, user)`: once per unit, in its start
+/// week, and its user once per week.
+fn count_derived(
+    wv: &mut WeekAcc,
+    users: &mut rustc_hash::FxHashSet<(u32, u32, u8)>,
+    (slot, user): (u32, u32),
+    j: usize,
+) {
+    wv.events[j] += 1;
+    if users.insert((slot, user, j as u8)) {
+        wv.cand_users[j] += 1;
     }
 }
 

@@ -674,7 +674,7 @@ pub mod discover;
 mod finish;
 mod fold;
 
-pub use derive::{DerivedCandidate, DerivedKind, DerivedRule};
+pub use derive::{DerivedCandidate, DerivedKind, DerivedRule, ScoreModel, ScoreTerm};
 pub use discover::{Discovery, LeftOut, LeftOutReason};
 
 /// Adds a user's tracked-event bits to a week's distinct-user set.

@@ -3,6 +3,7 @@
 
 mod memory;
 mod notes;
+mod predicted;
 mod read;
 
 pub use read::{bigquery_estimate, bigquery_sql, pull_snapshot};
@@ -227,6 +228,7 @@ fn input_summary(
         absent_candidates,
         discovery: obs.discovery.clone(),
         derived: read.derived.clone(),
+        predicted: read.predicted.clone(),
         as_of: settings.as_of,
         rows_after_as_of: read.after_cutoff,
         provisional_weeks: settle.0,

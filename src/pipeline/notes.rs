@@ -121,6 +121,7 @@ pub(super) fn read_notes(
         notes.push(pushdown_note(run));
     }
     notes.extend(derived_note(settings, read.derived.as_ref()));
+    notes.extend(read.predicted.as_ref().map(predicted_note));
     let summary = &read.summary;
     if summary.skipped_total() > 0 {
         let parts: Vec<String> = summary
@@ -440,4 +441,41 @@ fn derived_note(
         if kept.is_empty() { "none: no platform takes derived events".to_string() } else { kept.join("; ") },
         span(&s.held_out_weeks),
     ))
+}
+
+/// What the predicted signal's model is and how it did on the held-out weeks, or why there is
+/// none.
+fn predicted_note(p: &crate::predict::PredictedSignal) -> String {
+    use crate::predict::NotFitted as N;
+    let (Some(m), Some(c)) = (&p.model, &p.calibration) else {
+        let why = match &p.not_fitted {
+            Some(N::TooFewWeeks { measured, needed }) => format!("the data has {measured} measured weeks, the model needs {needed} (half to fit on, half held out)"),
+            Some(N::NoRoom { candidates }) => format!("{candidates} candidates already take every candidate bit: narrow analysis.candidates or the derived grids"),
+            Some(N::NothingToFit) => "the training weeks have no purchase, no unit without one, or no candidate that varies".into(),
+            Some(N::NoConvergence) => "the model's fit did not converge".into(),
+            Some(N::NeedsEventLog) | None => "it is scored in a second pass over an event log (not grouped counts or standard input)".into(),
+        };
+        return format!("predicted signal: not built: {why}");
+    };
+    let span = |ws: &[crate::types::IsoWeek]| match (ws.first(), ws.last()) {
+        (Some(a), Some(b)) if a != b => format!("{a}–{b}"),
+        (Some(a), _) => a.to_string(),
+        _ => "none".into(),
+    };
+    let opt = |x: Option<f64>, d: usize| x.map_or("–".into(), |v| format!("{v:.d$}"));
+    format!(
+        "predicted signal: one logistic model of purchase over {} terms ({}), fitted on {} ({} units, {} purchasing); {} thresholds searched like a derived family; on the held-out weeks {} the model expected {:.1} purchasing units and saw {} (observed/expected {}), calibration slope {} (1 = calibrated), AUC {}; only a server can send it",
+        m.terms.len() - 1,
+        m.method.replace('_', " "),
+        span(&m.training_weeks),
+        m.training_units,
+        m.training_purchasers,
+        m.grid.len(),
+        span(&c.weeks),
+        c.expected,
+        c.purchasers,
+        opt(c.observed_over_expected, 2),
+        opt(c.slope, 2),
+        opt(c.auc, 3),
+    )
 }

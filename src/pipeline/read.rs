@@ -123,6 +123,8 @@ pub(super) struct Read {
     pub(super) after_cutoff: u64,
     /// What the derived candidates' search did (`None` without derived candidates).
     pub(super) derived: Option<crate::derive::DerivedSearch>,
+    /// The predicted signal's model and calibration (`None` unless asked for).
+    pub(super) predicted: Option<crate::predict::PredictedSignal>,
 }
 
 /// Reads the configured source into observations: the BigQuery pushdown, GA4's weekly volumes
@@ -142,6 +144,7 @@ pub(super) fn read_source(settings: &Settings, pulled: Option<&Pulled>) -> Resul
             pushdown: Some(run),
             after_cutoff: 0,
             derived: None,
+            predicted: not_read(settings),
         }
     } else if settings.volumes_only {
         let ga4 = pulled
@@ -159,9 +162,10 @@ pub(super) fn read_source(settings: &Settings, pulled: Option<&Pulled>) -> Resul
             pushdown: None,
             after_cutoff: 0,
             derived: None,
+            predicted: not_read(settings),
         }
     } else {
-        read_event_log(settings)?
+        super::predicted::read_event_log_predicted(settings)?
     };
     read.summary.rows_accepted = read.summary.rows_accepted.saturating_sub(read.after_cutoff);
     let (obs, search) = crate::derive::select(read.obs, &settings.platforms, &settings.analysis);
@@ -176,9 +180,16 @@ pub(super) fn read_source(settings: &Settings, pulled: Option<&Pulled>) -> Resul
     Ok(read)
 }
 
+/// The predicted signal of a source that is not an event log: asked for, not built.
+fn not_read(settings: &Settings) -> Option<crate::predict::PredictedSignal> {
+    settings.predicted.as_ref().map(|_| {
+        crate::predict::PredictedSignal::not_fitted(crate::predict::NotFitted::NeedsEventLog)
+    })
+}
+
 /// Streams the event log through the observer, leaving out (and counting) the events after
 /// the end of the `--as-of` week.
-fn read_event_log(settings: &Settings) -> Result<Read, Error> {
+pub(super) fn read_event_log(settings: &Settings) -> Result<Read, Error> {
     let cutoff = settings
         .as_of
         .map(|w| week_span(w, &settings.observe.time_zone).1);
@@ -202,6 +213,7 @@ fn read_event_log(settings: &Settings) -> Result<Read, Error> {
         pushdown: None,
         after_cutoff,
         derived: None,
+        predicted: None,
     })
 }
 

@@ -74,6 +74,9 @@ pub struct InputSummary {
     /// What the search over derived candidates did: grids, search and held-out weeks, the
     /// points kept and for which platforms (`null` without `[[analysis.derived]]`).
     pub derived: Option<crate::derive::DerivedSearch>,
+    /// The predicted signal: its model, grid and held-out calibration, or why it was not
+    /// built (`null` without `[analysis.predicted]`).
+    pub predicted: Option<crate::predict::PredictedSignal>,
     /// `--as-of`: the last ISO week analysed, when events after it were left out.
     pub as_of: Option<IsoWeek>,
     /// Readable rows dated after the `--as-of` week, left out.

@@ -10,7 +10,7 @@ pub fn steps(p: &PlatformSetup, outcome: &str) -> Vec<String> {
     let mut out = Vec::new();
     if p.sending == Sending::ServerOnly {
         out.push(format!(
-            "{e} exists only once optsignal computes it: only the server can send it (`optsignal signal export --send`)"
+            "{e} is a model's score, not an event of the site: only your server can compute and send it (Conversions API, Events API, offline conversion import); `optsignal signal export` does not score sessions yet"
         ));
     }
     let value = |what: &str| {
@@ -135,7 +135,49 @@ fn build_step(e: &str, rule: &crate::observe::DerivedKind, outcome: &str) -> Str
                 cond.join(" and ")
             )
         }
+        K::Predicted {
+            model,
+            threshold,
+            log_odds_cut,
+            ..
+        } => predicted_step(e, model, (*threshold, *log_odds_cut), outcome),
     }
+}
+
+/// How a server builds the predicted signal: the score, term by term, and its cut.
+fn predicted_step(
+    e: &str,
+    m: &crate::observe::ScoreModel,
+    (threshold, cut): (f64, f64),
+    outcome: &str,
+) -> String {
+    let list = |ts: &[crate::observe::ScoreTerm<String>]| -> String {
+        let v: Vec<String> = ts
+            .iter()
+            .map(|t| format!("{} {:+.4}", t.name, t.coefficient))
+            .collect();
+        if v.is_empty() {
+            "none".into()
+        } else {
+            v.join(", ")
+        }
+    };
+    let events: Vec<crate::observe::ScoreTerm<String>> = m
+        .events
+        .iter()
+        .map(|t| crate::observe::ScoreTerm {
+            name: t.name.to_string(),
+            coefficient: t.coefficient,
+        })
+        .collect();
+    format!(
+        "Build {e} on the server only (no tag can compute it): when a session closes (its inactivity gap passes) or reaches {outcome}, score it from its events before {outcome}: log odds = {:.4} + each event it had ({}) + its device ({}) + its channel ({}); send {e} once when the log odds reach {cut:.6} (a predicted {outcome} probability of {:.1}% or more); `optsignal signal spec` writes the exact terms as JSON",
+        m.intercept,
+        list(&events),
+        list(&m.devices),
+        list(&m.channels),
+        threshold * 100.0
+    )
 }
 
 /// What the heading adds when the platform already optimizes on the event.

@@ -28,6 +28,7 @@ mod layers;
 mod leakage;
 mod meta_api;
 mod outcomes;
+mod predicted;
 mod pushdown;
 mod readme;
 mod real_logs;

@@ -283,6 +283,10 @@ fn every_analysis_key() -> super::super::RawAnalysis {
         discover_min_units: Some(1),
         housekeeping_events: Some(vec![]),
         derived: Some(vec![]),
+        predicted: Some(super::super::raw::RawPredicted {
+            enabled: Some(true),
+            top_percent: Some(vec![]),
+        }),
         purchase_event: s(""),
         label_window_days: Some(0),
         session_gap_minutes: Some(0),
