@@ -23,16 +23,24 @@ const NULL_CART_PRECISION: f64 = 0.10;
 
 /// One run's reading.
 #[derive(Debug, Clone, Default)]
-struct Reading {
+pub struct Reading {
     /// Meta's recommended event.
-    meta: Option<String>,
+    pub meta: Option<String>,
     /// The kept add_to_cart value point: (held-out precision, search-week precision).
     value_point: Option<(f64, f64)>,
     /// Lift of the kept view_item count point (held-out).
     views_lift: Option<f64>,
+    /// The kept predicted point: (held-out precision, search-week precision).
+    pub predicted_point: Option<(f64, f64)>,
+    /// The predicted model's held-out observed / expected and calibration slope.
+    pub calibration: Option<(f64, f64)>,
+    /// Whether a raw event (purchase, view_item, add_to_cart) cleared Meta's floor and was
+    /// useful: then a derived or predicted event can win only by its score.
+    pub raw_qualifies: bool,
 }
 
-fn run_one(store: IntentStore, size: u32, seed: u64) -> Result<Reading, String> {
+/// Runs one store through the pipeline with the derived families and `extra` config lines.
+fn run_one(store: IntentStore, size: u32, seed: u64, extra: &str) -> Result<Reading, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let log = dir.path().join("events.csv");
     let mut out = BufWriter::new(std::fs::File::create(&log).map_err(|e| e.to_string())?);
@@ -43,7 +51,7 @@ fn run_one(store: IntentStore, size: u32, seed: u64) -> Result<Reading, String> 
         &cfg,
         format!(
             "account = \"intent\"\n[source]\npath = \"events.csv\"\n[analysis]\n\
-             candidates = [\"view_item\", \"add_to_cart\"]\n{DERIVED}\n\
+             candidates = [\"view_item\", \"add_to_cart\"]\n{DERIVED}\n{extra}\n\
              [[platforms]]\nid = \"meta\"\nad_sets = 2\nattributed_share = 0.6\n"
         ),
     )
@@ -65,8 +73,21 @@ fn read(r: &Value) -> Reading {
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
+    let raw_qualifies = r["recommendations"]
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["platform"] == "meta"))
+        .and_then(|m| m["checks"].as_array())
+        .is_some_and(|cs| {
+            cs.iter().any(|c| {
+                ["purchase", "view_item", "add_to_cart"]
+                    .contains(&c["event"].as_str().unwrap_or(""))
+                    && c["clears"] == true
+                    && c["useful"] == true
+            })
+        });
     let mut reading = Reading {
         meta,
+        raw_qualifies,
         ..Reading::default()
     };
     for k in r["input"]["derived"]["kept"]
@@ -81,35 +102,46 @@ fn read(r: &Value) -> Reading {
         else {
             continue;
         };
+        let (mut y, mut n) = (0.0, 0.0);
+        for w in p["weekly"].as_array().into_iter().flatten() {
+            if search.contains(&w["week"].as_str().unwrap_or("")) {
+                let units = w["units"].as_f64().unwrap_or(0.0);
+                y += w["precision"].as_f64().unwrap_or(0.0) * units;
+                n += units;
+            }
+        }
+        let point = p["precision"]
+            .as_f64()
+            .filter(|_| n > 0.0)
+            .map(|held| (held, y / n));
         if name.starts_with("add_to_cart_value") {
-            let (mut y, mut n) = (0.0, 0.0);
-            for w in p["weekly"].as_array().into_iter().flatten() {
-                if search.contains(&w["week"].as_str().unwrap_or("")) {
-                    let units = w["units"].as_f64().unwrap_or(0.0);
-                    y += w["precision"].as_f64().unwrap_or(0.0) * units;
-                    n += units;
-                }
-            }
-            if let (Some(held), true) = (p["precision"].as_f64(), n > 0.0) {
-                reading.value_point = Some((held, y / n));
-            }
+            reading.value_point = point;
+        } else if name.starts_with("predicted_") {
+            reading.predicted_point = point;
         } else if name.starts_with("view_item_") {
             reading.views_lift = p["lift"].as_f64();
         }
+    }
+    let c = &r["input"]["predicted"]["calibration"];
+    if let (Some(oe), Some(slope)) = (c["observed_over_expected"].as_f64(), c["slope"].as_f64()) {
+        reading.calibration = Some((oe, slope));
     }
     reading
 }
 
 /// One finished run: its store, size and reading.
-type Run = (IntentStore, u32, Result<Reading, String>);
+pub type Run = (IntentStore, u32, Result<Reading, String>);
 
 fn is_derived(e: &str) -> bool {
     e.starts_with("view_item_") || e.starts_with("add_to_cart_value")
 }
 
-/// Runs every (store, size, seed) on `jobs` threads and returns the markdown table.
-pub fn table(seeds: u32, sizes: &[u32], jobs: usize) -> String {
-    let stores = [IntentStore::Null, IntentStore::ViewsPredict];
+/// Both intent stores, the null one first.
+pub const STORES: [IntentStore; 2] = [IntentStore::Null, IntentStore::ViewsPredict];
+
+/// Runs every (store, size, seed) on `jobs` threads with the `extra` config lines.
+pub fn run_all(seeds: u32, sizes: &[u32], jobs: usize, extra: &str) -> Vec<Run> {
+    let stores = STORES;
     let tasks: Vec<(IntentStore, u32, u64)> = stores
         .iter()
         .flat_map(|&s| {
@@ -127,12 +159,31 @@ pub fn table(seeds: u32, sizes: &[u32], jobs: usize) -> String {
                 let Some(&(s, z, k)) = tasks.get(i) else {
                     break;
                 };
-                let r = run_one(s, z, 1_000 * u64::from(z) + k);
+                let r = run_one(s, z, 1_000 * u64::from(z) + k, extra);
                 results.lock().expect("not poisoned").push((s, z, r));
             });
         }
     });
-    let results = results.into_inner().expect("not poisoned");
+    results.into_inner().expect("not poisoned")
+}
+
+/// Mean ± its standard error, signed, to 4 decimals ("–" for none).
+pub fn mean(v: Vec<f64>) -> String {
+    if v.is_empty() {
+        return "–".into();
+    }
+    let m = v.iter().sum::<f64>() / v.len() as f64;
+    let se = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>()
+        / (v.len().max(2) - 1) as f64
+        / v.len() as f64)
+        .sqrt();
+    format!("{m:+.4} ± {se:.4}")
+}
+
+/// Runs every (store, size, seed) on `jobs` threads and returns the markdown table.
+pub fn table(seeds: u32, sizes: &[u32], jobs: usize) -> String {
+    let stores = STORES;
+    let results = run_all(seeds, sizes, jobs, "");
     let mut out = String::from(
         "| store | sessions/week | runs | Meta told a derived event | kept value point: held-out precision − truth | same point on its search weeks − truth | view_item count point's held-out lift |\n|---|---:|---:|---:|---:|---:|---:|\n",
     );
@@ -152,18 +203,6 @@ pub fn table(seeds: u32, sizes: &[u32], jobs: usize) -> String {
                 .iter()
                 .filter(|r| r.meta.as_deref().is_some_and(is_derived))
                 .count() as f64;
-            let mean = |v: Vec<f64>| -> String {
-                if v.is_empty() {
-                    "–".into()
-                } else {
-                    let m = v.iter().sum::<f64>() / v.len() as f64;
-                    let se = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>()
-                        / (v.len().max(2) - 1) as f64
-                        / v.len() as f64)
-                        .sqrt();
-                    format!("{m:+.4} ± {se:.4}")
-                }
-            };
             let (held, search) = if s == IntentStore::Null {
                 let pts: Vec<(f64, f64)> = cell.iter().filter_map(|r| r.value_point).collect();
                 (

@@ -6,10 +6,12 @@
 //! each platform is told to optimize on, switches per store-year over 13 weekly `--as-of --save`
 //! runs, and the coverage of view_item's 95% precision interval. `--seeds N` sets the seeds per
 //! cell (default 100 without `--quick`); see docs/calibration.md for the rest. `--derived`
-//! prints the derived candidates' selection-bias table instead.
+//! prints the derived candidates' selection-bias table instead, `--predicted` the predicted
+//! signal's.
 
 mod derived;
 mod drive;
+mod predicted;
 mod sim;
 mod table;
 
@@ -50,6 +52,10 @@ struct Args {
     /// cell, sessions per week 1500, 3000, 6000), then stop.
     #[arg(long)]
     derived: bool,
+    /// Print only the predicted signal's table (the intent stores with the derived families and
+    /// `[analysis.predicted]`; same seeds and sizes as `--derived`), then stop.
+    #[arg(long)]
+    predicted: bool,
 }
 
 /// One unit of work.
@@ -185,6 +191,14 @@ fn main() -> Result<(), String> {
     if args.derived {
         let seeds = args.seeds.unwrap_or(if args.quick { 20 } else { 100 });
         print!("{}", derived::table(seeds, &[1500, 3000, 6000], args.jobs));
+        return Ok(());
+    }
+    if args.predicted {
+        let seeds = args.seeds.unwrap_or(if args.quick { 20 } else { 100 });
+        print!(
+            "{}",
+            predicted::table(seeds, &[1500, 3000, 6000], args.jobs)
+        );
         return Ok(());
     }
     if args.describe {
