@@ -203,3 +203,37 @@ fn where_one_raw_event_carries_the_signal_the_predicted_one_is_not_recommended()
         assert_eq!(rec(&r, "meta")["event"], "add_to_cart", "seed {seed}");
     }
 }
+
+/// `signal export` cannot send the predicted event (no row of the log is one): the destination
+/// is skipped and the manifest says why, instead of exporting nothing in silence.
+#[test]
+fn signal_export_says_the_predicted_event_is_the_servers_to_send() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("optsignal.toml");
+    let log = fixture("derived/events.csv.gz");
+    let text = std::fs::read_to_string(fixture("predicted/optsignal.toml"))
+        .unwrap()
+        .replace("../derived/events.csv.gz", log.to_str().unwrap());
+    std::fs::write(
+        &cfg,
+        format!("{text}\n[signal]\ncurrency = \"EUR\"\n[signal.meta]\npixel_id = \"1234567890123456\"\naccess_token_env = \"NOT_SET_HERE\"\n"),
+    )
+    .unwrap();
+    let o = optsignal()
+        .args(["signal", "export", "--dry-run", "-c"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    let manifest: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let meta = &manifest["destinations"][0];
+    assert_eq!(meta["event"], Value::Null, "{manifest}");
+    let why = meta["skipped_because"].as_str().unwrap();
+    assert!(
+        why.contains("is the predicted signal") && why.contains("server"),
+        "{why}"
+    );
+}

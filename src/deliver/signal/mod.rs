@@ -229,8 +229,32 @@ fn rfc3339(micros: i64) -> String {
         .unwrap_or_default()
 }
 
-/// The event of a destination: `--event`, else the platform's recommendation.
+/// The event of a destination: `--event`, else the platform's recommendation; a derived or
+/// predicted event is refused with why (no row of the log is one: it must be built first).
 fn event_for(
+    d: Destination,
+    named: Option<&EventName>,
+    report: &Report,
+) -> Result<EventName, String> {
+    let e = recommended_or_named(d, named, report)?;
+    let built = report.input.derived.as_ref().and_then(|s| {
+        s.kept
+            .iter()
+            .find(|k| k.rule.name == e)
+            .map(|k| &k.rule.kind)
+    });
+    match built {
+        Some(crate::observe::DerivedKind::Predicted { .. }) => Err(format!(
+            "{e} is the predicted signal, a model's score: signal export does not score sessions yet; your server scores and sends it (the model is in `optsignal signal spec`), or name a raw event with --event"
+        )),
+        Some(_) => Err(format!(
+            "{e} is a derived event, not a row of the log: build it on the site as `optsignal signal spec` says (the platforms then receive it from the tags), or name a raw event with --event"
+        )),
+        None => Ok(e),
+    }
+}
+
+fn recommended_or_named(
     d: Destination,
     named: Option<&EventName>,
     report: &Report,
