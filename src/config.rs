@@ -524,6 +524,8 @@ pub struct Overrides {
     pub account: Option<String>,
     /// `--strict`: stop at the first malformed row.
     pub strict: bool,
+    /// `--threads N`: threads to read the log with (default: the machine's cores).
+    pub threads: Option<usize>,
     /// Draw a progress bar on stderr while reading a large log (when stderr is a terminal);
     /// off with `--quiet`.
     pub progress: bool,
@@ -667,6 +669,7 @@ pub fn load_settings(config: Option<&Path>, o: &Overrides) -> Result<Settings, C
     let mut s = Settings::from_raw_with(&raw, &origin, &base, !o.platforms_optional)
         .map_err(|e| accounts::blame_env(&env_keys, e))?;
     s.source.strict = o.strict;
+    s.source.threads = o.threads;
     s.source.progress = o.progress;
     s.as_of = o.as_of;
     if let Some(now) = o.now {

@@ -40,6 +40,10 @@ pub struct Args {
     /// Stop at the first malformed row instead of skipping and counting it.
     #[arg(long)]
     strict: bool,
+    /// Threads to read the log with (default: the machine's cores). Two or more parse on one
+    /// thread and observe on another; more are not used yet. Results are identical either way.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
     /// Analyse only events up to the end of this ISO week (e.g. 2026-W44), in the analysis time zone.
     #[arg(long = "as-of", value_parser = parse_week)]
     as_of: Option<optsignal::types::IsoWeek>,
@@ -68,6 +72,7 @@ pub fn exec(global: &Global, a: Args) -> Result<Outcome, Error> {
         candidates: a.candidates,
         account: a.account,
         strict: a.strict,
+        threads: a.threads.map(usize::from),
         progress: !global.quiet,
         as_of: a.as_of,
         save: a.save,

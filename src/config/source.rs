@@ -72,6 +72,7 @@ pub(super) fn source(c: &mut Check<'_>, s: &RawSource, base_dir: &Path) -> Sourc
             aliases,
             time_zone: TimeZone::UTC,
             strict: false,
+            threads: None,
             progress: false,
             max_row_bytes: reading.max_row_bytes,
             plausible: reading.plausible,

@@ -102,6 +102,9 @@ pub struct LogSpec {
     pub time_zone: TimeZone,
     /// Stop at the first malformed row instead of skipping it.
     pub strict: bool,
+    /// Threads to read with (`--threads`; `None`: the machine's cores). Two or more parse on
+    /// one thread and observe on the calling one; more than two are not used yet.
+    pub threads: Option<usize>,
     /// Draw a progress bar on stderr while reading (only shown when stderr is a terminal).
     pub progress: bool,
     /// Longest row (CSV record, JSON line) in bytes; a longer one stops the read with
@@ -159,6 +162,7 @@ impl LogSpec {
             aliases: HashMap::new(),
             time_zone: TimeZone::UTC,
             strict: false,
+            threads: None,
             progress: false,
             max_row_bytes: DEFAULT_MAX_ROW_BYTES,
             plausible: Plausible::defaults(),
@@ -351,7 +355,8 @@ mod progress;
 
 /// Reads the log, calling `sink` for every accepted event, and returns what was read and skipped.
 ///
-/// On a machine with more than one core (and without `strict`), the file is parsed on a second
+/// With more than one thread ([`LogSpec::threads`], default the cores; not with `strict`), the
+/// file is parsed on a second
 /// thread while `sink` runs on the calling one: rows travel in batches over a bounded channel, in
 /// file order, so `sink` sees exactly the events (and sequence numbers) of a serial read.
 ///
@@ -366,8 +371,10 @@ pub fn read_log(
         LogFormat::Ga4Export => super::ga4_export::open_shards(&spec.path, spec.progress)?,
         _ => open(&spec.path, spec.progress)?,
     };
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut summary = if cores > 1 && !spec.strict {
+    let threads = spec
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let mut summary = if threads > 1 && !spec.strict {
         read_pipelined(spec, reader, &mut sink)?
     } else {
         let mut state = RowState::new(spec);

@@ -136,3 +136,45 @@ fn events_beyond_the_lateness_are_skipped_counted_and_noted() {
         "{notes}"
     );
 }
+
+/// `--threads 1` (parse and observe on one thread) and `--threads 2` (parse on a second) give
+/// the same report, byte for byte, on the demo, on a shuffled demo log and on the predicted
+/// fixture (two passes).
+#[test]
+fn one_thread_and_two_give_the_same_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let (header, mut rows) = demo_rows();
+    // Shuffle within the hour: well inside the lateness, so every event is placed exactly.
+    for chunk in rows.chunks_mut(97) {
+        chunk.reverse();
+    }
+    let shuffled = write_csv(&dir, "shuffled.csv", &header, &rows);
+    let demo = fixture("demo/optsignal.toml");
+    let predicted = fixture("predicted/optsignal.toml");
+    let runs: [Vec<&str>; 3] = [
+        vec!["-c", demo.to_str().unwrap()],
+        vec!["-c", demo.to_str().unwrap(), "--events", &shuffled],
+        vec!["-c", predicted.to_str().unwrap()],
+    ];
+    for args in runs {
+        let run = |threads: &str| {
+            let o = optsignal()
+                .arg("recommend")
+                .args(&args)
+                .args([
+                    "--threads",
+                    threads,
+                    "--now",
+                    "2026-11-20T00:00:00Z",
+                    "--format",
+                    "json",
+                ])
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            o.stdout
+        };
+        let (one, two) = (run("1"), run("2"));
+        assert!(one == two, "--threads 1 and 2 differ on {args:?}");
+    }
+}
