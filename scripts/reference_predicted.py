@@ -27,7 +27,7 @@ Definitions
   the first distinct score where the cumulative units reach q x training units; the point
   takes in every unit whose score is at least the cut. A point that takes in every training
   unit, or repeats a cut or a name, is skipped. Name: predicted_purchase_top<percent>, the
-  percent of training units taken in (whole at 10 and above, else to a tenth, '.' as '_').
+  percent q asked for (whole at 10 and above, else to a tenth, '.' as '_').
 * Held out: on the held-out units, expected = sum of predicted probabilities; observed /
   expected; Brier score; AUC of the probability (ties half); calibration intercept and slope
   from the grouped binomial GLM of label on [1, score]; per grid point the units at or above
@@ -158,7 +158,7 @@ def grid(train_eta, train_units, tops):
         if cut is None:
             continue
         share = cut[1] / n
-        name = name_of(share)
+        name = name_of(q)
         if cut[1] >= n or any(p["log_odds_cut"] == cut[0] or p["name"] == name for p in out):
             continue
         out.append({"name": name, "top": q, "training_share": share,

@@ -43,12 +43,15 @@ pub struct DerivedSearch {
 }
 
 /// Searches every family's grid on the search weeks, keeps the best point per platform and
-/// marks what is kept to be measured on the held-out weeks only. Observations without derived
-/// candidates come back as they were, with no search.
+/// marks what is kept to be measured on the held-out weeks only. A point that is a platform's
+/// `standing` recommendation stays eligible there too, so that hysteresis, not this week's
+/// search, decides whether to leave it (its figures are held-out ones as well). Observations
+/// without derived candidates come back as they were, with no search.
 pub fn select(
     obs: Observations,
     platforms: &[PlatformSettings],
     a: &AnalysisSettings,
+    standing: &std::collections::BTreeMap<PlatformId, crate::types::EventName>,
 ) -> (Observations, Option<DerivedSearch>) {
     if obs.derived.is_empty() {
         return (obs, None);
@@ -69,8 +72,13 @@ pub fn select(
                 .filter(|&i| obs.derived[i].rule.family == f)
                 .collect();
             for p in platforms {
-                if let Some(best) = best_point(&obs, &points, search_weeks, p, a) {
-                    picked[best].push(p.profile.id);
+                let id = p.profile.id;
+                let best = best_point(&obs, &points, search_weeks, p, a);
+                let stands = points.iter().copied().find(|&i| {
+                    standing.get(&id) == Some(&obs.derived[i].rule.name) && best.is_some()
+                });
+                for i in best.into_iter().chain(stands.filter(|s| Some(*s) != best)) {
+                    picked[i].push(id);
                 }
             }
         }

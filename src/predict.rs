@@ -6,7 +6,8 @@
 //! derived grid point), fitted by grouped maximum
 //! likelihood ([`GroupedLogistic`], Firth under separation) on the distinct (candidate features,
 //! device, channel) patterns of the search weeks ([`crate::derive::split`]). A unit's score is
-//! its fitted log odds ([`ScoreModel::log_odds`]); grid point `top = q` fires for the units whose
+//! its fitted log odds ([`ScoreModel::log_odds`]); grid point `top = q` (named `..._top<q%>`,
+//! the same every week) fires for the units whose
 //! score is at least the highest cut that takes in `q` of the search weeks' units. The points
 //! become derived candidates of one more family ([`rules`]): the observer scores each unit's
 //! features when it folds it, [`crate::derive::select`] keeps the best point per platform on the
@@ -53,7 +54,8 @@ pub struct FittedTerm {
 /// One grid point: the event it becomes and its cut.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GridPoint {
-    /// The event's name, e.g. `predicted_purchase_top10` (10% of the training units).
+    /// The event's name, e.g. `predicted_purchase_top10` (the top 10% asked for; stable from
+    /// week to week).
     pub name: EventName,
     /// The share of the search weeks' units asked for.
     pub top: f64,
@@ -358,7 +360,9 @@ fn grid(
         }
         let Some((cut, taken)) = cut else { continue };
         let share = taken as f64 / n as f64;
-        let name = point_name(&obs.purchase, share);
+        // Named by the share asked for, so the name stays from week to week while the model is
+        // refitted (a standing point must be found again); `training_share` says what it took.
+        let name = point_name(&obs.purchase, q);
         let seen = out.iter().any(|p| p.log_odds_cut == cut || p.name == name);
         if taken >= n || seen || out.len() >= room {
             continue;
@@ -374,8 +378,8 @@ fn grid(
     out
 }
 
-/// `predicted_<outcome>_top<percent>`, the percent of training units it takes in (whole above
-/// 10, else to a tenth; `predicted_top<percent>` when longer than an event name may be).
+/// `predicted_<outcome>_top<percent>`, the percent of training units asked for (whole at 10
+/// and above, else to a tenth; `predicted_top<percent>` when longer than an event name may be).
 fn point_name(outcome: &EventName, share: f64) -> EventName {
     let pct = if share >= 0.1 {
         format!("{}", (share * 100.0).round())

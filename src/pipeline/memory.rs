@@ -156,16 +156,7 @@ pub(super) fn decide(
     let proxies = flagged_evidence(settings, obs, earlier);
     let mut platforms = settings.platforms.clone();
     let reported = reported_counts(pulled, &mut platforms, settings);
-    let standing: BTreeMap<PlatformId, EventName> = memory
-        .latest
-        .as_ref()
-        .map(|w| {
-            w.recommendations
-                .iter()
-                .filter_map(|r| Some((r.platform, r.event.clone()?)))
-                .collect()
-        })
-        .unwrap_or_default();
+    let standing = standing(memory);
     let fresh = recommend_standing(
         obs,
         &proxies,
@@ -256,4 +247,18 @@ fn reported_counts(
         }
     }
     out
+}
+
+/// What each platform was last told to optimize on (the latest stored week's recommendations).
+pub(super) fn standing(memory: &Memory) -> BTreeMap<PlatformId, EventName> {
+    memory
+        .latest
+        .as_ref()
+        .map(|w| {
+            w.recommendations
+                .iter()
+                .filter_map(|r| Some((r.platform, r.event.clone()?)))
+                .collect()
+        })
+        .unwrap_or_default()
 }

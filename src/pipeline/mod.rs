@@ -58,11 +58,12 @@ pub fn run(settings: &Settings) -> Result<Report, Error> {
 /// "ga4_api"`, takes GA4's weekly volumes), measures, flags and recommends.
 pub fn analyze_full(settings: &Settings) -> Result<Analysis, Error> {
     let (pulled, read) = read::pull_and_read(settings)?;
-    let obs = &read.obs;
     // Weekly memory: the stored weeks before this one lengthen the drift baseline and decide
-    // what recommendation stands.
-    let basis = memory::run_basis(settings, obs);
-    let memory = memory::memory_before(settings, obs, &basis)?;
+    // what recommendation stands (a standing derived point stays among the candidates).
+    let basis = memory::run_basis(settings, &read.obs);
+    let memory = memory::memory_before(settings, &read.obs, &basis)?;
+    let read = read::select_derived(read, settings, &memory::standing(&memory));
+    let obs = &read.obs;
     let decision = memory::decide(settings, obs, &memory, pulled.as_ref());
     let stored = StoredWeek::from_run(
         &settings.account,

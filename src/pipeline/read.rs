@@ -168,9 +168,6 @@ pub(super) fn read_source(settings: &Settings, pulled: Option<&Pulled>) -> Resul
         super::predicted::read_event_log_predicted(settings)?
     };
     read.summary.rows_accepted = read.summary.rows_accepted.saturating_sub(read.after_cutoff);
-    let (obs, search) = crate::derive::select(read.obs, &settings.platforms, &settings.analysis);
-    read.obs = obs;
-    read.derived = search;
     if let (Some(week), true) = (settings.as_of, read.obs.weeks.is_empty()) {
         return Err(Error::NothingAsOf {
             week,
@@ -178,6 +175,20 @@ pub(super) fn read_source(settings: &Settings, pulled: Option<&Pulled>) -> Resul
         });
     }
     Ok(read)
+}
+
+/// The derived candidates' search ([`crate::derive::select`]) on what was read, keeping each
+/// platform's `standing` point eligible.
+pub(super) fn select_derived(
+    mut read: Read,
+    settings: &Settings,
+    standing: &std::collections::BTreeMap<crate::platform::PlatformId, crate::types::EventName>,
+) -> Read {
+    let (obs, search) =
+        crate::derive::select(read.obs, &settings.platforms, &settings.analysis, standing);
+    read.obs = obs;
+    read.derived = search;
+    read
 }
 
 /// The predicted signal of a source that is not an event log: asked for, not built.

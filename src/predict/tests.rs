@@ -66,7 +66,7 @@ fn one_event_gives_the_closed_form_log_odds_and_one_cut_at_its_units() {
     // in everyone: one point.
     assert_eq!(m.grid.len(), 1, "{:?}", m.grid);
     let g = &m.grid[0];
-    assert_eq!(g.name.as_str(), "predicted_purchase_top20");
+    assert_eq!(g.name.as_str(), "predicted_purchase_top10");
     assert!((g.training_share - 0.2).abs() < 1e-12);
     assert!((g.threshold - p1).abs() < 1e-8);
     // The held-out weeks have the same proportions: calibrated exactly.

@@ -218,3 +218,53 @@ fn the_fixture_is_the_generators_output() {
         .as_str()
         .is_some_and(|e| e.starts_with("view_item_")));
 }
+
+/// A derived point a platform was told to optimize on stays among its candidates the next
+/// week, whatever that week's search picks, so the hysteresis decides a switch (before, a
+/// point the search did not keep was "no longer a candidate" and replaced at once).
+#[test]
+fn the_standing_derived_point_stays_a_candidate_the_next_week() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["optsignal.toml", "events.csv.gz"] {
+        std::fs::copy(fixture(&format!("derived/{f}")), dir.path().join(f)).unwrap();
+    }
+    let cfg = dir.path().join("optsignal.toml");
+    let cfg = cfg.to_str().unwrap();
+    recommend_json(&["-c", cfg, "--as-of", "2026-W08", "--save"]);
+    let stored = walk(&dir.path().join("models"))
+        .into_iter()
+        .find(|p| p.ends_with("2026-W08.json"))
+        .expect("the week is stored");
+    // The buyer was told view_item_3x last week (not the point this week's search keeps).
+    let mut week: Value = serde_json::from_str(&std::fs::read_to_string(&stored).unwrap()).unwrap();
+    let r = &mut week["recommendations"][0];
+    assert_eq!(r["platform"], "meta");
+    r["event"] = "view_item_3x".into();
+    r["best"] = "view_item_3x".into();
+    std::fs::write(&stored, serde_json::to_string(&week).unwrap()).unwrap();
+    let next = recommend_json(&["-c", cfg, "--as-of", "2026-W09"]);
+    assert!(
+        next["proxies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["event"] == "view_item_3x"),
+        "the standing point is measured"
+    );
+    let change = &next["changes"]["recommendations"][0];
+    assert_eq!(change["previous"], "view_item_3x");
+    assert_ne!(change["cause"], "not_candidate", "{change}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
