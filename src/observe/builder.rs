@@ -59,7 +59,7 @@ impl ObservationBuilder {
             user_end: Vec::new(),
             users_before_fold: 0,
             user_state: Vec::new(),
-            user_sums: Vec::new(),
+            user_features: UserFeatures::default(),
             purchases: FxHashMap::default(),
             extra_events: Vec::new(),
             funnel_steps: Vec::new(),
@@ -399,11 +399,7 @@ impl ObservationBuilder {
             &ids[from..end[u] as usize]
         };
         self.users.insert_unique(h, u, |&u| fx_hash(id_of(u)));
-        self.user_state.push(UserState {
-            open: NO_UNIT,
-            logged: NO_UNIT,
-        });
-        self.user_sums.push(UserSums::default());
+        self.user_state.push(UserState::new(NO_UNIT));
         u
     }
 

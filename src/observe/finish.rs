@@ -26,7 +26,7 @@ impl ObservationBuilder {
         let weeks = judge_coverage(weeks, &self.spec.coverage);
         let (patterns, fired, values) = self.groups(&week_index);
         let levels = |l: Levels| if l.seen { l.names } else { Vec::new() };
-        let clusters = ClusterSums::of_users(&self.user_sums, k);
+        let clusters = ClusterSums::of_users(&self.user_state, &self.user_features, k);
         // With derived rules the bits are: raw candidates, unused bits, derived rules, purchase.
         let raw = self.spec.candidates.len();
         let from = usize::from(self.derived_from);

@@ -84,7 +84,13 @@ impl ObservationBuilder {
             .or_default();
         e.0 += 1;
         e.1 += u64::from(label);
-        add_user_features(&mut self.user_sums[u.user as usize], mask, label);
+        users::add_unit(
+            &mut self.user_state[u.user as usize].sums,
+            &mut self.user_features,
+            u.user,
+            mask,
+            label,
+        );
         *self
             .fired
             .entry((week, u.device, u.channel, u.fired))
@@ -229,23 +235,5 @@ fn count_derived(
     wv.events[j] += 1;
     if users.insert((slot, user, j as u8)) {
         wv.cand_users[j] += 1;
-    }
-}
-
-/// Adds one folded unit (its feature `mask`, its `label`) to its user's cluster sums.
-fn add_user_features(us: &mut UserSums, mask: u32, label: bool) {
-    us.units += 1;
-    us.labelled += u32::from(label);
-    let mut bits = mask;
-    while bits != 0 {
-        let j = bits.trailing_zeros() as u8;
-        bits &= bits - 1;
-        match us.features.iter_mut().find(|f| f.0 == j) {
-            Some(f) => {
-                f.1 += 1;
-                f.2 += u32::from(label);
-            }
-            None => us.features.push((j, 1, u32::from(label))),
-        }
     }
 }

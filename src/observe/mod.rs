@@ -235,42 +235,6 @@ pub struct ClusterSums {
     pub candidates: Vec<[u64; 7]>,
 }
 
-/// A user's units and labels so far, in all and per candidate feature (for [`ClusterSums`]).
-#[derive(Default)]
-struct UserSums {
-    units: u32,
-    labelled: u32,
-    /// `(candidate, units with it as a feature, of them labelled)`, candidates that occurred.
-    features: Vec<(u8, u32, u32)>,
-}
-
-impl ClusterSums {
-    /// Sums over users of their `(units, labelled, per-candidate features)`.
-    fn of_users(users: &[UserSums], k: usize) -> Self {
-        let mut out = ClusterSums {
-            all: [0; 3],
-            candidates: vec![[0; 7]; k],
-        };
-        for u in users {
-            let (nn, yy) = (u64::from(u.units), u64::from(u.labelled));
-            out.all[0] += nn * nn;
-            out.all[1] += nn * yy;
-            out.all[2] += yy * yy;
-            for &(j, n, y) in &u.features {
-                let (n, y) = (u64::from(n), u64::from(y));
-                let c = &mut out.candidates[j as usize];
-                for (slot, v) in
-                    c.iter_mut()
-                        .zip([n * n, n * y, y * y, n * nn, n * yy, y * nn, y * yy])
-                {
-                    *slot += v;
-                }
-            }
-        }
-        out
-    }
-}
-
 /// The result of observing a log: everything later stages need, and nothing per event.
 #[derive(Debug, Clone)]
 pub struct Observations {
@@ -481,16 +445,6 @@ struct UnitState {
     blank: u32,
 }
 
-/// What the builder keeps per user for the whole run: a few words. (Purchases are kept apart,
-/// and only while a unit may still need them for its label.)
-struct UserState {
-    /// The open user unit or inferred session, or [`NO_UNIT`].
-    open: u32,
-    /// The user's latest open log session (with a session id), or [`NO_UNIT`]: an event of
-    /// theirs without a session id joins it when within the inactivity gap.
-    logged: u32,
-}
-
 /// No pending week in [`UnitState::week`].
 const NO_WEEK: u32 = u32::MAX;
 
@@ -606,9 +560,10 @@ pub struct ObservationBuilder {
     /// may be folded, so an event of theirs beyond the lateness is skipped. A user first seen
     /// after it has nothing folded: a late event of theirs is kept (and folding stops).
     users_before_fold: u32,
+    /// Per user (by index): open units, folded units and labels.
     user_state: Vec<UserState>,
-    /// Per user (by index): folded units and labels, for [`ClusterSums`].
-    user_sums: Vec<UserSums>,
+    /// Per-candidate feature counts of the users with two or more folded units.
+    user_features: UserFeatures,
     /// Purchases of users who may still need them.
     purchases: FxHashMap<u32, Purchases>,
     extra_events: Vec<EventName>,
@@ -673,6 +628,9 @@ pub mod derive;
 pub mod discover;
 mod finish;
 mod fold;
+mod users;
+
+use users::{UserFeatures, UserState};
 
 pub use derive::{DerivedCandidate, DerivedKind, DerivedRule, ScoreModel, ScoreTerm};
 pub use discover::{Discovery, LeftOut, LeftOutReason};
