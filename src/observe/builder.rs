@@ -408,15 +408,18 @@ impl ObservationBuilder {
     /// user table.
     pub(super) fn session_unit(&mut self, ev: &Event<'_>, sid: &str) -> (u32, u32) {
         let h = fx_hash(sid.as_bytes());
+        let units = &self.units;
         let head = self
             .sessions
-            .find(h, |(id, _)| id.bytes() == sid.as_bytes())
-            .map(|e| e.1);
+            .find(h, |&k| units[k as usize].sid.bytes() == sid.as_bytes())
+            .copied();
         let Some(head) = head else {
             let user = self.user_index(ev.user);
-            let id = self.log_unit(ev, user, h);
-            self.sessions
-                .insert_unique(h, (Id::new(sid), id), |(k, _)| fx_hash(k.bytes()));
+            let id = self.log_unit(ev, user, h, sid);
+            let units = &self.units;
+            self.sessions.insert_unique(h, id, |&k| {
+                units[k as usize].session.unwrap_or_default()
+            });
             return (user, id);
         };
         let mut id = head;
@@ -432,21 +435,22 @@ impl ObservationBuilder {
         }
         // A session id used by another user: another unit, chained after the head.
         let user = self.user_index(ev.user);
-        let id = self.log_unit(ev, user, h);
+        let id = self.log_unit(ev, user, h, sid);
         self.units[id as usize].next = self.units[head as usize].next;
         self.units[head as usize].next = id;
         (user, id)
     }
 
-    /// Opens the unit of a new log session (id hash `h`). When the user's open inferred session
+    /// Opens the unit of a new log session (id `sid`, hashing to `h`). When the user's open inferred session
     /// (events without a session id) ends within the inactivity gap of this event, that unit
     /// becomes the log session instead: the session-less events before it join it.
-    pub(super) fn log_unit(&mut self, ev: &Event<'_>, user: u32, h: u64) -> u32 {
+    pub(super) fn log_unit(&mut self, ev: &Event<'_>, user: u32, h: u64, sid: &str) -> u32 {
         let open = self.user_state[user as usize].open;
         if self.join_missing && open != NO_UNIT {
             let u = &mut self.units[open as usize];
             if ev.micros <= u.last + self.gap && ev.micros >= u.start.0 - self.gap {
                 u.session = Some(h);
+                u.sid = Id::new(sid);
                 self.joined_session += u64::from(u.blank);
                 self.inferred_sessions -= 1;
                 let state = &mut self.user_state[user as usize];
@@ -455,7 +459,7 @@ impl ObservationBuilder {
                 return open;
             }
         }
-        let id = self.new_unit(ev, user, Some(h));
+        let id = self.new_unit(ev, user, Some((h, sid)));
         self.user_state[user as usize].logged = id;
         id
     }
@@ -504,7 +508,12 @@ impl ObservationBuilder {
     }
 
     /// Opens a unit in a free slot (reusing its `firsts` buffer) and queues it for folding.
-    pub(super) fn new_unit(&mut self, ev: &Event<'_>, user: u32, session: Option<u64>) -> u32 {
+    pub(super) fn new_unit(
+        &mut self,
+        ev: &Event<'_>,
+        user: u32,
+        session: Option<(u64, &str)>,
+    ) -> u32 {
         let state = |firsts: Vec<(u8, i64, u64)>, occ: Vec<(u8, i64, u64)>| UnitState {
             user,
             start: (ev.micros, ev.seq),
@@ -515,9 +524,10 @@ impl ObservationBuilder {
             occ,
             purchase: None,
             fired: 0,
-            session,
+            session: session.map(|s| s.0),
             next: NO_UNIT,
             user_id: Id::new(ev.user),
+            sid: Id::new(session.map_or("", |s| s.1)),
             week: NO_WEEK,
             week_bits: 0,
             blank: 0,

@@ -164,26 +164,18 @@ impl ObservationBuilder {
     /// from the session table.
     pub(super) fn unlink_session(&mut self, id: u32, h: u64, next: u32) {
         let units = &self.units;
-        // The entry whose chain holds `id` (entries sharing a hash are rare; chains are short).
-        let in_chain = |&(_, head): &(Id, u32)| {
-            let mut p = head;
-            while p != NO_UNIT {
-                if p == id {
-                    return true;
-                }
-                p = units[p as usize].next;
-            }
-            false
-        };
-        let Ok(entry) = self.sessions.find_entry(h, in_chain) else {
+        // Every unit of an entry's chain has its session id.
+        let sid = units[id as usize].sid.bytes();
+        let same = |&head: &u32| head == id || units[head as usize].sid.bytes() == sid;
+        let Ok(entry) = self.sessions.find_entry(h, same) else {
             return;
         };
-        let head = entry.get().1;
+        let head = *entry.get();
         if head == id {
             if next == NO_UNIT {
                 let _ = entry.remove();
             } else {
-                entry.into_mut().1 = next;
+                *entry.into_mut() = next;
             }
             return;
         }

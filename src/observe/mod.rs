@@ -435,6 +435,9 @@ struct UnitState {
     next: u32,
     /// The user's id, so that events of an open session find it without the user table.
     user_id: Id,
+    /// The log's session id (empty without one): the key of [`ObservationBuilder::sessions`],
+    /// kept here so that the table is 4 bytes an entry and a lookup reads the unit it finds.
+    sid: Id,
     /// The week slot whose tracked-event bits (for the week's distinct users) are pending in
     /// `week_bits`, or [`NO_WEEK`]: a unit's events mostly fall in one week, so the week's
     /// distinct-user set is touched once per unit and week instead of once per event.
@@ -575,7 +578,7 @@ pub struct ObservationBuilder {
     seeded: usize,
     /// Open log sessions: session id → first open unit with it (more are chained by
     /// [`UnitState::next`] when several users share the id).
-    sessions: HashTable<(Id, u32)>,
+    sessions: HashTable<u32>,
     units: Vec<UnitState>,
     free: Vec<u32>,
     /// Open units in creation order: folding in this order keeps sums bit-identical.
