@@ -417,9 +417,8 @@ impl ObservationBuilder {
             let user = self.user_index(ev.user);
             let id = self.log_unit(ev, user, h, sid);
             let units = &self.units;
-            self.sessions.insert_unique(h, id, |&k| {
-                units[k as usize].session.unwrap_or_default()
-            });
+            self.sessions
+                .insert_unique(h, id, |&k| units[k as usize].session.unwrap_or_default());
             return (user, id);
         };
         let mut id = head;

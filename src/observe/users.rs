@@ -135,7 +135,10 @@ mod tests {
             out.all[2] += yy * yy;
             for (j, c) in out.candidates.iter_mut().enumerate() {
                 let with: Vec<_> = units.iter().filter(|u| u.0 >> j & 1 == 1).collect();
-                let (n, y) = (with.len() as u64, with.iter().filter(|u| u.1).count() as u64);
+                let (n, y) = (
+                    with.len() as u64,
+                    with.iter().filter(|u| u.1).count() as u64,
+                );
                 let v = [n * n, n * y, y * y, n * nn, n * yy, y * nn, y * yy];
                 c.iter_mut().zip(v).for_each(|(s, v)| *s += v);
             }
