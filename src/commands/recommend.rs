@@ -41,7 +41,8 @@ pub struct Args {
     #[arg(long)]
     strict: bool,
     /// Threads to read the log with (default: the machine's cores). Two or more parse on one
-    /// thread and observe on another; more are not used yet. Results are identical either way.
+    /// thread, observe on another and count folded units on a third; more are not used yet.
+    /// Results are identical either way.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     threads: Option<u16>,
     /// Analyse only events up to the end of this ISO week (e.g. 2026-W44), in the analysis time zone.

@@ -59,7 +59,6 @@ impl ObservationBuilder {
             user_end: Vec::new(),
             users_before_fold: 0,
             user_state: Vec::new(),
-            user_features: UserFeatures::default(),
             purchases: FxHashMap::default(),
             extra_events: Vec::new(),
             funnel_steps: Vec::new(),
@@ -81,16 +80,11 @@ impl ObservationBuilder {
             missing_session_id: 0,
             joined_session: 0,
             join_missing: true,
-            patterns: FxHashMap::default(),
-            fired: FxHashMap::default(),
-            values: FxHashMap::default(),
-            ordering: vec![Ordering::default(); k],
+            tally: TallySink::Here(Box::new(Tally::new(k, MAX_CANDIDATES - d))),
             rules,
             occ_rules,
             derived_from: (MAX_CANDIDATES - d) as u8,
             moments: Vec::new(),
-            derived_users: Default::default(),
-            units_total: 0,
             censored: 0,
             stats: StreamStats::default(),
         }
@@ -145,6 +139,18 @@ impl ObservationBuilder {
         self.spec.candidates.push(e);
         self.names.insert(name.into(), NameKind::Tracked(j as u8));
         true
+    }
+
+    /// Counts folded units on a thread of their own (the counts are the same: units are handed
+    /// over in fold order). Takes effect only before the first event.
+    pub fn tally_on_thread(&mut self) {
+        if self.span.is_some() {
+            return;
+        }
+        if let TallySink::Here(t) = &mut self.tally {
+            let tally = std::mem::take(&mut **t);
+            self.tally = TallySink::thread(tally);
+        }
     }
 
     /// Whether an event without a session id joins its user's log session when within the

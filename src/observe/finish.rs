@@ -10,6 +10,9 @@ impl ObservationBuilder {
         while let Some(id) = self.queue.pop_front() {
             self.fold(id, Some(hi));
         }
+        let sink = std::mem::replace(&mut self.tally, TallySink::Here(Box::default()));
+        let mut tally = sink.finish();
+        self.add_tally_weeks(&tally);
         self.flush_user_weeks(|_| true);
         for w in &mut self.weeks {
             close_week(w, k);
@@ -24,9 +27,9 @@ impl ObservationBuilder {
             .collect();
         let weeks = week_volumes(&week_list, accs, k);
         let weeks = judge_coverage(weeks, &self.spec.coverage);
-        let (patterns, fired, values) = self.groups(&week_index);
+        let (patterns, fired, values) = tally.groups(&week_index);
         let levels = |l: Levels| if l.seen { l.names } else { Vec::new() };
-        let clusters = ClusterSums::of_users(&self.user_state, &self.user_features, k);
+        let clusters = tally.clusters(self.user_state.len());
         // With derived rules the bits are: raw candidates, unused bits, derived rules, purchase.
         let raw = self.spec.candidates.len();
         let from = usize::from(self.derived_from);
@@ -45,8 +48,8 @@ impl ObservationBuilder {
             devices: levels(self.devices),
             channels: levels(self.channels),
             patterns,
-            ordering: self.ordering,
-            units: self.units_total,
+            ordering: std::mem::take(&mut tally.ordering),
+            units: tally.units,
             users: self.user_end.len() as u64,
             censored_units: self.censored,
             label_window_days: self.spec.label_window_days,
@@ -105,51 +108,19 @@ impl ObservationBuilder {
         obs
     }
 
-    /// The grouped counts (patterns, fired groups, value groups), each sorted, with weeks as
-    /// indices into `week_index`.
-    fn groups(
-        &self,
-        week_index: &FxHashMap<IsoWeek, u16>,
-    ) -> (Vec<Pattern>, Vec<FiredGroup>, Vec<ValueGroup>) {
-        let wi = |w: &IsoWeek| week_index[w];
-        let mut patterns: Vec<Pattern> = self
-            .patterns
-            .iter()
-            .map(|(&(week, device, channel, mask), &(n, y))| Pattern {
-                week: wi(&week),
-                device,
-                channel,
-                mask,
-                units: n,
-                purchasers: y,
-            })
-            .collect();
-        patterns.sort_by_key(|p| (p.week, p.device, p.channel, p.mask));
-        let mut fired: Vec<FiredGroup> = self
-            .fired
-            .iter()
-            .map(|(&(week, device, channel, mask), &units)| FiredGroup {
-                week: wi(&week),
-                device,
-                channel,
-                mask,
-                units,
-            })
-            .collect();
-        fired.sort_by_key(|g| (g.week, g.device, g.channel, g.mask));
-        let mut values: Vec<ValueGroup> = self
-            .values
-            .iter()
-            .map(|(&(week, mask), &(valued, sum, sum_sq))| ValueGroup {
-                week: wi(&week),
-                mask,
-                valued,
-                sum,
-                sum_sq,
-            })
-            .collect();
-        values.sort_by_key(|g| (g.week, g.mask));
-        (patterns, fired, values)
+    /// Adds the folded units' weekly counts to the weeks' accumulators (each unit's week was
+    /// opened when it was folded).
+    fn add_tally_weeks(&mut self, tally: &Tally) {
+        for (week, t) in &tally.weeks {
+            let w = &mut self.weeks[self.week_slot[week] as usize];
+            w.units += t.units;
+            w.purchase_units += t.purchase_units;
+            for (j, n) in t.cand_units.iter().enumerate() {
+                w.cand_units[j] += n;
+                w.events[j] += t.derived_events[j];
+                w.cand_users[j] += t.derived_users[j];
+            }
+        }
     }
 }
 

@@ -35,73 +35,56 @@ impl ObservationBuilder {
         if hi.is_some_and(|hi| start.saturating_add(window) > hi) {
             self.censored += 1;
         }
-        let mut mask = 0u32;
-        let wv = &mut self.weeks[slot];
-        wv.units += 1;
-        let unit_of = (slot as u32, u.user);
+        let mut f = Folded {
+            week,
+            device: u.device,
+            channel: u.channel,
+            mask: 0,
+            seen: 0,
+            before: 0,
+            after: 0,
+            fired: u.fired,
+            user: u.user,
+            label,
+            purchase: u.purchase.is_some(),
+            value: label_value,
+        };
         for &(j, t, s) in u.firsts.iter().chain(moments.iter()) {
-            let j = j as usize;
-            wv.cand_units[j] += 1;
-            if j >= usize::from(self.derived_from) {
-                count_derived(wv, &mut self.derived_users, unit_of, j);
-            }
+            let bit = 1u32 << j;
+            f.seen |= bit;
             let in_window = self.spec.unit == UnitKind::Session || t <= start + window;
             match cut {
-                Some(p) if (t, s) > p => {
-                    self.ordering[j].after_purchase_only += u64::from(purchasing);
-                }
+                Some(p) if (t, s) > p => f.after |= bit,
                 Some(_) => {
-                    self.ordering[j].before_purchase += u64::from(purchasing);
-                    mask |= 1 << j;
+                    f.before |= bit;
+                    f.mask |= bit;
                 }
-                None if in_window => mask |= 1 << j,
+                None if in_window => f.mask |= bit,
                 None => {}
             }
         }
         self.moments = moments;
         // Predicted rules score the features just formed (all before the cut by construction).
-        let mut fired = derive::predicted(
+        let fired = derive::predicted(
             &self.rules,
-            mask,
+            f.mask,
             segment((&self.devices, &self.channels), u.device, u.channel),
         );
-        while fired != 0 {
-            let j = usize::from(self.derived_from) + fired.trailing_zeros() as usize;
-            fired &= fired - 1;
-            wv.cand_units[j] += 1;
-            count_derived(wv, &mut self.derived_users, unit_of, j);
-            if cut.is_some() {
-                self.ordering[j].before_purchase += u64::from(purchasing);
-            }
-            mask |= 1 << j;
+        let fired = if fired == 0 {
+            0
+        } else {
+            fired << self.derived_from
+        };
+        f.seen |= fired;
+        f.mask |= fired;
+        if cut.is_some() {
+            f.before |= fired;
         }
-        if u.purchase.is_some() {
-            wv.purchase_units += 1;
+        // Ordering is counted among purchasing units only.
+        if !purchasing {
+            (f.before, f.after) = (0, 0);
         }
-        let e = self
-            .patterns
-            .entry((week, u.device, u.channel, mask))
-            .or_default();
-        e.0 += 1;
-        e.1 += u64::from(label);
-        users::add_unit(
-            &mut self.user_state[u.user as usize].sums,
-            &mut self.user_features,
-            u.user,
-            mask,
-            label,
-        );
-        *self
-            .fired
-            .entry((week, u.device, u.channel, u.fired))
-            .or_default() += 1;
-        if let Some(v) = label_value {
-            let g = self.values.entry((week, mask)).or_default();
-            g.0 += 1;
-            g.1 += v;
-            g.2 += v * v;
-        }
-        self.units_total += 1;
+        self.tally.add(f);
         self.release(id, start, hi);
     }
 
@@ -214,18 +197,4 @@ fn segment<'a>(
         l.names.get(usize::from(i)).map_or("", |s| s.as_str())
     }
     (name(devices, device), name(channels, channel))
-}
-
-/// Counts a derived candidate's firing in unit `(week slot, user)`: once per unit, in its start
-/// week, and its user once per week.
-fn count_derived(
-    wv: &mut WeekAcc,
-    users: &mut rustc_hash::FxHashSet<(u32, u32, u8)>,
-    (slot, user): (u32, u32),
-    j: usize,
-) {
-    wv.events[j] += 1;
-    if users.insert((slot, user, j as u8)) {
-        wv.cand_users[j] += 1;
-    }
 }

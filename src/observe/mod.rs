@@ -563,10 +563,8 @@ pub struct ObservationBuilder {
     /// may be folded, so an event of theirs beyond the lateness is skipped. A user first seen
     /// after it has nothing folded: a late event of theirs is kept (and folding stops).
     users_before_fold: u32,
-    /// Per user (by index): open units, folded units and labels.
+    /// Per user (by index): open units.
     user_state: Vec<UserState>,
-    /// Per-candidate feature counts of the users with two or more folded units.
-    user_features: UserFeatures,
     /// Purchases of users who may still need them.
     purchases: FxHashMap<u32, Purchases>,
     extra_events: Vec<EventName>,
@@ -605,20 +603,15 @@ pub struct ObservationBuilder {
     lateness: i64,
     window: i64,
     gap: i64,
-    /// Grouped counts of folded units.
-    patterns: FxHashMap<(IsoWeek, u16, u16, u32), (u64, u64)>,
-    fired: FxHashMap<(IsoWeek, u16, u16, u64), u64>,
-    values: FxHashMap<(IsoWeek, u32), (u64, f64, f64)>,
-    ordering: Vec<Ordering>,
+    /// Where folded units are counted (grouped counts, ordering, cluster sums).
+    tally: TallySink,
     /// Derived rules compiled to candidate bits, the rules keeping occurrences per candidate
-    /// bit (empty without such rules), the first derived bit, a scratch list of the moments a
-    /// unit met them, and the (week slot, user, bit) already counted as a week's user.
+    /// bit (empty without such rules), the first derived bit and a scratch list of the moments
+    /// a unit met them.
     rules: Vec<derive::Compiled>,
     occ_rules: Vec<Vec<u8>>,
     derived_from: u8,
     moments: Vec<(u8, i64, u64)>,
-    derived_users: rustc_hash::FxHashSet<(u32, u32, u8)>,
-    units_total: u64,
     censored: u64,
     stats: StreamStats,
 }
@@ -631,9 +624,11 @@ pub mod derive;
 pub mod discover;
 mod finish;
 mod fold;
+mod tally;
 mod users;
 
-use users::{UserFeatures, UserState};
+use tally::{Folded, Tally, TallySink};
+use users::UserState;
 
 pub use derive::{DerivedCandidate, DerivedKind, DerivedRule, ScoreModel, ScoreTerm};
 pub use discover::{Discovery, LeftOut, LeftOutReason};

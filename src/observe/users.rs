@@ -7,15 +7,13 @@ use rustc_hash::FxHashMap;
 use super::ClusterSums;
 
 /// What the builder keeps per user for the whole run. (Purchases are kept apart, and only while
-/// a unit may still need them for its label.)
+/// a unit may still need them for its label; the cluster sums are in [`super::tally::Tally`].)
 pub(super) struct UserState {
     /// The open user unit or inferred session, or [`super::NO_UNIT`].
     pub(super) open: u32,
     /// The user's latest open log session (with a session id), or [`super::NO_UNIT`]: an event
     /// of theirs without a session id joins it when within the inactivity gap.
     pub(super) logged: u32,
-    /// Folded units and labels, for [`ClusterSums`].
-    pub(super) sums: UserSums,
 }
 
 impl UserState {
@@ -24,7 +22,6 @@ impl UserState {
         UserState {
             open: no_unit,
             logged: no_unit,
-            sums: UserSums::default(),
         }
     }
 }
@@ -79,7 +76,7 @@ fn add_bits(many: &mut UserFeatures, user: u32, mask: u32, label: bool) {
 impl ClusterSums {
     /// Sums over users of their `(units, labelled, per-candidate features)`, for `k` candidate
     /// bits. Integer sums, so the order users are visited in does not matter.
-    pub(super) fn of_users(users: &[UserState], many: &UserFeatures, k: usize) -> Self {
+    pub(super) fn of_users(users: &[UserSums], many: &UserFeatures, k: usize) -> Self {
         let mut out = ClusterSums {
             all: [0; 3],
             candidates: vec![[0; 7]; k],
@@ -95,12 +92,12 @@ impl ClusterSums {
         };
         let mut all = [0u64; 3];
         for u in users {
-            let (nn, yy) = (u64::from(u.sums.units), u64::from(u.sums.labelled));
+            let (nn, yy) = (u64::from(u.units), u64::from(u.labelled));
             all[0] += nn * nn;
             all[1] += nn * yy;
             all[2] += yy * yy;
             if nn == 1 {
-                let mut bits = u.sums.mask;
+                let mut bits = u.mask;
                 while bits != 0 {
                     add(bits.trailing_zeros() as usize, (1, yy), (1, yy));
                     bits &= bits - 1;
@@ -108,7 +105,7 @@ impl ClusterSums {
             }
         }
         for (&(user, j), &(n, y)) in many {
-            let s = &users[user as usize].sums;
+            let s = &users[user as usize];
             let totals = (u64::from(s.units), u64::from(s.labelled));
             add(usize::from(j), (u64::from(n), u64::from(y)), totals);
         }
@@ -155,11 +152,11 @@ mod tests {
             vec![(0b001, true), (0b110, false)],
             vec![(0b111, true), (0b001, true), (0, false), (0b100, true)],
         ];
-        let mut state: Vec<UserState> = users.iter().map(|_| UserState::new(u32::MAX)).collect();
+        let mut state = vec![UserSums::default(); users.len()];
         let mut many = UserFeatures::default();
         for (i, units) in users.iter().enumerate() {
             for &(mask, label) in units {
-                add_unit(&mut state[i].sums, &mut many, i as u32, mask, label);
+                add_unit(&mut state[i], &mut many, i as u32, mask, label);
             }
         }
         assert_eq!(

@@ -208,6 +208,9 @@ pub(super) fn read_event_log(settings: &Settings) -> Result<Read, Error> {
     let mut builder = ObservationBuilder::new(settings.observe.clone());
     builder.track_also(&settings.funnel_steps);
     builder.join_missing_sessions(settings.source.format != LogFormat::Ga4Export);
+    if settings.source.pipelined() {
+        builder.tally_on_thread();
+    }
     let summary = read_log(&settings.source, |e| {
         if cutoff.is_some_and(|c| e.micros >= c) {
             after_cutoff += 1;

@@ -103,7 +103,8 @@ pub struct LogSpec {
     /// Stop at the first malformed row instead of skipping it.
     pub strict: bool,
     /// Threads to read with (`--threads`; `None`: the machine's cores). Two or more parse on
-    /// one thread and observe on the calling one; more than two are not used yet.
+    /// one thread, observe on the calling one and count folded units on a third (the caller
+    /// asks the observer for that, see [`LogSpec::pipelined`]); more are not used yet.
     pub threads: Option<usize>,
     /// Draw a progress bar on stderr while reading (only shown when stderr is a terminal).
     pub progress: bool,
@@ -150,6 +151,15 @@ impl Plausible {
 }
 
 impl LogSpec {
+    /// Whether the read is spread over threads: `threads` (default the cores) is 2 or more
+    /// and the read is not `strict` (which reads on the calling thread alone).
+    pub fn pipelined(&self) -> bool {
+        let threads = self
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        threads > 1 && !self.strict
+    }
+
     /// A spec with the canonical column names and automatic format detection.
     pub fn canonical(path: impl Into<PathBuf>) -> Self {
         let path = path.into();
@@ -371,10 +381,7 @@ pub fn read_log(
         LogFormat::Ga4Export => super::ga4_export::open_shards(&spec.path, spec.progress)?,
         _ => open(&spec.path, spec.progress)?,
     };
-    let threads = spec
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let mut summary = if threads > 1 && !spec.strict {
+    let mut summary = if spec.pipelined() {
         read_pipelined(spec, reader, &mut sink)?
     } else {
         let mut state = RowState::new(spec);
