@@ -54,9 +54,7 @@ impl ObservationBuilder {
             names,
             other_names: Vec::new(),
             purchase_idx,
-            users: HashTable::new(),
-            user_ids: Vec::new(),
-            user_end: Vec::new(),
+            users: UserIds::default(),
             users_before_fold: 0,
             user_state: Vec::new(),
             purchases: FxHashMap::default(),
@@ -224,11 +222,19 @@ impl ObservationBuilder {
     /// its user's already-closed inferred session, or one later than the allowed lateness that
     /// could change what was already folded. The reader counts it as a skipped row.
     pub fn push(&mut self, ev: &Event<'_>) -> Result<(), SkipReason> {
+        let user = self.users.index(ev.user);
+        self.push_user(ev, user)
+    }
+
+    /// [`ObservationBuilder::push`] for an event whose user the caller numbered: `user` is
+    /// the number a [`UserIds`] gave `ev.user`, fed with the same events in the same order (so
+    /// that the numbering can run on another thread). Not to be mixed with `push`.
+    pub fn push_user(&mut self, ev: &Event<'_>, user: u32) -> Result<(), SkipReason> {
         let late = self
             .span
             .is_some_and(|(_, hi)| ev.micros < hi.saturating_sub(self.lateness));
         if late {
-            let user = self.user_index(ev.user);
+            self.user_seen(user);
             if user < self.users_before_fold {
                 self.stats.late_events += 1;
                 return Err(SkipReason::OutOfOrder);
@@ -250,10 +256,10 @@ impl ObservationBuilder {
         let (user, unit) = match (self.spec.unit, ev.session) {
             (UnitKind::Session, Some(sid)) => {
                 self.with_session_id += 1;
-                self.session_unit(ev, sid)
+                (user, self.session_unit(ev, sid, user))
             }
             _ => {
-                let user = self.user_index(ev.user);
+                self.user_seen(user);
                 (user, self.unit_for(ev, user)?)
             }
         };
@@ -363,10 +369,10 @@ impl ObservationBuilder {
             }
             self.queue.pop_front();
             self.fold(id, None);
-            self.users_before_fold = self.user_end.len() as u32;
+            self.users_before_fold = self.user_state.len() as u32;
         }
         if horizon > self.next_week_close {
-            self.users_before_fold = self.user_end.len() as u32;
+            self.users_before_fold = self.user_state.len() as u32;
             self.flush_user_weeks(|w| w.end < horizon);
             let mut next = i64::MAX;
             for w in &mut self.weeks {
@@ -383,36 +389,19 @@ impl ObservationBuilder {
         }
     }
 
-    /// The index of a user id, added when new.
-    pub(super) fn user_index(&mut self, user: &str) -> u32 {
-        let h = fx_hash(user.as_bytes());
-        let (ids, end) = (&self.user_ids, &self.user_end);
-        let id_of = |u: u32| {
-            let u = u as usize;
-            let from = if u == 0 { 0 } else { end[u - 1] as usize };
-            &ids[from..end[u] as usize]
-        };
-        if let Some(&u) = self.users.find(h, |&u| id_of(u) == user.as_bytes()) {
-            return u;
+    /// Adds the state of user `user` when it is new (users are numbered in order of first
+    /// sight, so a new one is the next number).
+    pub(super) fn user_seen(&mut self, user: u32) {
+        let u = user as usize;
+        if u >= self.user_state.len() {
+            self.user_state
+                .resize_with(u + 1, || UserState::new(NO_UNIT));
         }
-        let u = self.user_end.len() as u32;
-        self.user_ids.extend_from_slice(user.as_bytes());
-        self.user_end.push(self.user_ids.len() as u64);
-        let (ids, end) = (&self.user_ids, &self.user_end);
-        let id_of = |u: u32| {
-            let u = u as usize;
-            let from = if u == 0 { 0 } else { end[u - 1] as usize };
-            &ids[from..end[u] as usize]
-        };
-        self.users.insert_unique(h, u, |&u| fx_hash(id_of(u)));
-        self.user_state.push(UserState::new(NO_UNIT));
-        u
     }
 
-    /// The (user, unit) of an event with a log session id: the session table first, whose
-    /// units carry their user's id, so an event of an open session never touches the (large)
-    /// user table.
-    pub(super) fn session_unit(&mut self, ev: &Event<'_>, sid: &str) -> (u32, u32) {
+    /// The unit of an event of user `user` with a log session id, from the session table (a
+    /// session id used by several users chains their units).
+    pub(super) fn session_unit(&mut self, ev: &Event<'_>, sid: &str, user: u32) -> u32 {
         let h = fx_hash(sid.as_bytes());
         let units = &self.units;
         let head = self
@@ -420,18 +409,18 @@ impl ObservationBuilder {
             .find(h, |&k| units[k as usize].sid.bytes() == sid.as_bytes())
             .copied();
         let Some(head) = head else {
-            let user = self.user_index(ev.user);
+            self.user_seen(user);
             let id = self.log_unit(ev, user, h, sid);
             let units = &self.units;
             self.sessions
                 .insert_unique(h, id, |&k| units[k as usize].session.unwrap_or_default());
-            return (user, id);
+            return id;
         };
         let mut id = head;
         loop {
             let u = &self.units[id as usize];
-            if u.user_id.bytes() == ev.user.as_bytes() {
-                return (u.user, id);
+            if u.user == user {
+                return id;
             }
             if u.next == NO_UNIT {
                 break;
@@ -439,11 +428,11 @@ impl ObservationBuilder {
             id = u.next;
         }
         // A session id used by another user: another unit, chained after the head.
-        let user = self.user_index(ev.user);
+        self.user_seen(user);
         let id = self.log_unit(ev, user, h, sid);
         self.units[id as usize].next = self.units[head as usize].next;
         self.units[head as usize].next = id;
-        (user, id)
+        id
     }
 
     /// Opens the unit of a new log session (id `sid`, hashing to `h`). When the user's open inferred session
@@ -531,7 +520,6 @@ impl ObservationBuilder {
             fired: 0,
             session: session.map(|s| s.0),
             next: NO_UNIT,
-            user_id: Id::new(ev.user),
             sid: Id::new(session.map_or("", |s| s.1)),
             week: NO_WEEK,
             week_bits: 0,

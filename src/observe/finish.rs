@@ -50,7 +50,7 @@ impl ObservationBuilder {
             patterns,
             ordering: std::mem::take(&mut tally.ordering),
             units: tally.units,
-            users: self.user_end.len() as u64,
+            users: self.user_state.len() as u64,
             censored_units: self.censored,
             label_window_days: self.spec.label_window_days,
             sessions_inferred: self.inferred_sessions > 0,

@@ -433,8 +433,6 @@ struct UnitState {
     session: Option<u64>,
     /// Next open unit with the same session id (a session id used by two users), or [`NO_UNIT`].
     next: u32,
-    /// The user's id, so that events of an open session find it without the user table.
-    user_id: Id,
     /// The log's session id (empty without one): the key of [`ObservationBuilder::sessions`],
     /// kept here so that the table is 4 bytes an entry and a lookup reads the unit it finds.
     sid: Id,
@@ -552,13 +550,9 @@ pub struct ObservationBuilder {
     names: FxHashMap<Box<str>, NameKind>,
     other_names: Vec<(String, u64)>,
     purchase_idx: u8,
-    /// Every user id seen, as indices into `user_ids` (distinct users are counted exactly):
-    /// 4 bytes per table entry, the ids packed back to back, since this is the one structure
-    /// that grows with all users rather than open ones.
-    users: HashTable<u32>,
-    /// User ids, concatenated; user `u` is `user_ids[user_end[u - 1]..user_end[u]]`.
-    user_ids: Vec<u8>,
-    user_end: Vec<u64>,
+    /// The user ids of events given to [`ObservationBuilder::push`] (with
+    /// [`ObservationBuilder::push_user`] the caller numbers them).
+    users: UserIds,
     /// Users (by index) first seen before the last fold or week close: something of theirs
     /// may be folded, so an event of theirs beyond the lateness is skipped. A user first seen
     /// after it has nothing folded: a late event of theirs is kept (and folding stops).
@@ -628,6 +622,7 @@ mod tally;
 mod users;
 
 use tally::{Folded, Tally, TallySink};
+pub use users::UserIds;
 use users::UserState;
 
 pub use derive::{DerivedCandidate, DerivedKind, DerivedRule, ScoreModel, ScoreTerm};

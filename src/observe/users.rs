@@ -2,9 +2,113 @@
 //! user-clustered variances. This is the one structure that grows with all users, so it is a
 //! few words a user, with no allocation for a user of one unit (most of them).
 
+use hashbrown::HashTable;
 use rustc_hash::FxHashMap;
 
-use super::ClusterSums;
+use super::{fx_hash, ClusterSums};
+
+/// Longest id kept in the lookup cache of [`UserIds`].
+const CACHED_ID: usize = 27;
+/// Slots of that cache (a power of two): 640 KiB, about a core's L2.
+const CACHE_SLOTS: usize = 1 << 14;
+
+/// One slot of the lookup cache: an id's hash, its index and its bytes.
+#[derive(Clone, Copy)]
+struct Cached {
+    hash: u64,
+    index: u32,
+    /// Bytes used in `bytes`; `u8::MAX` for an empty slot.
+    len: u8,
+    bytes: [u8; CACHED_ID],
+}
+
+/// Every user id seen, numbered from 0 in order of first sight (distinct users are counted
+/// exactly). It can run on the parsing thread ([`crate::source::log::read_log_prepared`]), so
+/// that the observer gets each event's user as a number.
+///
+/// The table is 4 bytes an entry, the ids packed back to back, since it grows with every user.
+/// In front of it a direct-mapped cache of recent ids (inline, up to 27 bytes) answers the
+/// events of an open session, which follow each other closely, without a miss on the table.
+pub struct UserIds {
+    table: HashTable<u32>,
+    /// User ids, concatenated; user `u` is `ids[end[u - 1]..end[u]]`.
+    ids: Vec<u8>,
+    end: Vec<u64>,
+    cache: Vec<Cached>,
+}
+
+impl Default for UserIds {
+    fn default() -> Self {
+        let empty = Cached {
+            hash: 0,
+            index: 0,
+            len: u8::MAX,
+            bytes: [0; CACHED_ID],
+        };
+        UserIds {
+            table: HashTable::new(),
+            ids: Vec::new(),
+            end: Vec::new(),
+            cache: vec![empty; CACHE_SLOTS],
+        }
+    }
+}
+
+impl UserIds {
+    /// Users numbered so far.
+    pub fn len(&self) -> u32 {
+        self.end.len() as u32
+    }
+
+    /// Whether no user was numbered yet.
+    pub fn is_empty(&self) -> bool {
+        self.end.is_empty()
+    }
+
+    /// The number of user id `id`, given when it is new.
+    pub fn index(&mut self, id: &str) -> u32 {
+        let bytes = id.as_bytes();
+        let h = fx_hash(bytes);
+        let slot = (h >> (64 - CACHE_SLOTS.trailing_zeros())) as usize;
+        let c = &self.cache[slot];
+        if c.hash == h && usize::from(c.len) == bytes.len() && c.bytes[..bytes.len()] == *bytes {
+            return c.index;
+        }
+        let index = self.lookup(bytes, h);
+        if bytes.len() <= CACHED_ID {
+            let c = &mut self.cache[slot];
+            c.hash = h;
+            c.index = index;
+            c.len = bytes.len() as u8;
+            c.bytes[..bytes.len()].copy_from_slice(bytes);
+        }
+        index
+    }
+
+    /// The table lookup behind [`UserIds::index`] (`h` is the id's hash).
+    fn lookup(&mut self, bytes: &[u8], h: u64) -> u32 {
+        let (ids, end) = (&self.ids, &self.end);
+        let id_of = |u: u32| {
+            let u = u as usize;
+            let from = if u == 0 { 0 } else { end[u - 1] as usize };
+            &ids[from..end[u] as usize]
+        };
+        if let Some(&u) = self.table.find(h, |&u| id_of(u) == bytes) {
+            return u;
+        }
+        let u = self.end.len() as u32;
+        self.ids.extend_from_slice(bytes);
+        self.end.push(self.ids.len() as u64);
+        let (ids, end) = (&self.ids, &self.end);
+        let id_of = |u: u32| {
+            let u = u as usize;
+            let from = if u == 0 { 0 } else { end[u - 1] as usize };
+            &ids[from..end[u] as usize]
+        };
+        self.table.insert_unique(h, u, |&u| fx_hash(id_of(u)));
+        u
+    }
+}
 
 /// What the builder keeps per user for the whole run. (Purchases are kept apart, and only while
 /// a unit may still need them for its label; the cluster sums are in [`super::tally::Tally`].)
@@ -117,6 +221,34 @@ impl ClusterSums {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_ids_are_numbered_in_order_of_first_sight_cached_or_not() {
+        let long = "u".repeat(300);
+        let ids = [
+            "a",
+            "",
+            "abcd",
+            long.as_str(),
+            "a",
+            "abcd",
+            long.as_str(),
+            "",
+        ];
+        let mut users = UserIds::default();
+        let got: Vec<u32> = ids.iter().map(|id| users.index(id)).collect();
+        assert_eq!(got, [0, 1, 2, 3, 0, 2, 3, 1]);
+        assert_eq!(users.len(), 4);
+        // Many more ids than cache slots: evicted ids are found in the table, in any order.
+        let many: Vec<String> = (0..100_000).map(|i| format!("user-{i}")).collect();
+        for (i, id) in many.iter().enumerate() {
+            assert_eq!(users.index(id), 4 + i as u32);
+        }
+        for (i, id) in many.iter().enumerate().rev().step_by(7) {
+            assert_eq!(users.index(id), 4 + i as u32);
+        }
+        assert_eq!(users.len(), 100_004);
+    }
 
     /// The sums by their definition, from each user's list of units.
     fn by_definition(users: &[Vec<(u32, bool)>], k: usize) -> ClusterSums {

@@ -3,9 +3,9 @@
 
 use crate::config::Settings;
 use crate::error::Error;
-use crate::observe::{week_span, ObservationBuilder, Observations, StreamStats};
+use crate::observe::{week_span, ObservationBuilder, Observations, StreamStats, UserIds};
 use crate::source::bigquery::PushdownRun;
-use crate::source::log::{read_log, LogFormat, ReadSummary};
+use crate::source::log::{read_log_prepared, Event, LogFormat, ReadSummary};
 use crate::source::remote::{pull, Pulled, RemoteError};
 use crate::source::SourceError;
 
@@ -211,12 +211,17 @@ pub(super) fn read_event_log(settings: &Settings) -> Result<Read, Error> {
     if settings.source.pipelined() {
         builder.tally_on_thread();
     }
-    let summary = read_log(&settings.source, |e| {
+    // Users are numbered on the parsing thread (when there is one): the observer gets a number.
+    let mut users = UserIds::default();
+    let prepare = |e: &Event<'_>| {
         if cutoff.is_some_and(|c| e.micros >= c) {
             after_cutoff += 1;
-            return Ok(());
+            return None;
         }
-        builder.push(e)
+        Some(users.index(e.user))
+    };
+    let summary = read_log_prepared(&settings.source, prepare, |e, user| {
+        builder.push_user(e, user)
     })?;
     let stream = builder.stream_stats();
     Ok(Read {

@@ -376,16 +376,33 @@ pub fn read_log(
     spec: &LogSpec,
     mut sink: impl FnMut(&Event<'_>) -> Result<(), SkipReason>,
 ) -> Result<ReadSummary, SourceError> {
+    read_log_prepared(spec, |_| Some(()), |e, ()| sink(e))
+}
+
+/// [`read_log`] with a first step on the parsing thread: `prepare` sees every accepted event in
+/// file order and returns a tag for it (`None`: the event goes no further, still counted as
+/// accepted), and `sink` gets the event with its tag, in the same order, on the calling thread.
+/// Work that only depends on the events so far (numbering users, say) can so move off the
+/// calling thread; with one thread both run there, one after the other.
+pub fn read_log_prepared<T: Send>(
+    spec: &LogSpec,
+    mut prepare: impl FnMut(&Event<'_>) -> Option<T> + Send,
+    mut sink: impl FnMut(&Event<'_>, T) -> Result<(), SkipReason>,
+) -> Result<ReadSummary, SourceError> {
     let reader = match spec.format {
         // A folder or a pattern of `bq extract` shards reads as one stream.
         LogFormat::Ga4Export => super::ga4_export::open_shards(&spec.path, spec.progress)?,
         _ => open(&spec.path, spec.progress)?,
     };
     let mut summary = if spec.pipelined() {
-        read_pipelined(spec, reader, &mut sink)?
+        read_pipelined(spec, reader, &mut prepare, &mut sink)?
     } else {
         let mut state = RowState::new(spec);
-        parse_into(spec, reader, &mut state, &mut sink)?;
+        let mut both = |e: &Event<'_>| match prepare(e) {
+            Some(tag) => sink(e, tag),
+            None => Ok(()),
+        };
+        parse_into(spec, reader, &mut state, &mut both)?;
         state.summary.timestamp_format = state.format.to_string();
         state.summary
     };

@@ -7,11 +7,22 @@ pub(super) const BATCH_EVENTS: usize = 4096;
 /// Batches in flight: enough to ride out jitter, few enough to keep memory flat.
 pub(super) const BATCHES_IN_FLIGHT: usize = 4;
 
-/// A batch of parsed events, their strings packed in one buffer (reused across batches).
-#[derive(Default)]
-pub(super) struct Batch {
+/// A batch of parsed events, their strings packed in one buffer (reused across batches), with
+/// the tags the parsing thread's `prepare` gave them.
+pub(super) struct Batch<T> {
     text: String,
     events: Vec<PackedEvent>,
+    tags: Vec<T>,
+}
+
+impl<T> Default for Batch<T> {
+    fn default() -> Self {
+        Batch {
+            text: String::new(),
+            events: Vec::new(),
+            tags: Vec::new(),
+        }
+    }
 }
 
 /// An [`Event`] whose strings are ranges of [`Batch::text`]; absent optional fields are
@@ -26,8 +37,9 @@ pub(super) struct PackedEvent {
 
 pub(super) const ABSENT: (u32, u32) = (u32::MAX, 0);
 
-impl Batch {
-    fn push(&mut self, ev: &Event<'_>) {
+impl<T> Batch<T> {
+    fn push(&mut self, ev: &Event<'_>, tag: T) {
+        self.tags.push(tag);
         let mut put = |s: Option<&str>| match s {
             None => ABSENT,
             Some(s) => {
@@ -55,41 +67,46 @@ impl Batch {
     fn clear(&mut self) {
         self.text.clear();
         self.events.clear();
+        self.tags.clear();
     }
 
-    /// Calls `f` with every event of the batch, in order.
-    fn for_each(&self, mut f: impl FnMut(&Event<'_>)) {
+    /// Calls `f` with every event of the batch and its tag, in order (the tags are moved out).
+    fn for_each(&mut self, mut f: impl FnMut(&Event<'_>, T)) {
         let text = self.text.as_str();
         let get = |(at, len): (u32, u32)| {
             (at != u32::MAX).then(|| text.get(at as usize..(at + len) as usize).unwrap_or(""))
         };
-        for p in &self.events {
+        for (p, tag) in self.events.iter().zip(self.tags.drain(..)) {
             let [user, session, name, device, channel] = p.fields;
-            f(&Event {
-                line: p.line,
-                seq: p.seq,
-                micros: p.micros,
-                user: get(user).unwrap_or(""),
-                session: get(session),
-                name: get(name).unwrap_or(""),
-                device: get(device),
-                channel: get(channel),
-                value: p.value,
-            });
+            f(
+                &Event {
+                    line: p.line,
+                    seq: p.seq,
+                    micros: p.micros,
+                    user: get(user).unwrap_or(""),
+                    session: get(session),
+                    name: get(name).unwrap_or(""),
+                    device: get(device),
+                    channel: get(channel),
+                    value: p.value,
+                },
+                tag,
+            );
         }
     }
 }
 
 /// Parses on a scoped thread, observes on this one (see [`read_log`]). Rows the sink rejects
 /// are counted here, after the parser's own skips; the two never share a reason.
-pub(super) fn read_pipelined(
+pub(super) fn read_pipelined<T: Send>(
     spec: &LogSpec,
     reader: Box<dyn Read + Send>,
-    sink: &mut impl FnMut(&Event<'_>) -> Result<(), SkipReason>,
+    prepare: &mut (impl FnMut(&Event<'_>) -> Option<T> + Send),
+    sink: &mut impl FnMut(&Event<'_>, T) -> Result<(), SkipReason>,
 ) -> Result<ReadSummary, SourceError> {
     use std::sync::mpsc;
-    let (full_tx, full_rx) = mpsc::sync_channel::<Batch>(BATCHES_IN_FLIGHT);
-    let (empty_tx, empty_rx) = mpsc::channel::<Batch>();
+    let (full_tx, full_rx) = mpsc::sync_channel::<Batch<T>>(BATCHES_IN_FLIGHT);
+    let (empty_tx, empty_rx) = mpsc::channel::<Batch<T>>();
     let mut rejected: Vec<(SkipReason, u64)> = Vec::new();
     let parsed = std::thread::scope(|scope| {
         let parser = scope.spawn(move || {
@@ -100,7 +117,10 @@ pub(super) fn read_pipelined(
                 if closed {
                     return Ok(());
                 }
-                batch.push(ev);
+                let Some(tag) = prepare(ev) else {
+                    return Ok(());
+                };
+                batch.push(ev, tag);
                 if batch.events.len() >= BATCH_EVENTS {
                     let next = empty_rx.try_recv().unwrap_or_default();
                     closed = full_tx.send(std::mem::replace(&mut batch, next)).is_err();
@@ -118,8 +138,8 @@ pub(super) fn read_pipelined(
             })
         });
         for mut batch in full_rx.iter() {
-            batch.for_each(|ev| {
-                if let Err(reason) = sink(ev) {
+            batch.for_each(|ev, tag| {
+                if let Err(reason) = sink(ev, tag) {
                     rejected.push((reason, ev.line));
                 }
             });
