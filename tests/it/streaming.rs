@@ -137,9 +137,9 @@ fn events_beyond_the_lateness_are_skipped_counted_and_noted() {
     );
 }
 
-/// `--threads 1` (parse and observe on one thread) and `--threads 2` (parse on a second) give
-/// the same report, byte for byte, on the demo, on a shuffled demo log and on the predicted
-/// fixture (two passes).
+/// `--threads 1` (one thread does all) and `--threads 2` (parse and number users, observe,
+/// tally on three) give the same report, byte for byte, on the demo, on a shuffled demo log,
+/// on the predicted fixture (two passes) and on the two logs of [`awkward_logs`].
 #[test]
 fn one_thread_and_two_give_the_same_report() {
     let dir = tempfile::tempdir().unwrap();
@@ -149,12 +149,15 @@ fn one_thread_and_two_give_the_same_report() {
         chunk.reverse();
     }
     let shuffled = write_csv(&dir, "shuffled.csv", &header, &rows);
+    let (stragglers, by_user) = awkward_logs(&dir, &header);
     let demo = fixture("demo/optsignal.toml");
     let predicted = fixture("predicted/optsignal.toml");
-    let runs: [Vec<&str>; 3] = [
+    let runs: [Vec<&str>; 5] = [
         vec!["-c", demo.to_str().unwrap()],
         vec!["-c", demo.to_str().unwrap(), "--events", &shuffled],
         vec!["-c", predicted.to_str().unwrap()],
+        vec!["-c", demo.to_str().unwrap(), "--events", &stragglers],
+        vec!["-c", demo.to_str().unwrap(), "--events", &by_user],
     ];
     for args in runs {
         let run = |threads: &str| {
@@ -176,5 +179,46 @@ fn one_thread_and_two_give_the_same_report() {
         };
         let (one, two) = (run("1"), run("2"));
         assert!(one == two, "--threads 1 and 2 differ on {args:?}");
+        if args.contains(&stragglers.as_str()) {
+            // The awkward paths were taken: late events skipped, session-less events joined.
+            let r: serde_json::Value = serde_json::from_slice(&one).unwrap();
+            assert!(r["input"]["rows_skipped"]["out_of_order"]["count"].as_u64() > Some(0));
+        }
     }
+}
+
+/// Two demo logs that take the reader's rarer paths. `stragglers`: time order, but every 400th
+/// row moved to the end (days late: skipped, or kept when nothing of its user is folded), every
+/// 9th row without its session id (it joins its user's session or starts an inferred one),
+/// and one session id given to a second user. `by_user`: sorted by user, as the Taobao log is
+/// (each new user's events are late; they are kept and folding stops).
+fn awkward_logs(dir: &tempfile::TempDir, header: &str) -> (String, String) {
+    let (_, rows) = demo_rows();
+    let field = |r: &str, i: usize| r.split(',').nth(i).unwrap_or("").to_string();
+    let with_field = |r: &str, i: usize, v: &str| {
+        let mut f: Vec<&str> = r.split(',').collect();
+        f[i] = v;
+        f.join(",")
+    };
+    let shared_sid = field(&rows[10], 2);
+    let mut kept = Vec::new();
+    let mut moved = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        let r = match i {
+            _ if i % 9 == 4 => with_field(r, 2, ""),
+            20 => with_field(r, 2, &shared_sid),
+            _ => r.clone(),
+        };
+        if i % 400 == 399 {
+            moved.push(r);
+        } else {
+            kept.push(r);
+        }
+    }
+    kept.extend(moved);
+    let stragglers = write_csv(dir, "stragglers.csv", header, &kept);
+    let mut sorted = rows.clone();
+    sorted.sort_by_key(|r| field(r, 1));
+    let by_user = write_csv(dir, "by_user.csv", header, &sorted);
+    (stragglers, by_user)
 }
