@@ -1,5 +1,6 @@
-//! Times the observing step alone (`ObservationBuilder`, the second of the two reading threads)
-//! on events parsed beforehand into memory, with the settings of `optsignal recommend --events
+//! Times the observing step alone (`ObservationBuilder::push_user`, the second of the three
+//! reading threads, with the folded units counted in place) on events parsed, and their users
+//! numbered, beforehand into memory, with the settings of `optsignal recommend --events
 //! FILE --platform meta --ad-sets 2`: it splits the end-to-end time between parsing and
 //! observing, and A/B-tests changes to the builder with less noise than end-to-end runs. Prints
 //! this thread's CPU time per round (from /proc, so Linux only).
@@ -9,7 +10,7 @@
 use std::path::PathBuf;
 
 use optsignal::config::{load_settings, Overrides};
-use optsignal::observe::ObservationBuilder;
+use optsignal::observe::{ObservationBuilder, UserIds};
 use optsignal::source::log::{read_log, Event};
 
 /// An event whose strings are ranges of one shared text (absent: `u32::MAX` start).
@@ -46,7 +47,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let settings = load_settings(None, &overrides)?;
     let mut text = String::new();
     let mut events: Vec<Packed> = Vec::new();
+    // Users are numbered on the parsing thread in `recommend`: here, beforehand, untimed.
+    let mut users = UserIds::default();
+    let mut numbers: Vec<u32> = Vec::new();
     read_log(&settings.source, |e| {
+        numbers.push(users.index(e.user));
         let mut put = |s: Option<&str>| match s {
             None => (u32::MAX, 0),
             Some(s) => {
@@ -92,8 +97,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let t0 = thread_cpu();
         let mut b = ObservationBuilder::new(settings.observe.clone());
         b.track_also(&settings.funnel_steps);
-        for p in &events {
-            let _ = b.push(&event(p));
+        for (p, &user) in events.iter().zip(&numbers) {
+            let _ = b.push_user(&event(p), user);
         }
         let pushed = thread_cpu() - t0;
         let o = b.finish();

@@ -29,7 +29,7 @@ impl ObservationBuilder {
         let weeks = judge_coverage(weeks, &self.spec.coverage);
         let (patterns, fired, values) = tally.groups(&week_index);
         let levels = |l: Levels| if l.seen { l.names } else { Vec::new() };
-        let clusters = tally.clusters(self.user_state.len());
+        let clusters = tally.clusters();
         // With derived rules the bits are: raw candidates, unused bits, derived rules, purchase.
         let raw = self.spec.candidates.len();
         let from = usize::from(self.derived_from);

@@ -70,11 +70,8 @@ impl ObservationBuilder {
             f.mask,
             segment((&self.devices, &self.channels), u.device, u.channel),
         );
-        let fired = if fired == 0 {
-            0
-        } else {
-            fired << self.derived_from
-        };
+        // Without derived rules `derived_from` is 32 and nothing fired.
+        let fired = fired.checked_shl(u32::from(self.derived_from)).unwrap_or(0);
         f.seen |= fired;
         f.mask |= fired;
         if cut.is_some() {

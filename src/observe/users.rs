@@ -37,19 +37,23 @@ pub struct UserIds {
     cache: Vec<Cached>,
 }
 
+/// An empty slot of the lookup cache.
+const EMPTY: Cached = Cached {
+    hash: 0,
+    index: 0,
+    len: u8::MAX,
+    bytes: [0; CACHED_ID],
+};
+
 impl Default for UserIds {
+    /// No users; the cache is allocated at the first lookup (a builder fed with
+    /// [`super::ObservationBuilder::push_user`] never needs one).
     fn default() -> Self {
-        let empty = Cached {
-            hash: 0,
-            index: 0,
-            len: u8::MAX,
-            bytes: [0; CACHED_ID],
-        };
         UserIds {
             table: HashTable::new(),
             ids: Vec::new(),
             end: Vec::new(),
-            cache: vec![empty; CACHE_SLOTS],
+            cache: Vec::new(),
         }
     }
 }
@@ -69,6 +73,9 @@ impl UserIds {
     pub fn index(&mut self, id: &str) -> u32 {
         let bytes = id.as_bytes();
         let h = fx_hash(bytes);
+        if self.cache.is_empty() {
+            self.cache = vec![EMPTY; CACHE_SLOTS];
+        }
         let slot = (h >> (64 - CACHE_SLOTS.trailing_zeros())) as usize;
         let c = &self.cache[slot];
         if c.hash == h && usize::from(c.len) == bytes.len() && c.bytes[..bytes.len()] == *bytes {
