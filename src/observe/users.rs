@@ -31,9 +31,13 @@ struct Cached {
 /// events of an open session, which follow each other closely, without a miss on the table.
 pub struct UserIds {
     table: HashTable<u32>,
-    /// User ids, concatenated; user `u` is `ids[end[u - 1]..end[u]]`.
+    /// User ids, concatenated; user `u` is `ids[end(u - 1)..end(u)]`.
     ids: Vec<u8>,
-    end: Vec<u64>,
+    /// Where each user's id ends in `ids`, modulo 2^32 (4 bytes a user, not 8).
+    end: Vec<u32>,
+    /// The first user whose end passed each further multiple of 2^32 (empty below 4 GiB of
+    /// ids): with `end`, the full offsets.
+    wraps: Vec<u32>,
     cache: Vec<Cached>,
 }
 
@@ -53,6 +57,7 @@ impl Default for UserIds {
             table: HashTable::new(),
             ids: Vec::new(),
             end: Vec::new(),
+            wraps: Vec::new(),
             cache: Vec::new(),
         }
     }
@@ -92,28 +97,58 @@ impl UserIds {
         index
     }
 
+    /// Where user `u`'s id ends in `ids`.
+    fn end_of(&self, u: u32) -> usize {
+        let low = self.end[u as usize] as usize;
+        if self.wraps.is_empty() {
+            return low;
+        }
+        let high = self.wraps.partition_point(|&w| w <= u) as u64;
+        ((high << 32) | low as u64) as usize
+    }
+
+    /// User `u`'s id.
+    fn id_of(&self, u: u32) -> &[u8] {
+        let from = if u == 0 { 0 } else { self.end_of(u - 1) };
+        &self.ids[from..self.end_of(u)]
+    }
+
     /// The table lookup behind [`UserIds::index`] (`h` is the id's hash).
     fn lookup(&mut self, bytes: &[u8], h: u64) -> u32 {
-        let (ids, end) = (&self.ids, &self.end);
-        let id_of = |u: u32| {
-            let u = u as usize;
-            let from = if u == 0 { 0 } else { end[u - 1] as usize };
-            &ids[from..end[u] as usize]
-        };
-        if let Some(&u) = self.table.find(h, |&u| id_of(u) == bytes) {
+        if let Some(&u) = self.table.find(h, |&u| self.id_of(u) == bytes) {
             return u;
         }
+        if self.table.len() == self.table.capacity() {
+            self.grow();
+        }
         let u = self.end.len() as u32;
+        let before = self.ids.len() as u64;
         self.ids.extend_from_slice(bytes);
-        self.end.push(self.ids.len() as u64);
-        let (ids, end) = (&self.ids, &self.end);
-        let id_of = |u: u32| {
-            let u = u as usize;
-            let from = if u == 0 { 0 } else { end[u - 1] as usize };
-            &ids[from..end[u] as usize]
-        };
-        self.table.insert_unique(h, u, |&u| fx_hash(id_of(u)));
+        let after = self.ids.len() as u64;
+        for _ in (before >> 32)..(after >> 32) {
+            self.wraps.push(u);
+        }
+        self.end.push(after as u32);
+        // `grow` left room: the hasher is never called.
+        self.table
+            .insert_unique(h, u, |_| unreachable!("UserIds::grow left room"));
         u
+    }
+
+    /// Doubles the table by inserting every user again in number order. The table's own
+    /// growth would hash each entry in slot order, reading ids at random (a cache miss an
+    /// entry); in number order the ids are read front to back.
+    #[cold]
+    fn grow(&mut self) {
+        let mut table = HashTable::with_capacity((self.table.capacity() * 2).max(1 << 10));
+        let mut from = 0;
+        for u in 0..self.len() {
+            let to = self.end_of(u);
+            let h = fx_hash(&self.ids[from..to]);
+            table.insert_unique(h, u, |_| unreachable!("capacity reserved"));
+            from = to;
+        }
+        self.table = table;
     }
 }
 
@@ -228,6 +263,19 @@ impl ClusterSums {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn id_ends_past_4_gib_count_the_wraps_before_them() {
+        // As if users 0..4 ended at 10, 2^32 + 5, 2^32 + 9 and 2^33 + 1: users 1 and 3 each
+        // pass a multiple of 2^32.
+        let users = UserIds {
+            end: vec![10, 5, 9, 1],
+            wraps: vec![1, 3],
+            ..UserIds::default()
+        };
+        let got: Vec<u64> = (0..4).map(|u| users.end_of(u) as u64).collect();
+        assert_eq!(got, [10, (1 << 32) + 5, (1 << 32) + 9, (1 << 33) + 1]);
+    }
 
     #[test]
     fn user_ids_are_numbered_in_order_of_first_sight_cached_or_not() {

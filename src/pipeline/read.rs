@@ -223,6 +223,9 @@ pub(super) fn read_event_log(settings: &Settings) -> Result<Read, Error> {
     let summary = read_log_prepared(&settings.source, prepare, |e, user| {
         builder.push_user(e, user)
     })?;
+    // The user table is the read's largest structure after the open units: freed before
+    // `finish` folds what is left.
+    drop(users);
     let stream = builder.stream_stats();
     Ok(Read {
         obs: builder.finish(),
