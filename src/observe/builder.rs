@@ -285,8 +285,9 @@ impl ObservationBuilder {
         }
         if let Some(t) = tracked {
             if t == purchase_idx {
-                if u.purchase.is_none_or(|p| at < p) {
-                    u.purchase = Some(at);
+                // Timestamps are bounded, so no event compares at or after `NO_PURCHASE`.
+                if at < u.purchase {
+                    u.purchase = at;
                 }
                 let p = self.purchases.entry(user).or_default();
                 let pos = p.partition_point(|&(t, s, _)| (t, s) < at);
@@ -302,7 +303,8 @@ impl ObservationBuilder {
                 }
                 if let Some(rs) = self.occ_rules.get(t as usize) {
                     for &r in rs {
-                        derive::record(&mut u.occ, r, &self.rules[r as usize], at, ev.value);
+                        let occ = u.occ.get_or_insert_with(Box::default);
+                        derive::record(occ, r, &self.rules[r as usize], at, ev.value);
                     }
                 }
             }
@@ -413,7 +415,7 @@ impl ObservationBuilder {
             let id = self.log_unit(ev, user, h, sid);
             let units = &self.units;
             self.sessions
-                .insert_unique(h, id, |&k| units[k as usize].session.unwrap_or_default());
+                .insert_unique(h, id, |&k| fx_hash(units[k as usize].sid.bytes()));
             return id;
         };
         let mut id = head;
@@ -443,7 +445,7 @@ impl ObservationBuilder {
         if self.join_missing && open != NO_UNIT {
             let u = &mut self.units[open as usize];
             if ev.micros <= u.last + self.gap && ev.micros >= u.start.0 - self.gap {
-                u.session = Some(h);
+                u.logged = true;
                 u.sid = Id::new(sid);
                 self.joined_session += u64::from(u.blank);
                 self.inferred_sessions -= 1;
@@ -501,14 +503,14 @@ impl ObservationBuilder {
         }
     }
 
-    /// Opens a unit in a free slot (reusing its `firsts` buffer) and queues it for folding.
+    /// Opens a unit in a free slot (reusing its `occ` buffer) and queues it for folding.
     pub(super) fn new_unit(
         &mut self,
         ev: &Event<'_>,
         user: u32,
         session: Option<(u64, &str)>,
     ) -> u32 {
-        let state = |firsts: Vec<(u8, i64, u64)>, occ: Vec<(u8, i64, u64)>| UnitState {
+        let state = |firsts: Firsts, occ: Option<Box<Vec<(u8, i64, u64)>>>| UnitState {
             user,
             start: (ev.micros, ev.seq),
             last: ev.micros,
@@ -516,9 +518,9 @@ impl ObservationBuilder {
             channel: 0,
             firsts,
             occ,
-            purchase: None,
+            purchase: NO_PURCHASE,
             fired: 0,
-            session: session.map(|s| s.0),
+            logged: session.is_some(),
             next: NO_UNIT,
             sid: Id::new(session.map_or("", |s| s.1)),
             week: NO_WEEK,
@@ -531,12 +533,14 @@ impl ObservationBuilder {
                 let mut firsts = std::mem::take(&mut slot.firsts);
                 firsts.clear();
                 let mut occ = std::mem::take(&mut slot.occ);
-                occ.clear();
+                if let Some(o) = occ.as_mut() {
+                    o.clear();
+                }
                 *slot = state(firsts, occ);
                 id
             }
             None => {
-                self.units.push(state(Vec::new(), Vec::new()));
+                self.units.push(state(Firsts::new(), None));
                 (self.units.len() - 1) as u32
             }
         };

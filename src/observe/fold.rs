@@ -28,10 +28,10 @@ impl ObservationBuilder {
             .get(first_after)
             .map(|&(t, s, _)| (t, s))
             .into_iter()
-            .chain(u.purchase)
+            .chain(u.purchase())
             .min();
         // Ordering is counted among purchasing units: a purchase in the unit, or a label.
-        let purchasing = u.purchase.is_some() || label;
+        let purchasing = u.purchase().is_some() || label;
         if hi.is_some_and(|hi| start.saturating_add(window) > hi) {
             self.censored += 1;
         }
@@ -46,7 +46,7 @@ impl ObservationBuilder {
             fired: u.fired,
             user: u.user,
             label,
-            purchase: u.purchase.is_some(),
+            purchase: u.purchase().is_some(),
             value: label_value,
         };
         for &(j, t, s) in u.firsts.iter().chain(moments.iter()) {
@@ -91,7 +91,7 @@ impl ObservationBuilder {
     fn release(&mut self, id: u32, start: i64, hi: Option<i64>) {
         let u = &mut self.units[id as usize];
         let user = &mut self.user_state[u.user as usize];
-        if u.session.is_none() {
+        if !u.logged {
             if user.open == id {
                 user.open = NO_UNIT;
             }
@@ -116,8 +116,11 @@ impl ObservationBuilder {
             flush_user_week(&mut self.weeks[u.week as usize], u.user, u.week_bits);
             u.week = NO_WEEK;
         }
-        if let Some(h) = u.session.take() {
-            let next = u.next;
+        if u.firsts.spilled() {
+            u.firsts = Firsts::new();
+        }
+        if std::mem::take(&mut u.logged) {
+            let (h, next) = (fx_hash(u.sid.bytes()), u.next);
             self.unlink_session(id, h, next);
         }
         self.free.push(id);
@@ -133,7 +136,8 @@ impl ObservationBuilder {
         }
         let u = &self.units[id as usize];
         let seg = segment((&self.devices, &self.channels), u.device, u.channel);
-        derive::moments(&self.rules, &u.firsts, &u.occ, seg, &mut moments);
+        let occ = u.occ.as_deref().map_or(&[][..], Vec::as_slice);
+        derive::moments(&self.rules, &u.firsts, occ, seg, &mut moments);
         for m in &mut moments {
             m.0 += self.derived_from;
         }

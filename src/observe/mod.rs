@@ -419,18 +419,21 @@ struct UnitState {
     device: u16,
     channel: u16,
     /// First occurrence (time, seq) of each tracked candidate that fired, by candidate index.
-    /// Kept (cleared) when the slot is reused, so a new unit rarely allocates.
-    firsts: Vec<(u8, i64, u64)>,
+    /// Most units fire at most one candidate, which is kept inline; a longer list is freed
+    /// when the unit is folded, so that idle slots hold no buffers.
+    firsts: Firsts,
     /// Occurrence times kept for derived rules, as `(rule, time, seq)` ([`derive::record`]);
     /// reused with the slot like `firsts`.
-    occ: Vec<(u8, i64, u64)>,
-    /// First purchase, if any.
-    purchase: Option<(i64, u64)>,
+    /// Boxed (8 bytes in the unit) because only derived rules that count or weigh use it.
+    #[expect(clippy::box_collection, reason = "8 bytes in every open unit, not 24")]
+    occ: Option<Box<Vec<(u8, i64, u64)>>>,
+    /// First purchase (time, seq), or [`NO_PURCHASE`] (later than any event).
+    purchase: (i64, u64),
     /// Bit per tracked event (candidates, purchase, extras) that fired anywhere in the unit.
     fired: u64,
-    /// Hash of the log's session id (log sessions only), to find its entry in
-    /// [`ObservationBuilder::sessions`] when the unit is folded.
-    session: Option<u64>,
+    /// Whether the unit is a log session, with an entry in [`ObservationBuilder::sessions`]
+    /// (its key `sid` is hashed again to find it when the unit is folded).
+    logged: bool,
     /// Next open unit with the same session id (a session id used by two users), or [`NO_UNIT`].
     next: u32,
     /// The log's session id (empty without one): the key of [`ObservationBuilder::sessions`],
@@ -444,6 +447,19 @@ struct UnitState {
     /// Events without a session id in this unit (an inferred session, or a log session that
     /// adopted one).
     blank: u32,
+}
+
+/// A unit's first times per candidate, as (candidate, time, seq).
+type Firsts = smallvec::SmallVec<[(u8, i64, u64); 1]>;
+
+/// No purchase in [`UnitState::purchase`]: compares after every event.
+const NO_PURCHASE: (i64, u64) = (i64::MAX, u64::MAX);
+
+impl UnitState {
+    /// The unit's first purchase, if any.
+    fn purchase(&self) -> Option<(i64, u64)> {
+        (self.purchase != NO_PURCHASE).then_some(self.purchase)
+    }
 }
 
 /// No pending week in [`UnitState::week`].
