@@ -370,6 +370,7 @@ impl ObservationBuilder {
                 break;
             }
             self.queue.pop_front();
+            self.prefetch_folds();
             self.fold(id, None);
             self.users_before_fold = self.user_state.len() as u32;
         }
@@ -388,6 +389,23 @@ impl ObservationBuilder {
                 }
             }
             self.next_week_close = next;
+        }
+    }
+
+    /// Starts loading what the folds a few places down the queue will read: the unit
+    /// `FOLD_AHEAD` places down (its first lines), and the user state of the unit half as far
+    /// (whose unit was loaded by an earlier call).
+    fn prefetch_folds(&self) {
+        const FOLD_AHEAD: usize = 8;
+        if let Some(&far) = self.queue.get(FOLD_AHEAD) {
+            let p = self.units.as_ptr().wrapping_add(far as usize).cast::<u8>();
+            for line in 0..std::mem::size_of::<UnitState>().div_ceil(64) {
+                prefetch(p.wrapping_add(64 * line));
+            }
+        }
+        if let Some(&near) = self.queue.get(FOLD_AHEAD / 2) {
+            let user = self.units[near as usize].user as usize;
+            prefetch(self.user_state.as_ptr().wrapping_add(user));
         }
     }
 
