@@ -208,7 +208,7 @@ impl ObservationBuilder {
                     users: 0,
                     cand_users: vec![0; k],
                     purchase_users: 0,
-                    active: Some(FxHashMap::default()),
+                    active: Some(WeekUsers::default()),
                 });
                 self.week_slot.insert(week, i);
                 self.next_week_close = self.next_week_close.min(end);
@@ -323,7 +323,8 @@ impl ObservationBuilder {
         let u = &mut self.units[unit as usize];
         if u.week != slot as u32 {
             if u.week != NO_WEEK {
-                flush_user_week(&mut self.weeks[u.week as usize], user, u.week_bits);
+                let k = self.purchase_idx;
+                flush_user_week(&mut self.weeks[u.week as usize], user, u.week_bits, k);
             }
             u.week = slot as u32;
             u.week_bits = 0;
@@ -383,7 +384,7 @@ impl ObservationBuilder {
                     continue;
                 }
                 if w.end < horizon {
-                    close_week(w, self.purchase_idx as usize);
+                    close_week(w);
                 } else {
                     next = next.min(w.end);
                 }

@@ -15,7 +15,7 @@ impl ObservationBuilder {
         self.add_tally_weeks(&tally);
         self.flush_user_weeks(|_| true);
         for w in &mut self.weeks {
-            close_week(w, k);
+            close_week(w);
         }
         // Weekly event counts define the weeks; units and users are added below.
         let accs: BTreeMap<IsoWeek, WeekAcc> = self.weeks.drain(..).map(|w| (w.week, w)).collect();

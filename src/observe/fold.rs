@@ -113,7 +113,12 @@ impl ObservationBuilder {
             }
         }
         if u.week != NO_WEEK {
-            flush_user_week(&mut self.weeks[u.week as usize], u.user, u.week_bits);
+            flush_user_week(
+                &mut self.weeks[u.week as usize],
+                u.user,
+                u.week_bits,
+                self.purchase_idx,
+            );
             u.week = NO_WEEK;
         }
         if u.firsts.spilled() {
@@ -180,7 +185,12 @@ impl ObservationBuilder {
         for &id in &self.queue {
             let u = &mut self.units[id as usize];
             if u.week != NO_WEEK && pick[u.week as usize] {
-                flush_user_week(&mut self.weeks[u.week as usize], u.user, u.week_bits);
+                flush_user_week(
+                    &mut self.weeks[u.week as usize],
+                    u.user,
+                    u.week_bits,
+                    self.purchase_idx,
+                );
                 u.week = NO_WEEK;
                 u.week_bits = 0;
             }

@@ -548,8 +548,17 @@ struct WeekAcc {
     users: u64,
     cand_users: Vec<u64>,
     purchase_users: u64,
-    /// Users active this week with their tracked-event bits; `None` once the week is closed.
-    active: Option<FxHashMap<u32, u64>>,
+    /// Users active this week with their candidate bits; `None` once the week is closed.
+    active: Option<WeekUsers>,
+}
+
+/// A week's distinct users while it is open: the candidates each fired (8 bytes an entry), and
+/// apart the few who purchased, so that the purchase bit (bit 32 with 32 candidates) needs no
+/// 64-bit value for every user.
+#[derive(Default)]
+struct WeekUsers {
+    candidates: FxHashMap<u32, u32>,
+    buyers: rustc_hash::FxHashSet<u32>,
 }
 
 /// How the stream went: what bounded memory, and what did not fit the lateness.
@@ -661,29 +670,30 @@ pub use derive::{DerivedCandidate, DerivedKind, DerivedRule, ScoreModel, ScoreTe
 pub use discover::{Discovery, LeftOut, LeftOutReason};
 
 /// Adds a user's tracked-event bits to a week's distinct-user set.
-fn flush_user_week(w: &mut WeekAcc, user: u32, bits: u64) {
-    *w.active
-        .get_or_insert_with(FxHashMap::default)
-        .entry(user)
-        .or_default() |= bits;
+fn flush_user_week(w: &mut WeekAcc, user: u32, bits: u64, k: u8) {
+    let active = w.active.get_or_insert_with(WeekUsers::default);
+    // Candidates are the bits below the purchase's `k` (at most 32 of them).
+    let candidates = bits & ((1u64 << k) - 1);
+    *active.candidates.entry(user).or_default() |= candidates as u32;
+    if bits >> k & 1 != 0 {
+        active.buyers.insert(user);
+    }
 }
 
 /// Counts a week's distinct users (in all and per tracked event) from its open set, and drops
 /// the set.
-fn close_week(w: &mut WeekAcc, k: usize) {
+fn close_week(w: &mut WeekAcc) {
     let Some(active) = w.active.take() else {
         return;
     };
-    for &bits in active.values() {
-        w.users += 1;
+    w.users += active.candidates.len() as u64;
+    w.purchase_users += active.buyers.len() as u64;
+    for &bits in active.candidates.values() {
         // Only the bits set (a user fires few of the up to 32 candidates).
-        let mut cand = bits & ((1u64 << k) - 1);
+        let mut cand = bits;
         while cand != 0 {
             w.cand_users[cand.trailing_zeros() as usize] += 1;
             cand &= cand - 1;
-        }
-        if bits & (1 << k) != 0 {
-            w.purchase_users += 1;
         }
     }
 }
