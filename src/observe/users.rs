@@ -172,14 +172,31 @@ impl UserState {
     }
 }
 
-/// A user's folded units and labels. The features of a user with one unit are that unit's
-/// mask; those of a user with more are counted in [`UserFeatures`].
+/// A user's folded units and labels, in 8 bytes (it grows with every user). The features of
+/// a user with one unit are that unit's mask; those of a user with more are counted in
+/// [`UserFeatures`]. Up to 2^31 - 1 units a user.
 #[derive(Debug, Default, Clone, Copy)]
 pub(super) struct UserSums {
-    units: u32,
-    labelled: u32,
-    /// The only folded unit's feature mask while `units == 1`.
-    mask: u32,
+    /// Folded units times two, plus the label of the only unit while there is one.
+    units2: u32,
+    /// The only unit's feature mask while there is one; from the second, the labelled units.
+    word: u32,
+}
+
+impl UserSums {
+    /// Folded units.
+    fn units(self) -> u32 {
+        self.units2 >> 1
+    }
+
+    /// Folded units with a label.
+    fn labelled(self) -> u32 {
+        match self.units() {
+            0 => 0,
+            1 => self.units2 & 1,
+            _ => self.word,
+        }
+    }
 }
 
 /// Per candidate, for users with two or more folded units: `(user, candidate)` → (units with
@@ -194,17 +211,27 @@ pub(super) fn add_unit(
     mask: u32,
     label: bool,
 ) {
-    match sums.units {
-        0 => sums.mask = mask,
+    let units = sums.units();
+    match units {
+        0 => sums.word = mask,
         1 => {
-            add_bits(many, user, sums.mask, sums.labelled > 0);
-            sums.mask = 0;
+            let first = sums.units2 & 1;
+            add_bits(many, user, sums.word, first == 1);
             add_bits(many, user, mask, label);
+            sums.word = first;
         }
         _ => add_bits(many, user, mask, label),
     }
-    sums.units += 1;
-    sums.labelled += u32::from(label);
+    debug_assert!(
+        units < u32::MAX >> 1,
+        "more than 2^31 - 1 units of one user"
+    );
+    sums.units2 = (units + 1) << 1;
+    if units == 0 {
+        sums.units2 |= u32::from(label);
+    } else {
+        sums.word += u32::from(label);
+    }
 }
 
 /// Counts the features in `mask` of one unit of `user`.
@@ -238,12 +265,12 @@ impl ClusterSums {
         };
         let mut all = [0u64; 3];
         for u in users {
-            let (nn, yy) = (u64::from(u.units), u64::from(u.labelled));
+            let (nn, yy) = (u64::from(u.units()), u64::from(u.labelled()));
             all[0] += nn * nn;
             all[1] += nn * yy;
             all[2] += yy * yy;
             if nn == 1 {
-                let mut bits = u.mask;
+                let mut bits = u.word;
                 while bits != 0 {
                     add(bits.trailing_zeros() as usize, (1, yy), (1, yy));
                     bits &= bits - 1;
@@ -252,7 +279,7 @@ impl ClusterSums {
         }
         for (&(user, j), &(n, y)) in many {
             let s = &users[user as usize];
-            let totals = (u64::from(s.units), u64::from(s.labelled));
+            let totals = (u64::from(s.units()), u64::from(s.labelled()));
             add(usize::from(j), (u64::from(n), u64::from(y)), totals);
         }
         out.all = all;
@@ -337,6 +364,7 @@ mod tests {
             vec![(0b101, true)],
             vec![(0b011, false)],
             vec![(0b001, true), (0b110, false)],
+            vec![(0b010, false), (0b011, true)],
             vec![(0b111, true), (0b001, true), (0, false), (0b100, true)],
         ];
         let mut state = vec![UserSums::default(); users.len()];
