@@ -163,8 +163,16 @@ proptest! {
         };
         let settings = optsignal::config::Settings::from_raw(&raw, "fuzz", d.path()).unwrap();
         if let Ok(report) = optsignal::pipeline::analyze(&settings) {
-            let json = report.to_json();
-            prop_assert!(!json.contains("NaN"));
+            // The temporary directory's random name can itself hold "NaN" (one CI run at
+            // stop 29 failed so, not reproducible from its seed): it is taken out first.
+            let dir = serde_json::to_string(&d.path().display().to_string()).unwrap();
+            let json = report.to_json().replace(dir.trim_matches('"'), "<dir>");
+            // Say where, so that a failure can be traced from the log alone.
+            if let Some(at) = json.find("NaN") {
+                let from = json.floor_char_boundary(at.saturating_sub(300));
+                let to = json.ceil_char_boundary((at + 100).min(json.len()));
+                prop_assert!(false, "NaN in the report: ...{}...", &json[from..to]);
+            }
             let _ = optsignal::report::terminal::render(&report, optsignal::report::terminal::Style::new(false));
         }
         let mut jsonl = settings.clone();
