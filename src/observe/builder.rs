@@ -431,7 +431,7 @@ impl ObservationBuilder {
             .copied();
         let Some(head) = head else {
             self.user_seen(user);
-            let id = self.log_unit(ev, user, h, sid);
+            let id = self.log_unit(ev, user, sid);
             let units = &self.units;
             self.sessions
                 .insert_unique(h, id, |&k| fx_hash(units[k as usize].sid.bytes()));
@@ -450,16 +450,16 @@ impl ObservationBuilder {
         }
         // A session id used by another user: another unit, chained after the head.
         self.user_seen(user);
-        let id = self.log_unit(ev, user, h, sid);
+        let id = self.log_unit(ev, user, sid);
         self.units[id as usize].next = self.units[head as usize].next;
         self.units[head as usize].next = id;
         id
     }
 
-    /// Opens the unit of a new log session (id `sid`, hashing to `h`). When the user's open inferred session
+    /// Opens the unit of a new log session (id `sid`). When the user's open inferred session
     /// (events without a session id) ends within the inactivity gap of this event, that unit
     /// becomes the log session instead: the session-less events before it join it.
-    pub(super) fn log_unit(&mut self, ev: &Event<'_>, user: u32, h: u64, sid: &str) -> u32 {
+    pub(super) fn log_unit(&mut self, ev: &Event<'_>, user: u32, sid: &str) -> u32 {
         let open = self.user_state[user as usize].open;
         if self.join_missing && open != NO_UNIT {
             let u = &mut self.units[open as usize];
@@ -474,7 +474,7 @@ impl ObservationBuilder {
                 return open;
             }
         }
-        let id = self.new_unit(ev, user, Some((h, sid)));
+        let id = self.new_unit(ev, user, Some(sid));
         self.user_state[user as usize].logged = id;
         id
     }
@@ -523,12 +523,7 @@ impl ObservationBuilder {
     }
 
     /// Opens a unit in a free slot (reusing its `occ` buffer) and queues it for folding.
-    pub(super) fn new_unit(
-        &mut self,
-        ev: &Event<'_>,
-        user: u32,
-        session: Option<(u64, &str)>,
-    ) -> u32 {
+    pub(super) fn new_unit(&mut self, ev: &Event<'_>, user: u32, session: Option<&str>) -> u32 {
         let state = |firsts: Firsts, occ: Option<Box<Vec<(u8, i64, u64)>>>| UnitState {
             user,
             start: (ev.micros, ev.seq),
@@ -541,7 +536,7 @@ impl ObservationBuilder {
             fired: 0,
             logged: session.is_some(),
             next: NO_UNIT,
-            sid: Id::new(session.map_or("", |s| s.1)),
+            sid: Id::new(session.unwrap_or("")),
             week: NO_WEEK,
             week_bits: 0,
             blank: 0,

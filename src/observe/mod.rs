@@ -439,7 +439,7 @@ struct UnitState {
     /// when the unit is folded, so that idle slots hold no buffers.
     firsts: Firsts,
     /// Occurrence times kept for derived rules, as `(rule, time, seq)` ([`derive::record`]);
-    /// reused with the slot like `firsts`.
+    /// kept (cleared) when the slot is reused.
     /// Boxed (8 bytes in the unit) because only derived rules that count or weigh use it.
     #[expect(clippy::box_collection, reason = "8 bytes in every open unit, not 24")]
     occ: Option<Box<Vec<(u8, i64, u64)>>>,
